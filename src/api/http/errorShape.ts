@@ -1,0 +1,89 @@
+import { CustodyError, InvalidArgumentError, InvariantError } from "../../errors";
+import {
+  ApiError,
+  MalformedJsonError,
+  NotAnchoredYetError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  RequestValidationError,
+} from "../errors";
+
+/**
+ * The one error body of the API:
+ *
+ *   { "error": { "code": "STABLE_CODE", "message": "…", "details"?: "…", "issues"?: [...], … } }
+ *
+ * `code` is stable (clients branch on it); `message` and `details` are for people.
+ */
+export interface ErrorBody {
+  error: {
+    code: string;
+    message: string;
+    details?: string;
+    issues?: { path: (string | number)[]; message: string }[];
+    [extra: string]: unknown;
+  };
+}
+
+/**
+ * HTTP status per stable code of the lower layers, where the default rule (below) is not right.
+ * Default: InvalidArgumentError → 400; `…_NOT_FOUND` → 404; any other CustodyError (a valid
+ * request the current state refuses: insufficient funds, frozen account, id reused with other
+ * contents) → 409; InvariantError and anything unknown → 500.
+ */
+const STATUS_BY_CODE: Record<string, number> = {};
+
+/** The HTTP status an error maps to. */
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof ApiError) return err.status;
+  if (err instanceof InvariantError) return 500;
+  if (err instanceof CustodyError) {
+    const mapped = STATUS_BY_CODE[err.code];
+    if (mapped) return mapped;
+    if (err instanceof InvalidArgumentError) return 400;
+    if (/NOT_FOUND$/.test(err.code)) return 404;
+    return 409;
+  }
+  return 500;
+}
+
+/** Turns errors thrown by express' own body parser into the project's errors. */
+export function fromBodyParserError(err: unknown, limitBytes: number): CustodyError | undefined {
+  if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
+  const type = (err as { type: unknown }).type;
+  const message = (err as { message?: unknown }).message;
+  const details = typeof message === "string" ? message : undefined;
+  if (type === "entity.parse.failed") return new MalformedJsonError(details);
+  if (type === "entity.too.large") return new PayloadTooLargeError(limitBytes);
+  if (type === "encoding.unsupported" || type === "charset.unsupported")
+    return new InvalidArgumentError("unsupported body encoding or charset", {
+      details,
+    });
+  if (type === "request.aborted" || type === "request.size.invalid" || type === "stream.encoding.set")
+    return new InvalidArgumentError("request body could not be read", { details });
+  return undefined;
+}
+
+/** The JSON body for an error; never exposes internals of a 500. */
+export function errorBodyOf(err: unknown, status: number): ErrorBody {
+  if (status >= 500 && !(err instanceof ApiError)) {
+    return {
+      error: {
+        code: err instanceof InvariantError ? err.code : "INTERNAL",
+        message: "internal error",
+      },
+    };
+  }
+  const e = err as CustodyError;
+  const body: ErrorBody = { error: { code: e.code, message: e.shortMessage } };
+  if (e.details) body.error.details = e.details;
+  if (err instanceof RequestValidationError) body.error.issues = err.issues;
+  if (err instanceof RateLimitedError) body.error.retryAfterSeconds = err.retryAfterSeconds;
+  if (err instanceof NotAnchoredYetError) {
+    body.error.leafIndex = err.leafIndex;
+    body.error.anchoredTreeSize = err.anchoredTreeSize;
+    if (err.lagEntries !== undefined) body.error.lagEntries = err.lagEntries;
+    if (err.lagSeconds !== undefined) body.error.lagSeconds = err.lagSeconds;
+  }
+  return body;
+}
