@@ -1,0 +1,45 @@
+/** Receipt verification: the public surface. See docs/receipt-v1.md. */
+export {
+  RECEIPT_FORMAT_V1,
+  MAX_INCLUSION_PROOF_LENGTH,
+  ReceiptFormatError,
+  receiptV1Schema,
+  leafProofSchema,
+  parseReceipt,
+  parseLeafProof,
+  receiptToJson,
+  createReceipt,
+  checkReceiptFormat,
+  checkInclusionProof,
+  verifyReceiptOffline,
+  verifyLeafProofOffline,
+  type Receipt,
+  type ReceiptJson,
+  type ReceiptAnchor,
+  type LeafProof,
+  type CreateReceiptParameters,
+} from "./receipt";
+export {
+  ChainReadError,
+  verifyAnchorOnChain,
+  verifyReceiptOnChain,
+  verifyReceipt,
+  verifyLeafProof,
+  type VerifyOnChainOptions,
+} from "./chain";
+export {
+  ApiReadError,
+  LeafNotFoundError,
+  fetchLeafProof,
+  fetchVerifierConfig,
+  normalizeLeafHash,
+  type VerifierConfig,
+} from "./api";
+export {
+  verdictOf,
+  mergeVerdicts,
+  type CheckName,
+  type VerificationCheck,
+  type VerificationResult,
+  type AnchoredHead,
+} from "./result";
