@@ -216,8 +216,7 @@ describe("verify/receipt: offline verification", () => {
     const { leafIndex, leafHash, anchor, inclusionProof } = receiptOf(9);
     const proof = parseLeafProof({ leafIndex, leafHash, anchor, inclusionProof, extra: "ignored" });
     expect(verifyLeafProofOffline(proof).ok).to.equal(true);
-    const bad = { ...proof, leafHash: tree.leafHashes[8].toString("hex") };
-    bad.leafHash = `0x${bad.leafHash}` as Hex;
+    const bad = { ...proof, leafHash: `0x${tree.leafHashes[8].toString("hex")}` as Hex };
     expect(verifyLeafProofOffline(bad).failedCheck).to.equal("inclusionProof");
   });
 });
