@@ -1,0 +1,56 @@
+import { CustodyError } from "../errors";
+
+/**
+ * The chain's anchored history disagrees with the local log or ledger: an event was altered after
+ * it was anchored, or the relayer points at the wrong database. The relayer stops anchoring and
+ * never anchors over it.
+ */
+export class RelayerLogMismatchError extends CustodyError {
+  override name = "RelayerLogMismatchError";
+  /** The smallest tree size at which the local log no longer matches the anchored history. */
+  readonly firstBadSize: number;
+  constructor(firstBadSize: number, opts: { details?: string; cause?: unknown } = {}) {
+    super(
+      "RELAYER_LOG_MISMATCH",
+      `local log differs from the anchored history from tree size ${firstBadSize}`,
+      opts,
+    );
+    this.firstBadSize = firstBadSize;
+  }
+}
+
+/** The database's anchor records belong to another chain or contract than the configured deployment. */
+export class RelayerDeploymentMismatchError extends CustodyError {
+  override name = "RelayerDeploymentMismatchError";
+  constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("RELAYER_DEPLOYMENT_MISMATCH", message, opts);
+  }
+}
+
+/** This instance does not hold the leader lease, so it must not write to the chain. */
+export class RelayerNotLeaderError extends CustodyError {
+  override name = "RelayerNotLeaderError";
+  constructor(opts: { details?: string; cause?: unknown } = {}) {
+    super("RELAYER_NOT_LEADER", "this relayer instance does not hold the leader lease", opts);
+  }
+}
+
+/** A transaction the relayer sent was mined but reverted. */
+export class RelayerTransactionRevertedError extends CustodyError {
+  override name = "RelayerTransactionRevertedError";
+  readonly txHash: string;
+  constructor(txHash: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("RELAYER_TX_REVERTED", `transaction ${txHash} reverted`, opts);
+    this.txHash = txHash;
+  }
+}
+
+/** Thrown by a fault hook in tests to simulate a crash at a named step. */
+export class RelayerFaultInjectedError extends CustodyError {
+  override name = "RelayerFaultInjectedError";
+  readonly step: string;
+  constructor(step: string) {
+    super("RELAYER_FAULT_INJECTED", `fault injected at step ${step}`);
+    this.step = step;
+  }
+}

@@ -1,0 +1,116 @@
+import { randomUUID, createHash } from "node:crypto";
+import pg from "pg";
+import type { Database } from "../db/database";
+
+/**
+ * A leader lease: at most one relayer per ledger writes to the chain. Implementations:
+ * a PostgreSQL session-level advisory lock on a dedicated connection (released by the server
+ * the moment the leader's connection dies), or, for SQLite, a lease row renewed by a heartbeat
+ * (taken over by a standby once it has expired).
+ */
+export interface LeaderLease {
+  /** Becomes or stays leader if possible; returns whether this instance holds the lease now. */
+  tryAcquire(): Promise<boolean>;
+  /** Whether the lease is held as of the last `tryAcquire` and has not lapsed since. */
+  isHeld(): boolean;
+  release(): Promise<void>;
+}
+
+/** 63-bit advisory-lock key derived from a name, so different ledgers/roles never collide by accident. */
+export function advisoryLockKey(name: string): bigint {
+  const h = createHash("sha256").update(`custody-relayer-lease:${name}`).digest();
+  return h.readBigInt64BE(0) & 0x7fffffffffffffffn;
+}
+
+/** PostgreSQL: `pg_try_advisory_lock` held by one dedicated session for as long as it lives. */
+export function createPgAdvisoryLease(url: string, opts: { name?: string } = {}): LeaderLease {
+  const key = advisoryLockKey(opts.name ?? "default").toString();
+  let client: pg.Client | undefined;
+  let held = false;
+  const drop = async () => {
+    held = false;
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => {});
+  };
+  return {
+    async tryAcquire() {
+      try {
+        if (!client) {
+          const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+          // A broken session loses the lock on the server side; mirror that locally.
+          c.on("error", () => {
+            if (client === c) void drop();
+          });
+          await c.connect();
+          client = c;
+        }
+        if (held) {
+          await client.query("SELECT 1");
+          return true;
+        }
+        const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [key]);
+        held = r.rows[0]?.ok === true;
+        return held;
+      } catch {
+        await drop();
+        return false;
+      }
+    },
+    isHeld: () => held,
+    async release() {
+      if (client && held) await client.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
+      await drop();
+    },
+  };
+}
+
+/**
+ * SQLite: a row `(name, holder, expires_at)` renewed on each `tryAcquire`; a standby takes it once
+ * `expires_at` has passed. `ttlMs` must exceed the interval between heartbeats by a wide margin.
+ */
+export function createSqliteLease(
+  db: Extract<Database, { kind: "sqlite" }>,
+  opts: { name?: string; ttlMs?: number; holder?: string; now?: () => number } = {},
+): LeaderLease {
+  const name = opts.name ?? "default";
+  const ttl = opts.ttlMs ?? 10_000;
+  const holder = opts.holder ?? `${process.pid}:${randomUUID()}`;
+  const now = opts.now ?? Date.now;
+  let heldUntil = 0;
+  const s = db.sqlite;
+  const acquire = s.transaction((t: number) => {
+    const row = s.prepare("SELECT holder, expires_at FROM relayer_leases WHERE name = ?").get(name) as
+      { holder: string; expires_at: number } | undefined;
+    if (row && row.holder !== holder && row.expires_at > t) return false;
+    s.prepare(
+      `INSERT INTO relayer_leases (name, holder, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
+    ).run(name, holder, t + ttl);
+    return true;
+  });
+  return {
+    async tryAcquire() {
+      const t = now();
+      try {
+        const ok = acquire.immediate(t);
+        // Keep a safety margin: stop acting as leader a little before the row expires.
+        heldUntil = ok ? t + Math.floor(ttl * 0.8) : 0;
+        return ok;
+      } catch {
+        heldUntil = 0;
+        return false;
+      }
+    },
+    isHeld: () => heldUntil > now(),
+    async release() {
+      heldUntil = 0;
+      s.prepare("DELETE FROM relayer_leases WHERE name = ? AND holder = ?").run(name, holder);
+    },
+  };
+}
+
+/** The natural lease for a database: advisory lock on PostgreSQL, lease row on SQLite. */
+export function createLeaderLease(db: Database, opts: { name?: string; ttlMs?: number } = {}): LeaderLease {
+  return db.kind === "postgres" ? createPgAdvisoryLease(db.url, opts) : createSqliteLease(db, opts);
+}

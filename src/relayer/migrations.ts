@@ -1,0 +1,80 @@
+import type { Migration } from "../db/migrate";
+
+/**
+ * Relayer tables.
+ * - `relayer_anchors`: one row per head the anchor contract holds, mirrored from the chain (the
+ *   chain is the source of truth; rows are added and dropped by reconciliation only).
+ * - `relayer_pending_txs`: every transaction signed by the relayer and not yet known to be mined,
+ *   written *before* it is broadcast so a crash can neither lose nor duplicate it.
+ * - `relayer_cursors`: the last chain block whose escrow events were applied to the ledger.
+ * - `relayer_leases`: the leader lease (SQLite; PostgreSQL uses an advisory lock instead).
+ */
+export const relayerMigrations: readonly Migration[] = [
+  {
+    id: "relayer/001_init",
+    sqlite: `
+CREATE TABLE relayer_anchors (
+  head_index INTEGER PRIMARY KEY,
+  tree_size INTEGER NOT NULL,
+  root_hash TEXT NOT NULL,
+  metadata_hash TEXT NOT NULL,
+  tx_hash TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  block_hash TEXT NOT NULL,
+  block_timestamp INTEGER NOT NULL,
+  chain_id INTEGER NOT NULL,
+  contract TEXT NOT NULL,
+  final INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX relayer_anchors_size ON relayer_anchors (tree_size);
+CREATE TABLE relayer_pending_txs (
+  tx_hash TEXT PRIMARY KEY,
+  nonce INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  raw_tx TEXT NOT NULL,
+  request TEXT NOT NULL,
+  sent_at INTEGER NOT NULL
+);
+CREATE TABLE relayer_cursors (
+  name TEXT PRIMARY KEY,
+  block_number INTEGER NOT NULL
+);
+CREATE TABLE relayer_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);`,
+    postgres: `
+CREATE TABLE relayer_anchors (
+  head_index BIGINT PRIMARY KEY,
+  tree_size BIGINT NOT NULL,
+  root_hash TEXT NOT NULL,
+  metadata_hash TEXT NOT NULL,
+  tx_hash TEXT NOT NULL,
+  block_number BIGINT NOT NULL,
+  block_hash TEXT NOT NULL,
+  block_timestamp BIGINT NOT NULL,
+  chain_id BIGINT NOT NULL,
+  contract TEXT NOT NULL,
+  final BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX relayer_anchors_size ON relayer_anchors (tree_size);
+CREATE TABLE relayer_pending_txs (
+  tx_hash TEXT PRIMARY KEY,
+  nonce BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  raw_tx TEXT NOT NULL,
+  request TEXT NOT NULL,
+  sent_at BIGINT NOT NULL
+);
+CREATE TABLE relayer_cursors (
+  name TEXT PRIMARY KEY,
+  block_number BIGINT NOT NULL
+);
+CREATE TABLE relayer_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);`,
+  },
+];

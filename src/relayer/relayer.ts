@@ -1,0 +1,422 @@
+import { createHash } from "node:crypto";
+import { Registry } from "prom-client";
+import {
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+  encodeFunctionData,
+} from "viem";
+import type { Database } from "../db/database";
+import { anchorAbi } from "./abi";
+import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
+import { auditAgainstHeads } from "./audit";
+import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
+import type { FaultHook } from "./faults";
+import { type LeaderLease, createLeaderLease } from "./lease";
+import { type RelayerLogger, jsonLogger } from "./logger";
+import { type RelayerMetrics, createRelayerMetrics } from "./metrics";
+import { type AnchorPolicy, backoffDelay, isFinal, nextAnchorSize } from "./policy";
+import { readAnchorRecord, readHeadCount } from "./read-heads";
+import { TxSender } from "./tx-sender";
+import type { AnchorSource, RelayerAlarm } from "./types";
+
+/** The part of a deployment the relayer needs (see src/chain/deployment.ts). */
+export interface RelayerDeployment {
+  chainId: number;
+  custodyAnchor: Address;
+  custodyEscrow?: Address;
+  deploymentBlock?: number | bigint;
+}
+
+/** A step run after anchoring in each `runOnce` (the escrow bridge), with the relayer's sender. */
+export interface RelayerTask {
+  readonly name: string;
+  run(ctx: { sender: TxSender; tip: number }): Promise<void>;
+}
+
+export interface RelayerOptions {
+  db: Database;
+  source: AnchorSource;
+  publicClient: PublicClient;
+  /** Local signer (key from an env var or keystore: src/chain/keys.ts); holds ANCHORER_ROLE. */
+  account: LocalAccount;
+  deployment: RelayerDeployment;
+  policy?: Partial<AnchorPolicy>;
+  /** Blocks an anchor must be deep before it is final (0 on a dev chain). Default 0. */
+  confirmations?: number;
+  lease?: LeaderLease;
+  /** prom-client registry the metrics are registered into (a private one if absent). */
+  registry?: Registry;
+  log?: RelayerLogger;
+  faults?: FaultHook;
+  /** Loop period (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Full audit of the ledger against all anchored heads this often (default 10 min; also at start). */
+  auditIntervalMs?: number;
+  /** Replace a transaction unmined for this long (default 20 s). */
+  stuckAfterMs?: number;
+  tasks?: RelayerTask[];
+  now?: () => number;
+}
+
+export interface RelayerStatus {
+  leader: boolean;
+  /** Entries not covered by a final anchor. */
+  lagEntries: number;
+  /** Age of the oldest such entry (0 when none). */
+  lagSeconds: number;
+  treeSize: number;
+  lastAnchor?: AnchorRecord;
+  alarm?: RelayerAlarm;
+  lastError?: string;
+}
+
+export interface RunOnceResult {
+  leader: boolean;
+  /** The head anchored by this step, if any. */
+  anchored?: AnchorRecord;
+  alarm?: RelayerAlarm;
+}
+
+const DEFAULT_POLICY: AnchorPolicy = { batchSize: 1000, maxDelayMs: 1000 };
+
+/**
+ * Metadata committed with each head: SHA-256 of the canonical JSON
+ * `{"format":"custody-anchor-metadata-v1","treeSize":n,"lastEntryAt":ms}` (docs/relayer.md).
+ */
+export function anchorMetadataHash(treeSize: number, lastEntryAt: number): Hex {
+  const json = JSON.stringify({ format: "custody-anchor-metadata-v1", treeSize, lastEntryAt });
+  return `0x${createHash("sha256").update(json).digest("hex")}`;
+}
+
+/**
+ * The relayer: keeps the Merkle tree in step with the ledger, anchors heads on chain, mirrors the
+ * chain's heads into the database, and runs the escrow bridge. The chain is the source of truth:
+ * each step starts by reading the contract's heads and reconciling the records with them.
+ *
+ * @example
+ * const relayer = createRelayer({ db, source, publicClient, account, deployment, registry });
+ * relayer.start();
+ * // …
+ * await relayer.stop();
+ */
+export class Relayer {
+  readonly anchors: AnchorStore;
+  readonly metrics: RelayerMetrics;
+  readonly registry: Registry;
+  readonly sender: TxSender;
+  private readonly o: RelayerOptions;
+  private readonly log: RelayerLogger;
+  private readonly lease: LeaderLease;
+  private readonly policy: AnchorPolicy;
+  private readonly contract: Address;
+  private readonly now: () => number;
+  private alarm?: RelayerAlarm;
+  private leader = false;
+  private needAudit = true;
+  private lastAuditAt = 0;
+  private lastError?: string;
+  private treeSize = 0;
+  private lagEntries = 0;
+  private lagSeconds = 0;
+  private lastFinal?: AnchorRecord;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = true;
+  private failuresInARow = 0;
+
+  constructor(o: RelayerOptions) {
+    this.o = o;
+    this.log = o.log ?? jsonLogger();
+    this.lease = o.lease ?? createLeaderLease(o.db);
+    this.policy = { ...DEFAULT_POLICY, ...o.policy };
+    this.contract = o.deployment.custodyAnchor.toLowerCase() as Address;
+    this.now = o.now ?? Date.now;
+    this.registry = o.registry ?? new Registry();
+    this.metrics = createRelayerMetrics(this.registry);
+    this.anchors = openAnchorStore(o.db);
+    this.sender = new TxSender({
+      db: o.db,
+      publicClient: o.publicClient,
+      account: o.account,
+      chainId: o.deployment.chainId,
+      log: this.log,
+      faults: o.faults,
+      stuckAfterMs: o.stuckAfterMs,
+      onMined: (kind, r) => this.countGas(kind, r),
+    });
+  }
+
+  private countGas(kind: string, r: TransactionReceipt) {
+    this.metrics.gasUsed.inc({ kind }, Number(r.gasUsed));
+    this.metrics.gasCostWei.inc({ kind }, Number(r.gasUsed * (r.effectiveGasPrice ?? 0n)));
+  }
+
+  /** Starts the loop: one `runOnce` per poll interval; errors back off exponentially. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = async () => {
+      let delay = this.o.pollIntervalMs ?? 250;
+      try {
+        await this.runOnce();
+        this.failuresInARow = 0;
+      } catch {
+        delay = Math.max(delay, backoffDelay(++this.failuresInARow, { baseMs: 200, capMs: 10_000 }));
+      }
+      if (!this.stopped) this.timer = setTimeout(() => void (this.running = tick()), delay);
+    };
+    this.running = tick();
+  }
+
+  /** Stops the loop, waits for the current step, and releases the lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+    await this.lease.release();
+    this.leader = false;
+    this.metrics.leader.set(0);
+  }
+
+  status(): RelayerStatus {
+    return {
+      leader: this.leader,
+      lagEntries: this.lagEntries,
+      lagSeconds: this.lagSeconds,
+      treeSize: this.treeSize,
+      lastAnchor: this.lastFinal,
+      alarm: this.alarm,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * One step: take or renew the lease; finish any transaction left in flight; reconcile the
+   * records with the chain (and audit the ledger against every anchored head when due); anchor a
+   * new head if the policy says so; run the tasks (escrow bridge). Throws on failure, after which the
+   * next step re-reads everything from the chain.
+   */
+  async runOnce(): Promise<RunOnceResult> {
+    this.leader = await this.lease.tryAcquire();
+    this.metrics.leader.set(this.leader ? 1 : 0);
+    if (!this.leader) {
+      // A standby only reports; its view of the anchors comes from the leader's records.
+      await this.refreshLag().catch(() => {});
+      return { leader: false };
+    }
+    try {
+      await this.finishInFlight();
+      const tip = Number(await this.o.publicClient.getBlockNumber());
+      await this.reconcile(tip);
+      let anchored: AnchorRecord | undefined;
+      if (!this.alarm) anchored = await this.anchorStep();
+      for (const t of this.o.tasks ?? []) {
+        if (!this.lease.isHeld()) throw new RelayerNotLeaderError();
+        await t.run({ sender: this.sender, tip });
+      }
+      await this.refreshLag();
+      this.lastError = undefined;
+      return { leader: true, anchored, alarm: this.alarm };
+    } catch (e) {
+      this.needAudit = true;
+      this.lastError = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      const step = (e as { step?: string }).step ?? "run";
+      this.metrics.failures.inc({ step });
+      this.log("error", "relayer step failed", {
+        error: this.lastError,
+        code: (e as { code?: string }).code,
+      });
+      throw e;
+    }
+  }
+
+  /** Waits for transactions a previous run (or a crashed process) left in flight. */
+  private async finishInFlight() {
+    const seen = new Set<number>();
+    for (const p of await this.sender.inFlight()) {
+      if (seen.has(p.nonce)) continue;
+      seen.add(p.nonce);
+      this.log("info", "waiting for transaction left in flight", {
+        kind: p.kind,
+        nonce: p.nonce,
+        txHash: p.txHash,
+      });
+      try {
+        await this.sender.waitMined(p);
+      } catch (e) {
+        // A reverted anchor (e.g. another head landed first) is resolved by reconciling.
+        this.log("warn", "in-flight transaction failed", { kind: p.kind, nonce: p.nonce, error: String(e) });
+      }
+    }
+  }
+
+  /** Mirrors the chain's heads into the database: drops reorganised ones, adds new ones, marks finality. */
+  private async reconcile(tip: number): Promise<void> {
+    const pc = this.o.publicClient;
+    const count = await readHeadCount(pc, this.contract);
+    const recent = await this.anchors.list({ limit: 1000 });
+    const other = recent.find((r) => r.contract !== this.contract || r.chainId !== this.o.deployment.chainId);
+    if (other) {
+      this.raise({
+        kind: "deployment-mismatch",
+        message: `the database holds anchors of ${other.contract} on chain ${other.chainId}, not of ${this.contract} on chain ${this.o.deployment.chainId}`,
+      });
+      return;
+    }
+    // Reorg check on records not yet final (newest first), and on any record the chain no longer has.
+    let dropFrom: number | undefined;
+    for (const r of recent) {
+      if (r.headIndex >= count) dropFrom = r.headIndex;
+      else if (!r.final) {
+        const b = await pc.getBlock({ blockNumber: BigInt(r.blockNumber) }).catch(() => undefined);
+        if (!b || b.hash?.toLowerCase() !== r.blockHash) dropFrom = r.headIndex;
+      }
+    }
+    if (dropFrom !== undefined) {
+      const n = await this.anchors.dropFrom(dropFrom);
+      this.log("warn", "anchors reorganised away; will anchor again", {
+        fromHeadIndex: dropFrom,
+        dropped: n,
+      });
+    }
+    const latest = await this.anchors.latest();
+    const added: AnchorRecord[] = [];
+    for (let i = latest ? latest.headIndex + 1 : 0; i < count; i++) {
+      added.push(
+        await readAnchorRecord(pc, {
+          contract: this.contract,
+          chainId: this.o.deployment.chainId,
+          headIndex: i,
+        }),
+      );
+    }
+    await this.anchors.upsert(added);
+    const finals = [...added, ...(await this.anchors.list({ limit: 1000 }))].filter(
+      (r) => !r.final && isFinal(r.blockNumber, tip, this.o.confirmations ?? 0),
+    );
+    if (finals.length) await this.anchors.markFinal(Math.max(...finals.map((r) => r.headIndex)));
+
+    // Check the local log against the chain's heads: new ones cheaply, all of them on audit.
+    this.treeSize = await this.o.source.sync();
+    const auditDue = this.needAudit || this.now() - this.lastAuditAt >= (this.o.auditIntervalMs ?? 600_000);
+    if (auditDue) {
+      const heads = await this.allHeads();
+      const alarm = await auditAgainstHeads(this.o.source, heads, this.treeSize);
+      this.needAudit = false;
+      this.lastAuditAt = this.now();
+      if (alarm) return this.raise(alarm);
+      this.log("info", "audit passed", { heads: heads.length, treeSize: this.treeSize });
+    } else {
+      for (const r of added) {
+        if (r.treeSize > this.treeSize) {
+          return this.raise({
+            kind: "log-behind-chain",
+            firstBadSize: this.treeSize + 1,
+            message: `the chain anchored tree size ${r.treeSize} but the local log has ${this.treeSize} entries`,
+          });
+        }
+        const local = (await this.o.source.root(r.treeSize)).toLowerCase();
+        if (local !== r.rootHash) {
+          // Let the full audit name the first differing size.
+          this.needAudit = true;
+          return this.reconcile(tip);
+        }
+      }
+    }
+  }
+
+  private async allHeads(): Promise<AnchorRecord[]> {
+    const out: AnchorRecord[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await this.anchors.list({ limit: 1000, beforeHeadIndex: before });
+      out.push(...page);
+      if (page.length < 1000) break;
+      before = page[page.length - 1]!.headIndex;
+    }
+    return out.reverse();
+  }
+
+  private raise(alarm: RelayerAlarm) {
+    if (!this.alarm || this.alarm.kind !== alarm.kind || this.alarm.firstBadSize !== alarm.firstBadSize) {
+      this.log("error", "ANCHORING STOPPED: " + alarm.message, {
+        alarm: alarm.kind,
+        firstBadSize: alarm.firstBadSize,
+      });
+    }
+    this.alarm = alarm;
+    this.metrics.alarm.set({ kind: alarm.kind }, 1);
+  }
+
+  /** The current alarm as an error, for callers that prefer to throw. */
+  alarmError(): RelayerLogMismatchError | undefined {
+    return this.alarm?.firstBadSize !== undefined
+      ? new RelayerLogMismatchError(this.alarm.firstBadSize, { details: this.alarm.message })
+      : undefined;
+  }
+
+  private async anchorStep(): Promise<AnchorRecord | undefined> {
+    const last = await this.anchors.latest();
+    const anchoredSize = last?.treeSize ?? 0;
+    const target = nextAnchorSize({
+      policy: this.policy,
+      logSize: this.treeSize,
+      anchoredSize,
+      oldestUnanchoredAt: await this.o.source.entryTimestamp(anchoredSize),
+      now: this.now(),
+    });
+    if (target === undefined) return undefined;
+    const root = await this.o.source.root(target);
+    const proof = anchoredSize === 0 ? [] : await this.o.source.consistencyProof(anchoredSize, target);
+    const lastEntryAt = (await this.o.source.entryTimestamp(target - 1)) ?? 0;
+    const data = encodeFunctionData({
+      abi: anchorAbi,
+      functionName: "anchor",
+      args: [BigInt(target), root, proof, anchorMetadataHash(target, lastEntryAt)],
+    });
+    // Fencing: never send on a lease that may have lapsed.
+    if (!(await this.lease.tryAcquire())) throw new RelayerNotLeaderError();
+    const p = await this.sender.send(
+      "anchor",
+      { to: this.contract, data, meta: { treeSize: target, fromSize: anchoredSize } },
+      { beforeSend: "anchor:beforeSend", afterSend: "anchor:afterSend" },
+    );
+    const { receipt } = await this.sender.waitMined(p);
+    if (this.o.faults) await this.o.faults("anchor:afterReceipt");
+    await this.reconcile(Number(receipt.blockNumber));
+    const rec = (await this.anchors.latest())!;
+    this.metrics.anchors.inc();
+    this.log("info", "head anchored", {
+      headIndex: rec.headIndex,
+      treeSize: rec.treeSize,
+      rootHash: rec.rootHash,
+      txHash: rec.txHash,
+      blockNumber: rec.blockNumber,
+      gasUsed: receipt.gasUsed,
+    });
+    return rec;
+  }
+
+  private async refreshLag() {
+    const fin = await this.anchors.latestFinal();
+    this.lastFinal = fin;
+    const anchored = fin?.treeSize ?? 0;
+    if (!this.leader) this.treeSize = Math.max(this.treeSize, anchored);
+    this.lagEntries = Math.max(0, this.treeSize - anchored);
+    const oldest = this.lagEntries > 0 ? await this.o.source.entryTimestamp(anchored) : undefined;
+    this.lagSeconds = oldest === undefined ? 0 : Math.max(0, (this.now() - oldest) / 1000);
+    this.metrics.lagEntries.set(this.lagEntries);
+    this.metrics.lagSeconds.set(this.lagSeconds);
+    if (fin) {
+      this.metrics.lastAnchoredTreeSize.set(fin.treeSize);
+      this.metrics.lastAnchoredHeadIndex.set(fin.headIndex);
+    }
+  }
+}
+
+export function createRelayer(o: RelayerOptions): Relayer {
+  return new Relayer(o);
+}

@@ -1,0 +1,28 @@
+import type { Hex } from "viem";
+
+/**
+ * What the anchor loop needs from the log side. `logAnchorSource` (src/relayer/source.ts) adapts the
+ * ledger and the log store to it; tests may pass a fake.
+ */
+export interface AnchorSource {
+  /** Brings the Merkle tree up to date with the ledger; returns the tree size. */
+  sync(): Promise<number>;
+  /** RFC 9162 root of the first `size` leaves of the tree. Requires size <= tree size. */
+  root(size: number): Promise<Hex>;
+  /** RFC 9162 consistency proof from `size1` to `size2`. Requires 1 <= size1 <= size2 <= tree size. */
+  consistencyProof(size1: number, size2: number): Promise<Hex[]>;
+  /** Ledger time (ms) of entry `index`, undefined if there is no such entry. */
+  entryTimestamp(index: number): Promise<number | undefined>;
+  /** Leaf hashes recomputed from the ledger's events (not from stored hashes), for audits. */
+  ledgerLeafHashes(from: number, limit: number): Promise<Uint8Array[]>;
+  /** Leaf hashes as held by the tree, if the store keeps them (lets an audit name the exact entry). */
+  treeLeafHashes?(from: number, limit: number): Promise<Uint8Array[]>;
+}
+
+/** Why anchoring is stopped. */
+export interface RelayerAlarm {
+  kind: "log-mismatch" | "ledger-tree-mismatch" | "log-behind-chain" | "deployment-mismatch";
+  /** The first tree size known to differ from the anchored history (or the tree, for ledger-tree-mismatch). */
+  firstBadSize?: number;
+  message: string;
+}
