@@ -10,13 +10,24 @@ function k(n: number): number {
   return p;
 }
 
+// Memo per leaves array, so property tests over all proofs of a few hundred leaves stay cheap.
+const memo = new WeakMap<readonly Uint8Array[], Map<string, Uint8Array>>();
+
 /** MTH(D[lo:hi]) over leaf hashes. */
 export function refRoot(leaves: readonly Uint8Array[], lo = 0, hi = leaves.length): Uint8Array {
   const n = hi - lo;
   if (n === 0) return emptyRoot();
   if (n === 1) return leaves[lo];
-  const s = k(n);
-  return hashChildren(refRoot(leaves, lo, lo + s), refRoot(leaves, lo + s, hi));
+  let m = memo.get(leaves);
+  if (!m) memo.set(leaves, (m = new Map()));
+  const key = `${lo}:${hi}`;
+  let h = m.get(key);
+  if (!h) {
+    const s = k(n);
+    h = hashChildren(refRoot(leaves, lo, lo + s), refRoot(leaves, lo + s, hi));
+    m.set(key, h);
+  }
+  return h;
 }
 
 /** PATH(m, D[lo:hi]). */
