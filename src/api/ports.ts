@@ -17,6 +17,20 @@ export interface AnchorRecord {
   blockTimestamp: number;
   chainId: number;
   contract: Address;
+  /** False while the anchoring block is shallower than the relayer's confirmation depth. */
+  final?: boolean;
+}
+
+/**
+ * What the API needs from the log store: heads, proofs and the index of a leaf hash. Hashes are
+ * 0x lower-case hex.
+ */
+export interface LogReader {
+  size(): number | Promise<number>;
+  root(size?: number): Hex | Promise<Hex>;
+  inclusionProof(index: number, size: number): Hex[] | Promise<Hex[]>;
+  consistencyProof(size1: number, size2: number): Hex[] | Promise<Hex[]>;
+  findLeaf(leafHash: Hex): number | undefined | Promise<number | undefined>;
 }
 
 /** Read side of the anchor mirror. */

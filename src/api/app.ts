@@ -1,0 +1,201 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Registry } from "prom-client";
+import type { PublicClient } from "viem";
+import type { ApiKeyStore } from "./auth/keys";
+import type { ApiContext, ResolvedApiOptions } from "./context";
+import { RouteNotFoundError } from "./errors";
+import { errorBodyOf, fromBodyParserError, httpStatusOf } from "./http/errorShape";
+import { jsonLineLogger, type ApiLogger } from "./http/logger";
+import { createApiMetrics } from "./http/metrics";
+import { routeHandlers, type ApiLocals } from "./http/pipeline";
+import { createRateLimiter, type RateLimitOptions } from "./http/rateLimit";
+import { expressPath, type RouteDef } from "./http/route";
+import { buildOpenApiDocument } from "./openapi";
+import type { AnchorSource, LogReader, RelayerStatusSource } from "./ports";
+import { logRoutes } from "./routes/log";
+import { systemRoutes } from "./routes/system";
+import { ProofService } from "./services/proofs";
+
+/** The chain as the API sees it: a read client and the deployed addresses. */
+export interface ApiChain {
+  publicClient: Pick<PublicClient, "getBlockNumber" | "readContract">;
+  deployment: { chainId: number; custodyAnchor: `0x${string}`; custodyEscrow?: `0x${string}` };
+  /** JSON-RPC URL that outsiders (the receipt page) may use to read the chain. */
+  rpcUrl?: string;
+}
+
+export interface ApiOptions {
+  /** Largest accepted request body (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Largest transfer batch (default 1000). */
+  maxBatchSize?: number;
+  /** Per key (or per client address for anonymous calls); `false` disables. Default 50/s, burst 100. */
+  rateLimit?: RateLimitOptions | false;
+  /** Express "trust proxy" setting, for client addresses behind a reverse proxy (default false). */
+  trustProxy?: boolean | number | string;
+  readinessTimeoutMs?: number;
+  /** /v1/ready fails when the relayer's anchor lags more than this (default 300 s). */
+  maxRelayerLagSeconds?: number;
+}
+
+export interface ApiDeps {
+  logStore: LogReader;
+  anchors: AnchorSource;
+  relayerStatus?: RelayerStatusSource;
+  chain?: ApiChain;
+  auth: ApiKeyStore;
+  /** Directory of the built receipt page (web/dist), served at `/`. */
+  webDir?: string;
+  /** Registry for request metrics, exposed at `/metrics` (default: a registry of this app's own). */
+  metrics?: Registry;
+  /** Structured request log (default: JSON lines on stdout). */
+  logger?: ApiLogger;
+  /** Copies ledger events into the log store up to `size` leaves (or all there are). */
+  syncLog?: (size: number) => Promise<void>;
+  options?: ApiOptions;
+}
+
+function singleFlight(fn: ((size: number) => Promise<void>) | undefined, size: () => Promise<number>) {
+  if (!fn) return async () => {};
+  let running: Promise<void> | undefined;
+  return async (wanted: number) => {
+    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
+    // Everyone waiting shares one sync; a sync always goes to the end, so it covers any `wanted`.
+    while (running) await running.catch(() => {});
+    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
+    running = fn(Number.MAX_SAFE_INTEGER).finally(() => (running = undefined));
+    await running;
+  };
+}
+
+/**
+ * The express app of the proof service and ledger API under `/v1`. Holds no global state: every
+ * call builds an independent app (caches, rate limits and metrics included).
+ *
+ * @example
+ * const app = createApiApp({ ledger, logStore, anchors, auth: openApiKeyStore(db) });
+ * const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
+ */
+export function createApiApp(deps: ApiDeps): express.Express {
+  const o = deps.options ?? {};
+  const options: ResolvedApiOptions = {
+    bodyLimitBytes: o.bodyLimitBytes ?? 1024 * 1024,
+    maxBatchSize: o.maxBatchSize ?? 1000,
+    readinessTimeoutMs: o.readinessTimeoutMs ?? 2000,
+    maxRelayerLagSeconds: o.maxRelayerLagSeconds ?? 300,
+  };
+  const logger = deps.logger ?? jsonLineLogger();
+  const metrics = createApiMetrics(deps.metrics);
+  const rateLimiter =
+    o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
+  const ensureLogSize = singleFlight(deps.syncLog, async () => deps.logStore.size());
+  const ctx: ApiContext = {
+    deps,
+    options,
+    ensureLogSize,
+    proofs: new ProofService(deps.logStore, deps.anchors, deps.relayerStatus, ensureLogSize),
+  };
+  const routes: RouteDef[] = [...systemRoutes(ctx), ...logRoutes(ctx)];
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", o.trustProxy ?? false);
+  app.set("json spaces", 0);
+
+  // One log line and one metrics sample per request.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.on("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const locals = res.locals as ApiLocals;
+      const route = locals.route ? `/v1${locals.route}` : req.path === "/metrics" ? "/metrics" : "unmatched";
+      metrics.observe(req.method, route, res.statusCode, seconds);
+      logger.info({
+        msg: "request",
+        method: req.method,
+        route,
+        status: res.statusCode,
+        ms: Math.round(seconds * 1e6) / 1e3,
+        keyId: locals.principal?.keyId,
+        role: locals.principal?.role,
+        ...(res.statusCode >= 400 && res.locals.errorCode ? { code: res.locals.errorCode } : {}),
+      });
+    });
+    next();
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.set("Content-Type", metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const openapi = buildOpenApiDocument(routes);
+  const v1 = express.Router();
+  v1.get("/openapi.json", (_req, res) => {
+    (res.locals as ApiLocals).route = "/openapi.json";
+    res.json(openapi);
+  });
+  for (const r of routes)
+    v1[r.method](expressPath(r.path), ...routeHandlers(r, { ...options, auth: deps.auth, rateLimiter }));
+  v1.use((req: Request) => {
+    throw new RouteNotFoundError(req.method, `/v1${req.path}`);
+  });
+  app.use("/v1", v1);
+
+  if (deps.webDir) app.use(express.static(deps.webDir, { index: "index.html", fallthrough: true }));
+  app.use((req: Request) => {
+    throw new RouteNotFoundError(req.method, req.path);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = fromBodyParserError(err, options.bodyLimitBytes) ?? err;
+    const status = httpStatusOf(e);
+    const body = errorBodyOf(e, status);
+    res.locals.errorCode = body.error.code;
+    if (status === 500)
+      logger.error({
+        msg: "request failed",
+        method: req.method,
+        path: req.path,
+        error: String(e).split("\n")[0],
+      });
+    if (status === 429 && typeof body.error.retryAfterSeconds === "number")
+      res.set("Retry-After", String(body.error.retryAfterSeconds));
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  });
+  return app;
+}
+
+export interface ApiServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Listens on `host:port` (port 0 picks a free port) and resolves once the server accepts connections. */
+export async function startApiServer(
+  app: express.Express,
+  opts: { host?: string; port?: number } = {},
+): Promise<ApiServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const server = createServer(app);
+  // Keep-alive longer than typical client idle timeouts avoids resets under load.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

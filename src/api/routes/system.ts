@@ -1,0 +1,140 @@
+import { z } from "zod";
+import { NotConfiguredError } from "../errors";
+import { defineRoute, type RouteDef } from "../http/route";
+import { AddressOut, EmptyQuery } from "../schemas/common";
+import type { ApiContext } from "../context";
+
+const HealthSchema = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
+
+const CheckSchema = z.object({ ok: z.boolean(), message: z.string().optional() });
+const ReadinessSchema = z
+  .object({
+    ready: z.boolean(),
+    checks: z.object({
+      log: CheckSchema.extend({ treeSize: z.number().int().optional() }),
+      chain: CheckSchema.extend({ blockNumber: z.number().int().optional() }).optional(),
+      relayer: CheckSchema.extend({
+        leader: z.boolean().optional(),
+        lagEntries: z.number().optional(),
+        lagSeconds: z.number().optional(),
+        alarm: z
+          .object({ kind: z.string(), firstBadSize: z.number().int().optional(), message: z.string() })
+          .optional(),
+      }).optional(),
+    }),
+  })
+  .meta({ id: "Readiness" });
+
+const ConfigSchema = z
+  .object({
+    chainId: z.number().int(),
+    rpcUrl: z.string().optional(),
+    custodyAnchor: AddressOut,
+    custodyEscrow: AddressOut.optional(),
+  })
+  .meta({ id: "ChainConfig" });
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const msg = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e));
+
+export function systemRoutes(ctx: ApiContext): RouteDef[] {
+  const { deps } = ctx;
+  return [
+    defineRoute({
+      method: "get",
+      path: "/health",
+      operationId: "getHealth",
+      summary: "Liveness: the process answers",
+      tag: "system",
+      access: "public",
+      query: EmptyQuery,
+      responses: { 200: { description: "alive", schema: HealthSchema } },
+      handler: () => ({ body: { status: "ok" } }),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/ready",
+      operationId: "getReadiness",
+      summary: "Readiness: log readable, chain reachable, relayer lag within bounds and no alarm",
+      tag: "system",
+      access: "public",
+      query: EmptyQuery,
+      responses: {
+        200: { description: "ready", schema: ReadinessSchema },
+        503: { description: "not ready (the body says which check failed)", schema: ReadinessSchema },
+      },
+      handler: async () => {
+        const timeout = ctx.options.readinessTimeoutMs;
+        const checks: z.infer<typeof ReadinessSchema>["checks"] = { log: { ok: false } };
+        try {
+          checks.log = {
+            ok: true,
+            treeSize: await withTimeout(Promise.resolve(deps.logStore.size()), timeout, "log"),
+          };
+        } catch (e) {
+          checks.log = { ok: false, message: msg(e) };
+        }
+        if (deps.chain) {
+          try {
+            const n = await withTimeout(deps.chain.publicClient.getBlockNumber(), timeout, "chain");
+            checks.chain = { ok: true, blockNumber: Number(n) };
+          } catch (e) {
+            checks.chain = { ok: false, message: msg(e) };
+          }
+        }
+        if (deps.relayerStatus) {
+          try {
+            const s = await withTimeout(Promise.resolve(deps.relayerStatus.status()), timeout, "relayer");
+            const lagOk = s.lagSeconds <= ctx.options.maxRelayerLagSeconds;
+            checks.relayer = {
+              ok: lagOk && !s.alarm,
+              leader: s.leader,
+              lagEntries: s.lagEntries,
+              lagSeconds: s.lagSeconds,
+              alarm: s.alarm,
+              message: s.alarm
+                ? `alarm: ${s.alarm.kind}`
+                : lagOk
+                  ? undefined
+                  : `anchoring lags ${s.lagSeconds} s (limit ${ctx.options.maxRelayerLagSeconds} s)`,
+            };
+          } catch (e) {
+            checks.relayer = { ok: false, message: msg(e) };
+          }
+        }
+        const ready = Object.values(checks).every((c) => c === undefined || c.ok);
+        return { status: ready ? 200 : 503, body: { ready, checks } };
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/config",
+      operationId: "getChainConfig",
+      summary: "Chain id, public RPC URL and contract addresses (for independent verification)",
+      tag: "system",
+      access: "public",
+      query: EmptyQuery,
+      responses: { 200: { description: "chain configuration", schema: ConfigSchema } },
+      handler: () => {
+        const chain = deps.chain;
+        if (!chain) throw new NotConfiguredError("the chain");
+        const d = chain.deployment;
+        return {
+          body: {
+            chainId: d.chainId,
+            rpcUrl: chain.rpcUrl,
+            custodyAnchor: d.custodyAnchor.toLowerCase(),
+            custodyEscrow: d.custodyEscrow?.toLowerCase(),
+          },
+        };
+      },
+    }),
+  ];
+}

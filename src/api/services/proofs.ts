@@ -1,0 +1,129 @@
+import type { Hex } from "viem";
+import { InvariantError } from "../../errors";
+import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
+import type { AnchorRecord, AnchorSource, LogReader, RelayerStatusSource } from "../ports";
+import { AnchorCache } from "./anchorCache";
+
+/** The anchored head a proof leads to, in the receipt's shape (custody-receipt-v1 `anchor`). */
+export interface ReceiptAnchorJson {
+  chainId: number;
+  contract: Hex;
+  headIndex: number;
+  treeSize: number;
+  rootHash: Hex;
+  txHash: Hex;
+  blockNumber: number;
+  timestamp: number;
+}
+
+export interface LeafProofJson {
+  leafIndex: number;
+  leafHash: Hex;
+  anchor: ReceiptAnchorJson;
+  inclusionProof: Hex[];
+}
+
+export function receiptAnchorOf(a: AnchorRecord): ReceiptAnchorJson {
+  return {
+    chainId: a.chainId,
+    contract: a.contract.toLowerCase() as Hex,
+    headIndex: a.headIndex,
+    treeSize: a.treeSize,
+    rootHash: a.rootHash.toLowerCase() as Hex,
+    txHash: a.txHash.toLowerCase() as Hex,
+    blockNumber: Number(a.blockNumber),
+    timestamp: Number(a.blockTimestamp),
+  };
+}
+
+/**
+ * Inclusion proofs against anchored heads. Before the first proof against a head is served, the
+ * local tree's root at that size is compared with the anchored root: a local log that diverged
+ * from the chain must never hand out proofs (they would not verify) — it fails loudly instead.
+ */
+export class ProofService {
+  readonly anchors: AnchorCache;
+  private readonly checkedHeads = new Set<number>();
+
+  constructor(
+    private readonly log: LogReader,
+    anchorSource: AnchorSource,
+    private readonly relayer?: RelayerStatusSource,
+    /** Copies ledger events into the log store until it holds `size` leaves (or all there are). */
+    private readonly ensureLogSize?: (size: number) => Promise<void>,
+  ) {
+    this.anchors = new AnchorCache(anchorSource);
+  }
+
+  /** The head to prove leaf `leafIndex` against: the first covering it, or head `headIndex`. */
+  async headFor(leafIndex: number, headIndex?: number): Promise<AnchorRecord> {
+    if (headIndex !== undefined) {
+      const a = await this.anchors.byHeadIndex(headIndex);
+      if (!a || a.final === false)
+        throw new NotFoundError(`anchored head ${headIndex} does not exist or is not confirmed yet`);
+      if (a.treeSize <= leafIndex) throw new HeadDoesNotCoverEntryError(headIndex, a.treeSize, leafIndex);
+      return a;
+    }
+    const a = await this.anchors.covering(leafIndex);
+    if (a) return a;
+    const latest = await this.anchors.source.latest();
+    let lagEntries: number | undefined;
+    let lagSeconds: number | undefined;
+    if (this.relayer) {
+      try {
+        const s = await this.relayer.status();
+        lagEntries = s.lagEntries;
+        lagSeconds = s.lagSeconds;
+      } catch {
+        // The lag is a hint for the client; its absence must not turn a 409 into a 500.
+      }
+    }
+    throw new NotAnchoredYetError({
+      leafIndex,
+      anchoredTreeSize: latest && latest.final !== false ? latest.treeSize : 0,
+      lagEntries,
+      lagSeconds,
+    });
+  }
+
+  private async checkHead(a: AnchorRecord): Promise<void> {
+    if (this.checkedHeads.has(a.headIndex)) return;
+    if (this.ensureLogSize) await this.ensureLogSize(a.treeSize);
+    const size = await this.log.size();
+    if (size < a.treeSize)
+      throw new InvariantError(`local log has ${size} leaves, fewer than anchored head ${a.headIndex}`, {
+        details: `anchored tree size ${a.treeSize}`,
+      });
+    const root = (await this.log.root(a.treeSize)).toLowerCase();
+    if (root !== a.rootHash.toLowerCase())
+      throw new InvariantError(`local log diverges from anchored head ${a.headIndex}`, {
+        details: `anchored root ${a.rootHash}, local root ${root} at size ${a.treeSize}`,
+      });
+    this.checkedHeads.add(a.headIndex);
+  }
+
+  /** The inclusion proof of leaf `leafIndex` (whose hash is `leafHash`). */
+  async leafProof(leafIndex: number, leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
+    const a = await this.headFor(leafIndex, headIndex);
+    await this.checkHead(a);
+    const proof = await this.log.inclusionProof(leafIndex, a.treeSize);
+    return {
+      leafIndex,
+      leafHash: leafHash.toLowerCase() as Hex,
+      anchor: receiptAnchorOf(a),
+      inclusionProof: proof.map((h) => h.toLowerCase() as Hex),
+    };
+  }
+
+  /** The proof for a leaf known only by its hash (public: reveals nothing but hashes). */
+  async proofByLeafHash(leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
+    let index = await this.log.findLeaf(leafHash);
+    if (index === undefined && this.ensureLogSize) {
+      // The entry may be in the ledger but not yet copied into the log store.
+      await this.ensureLogSize(Number.MAX_SAFE_INTEGER);
+      index = await this.log.findLeaf(leafHash);
+    }
+    if (index === undefined) throw new NotFoundError("no log entry has this leaf hash");
+    return this.leafProof(index, leafHash, headIndex);
+  }
+}
