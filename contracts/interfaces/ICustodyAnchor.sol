@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/**
+ * @title ICustodyAnchor
+ * @notice Append-only sequence of anchored heads (tree size, root) of the custody log, an RFC 9162
+ * Merkle tree over SHA-256. A new head is accepted only with a valid consistency proof from the
+ * previous one, so anchored history cannot be rewritten, not even by the anchorer.
+ */
+interface ICustodyAnchor {
+    /**
+     * @dev One anchored head. `metadataHash` is not kept in storage (see {getHead}); it is emitted in
+     * {HeadAnchored}.
+     */
+    struct Head {
+        bytes32 rootHash;
+        uint64 treeSize;
+        uint64 timestamp;
+        uint64 blockNumber;
+        bytes32 metadataHash;
+    }
+
+    /// @dev An auditor's sign-off on one head.
+    struct Attestation {
+        bytes32 reportHash;
+        bool passed;
+        uint64 timestamp;
+    }
+
+    /// @dev Emitted when head `headIndex` (tree of `treeSize` leaves with root `rootHash`) is anchored.
+    event HeadAnchored(
+        uint256 indexed headIndex,
+        uint64 indexed treeSize,
+        bytes32 indexed rootHash,
+        bytes32 metadataHash
+    );
+
+    /// @dev Emitted when `auditor` records its audit of head `headIndex`.
+    event AuditAttested(uint256 indexed headIndex, address indexed auditor, bytes32 reportHash, bool passed);
+
+    /// @dev No head has been anchored yet.
+    error CustodyAnchorNoHeads();
+
+    /// @dev `headIndex` is not below the number of anchored heads `headCount`.
+    error CustodyAnchorUnknownHead(uint256 headIndex, uint256 headCount);
+
+    /// @dev A new head must cover more leaves than the previous one.
+    error CustodyAnchorTreeSizeNotIncreasing(uint64 previousSize, uint64 newSize);
+
+    /// @dev The consistency proof does not prove that the head (`newSize`, `newRoot`) extends the previous head.
+    error CustodyAnchorInvalidConsistencyProof(
+        uint64 previousSize,
+        bytes32 previousRoot,
+        uint64 newSize,
+        bytes32 newRoot
+    );
+
+    /// @dev The first head has no predecessor, so its consistency proof must be empty.
+    error CustodyAnchorUnexpectedProof(uint256 proofLength);
+
+    /// @dev No anchored head covers leaf `leafIndex`; the latest covers `latestTreeSize` leaves.
+    error CustodyAnchorLeafNotCovered(uint64 leafIndex, uint64 latestTreeSize);
+
+    /// @dev `auditor` has already attested head `headIndex`; attestations are final.
+    error CustodyAnchorAlreadyAttested(uint256 headIndex, address auditor);
+
+    /**
+     * @notice Appends the head (`newSize`, `newRoot`) after checking that it extends the previous head.
+     *
+     * Requirements:
+     * - the caller has ANCHORER_ROLE; the contract is not paused;
+     * - `newSize` is greater than the previous head's tree size (and than 0 for the first head);
+     * - `consistencyProof` is a valid RFC 9162 consistency proof from the previous head to the new
+     *   one; it is empty for the first head.
+     *
+     * Emits a {HeadAnchored} event.
+     * @return headIndex the index of the new head (0 for the first).
+     */
+    function anchor(
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32[] calldata consistencyProof,
+        bytes32 metadataHash
+    ) external returns (uint256 headIndex);
+
+    /**
+     * @notice Whether `proof` is a valid RFC 9162 inclusion proof of `leafHash` at `leafIndex` in head `headIndex`.
+     * Returns false for any wrong proof (including `leafIndex` not covered by the head).
+     *
+     * Requirements:
+     * - `headIndex` is an anchored head, else {CustodyAnchorUnknownHead}.
+     */
+    function verifyInclusion(
+        uint256 headIndex,
+        uint64 leafIndex,
+        bytes32 leafHash,
+        bytes32[] calldata proof
+    ) external view returns (bool);
+
+    /**
+     * @notice Whether `proof` is a valid RFC 9162 consistency proof from head `fromHeadIndex` to head
+     * `toHeadIndex`. Returns false for a wrong proof or when `fromHeadIndex > toHeadIndex`; equal
+     * indices need an empty proof.
+     *
+     * Requirements:
+     * - both indices are anchored heads, else {CustodyAnchorUnknownHead}.
+     */
+    function verifyConsistency(
+        uint256 fromHeadIndex,
+        uint256 toHeadIndex,
+        bytes32[] calldata proof
+    ) external view returns (bool);
+
+    /// @notice The number of anchored heads.
+    function headCount() external view returns (uint256);
+
+    /**
+     * @notice Head `headIndex` as stored. Its `metadataHash` is always zero: read it from the
+     * {HeadAnchored} event of that head.
+     *
+     * Requirements:
+     * - `headIndex` is an anchored head, else {CustodyAnchorUnknownHead}.
+     */
+    function getHead(uint256 headIndex) external view returns (Head memory);
+
+    /**
+     * @notice The latest head and its index.
+     *
+     * Requirements:
+     * - at least one head is anchored, else {CustodyAnchorNoHeads}.
+     */
+    function latestHead() external view returns (uint256 headIndex, Head memory head);
+
+    /**
+     * @notice The first head whose tree covers leaf `leafIndex` (tree size > `leafIndex`): the head a
+     * receipt for that leaf is proven against.
+     *
+     * Requirements:
+     * - some head covers the leaf, else {CustodyAnchorLeafNotCovered}.
+     */
+    function headCovering(uint64 leafIndex) external view returns (uint256 headIndex);
+
+    /**
+     * @notice Records the caller's audit of head `headIndex`: the hash of its report and whether it passed.
+     *
+     * Requirements:
+     * - the caller has AUDITOR_ROLE;
+     * - `headIndex` is an anchored head, else {CustodyAnchorUnknownHead};
+     * - the caller has not attested this head before, else {CustodyAnchorAlreadyAttested}.
+     *
+     * Emits an {AuditAttested} event.
+     */
+    function attest(uint256 headIndex, bytes32 reportHash, bool passed) external;
+
+    /**
+     * @notice The attestation of head `headIndex` by `auditor`; all zero if there is none.
+     */
+    function getAttestation(uint256 headIndex, address auditor) external view returns (Attestation memory);
+}

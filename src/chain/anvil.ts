@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { mnemonicToAccount, type HDAccount } from "viem/accounts";
+import { NodeStartError } from "./errors";
+
+/** The well-known development mnemonic (anvil's and Hardhat's default). Never use it outside dev and tests. */
+export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Chain id of local development nodes. */
+export const DEV_CHAIN_ID = 31337;
+
+/** Dev account `index` of `mnemonic` (default {@link DEV_MNEMONIC}), funded by anvil at start. */
+export function devAccount(index: number, mnemonic: string = DEV_MNEMONIC): HDAccount {
+  return mnemonicToAccount(mnemonic, { addressIndex: index });
+}
+
+export interface StartAnvilParameters {
+  /** TCP port on 127.0.0.1; 0 or omitted = pick a free one. */
+  port?: number;
+  /** Load the chain state from this file if it exists and dump it there on {@link AnvilNode.stop}. */
+  statePath?: string;
+  /** Seconds between blocks; omitted = mine each transaction at once. */
+  blockTime?: number;
+  chainId?: number;
+  mnemonic?: string;
+  /** How long to wait for the node to answer (ms). Default 30 000. */
+  startTimeoutMs?: number;
+}
+
+export interface AnvilNode {
+  rpcUrl: string;
+  chainId: number;
+  /** Stops the node; with a state path, anvil writes the state file before exiting. */
+  stop(): Promise<void>;
+}
+
+/** Path of the anvil binary shipped by @foundry-rs/anvil (override with CUSTODY_ANVIL_BIN). */
+export function anvilBinaryPath(): string {
+  const override = process.env.CUSTODY_ANVIL_BIN;
+  if (override) return override;
+  const os = process.platform === "win32" ? "win32" : process.platform;
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const pkg = `@foundry-rs/anvil-${os}-${arch}`;
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch (cause) {
+    throw new NodeStartError(`anvil is not installed for ${os}-${arch}`, {
+      details: `missing package ${pkg}`,
+      cause,
+    });
+  }
+  return path.join(dir, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
+}
+
+/**
+ * Starts anvil on 127.0.0.1 and resolves once it answers JSON-RPC.
+ *
+ * @example
+ * const node = await startAnvil({ statePath: ".data/chain.json" });
+ * // ... node.rpcUrl ...
+ * await node.stop();
+ */
+export async function startAnvil(params: StartAnvilParameters = {}): Promise<AnvilNode> {
+  const chainId = params.chainId ?? DEV_CHAIN_ID;
+  const args = [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(params.port ?? 0),
+    "--chain-id",
+    String(chainId),
+    "--mnemonic",
+    params.mnemonic ?? DEV_MNEMONIC,
+  ];
+  if (params.blockTime !== undefined) args.push("--block-time", String(params.blockTime));
+  if (params.statePath) {
+    fs.mkdirSync(path.dirname(path.resolve(params.statePath)), { recursive: true });
+    args.push("--state", params.statePath);
+  }
+  const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let output = "";
+  const timeoutMs = params.startTimeoutMs ?? 30_000;
+
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new NodeStartError(`anvil did not start within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const onData = (chunk: Buffer) => {
+        // Keep only the tail: anvil prints its accounts and keys at start.
+        output = (output + chunk.toString()).slice(-4000);
+        const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.once("error", (cause) => {
+        clearTimeout(timer);
+        reject(new NodeStartError("cannot run anvil", { details: cause.message, cause }));
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(
+          new NodeStartError(`anvil exited with code ${code} before listening`, {
+            details: lastLines(output),
+          }),
+        );
+      });
+    });
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    await waitForRpc(rpcUrl, chainId, timeoutMs);
+    return { rpcUrl, chainId, stop: () => stopChild(child, exited) };
+  } catch (err) {
+    await stopChild(child, exited);
+    throw err;
+  }
+}
+
+async function waitForRpc(rpcUrl: string, chainId: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      const body = (await res.json()) as { result?: string };
+      if (body.result !== undefined) {
+        if (Number(body.result) !== chainId) {
+          throw new NodeStartError(
+            `anvil answered with chain id ${Number(body.result)}, expected ${chainId}`,
+          );
+        }
+        return;
+      }
+    } catch (err) {
+      if (err instanceof NodeStartError) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new NodeStartError(`anvil at ${rpcUrl} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** SIGINT lets anvil dump its state; SIGKILL only if it hangs. */
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGINT");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").slice(-5).join("\n");
+}

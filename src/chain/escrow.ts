@@ -1,0 +1,62 @@
+import { type Address, type Hex, type PublicClient } from "viem";
+import { custodyEscrowAbi } from "./generated/abi";
+
+/** Escrow states, numbered as in ICustodyEscrow.EscrowState. */
+export const ESCROW_STATES = ["None", "Open", "Disputed", "Released", "Refunded"] as const;
+export type EscrowStateName = (typeof ESCROW_STATES)[number];
+
+/** Terms and status of an on-chain escrow. Amounts are bigint minor units; times are Unix seconds. */
+export interface OnChainEscrow {
+  escrowId: Hex;
+  payer: Hex;
+  payee: Hex;
+  asset: Hex;
+  amount: bigint;
+  approvers: Address[];
+  payerSideMask: number;
+  threshold: number;
+  autoReleaseAt: number;
+  expiresAt: number;
+  agreementHash: Hex;
+  state: EscrowStateName;
+  approvalCount: number;
+  approvedMask: number;
+  custodianApprovalRequired: boolean;
+  custodianApproved: boolean;
+  createdAt: number;
+  closedAt: number;
+}
+
+/** Reads escrow `escrowId`; reverts (CustodyEscrowNotFound) if it does not exist. */
+export async function readEscrow(
+  client: PublicClient,
+  address: Address,
+  escrowId: Hex,
+): Promise<OnChainEscrow> {
+  const [t, s] = await client.readContract({
+    address,
+    abi: custodyEscrowAbi,
+    functionName: "getEscrow",
+    args: [escrowId],
+  });
+  return {
+    escrowId: escrowId.toLowerCase() as Hex,
+    payer: t.payer,
+    payee: t.payee,
+    asset: t.asset,
+    amount: t.amount,
+    approvers: [...t.approvers],
+    payerSideMask: t.payerSideMask,
+    threshold: t.threshold,
+    autoReleaseAt: Number(t.autoReleaseAt),
+    expiresAt: Number(t.expiresAt),
+    agreementHash: t.agreementHash,
+    state: ESCROW_STATES[s.state]!,
+    approvalCount: s.approvalCount,
+    approvedMask: s.approvedMask,
+    custodianApprovalRequired: s.custodianApprovalRequired,
+    custodianApproved: s.custodianApproved,
+    createdAt: Number(s.createdAt),
+    closedAt: Number(s.closedAt),
+  };
+}

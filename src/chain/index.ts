@@ -1,0 +1,44 @@
+export {
+  custodyAnchorAbi,
+  custodyAnchorBytecode,
+  custodyEscrowAbi,
+  custodyEscrowBytecode,
+} from "./generated/abi";
+export {
+  DEPLOYMENT_VERSION,
+  ROLE_IDS,
+  deployCustodyContracts,
+  parseDeployment,
+  readDeployment,
+  writeDeployment,
+  type DeployCustodyContractsParameters,
+  type Deployment,
+  type DeploymentRoles,
+} from "./deployment";
+export {
+  DEV_CHAIN_ID,
+  DEV_MNEMONIC,
+  anvilBinaryPath,
+  devAccount,
+  startAnvil,
+  type AnvilNode,
+  type StartAnvilParameters,
+} from "./anvil";
+export {
+  createChainClients,
+  custodyChain,
+  type ChainClients,
+  type CreateChainClientsParameters,
+} from "./clients";
+export { loadSigner, type LoadSignerParameters } from "./keys";
+export {
+  readHead,
+  readHeadCount,
+  readHeadCovering,
+  readLatestHead,
+  verifyConsistencyOnChain,
+  verifyInclusionOnChain,
+  type AnchoredHead,
+} from "./anchor";
+export { ESCROW_STATES, readEscrow, type EscrowStateName, type OnChainEscrow } from "./escrow";
+export { DeploymentFailedError, DeploymentFileError, KeyUnavailableError, NodeStartError } from "./errors";
