@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { bytesToHex, type Hex } from "viem";
 import { encodeLeaf, type LeafEntry } from "../../../src/ledger/leaf";
-import { refInclusionPath, refLeafHash, refRoot } from "./rfc9162";
+import { refConsistencyProof, refInclusionPath, refLeafHash, refRoot } from "./rfc9162";
 
 /** Deterministic test entries and their tree, built with the independent reference (not src/log). */
 
@@ -46,4 +46,9 @@ export function makeTree(n: number): TestTree {
     root: (size) => bytesToHex(refRoot(leafHashes.slice(0, size))),
     proof: (index, size) => refInclusionPath(index, leafHashes.slice(0, size)).map((b) => bytesToHex(b)),
   };
+}
+
+/** Consistency proof from the first `size1` leaves of `tree` to the first `size2`. */
+export function consistencyProof(tree: TestTree, size1: number, size2: number): Hex[] {
+  return refConsistencyProof(size1, tree.leafHashes.slice(0, size2)).map((b) => bytesToHex(b));
 }

@@ -78,3 +78,16 @@ export function refVerifyInclusion(
   }
   return sn === 0 && r.equals(Buffer.from(root));
 }
+
+/** PROOF(m, D[n]) (§2.1.4.1): consistency proof from the first m leaves to all n. Requires 0 < m <= n. */
+export function refConsistencyProof(m: number, leafHashes: readonly Uint8Array[]): Buffer[] {
+  return subproof(m, leafHashes, true);
+}
+
+function subproof(m: number, d: readonly Uint8Array[], b: boolean): Buffer[] {
+  const n = d.length;
+  if (m === n) return b ? [] : [refRoot(d)];
+  const k = splitPoint(n);
+  if (m <= k) return [...subproof(m, d.slice(0, k), b), refRoot(d.slice(k))];
+  return [...subproof(m - k, d.slice(k), false), refRoot(d.slice(0, k))];
+}
