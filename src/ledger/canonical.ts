@@ -1,0 +1,58 @@
+import { createHash, createHmac } from "node:crypto";
+import type { Hex } from "viem";
+import { ZERO32 } from "./leaf";
+import type { JsonValue } from "./types";
+
+/**
+ * Canonical JSON (RFC 8785 for the values the ledger stores): object keys sorted by UTF-16 code
+ * units, no whitespace, numbers in ECMAScript form. Preconditions: the value holds only JSON types
+ * and finite numbers (callers validate first).
+ */
+export function canonicalJson(value: JsonValue | undefined): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  const parts: string[] = [];
+  for (const k of keys) {
+    const v = value[k];
+    if (v === undefined) continue;
+    parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+export function sha256Hex(text: string): Hex {
+  return `0x${createHash("sha256").update(text, "utf8").digest("hex")}`;
+}
+
+/** SHA-256 of the canonical JSON of an event's details object, or zero when it has no fields. */
+export function detailsHash(details: Record<string, JsonValue | undefined>): Hex {
+  const defined = Object.keys(details).filter((k) => details[k] !== undefined);
+  if (defined.length === 0) return ZERO32;
+  return sha256Hex(canonicalJson(details as JsonValue));
+}
+
+/** Keyed pseudonyms: HMAC-SHA256(key, kind + ":" + id), lower-case 0x hex. */
+export class Pseudonymizer {
+  readonly #key: Buffer;
+  readonly #accounts = new Map<string, Hex>();
+
+  constructor(key: Uint8Array) {
+    this.#key = Buffer.from(key);
+  }
+
+  of(kind: "account" | "transfer" | "hold", id: string): Hex {
+    return `0x${createHmac("sha256", this.#key).update(`${kind}:${id}`, "utf8").digest("hex")}`;
+  }
+
+  /** Account pseudonyms are cached: the set of accounts is small and they are used on every transfer. */
+  account(id: string): Hex {
+    let p = this.#accounts.get(id);
+    if (p === undefined) {
+      p = this.of("account", id);
+      if (this.#accounts.size > 1_000_000) this.#accounts.clear();
+      this.#accounts.set(id, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,22 @@
+/** Public surface of the custody ledger. */
+export { openLedger, type Ledger, type ListAccountsOptions, type OpenLedgerOptions } from "./ledger";
+export { ledgerMigrations } from "./migrations";
+export * from "./errors";
+export * from "./types";
+export {
+  EVENT_TYPES,
+  LEAF_V1_ABI,
+  LEAF_V1_BYTES,
+  LEAF_VERSION,
+  ZERO32,
+  decodeLeaf,
+  encodeLeaf,
+  leafEntryFromJson,
+  leafEntryToJson,
+  leafHashOf,
+  type EventTypeName,
+  type LeafEntry,
+  type LeafEntryJson,
+} from "./leaf";
+export { canonicalJson } from "./canonical";
+export { balanceOf, maxFee } from "./rules";

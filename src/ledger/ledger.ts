@@ -1,0 +1,494 @@
+import type { Hex } from "viem";
+import type { Database } from "../db/database";
+import {
+  InvalidLedgerInputError,
+  SameAccountError,
+  UnknownAccountError,
+  UnknownHoldError,
+  UnknownTransferError,
+} from "./errors";
+import { Pseudonymizer } from "./canonical";
+import {
+  type Decision,
+  type EngineContext,
+  type NewHold,
+  type NewTransfer,
+  feeToJson,
+  planCreateHold,
+  planOpenAccount,
+  planResolveHold,
+  planSetStatus,
+  planTransfers,
+} from "./engine";
+import { InvariantChecker, segregationReport } from "./invariants";
+import { decodeLeaf } from "./leaf";
+import { balanceOf } from "./rules";
+import type { AccountRow, EventRow, HoldRow, LedgerStore, TransferRow } from "./store";
+import { SqliteLedgerStore } from "./sqlite-store";
+import { PostgresLedgerStore } from "./postgres-store";
+import type {
+  Account,
+  AccountStatus,
+  AccountType,
+  Balance,
+  Fee,
+  FeeSchedule,
+  Hold,
+  HoldDecisionSource,
+  HoldInput,
+  HoldResolution,
+  InvariantReport,
+  LedgerEvent,
+  OpenAccountInput,
+  SegregationReport,
+  SubjectKind,
+  Transfer,
+  TransferInput,
+} from "./types";
+import {
+  checkAccountType,
+  checkAsset,
+  checkChainEventId,
+  checkClientTransferId,
+  checkEscrowId,
+  checkFee,
+  checkId,
+  checkKind,
+  checkLimits,
+  checkMetadata,
+  checkScale,
+  checkStatus,
+  checkTimeout,
+  parseAmount,
+  parseMetadata,
+} from "./validate";
+
+export interface OpenLedgerOptions {
+  /** HMAC key for pseudonyms, at least 32 bytes. Keep it secret and stable: it defines every pseudonym. */
+  pseudonymKey: Uint8Array;
+  feeSchedule?: FeeSchedule;
+  /** Milliseconds since the Unix epoch; default Date.now. */
+  clock?: () => number;
+}
+
+export interface ListAccountsOptions {
+  type?: AccountType;
+  asset?: string;
+  status?: AccountStatus;
+  /** Keyset paging: only ids after this one (ids are ordered by code unit). */
+  after?: string;
+  /** Default 100, at most 10 000. */
+  limit?: number;
+}
+
+/** The custody ledger. Every method that changes state appends its events in the same transaction. */
+export interface Ledger {
+  readonly backend: "sqlite" | "postgres";
+  /** Idempotent by id: the same terms return the account, other terms throw IdempotencyConflictError. */
+  openAccount(input: OpenAccountInput): Promise<Account>;
+  setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
+  getAccount(id: string): Promise<Account>;
+  getAccountByPseudonym(pseudonym: Hex): Promise<Account | undefined>;
+  listAccounts(opts?: ListAccountsOptions): Promise<Account[]>;
+  getBalance(id: string): Promise<Balance>;
+  /** Idempotent by input.id. */
+  transfer(input: TransferInput): Promise<Transfer>;
+  /** All or none; each id idempotent. */
+  transferBatch(inputs: readonly TransferInput[]): Promise<Transfer[]>;
+  getTransfer(id: string): Promise<Transfer>;
+  createHold(input: HoldInput): Promise<Hold>;
+  postHold(id: string, by: HoldDecisionSource): Promise<Hold>;
+  voidHold(id: string, by: HoldDecisionSource | { source: "timeout" }): Promise<Hold>;
+  getHold(id: string): Promise<Hold>;
+  getHoldByEscrowId(escrowId: Hex): Promise<Hold | undefined>;
+  listOpenEscrowHolds(): Promise<Hold[]>;
+  /** Voids every pending non-escrow hold whose expiry is at or before `now`; returns how many. */
+  expireHolds(now?: number): Promise<number>;
+  eventCount(): Promise<number>;
+  getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
+  getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]>;
+  /** Implements the LeafSource of src/log. */
+  leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]>;
+  accountPseudonym(id: string): Hex;
+  checkInvariants(): Promise<InvariantReport>;
+  segregationReport(): Promise<SegregationReport[]>;
+  close(): Promise<void>;
+}
+
+const MAX_BATCH = 10_000;
+const MAX_PAGE = 10_000;
+
+function toAccount(r: AccountRow): Account {
+  const a: Account = {
+    id: r.id,
+    pseudonym: r.pseudonym,
+    type: r.type,
+    asset: r.asset,
+    scale: r.scale,
+    status: r.status,
+    createdAt: r.createdAt,
+    sequence: r.sequence,
+  };
+  if (r.limits) a.limits = { ...r.limits };
+  const m = parseMetadata(r.metadata);
+  if (m) a.metadata = m;
+  return a;
+}
+
+function feeFromJson(t: string | null): Fee | undefined {
+  if (t === null) return undefined;
+  const o = JSON.parse(t) as { code: string; base?: string };
+  return o.base === undefined ? { code: o.code } : { code: o.code, base: BigInt(o.base) };
+}
+
+function checkPage(fromSeq: number, limit: number): void {
+  if (!Number.isSafeInteger(fromSeq) || fromSeq < 0)
+    throw new InvalidLedgerInputError("fromSeq must be a non-negative integer", {
+      details: `got ${fromSeq}`,
+    });
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_PAGE)
+    throw new InvalidLedgerInputError(`limit must be an integer in [0, ${MAX_PAGE}]`, {
+      details: `got ${limit}`,
+    });
+}
+
+class LedgerImpl implements Ledger {
+  readonly #store: LedgerStore;
+  readonly #ctx: EngineContext;
+  readonly #clock: () => number;
+
+  constructor(store: LedgerStore, ctx: EngineContext, clock: () => number) {
+    this.#store = store;
+    this.#ctx = ctx;
+    this.#clock = clock;
+  }
+
+  get backend() {
+    return this.#store.backend;
+  }
+
+  #toTransfer(r: TransferRow): Transfer {
+    const t: Transfer = {
+      id: r.id,
+      pseudonym: this.#ctx.pseudonyms.of("transfer", r.id),
+      debitAccountId: r.debitAccountId,
+      creditAccountId: r.creditAccountId,
+      asset: r.asset,
+      amount: r.amount,
+      kind: r.kind,
+      sequence: r.sequence,
+      createdAt: r.createdAt,
+    };
+    const m = parseMetadata(r.metadata);
+    if (m) t.metadata = m;
+    const f = feeFromJson(r.fee);
+    if (f) t.fee = f;
+    if (r.holdId !== null) t.holdId = r.holdId;
+    return t;
+  }
+
+  #toHold(r: HoldRow): Hold {
+    const h: Hold = {
+      id: r.id,
+      pseudonym: this.#ctx.pseudonyms.of("hold", r.id),
+      debitAccountId: r.debitAccountId,
+      creditAccountId: r.creditAccountId,
+      asset: r.asset,
+      amount: r.amount,
+      kind: r.kind,
+      status: r.status,
+      createdAt: r.createdAt,
+      sequence: r.sequence,
+    };
+    if (r.escrowId !== null) h.escrowId = r.escrowId;
+    if (r.payeeAccountId !== null) h.payeeAccountId = r.payeeAccountId;
+    if (r.expiresAt !== null) h.expiresAt = r.expiresAt;
+    const m = parseMetadata(r.metadata);
+    if (m) h.metadata = m;
+    const f = feeFromJson(r.fee);
+    if (f) h.fee = f;
+    if (r.resolvedAt !== null) h.resolvedAt = r.resolvedAt;
+    if (r.resolvedSequence !== null) h.resolvedSequence = r.resolvedSequence;
+    if (r.resolution !== null) h.resolution = JSON.parse(r.resolution) as HoldResolution;
+    if (r.releaseTransferId !== null) h.releaseTransferId = r.releaseTransferId;
+    return h;
+  }
+
+  #toEvent(r: EventRow): LedgerEvent {
+    const accounts =
+      r.subjectKind === "account"
+        ? [r.subjectId]
+        : [r.debitAccountId, r.creditAccountId].filter((x): x is string => x !== null);
+    return {
+      sequence: r.sequence,
+      leafBytes: r.leafBytes,
+      leafHash: r.leafHash,
+      entry: decodeLeaf(r.leafBytes),
+      subject: { kind: r.subjectKind, id: r.subjectId },
+      accounts,
+      createdAt: r.createdAt,
+    };
+  }
+
+  async openAccount(input: OpenAccountInput): Promise<Account> {
+    if (typeof input !== "object" || input === null)
+      throw new InvalidLedgerInputError("account input must be an object");
+    const n = {
+      id: checkId("account id", input.id),
+      type: checkAccountType(input.type),
+      asset: checkAsset(input.asset),
+      scale: checkScale(input.scale),
+      limits: checkLimits(input.limits),
+      metadata: checkMetadata(input.metadata),
+    };
+    const row = await this.#store.execute({ accounts: [n.id] }, (state, now) =>
+      planOpenAccount(this.#ctx, n, state, now),
+    );
+    return toAccount(row);
+  }
+
+  async setAccountStatus(id: string, status: AccountStatus): Promise<Account> {
+    checkId("account id", id);
+    const s = checkStatus(status);
+    const row = await this.#store.execute({ accounts: [id] }, (state, now) =>
+      planSetStatus(this.#ctx, id, s, state, now),
+    );
+    return toAccount(row);
+  }
+
+  async getAccount(id: string): Promise<Account> {
+    const r = await this.#store.getAccount(checkId("account id", id));
+    if (!r) throw new UnknownAccountError(id);
+    return toAccount(r);
+  }
+
+  async getAccountByPseudonym(pseudonym: Hex): Promise<Account | undefined> {
+    const r = await this.#store.getAccountByPseudonym(checkEscrowId(pseudonym));
+    return r && toAccount(r);
+  }
+
+  async listAccounts(opts: ListAccountsOptions = {}): Promise<Account[]> {
+    const limit = opts.limit ?? 100;
+    checkPage(0, limit);
+    const rows = await this.#store.listAccounts({
+      type: opts.type === undefined ? undefined : checkAccountType(opts.type),
+      asset: opts.asset === undefined ? undefined : checkAsset(opts.asset),
+      status: opts.status === undefined ? undefined : checkStatus(opts.status),
+      after: opts.after,
+      limit,
+    });
+    return rows.map(toAccount);
+  }
+
+  async getBalance(id: string): Promise<Balance> {
+    const r = await this.#store.getAccount(checkId("account id", id));
+    if (!r) throw new UnknownAccountError(id);
+    return balanceOf(r);
+  }
+
+  #normalizeTransfer(i: TransferInput): NewTransfer {
+    if (typeof i !== "object" || i === null)
+      throw new InvalidLedgerInputError("transfer input must be an object");
+    const id = checkClientTransferId(i.id);
+    const debitAccountId = checkId("debitAccountId", i.debitAccountId);
+    const creditAccountId = checkId("creditAccountId", i.creditAccountId);
+    const amount = parseAmount(i.amount);
+    const kind = checkKind(i.kind);
+    const metadata = checkMetadata(i.metadata);
+    const fee = checkFee(i.fee);
+    if (fee && kind !== "fee") throw new InvalidLedgerInputError("only fee transfers carry a fee");
+    if (debitAccountId === creditAccountId)
+      throw new SameAccountError("debit and credit accounts must differ", {
+        details: `both ${debitAccountId}`,
+      });
+    return { id, debitAccountId, creditAccountId, amount, kind, metadata, fee, feeJson: feeToJson(fee) };
+  }
+
+  async transfer(input: TransferInput): Promise<Transfer> {
+    const [t] = await this.transferBatch([input]);
+    return t;
+  }
+
+  async transferBatch(inputs: readonly TransferInput[]): Promise<Transfer[]> {
+    if (!Array.isArray(inputs)) throw new InvalidLedgerInputError("a batch must be an array");
+    if (inputs.length > MAX_BATCH)
+      throw new InvalidLedgerInputError(`a batch holds at most ${MAX_BATCH} transfers`);
+    if (inputs.length === 0) return [];
+    const n = inputs.map((i) => this.#normalizeTransfer(i));
+    const accounts = new Set<string>();
+    for (const t of n) accounts.add(t.debitAccountId).add(t.creditAccountId);
+    const rows = await this.#store.execute(
+      { accounts: [...accounts], transfers: n.map((t) => t.id) },
+      (state, now) => planTransfers(this.#ctx, n, state, now),
+    );
+    return rows.map((r) => this.#toTransfer(r));
+  }
+
+  async getTransfer(id: string): Promise<Transfer> {
+    const r = await this.#store.getTransfer(checkId("transfer id", id));
+    if (!r) throw new UnknownTransferError(id);
+    return this.#toTransfer(r);
+  }
+
+  async createHold(input: HoldInput): Promise<Hold> {
+    const t = this.#normalizeTransfer(input);
+    const n: NewHold = {
+      ...t,
+      escrowId: input.escrowId === undefined ? null : checkEscrowId(input.escrowId),
+      payeeAccountId:
+        input.payeeAccountId === undefined ? null : checkId("payeeAccountId", input.payeeAccountId),
+      timeoutMs: checkTimeout(input.timeoutMs) ?? null,
+    };
+    const escrowId = n.kind === "escrow_hold" ? (n.escrowId ?? this.#ctx.pseudonyms.of("hold", n.id)) : null;
+    const accounts = [n.debitAccountId, n.creditAccountId];
+    if (n.payeeAccountId) accounts.push(n.payeeAccountId);
+    const row = await this.#store.execute(
+      { holds: [n.id], accounts, escrowIds: escrowId ? [escrowId] : [] },
+      (state, now) => planCreateHold(this.#ctx, n, state, now),
+    );
+    return this.#toHold(row);
+  }
+
+  #decision(by: HoldDecisionSource | { source: "timeout" }, allowTimeout: boolean): Decision {
+    if (typeof by !== "object" || by === null)
+      throw new InvalidLedgerInputError("decision source must be an object");
+    if (by.source === "api") return { source: "api" };
+    if (by.source === "chain") return { source: "chain", ...checkChainEventId(by.chainEventId) };
+    if (by.source === "timeout" && allowTimeout) return { source: "timeout", at: this.#clock() };
+    throw new InvalidLedgerInputError("unknown decision source", {
+      details: `got ${String((by as { source: unknown }).source)}`,
+    });
+  }
+
+  async #resolve(id: string, action: "post" | "void", d: Decision): Promise<Hold> {
+    checkId("hold id", id);
+    const row = await this.#store.execute(
+      { holds: [id], chainEventIds: d.source === "chain" ? [d.chainEventId] : [] },
+      (state, now) => planResolveHold(this.#ctx, id, action, d, state, now),
+    );
+    return this.#toHold(row);
+  }
+
+  postHold(id: string, by: HoldDecisionSource): Promise<Hold> {
+    return this.#resolve(id, "post", this.#decision(by, false));
+  }
+
+  voidHold(id: string, by: HoldDecisionSource | { source: "timeout" }): Promise<Hold> {
+    return this.#resolve(id, "void", this.#decision(by, true));
+  }
+
+  async getHold(id: string): Promise<Hold> {
+    const r = await this.#store.getHold(checkId("hold id", id));
+    if (!r) throw new UnknownHoldError(id);
+    return this.#toHold(r);
+  }
+
+  async getHoldByEscrowId(escrowId: Hex): Promise<Hold | undefined> {
+    const r = await this.#store.getHoldByEscrowId(checkEscrowId(escrowId));
+    return r && this.#toHold(r);
+  }
+
+  async listOpenEscrowHolds(): Promise<Hold[]> {
+    return (await this.#store.listOpenEscrowHolds()).map((r) => this.#toHold(r));
+  }
+
+  async expireHolds(now?: number): Promise<number> {
+    const at = now ?? this.#clock();
+    if (!Number.isSafeInteger(at) || at < 0)
+      throw new InvalidLedgerInputError("now must be a timestamp in ms");
+    let voided = 0;
+    for (;;) {
+      const ids = await this.#store.dueHoldIds(at, 500);
+      let progressed = false;
+      for (const id of ids) {
+        const d: Decision = { source: "timeout", at };
+        const before = await this.#store.getHold(id);
+        if (!before || before.status !== "pending") continue;
+        try {
+          await this.#resolve(id, "void", d);
+          voided++;
+          progressed = true;
+        } catch (e) {
+          // Another instance resolved it in between: not ours to count.
+          if ((e as { code?: string }).code !== "HOLD_NOT_PENDING") throw e;
+        }
+      }
+      if (ids.length < 500 || !progressed) return voided;
+    }
+  }
+
+  eventCount(): Promise<number> {
+    return this.#store.eventCount();
+  }
+
+  async getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]> {
+    checkPage(fromSeq, limit);
+    return (await this.#store.getEvents(fromSeq, limit)).map((r) => this.#toEvent(r));
+  }
+
+  async getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]> {
+    checkId("subject id", id);
+    let seqs: number[];
+    if (kind === "account") seqs = await this.#store.accountEventSequences(id);
+    else if (kind === "transfer") {
+      const t = await this.#store.getTransfer(id);
+      seqs = t ? [t.sequence] : [];
+    } else if (kind === "hold") {
+      const h = await this.#store.getHold(id);
+      seqs = h ? [h.sequence, ...(h.resolvedSequence === null ? [] : [h.resolvedSequence])] : [];
+    } else throw new InvalidLedgerInputError("subject kind must be account, transfer or hold");
+    return (await this.#store.getEventsBySequence(seqs)).map((r) => this.#toEvent(r));
+  }
+
+  async leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]> {
+    checkPage(fromSeq, limit);
+    return this.#store.leafHashes(fromSeq, limit);
+  }
+
+  accountPseudonym(id: string): Hex {
+    return this.#ctx.pseudonyms.account(checkId("account id", id));
+  }
+
+  async checkInvariants(): Promise<InvariantReport> {
+    const c = new InvariantChecker();
+    await this.#store.scanSnapshot({
+      events: (rows) => c.addEvents(rows),
+      accounts: (rows) => c.addAccounts(rows),
+      transfers: (rows) => c.addTransfers(rows),
+      holds: (rows) => c.addHolds(rows),
+    });
+    return c.report();
+  }
+
+  async segregationReport(): Promise<SegregationReport[]> {
+    const rows: AccountRow[] = [];
+    await this.#store.scanSnapshot({ accounts: (r) => rows.push(...r) });
+    return segregationReport(rows);
+  }
+
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}
+
+/**
+ * Opens the ledger on a database from `openDatabase` (src/db) and applies `ledgerMigrations`.
+ * The database handle stays the caller's: `close()` releases only the ledger.
+ *
+ * @example
+ * const ledger = await openLedger(openDatabase("ledger.db"), { pseudonymKey: key });
+ * await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
+ */
+export async function openLedger(db: Database, opts: OpenLedgerOptions): Promise<Ledger> {
+  if (!(opts?.pseudonymKey instanceof Uint8Array) || opts.pseudonymKey.length < 32)
+    throw new InvalidLedgerInputError("pseudonymKey must be at least 32 bytes");
+  const clock = opts.clock ?? Date.now;
+  const store: LedgerStore =
+    db.kind === "sqlite" ? new SqliteLedgerStore(db, clock) : new PostgresLedgerStore(db, clock);
+  await store.migrate();
+  return new LedgerImpl(
+    store,
+    { pseudonyms: new Pseudonymizer(opts.pseudonymKey), feeSchedule: opts.feeSchedule },
+    clock,
+  );
+}

@@ -1,0 +1,176 @@
+import type { Migration } from "../db/migrate";
+
+/**
+ * The ledger's tables. Amounts and balances are decimal TEXT on SQLite (INTEGER is only 64-bit)
+ * and NUMERIC on PostgreSQL. Events and transfers are append-only, enforced by triggers, so a
+ * correction can only be a new (reversing) transfer.
+ */
+const sqliteInit = `
+CREATE TABLE ledger_accounts (
+  id TEXT PRIMARY KEY,
+  pseudonym TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  scale INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  limits TEXT,
+  metadata TEXT,
+  debits_posted TEXT NOT NULL,
+  credits_posted TEXT NOT NULL,
+  debits_pending TEXT NOT NULL,
+  credits_pending TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  sequence INTEGER NOT NULL
+);
+CREATE TABLE ledger_transfers (
+  id TEXT PRIMARY KEY,
+  debit_account_id TEXT NOT NULL,
+  credit_account_id TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  metadata TEXT,
+  fee TEXT,
+  hold_id TEXT,
+  sequence INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE ledger_holds (
+  id TEXT PRIMARY KEY,
+  debit_account_id TEXT NOT NULL,
+  credit_account_id TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  escrow_id TEXT UNIQUE,
+  payee_account_id TEXT,
+  timeout_ms INTEGER,
+  expires_at INTEGER,
+  metadata TEXT,
+  fee TEXT,
+  created_at INTEGER NOT NULL,
+  sequence INTEGER NOT NULL,
+  resolved_at INTEGER,
+  resolved_sequence INTEGER,
+  resolution TEXT,
+  release_transfer_id TEXT
+);
+CREATE INDEX ledger_holds_due ON ledger_holds (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
+CREATE INDEX ledger_holds_open_escrow ON ledger_holds (created_at) WHERE status = 'pending' AND kind = 'escrow_hold';
+CREATE TABLE ledger_hold_decisions (
+  chain_event_id TEXT PRIMARY KEY,
+  hold_id TEXT NOT NULL,
+  action TEXT NOT NULL
+);
+CREATE TABLE ledger_events (
+  sequence INTEGER PRIMARY KEY,
+  subject_kind INTEGER NOT NULL,
+  subject_id TEXT NOT NULL,
+  debit_account_id TEXT,
+  credit_account_id TEXT,
+  created_at INTEGER NOT NULL,
+  leaf BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL
+);
+CREATE INDEX ledger_events_account_subject ON ledger_events (subject_id) WHERE subject_kind = 1;
+CREATE TRIGGER ledger_events_no_update BEFORE UPDATE ON ledger_events
+  BEGIN SELECT RAISE(ABORT, 'ledger_events is append-only'); END;
+CREATE TRIGGER ledger_events_no_delete BEFORE DELETE ON ledger_events
+  BEGIN SELECT RAISE(ABORT, 'ledger_events is append-only'); END;
+CREATE TRIGGER ledger_transfers_no_update BEFORE UPDATE ON ledger_transfers
+  BEGIN SELECT RAISE(ABORT, 'ledger_transfers is append-only'); END;
+CREATE TRIGGER ledger_transfers_no_delete BEFORE DELETE ON ledger_transfers
+  BEGIN SELECT RAISE(ABORT, 'ledger_transfers is append-only'); END;
+`;
+
+const postgresInit = `
+CREATE TABLE ledger_accounts (
+  id TEXT PRIMARY KEY,
+  pseudonym TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  scale INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  limits TEXT,
+  metadata TEXT,
+  debits_posted NUMERIC NOT NULL,
+  credits_posted NUMERIC NOT NULL,
+  debits_pending NUMERIC NOT NULL,
+  credits_pending NUMERIC NOT NULL,
+  created_at BIGINT NOT NULL,
+  sequence BIGINT NOT NULL
+);
+CREATE TABLE ledger_transfers (
+  id TEXT PRIMARY KEY,
+  debit_account_id TEXT NOT NULL,
+  credit_account_id TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  amount NUMERIC(39, 0) NOT NULL,
+  kind TEXT NOT NULL,
+  metadata TEXT,
+  fee TEXT,
+  hold_id TEXT,
+  sequence BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE ledger_holds (
+  id TEXT PRIMARY KEY,
+  debit_account_id TEXT NOT NULL,
+  credit_account_id TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  amount NUMERIC(39, 0) NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  escrow_id TEXT UNIQUE,
+  payee_account_id TEXT,
+  timeout_ms BIGINT,
+  expires_at BIGINT,
+  metadata TEXT,
+  fee TEXT,
+  created_at BIGINT NOT NULL,
+  sequence BIGINT NOT NULL,
+  resolved_at BIGINT,
+  resolved_sequence BIGINT,
+  resolution TEXT,
+  release_transfer_id TEXT
+);
+CREATE INDEX ledger_holds_due ON ledger_holds (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
+CREATE INDEX ledger_holds_open_escrow ON ledger_holds (created_at) WHERE status = 'pending' AND kind = 'escrow_hold';
+CREATE TABLE ledger_hold_decisions (
+  chain_event_id TEXT PRIMARY KEY,
+  hold_id TEXT NOT NULL,
+  action TEXT NOT NULL
+);
+CREATE TABLE ledger_events (
+  sequence BIGINT PRIMARY KEY,
+  subject_kind SMALLINT NOT NULL,
+  subject_id TEXT NOT NULL,
+  debit_account_id TEXT,
+  credit_account_id TEXT,
+  created_at BIGINT NOT NULL,
+  leaf BYTEA NOT NULL,
+  leaf_hash BYTEA NOT NULL
+);
+CREATE INDEX ledger_events_account_subject ON ledger_events (subject_id) WHERE subject_kind = 1;
+-- The next event sequence. Writers take it under a row lock held from their last statement to
+-- commit, so sequences are gap-free and in commit order.
+CREATE TABLE ledger_log_state (
+  id SMALLINT PRIMARY KEY CHECK (id = 1),
+  next_sequence BIGINT NOT NULL
+);
+INSERT INTO ledger_log_state (id, next_sequence) VALUES (1, 0);
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$;
+CREATE TRIGGER ledger_events_append_only BEFORE UPDATE OR DELETE ON ledger_events
+  FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_transfers_append_only BEFORE UPDATE OR DELETE ON ledger_transfers
+  FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+`;
+
+export const ledgerMigrations: Migration[] = [
+  { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
+];

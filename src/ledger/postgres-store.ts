@@ -1,0 +1,406 @@
+import type pg from "pg";
+import type { Hex } from "viem";
+import type { Database } from "../db/database";
+import { migrate } from "../db/migrate";
+import { sealLeaf } from "./leaf-writer";
+import { ledgerMigrations } from "./migrations";
+import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  type AccountFilter,
+  type DecisionRow,
+  type LedgerStore,
+  type LoadKeys,
+  type LoadedState,
+  type Plan,
+  SUBJECT_KINDS,
+  type SnapshotVisitor,
+} from "./store";
+
+type Row = Record<string, unknown>;
+
+/** SQLSTATEs after which the whole unit of work is retried from the load. */
+const RETRYABLE = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "23505", // unique_violation: a concurrent writer inserted the same id first; the retry sees it
+]);
+const MAX_ATTEMPTS = 8;
+const PAGE = 10_000;
+
+/**
+ * PostgreSQL backend. Each write is one READ COMMITTED transaction that locks what it reads
+ * (`SELECT … FOR UPDATE`, holds before accounts, each set in id order, so writers cannot deadlock
+ * each other), so concurrent writers never spend the same balance twice. Event sequences come from
+ * the one-row `ledger_log_state` counter, taken as late as possible and held to commit: sequences
+ * are gap-free and increase in commit order. Batches write with one multi-row statement per table.
+ */
+export class PostgresLedgerStore implements LedgerStore {
+  readonly backend = "postgres" as const;
+  readonly #db: Database & { kind: "postgres" };
+  readonly #pool: pg.Pool;
+  readonly #clock: () => number;
+
+  constructor(db: Database & { kind: "postgres" }, clock: () => number) {
+    this.#db = db;
+    this.#pool = db.pool;
+    this.#clock = clock;
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.#db, ledgerMigrations);
+  }
+
+  async execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        await client.query("BEGIN");
+        try {
+          const result = await this.#unitOfWork(client, keys, plan);
+          await client.query("COMMIT");
+          return result;
+        } catch (e) {
+          await client.query("ROLLBACK").catch(() => {});
+          const code = (e as { code?: unknown }).code;
+          if (typeof code === "string" && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
+            continue;
+          }
+          throw e;
+        }
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async #unitOfWork<T>(
+    client: pg.PoolClient,
+    keys: LoadKeys,
+    plan: (state: LoadedState, now: number) => Plan<T>,
+  ): Promise<T> {
+    const state: LoadedState = {
+      accounts: new Map(),
+      transfers: new Map(),
+      holds: new Map(),
+      holdsByEscrowId: new Map(),
+      decisions: new Map(),
+    };
+    const accountIds = new Set(keys.accounts ?? []);
+    if (keys.holds?.length) {
+      const { rows } = await client.query(
+        "SELECT * FROM ledger_holds WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        [keys.holds],
+      );
+      for (const r of rows) {
+        const h = holdFromRow(r);
+        state.holds.set(h.id, h);
+        accountIds.add(h.debitAccountId).add(h.creditAccountId);
+        if (h.payeeAccountId) accountIds.add(h.payeeAccountId);
+      }
+    }
+    if (keys.escrowIds?.length) {
+      const { rows } = await client.query("SELECT * FROM ledger_holds WHERE escrow_id = ANY($1::text[])", [
+        keys.escrowIds,
+      ]);
+      for (const r of rows) state.holdsByEscrowId.set(r.escrow_id as Hex, holdFromRow(r));
+    }
+    if (accountIds.size) {
+      const { rows } = await client.query({
+        name: "ledger_lock_accounts",
+        text: "SELECT * FROM ledger_accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        values: [[...accountIds]],
+      });
+      for (const r of rows) state.accounts.set(r.id as string, accountFromRow(r));
+    }
+    if (keys.transfers?.length) {
+      const { rows } = await client.query({
+        name: "ledger_find_transfers",
+        text: "SELECT * FROM ledger_transfers WHERE id = ANY($1::text[])",
+        values: [keys.transfers],
+      });
+      for (const r of rows) state.transfers.set(r.id as string, transferFromRow(r));
+    }
+    if (keys.chainEventIds?.length) {
+      const { rows } = await client.query(
+        "SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ANY($1::text[])",
+        [keys.chainEventIds],
+      );
+      for (const r of rows)
+        state.decisions.set(r.chain_event_id as string, {
+          chainEventId: r.chain_event_id as string,
+          holdId: r.hold_id as string,
+          action: r.action as DecisionRow["action"],
+        });
+    }
+
+    const p = plan(state, this.#clock());
+    const c = p.changes;
+    if (c.events.length === 0) return p.result();
+
+    const updated = [...c.updatedAccounts];
+    if (updated.length) {
+      await client.query({
+        name: "ledger_update_accounts",
+        text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
+                 credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 AS v(id, status, dp, cp, dq, cq)
+               WHERE a.id = v.id`,
+        values: [
+          updated.map((a) => a.id),
+          updated.map((a) => a.status),
+          updated.map((a) => a.debitsPosted.toString()),
+          updated.map((a) => a.creditsPosted.toString()),
+          updated.map((a) => a.debitsPending.toString()),
+          updated.map((a) => a.creditsPending.toString()),
+        ],
+      });
+    }
+
+    // The sequence lock: everything before this point ran without it.
+    const { rows: seqRows } = await client.query({
+      name: "ledger_take_sequences",
+      text: "UPDATE ledger_log_state SET next_sequence = next_sequence + $1 WHERE id = 1 RETURNING next_sequence - $1 AS first",
+      values: [c.events.length],
+    });
+    let seq = Number(seqRows[0].first);
+    const sealed = c.events.map((d) => {
+      const s = seq++;
+      d.assign(s);
+      return { d, s, ...sealLeaf(d.prepared, s) };
+    });
+
+    for (const a of c.newAccounts) {
+      await client.query(
+        `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
+          credits_posted, debits_pending, credits_pending, created_at, sequence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, 0, $9, $10)`,
+        [
+          a.id,
+          a.pseudonym,
+          a.type,
+          a.asset,
+          a.scale,
+          a.status,
+          limitsToJson(a.limits),
+          a.metadata,
+          a.createdAt,
+          a.sequence,
+        ],
+      );
+    }
+    if (c.newTransfers.length) {
+      const t = c.newTransfers;
+      await client.query({
+        name: "ledger_insert_transfers",
+        text: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata,
+                 fee, hold_id, sequence, created_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
+                 $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])`,
+        values: [
+          t.map((x) => x.id),
+          t.map((x) => x.debitAccountId),
+          t.map((x) => x.creditAccountId),
+          t.map((x) => x.asset),
+          t.map((x) => x.amount.toString()),
+          t.map((x) => x.kind),
+          t.map((x) => x.metadata),
+          t.map((x) => x.fee),
+          t.map((x) => x.holdId),
+          t.map((x) => x.sequence),
+          t.map((x) => x.createdAt),
+        ],
+      });
+    }
+    for (const h of c.newHolds) {
+      await client.query(
+        `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+          payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          h.id,
+          h.debitAccountId,
+          h.creditAccountId,
+          h.asset,
+          h.amount.toString(),
+          h.kind,
+          h.status,
+          h.escrowId,
+          h.payeeAccountId,
+          h.timeoutMs,
+          h.expiresAt,
+          h.metadata,
+          h.fee,
+          h.createdAt,
+          h.sequence,
+        ],
+      );
+    }
+    for (const h of c.updatedHolds) {
+      await client.query(
+        `UPDATE ledger_holds SET status = $2, resolved_at = $3, resolved_sequence = $4, resolution = $5,
+           release_transfer_id = $6 WHERE id = $1`,
+        [h.id, h.status, h.resolvedAt, h.resolvedSequence, h.resolution, h.releaseTransferId],
+      );
+    }
+    for (const d of c.newDecisions) {
+      await client.query(
+        "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
+        [d.chainEventId, d.holdId, d.action],
+      );
+    }
+    await client.query({
+      name: "ledger_insert_events",
+      text: `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
+               created_at, leaf, leaf_hash)
+             SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+               $7::bytea[], $8::bytea[])`,
+      values: [
+        sealed.map((x) => x.s),
+        sealed.map((x) => SUBJECT_KINDS[x.d.subjectKind]),
+        sealed.map((x) => x.d.subjectId),
+        sealed.map((x) => x.d.debitAccountId),
+        sealed.map((x) => x.d.creditAccountId),
+        sealed.map((x) => x.d.createdAt),
+        sealed.map((x) => x.leafBytes),
+        sealed.map((x) => x.leafHash),
+      ],
+    });
+    return p.result();
+  }
+
+  async #one(text: string, values: unknown[]): Promise<Row | undefined> {
+    const { rows } = await this.#pool.query(text, values);
+    return rows[0];
+  }
+
+  async getAccount(id: string) {
+    const r = await this.#one("SELECT * FROM ledger_accounts WHERE id = $1", [id]);
+    return r && accountFromRow(r);
+  }
+  async getAccountByPseudonym(p: Hex) {
+    const r = await this.#one("SELECT * FROM ledger_accounts WHERE pseudonym = $1", [p.toLowerCase()]);
+    return r && accountFromRow(r);
+  }
+  async listAccounts(f: AccountFilter) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      args.push(v);
+      where.push(sql.replace("?", `$${args.length}`));
+    };
+    if (f.type !== undefined) add("type = ?", f.type);
+    if (f.asset !== undefined) add("asset = ?", f.asset);
+    if (f.status !== undefined) add("status = ?", f.status);
+    if (f.after !== undefined) add("id > ?", f.after);
+    args.push(f.limit);
+    const { rows } = await this.#pool.query(
+      `SELECT * FROM ledger_accounts ${where.length ? "WHERE " + where.join(" AND ") : ""}
+       ORDER BY id COLLATE "C" LIMIT $${args.length}`,
+      args,
+    );
+    return rows.map(accountFromRow);
+  }
+  async getTransfer(id: string) {
+    const r = await this.#one("SELECT * FROM ledger_transfers WHERE id = $1", [id]);
+    return r && transferFromRow(r);
+  }
+  async getHold(id: string) {
+    const r = await this.#one("SELECT * FROM ledger_holds WHERE id = $1", [id]);
+    return r && holdFromRow(r);
+  }
+  async getHoldByEscrowId(escrowId: Hex) {
+    const r = await this.#one("SELECT * FROM ledger_holds WHERE escrow_id = $1", [escrowId.toLowerCase()]);
+    return r && holdFromRow(r);
+  }
+  async listOpenEscrowHolds() {
+    const { rows } = await this.#pool.query(
+      "SELECT * FROM ledger_holds WHERE status = 'pending' AND kind = 'escrow_hold' ORDER BY created_at, id",
+    );
+    return rows.map(holdFromRow);
+  }
+  async dueHoldIds(now: number, limit: number) {
+    const { rows } = await this.#pool.query(
+      `SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1
+       ORDER BY expires_at LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+  async eventCount() {
+    // Committed events only: the counter row may be ahead while a writer holds it uncommitted.
+    const r = await this.#one("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events", []);
+    return Number(r!.n);
+  }
+  async getEvents(fromSeq: number, limit: number) {
+    const { rows } = await this.#pool.query(
+      "SELECT * FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2",
+      [fromSeq, limit],
+    );
+    return rows.map(eventFromRow);
+  }
+  async getEventsBySequence(sequences: readonly number[]) {
+    if (sequences.length === 0) return [];
+    const { rows } = await this.#pool.query(
+      "SELECT * FROM ledger_events WHERE sequence = ANY($1::bigint[]) ORDER BY sequence",
+      [sequences],
+    );
+    return rows.map(eventFromRow);
+  }
+  async accountEventSequences(id: string) {
+    const { rows } = await this.#pool.query(
+      "SELECT sequence FROM ledger_events WHERE subject_kind = 1 AND subject_id = $1 ORDER BY sequence",
+      [id],
+    );
+    return rows.map((r) => Number(r.sequence));
+  }
+  async leafHashes(fromSeq: number, limit: number) {
+    const { rows } = await this.#pool.query(
+      "SELECT leaf_hash FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2",
+      [fromSeq, limit],
+    );
+    return rows.map((r) => new Uint8Array(r.leaf_hash as Buffer));
+  }
+  async scanSnapshot(v: SnapshotVisitor) {
+    const client = await this.#pool.connect();
+    try {
+      // One snapshot for all tables, so a live ledger is checked at a single point in time.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const scan = async <T>(sql: string, key: string, map: (r: Row) => T, visit: (rows: T[]) => void) => {
+        let after: unknown = null;
+        for (;;) {
+          const { rows } = await client.query(sql, [after, PAGE]);
+          if (rows.length === 0) return;
+          visit(rows.map(map));
+          after = rows[rows.length - 1][key];
+        }
+      };
+      const keyed = (table: string, cols = "*") =>
+        `SELECT ${cols} FROM ${table} WHERE ($1::text IS NULL OR id > $1::text) ORDER BY id LIMIT $2`;
+      if (v.events)
+        await scan(
+          "SELECT sequence, leaf, leaf_hash FROM ledger_events WHERE sequence > COALESCE($1::bigint, -1) ORDER BY sequence LIMIT $2",
+          "sequence",
+          (r) => ({
+            sequence: Number(r.sequence),
+            leafBytes: r.leaf as Buffer,
+            leafHash: r.leaf_hash as Buffer,
+          }),
+          v.events,
+        );
+      if (v.accounts) await scan(keyed("ledger_accounts"), "id", accountFromRow, v.accounts);
+      if (v.transfers) await scan(keyed("ledger_transfers"), "id", transferFromRow, v.transfers);
+      if (v.holds) await scan(keyed("ledger_holds"), "id", holdFromRow, v.holds);
+      await client.query("COMMIT");
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+  async close() {
+    // The pool belongs to the caller's Database handle.
+  }
+}

@@ -1,0 +1,102 @@
+import type { Hex } from "viem";
+import { type AccountRow, type EventRow, type HoldRow, SUBJECT_KINDS, type TransferRow } from "./store";
+import type { AccountStatus, AccountType, HoldStatus, TransferKind } from "./types";
+
+/** Row mappers shared by both backends (the column names are the same). */
+export type Row = Record<string, unknown>;
+
+const SUBJECT_NAMES = Object.fromEntries(Object.entries(SUBJECT_KINDS).map(([k, v]) => [v, k])) as Record<
+  number,
+  EventRow["subjectKind"]
+>;
+
+function limitsFromJson(text: unknown): AccountRow["limits"] {
+  if (text === null || text === undefined) return undefined;
+  const o = JSON.parse(text as string) as Record<string, string>;
+  const out: NonNullable<AccountRow["limits"]> = {};
+  if (o.maxTransferAmount !== undefined) out.maxTransferAmount = BigInt(o.maxTransferAmount);
+  if (o.maxBalance !== undefined) out.maxBalance = BigInt(o.maxBalance);
+  return out;
+}
+
+export function limitsToJson(l: AccountRow["limits"]): string | null {
+  if (!l) return null;
+  const o: Record<string, string> = {};
+  if (l.maxBalance !== undefined) o.maxBalance = l.maxBalance.toString();
+  if (l.maxTransferAmount !== undefined) o.maxTransferAmount = l.maxTransferAmount.toString();
+  return JSON.stringify(o);
+}
+
+export function accountFromRow(r: Row): AccountRow {
+  return {
+    id: r.id as string,
+    pseudonym: r.pseudonym as Hex,
+    type: r.type as AccountType,
+    asset: r.asset as string,
+    scale: Number(r.scale),
+    status: r.status as AccountStatus,
+    limits: limitsFromJson(r.limits),
+    metadata: (r.metadata as string | null) ?? null,
+    debitsPosted: BigInt(r.debits_posted as string),
+    creditsPosted: BigInt(r.credits_posted as string),
+    debitsPending: BigInt(r.debits_pending as string),
+    creditsPending: BigInt(r.credits_pending as string),
+    createdAt: Number(r.created_at),
+    sequence: Number(r.sequence),
+  };
+}
+
+export function transferFromRow(r: Row): TransferRow {
+  return {
+    id: r.id as string,
+    debitAccountId: r.debit_account_id as string,
+    creditAccountId: r.credit_account_id as string,
+    asset: r.asset as string,
+    amount: BigInt(r.amount as string),
+    kind: r.kind as TransferKind,
+    metadata: (r.metadata as string | null) ?? null,
+    fee: (r.fee as string | null) ?? null,
+    holdId: (r.hold_id as string | null) ?? null,
+    sequence: Number(r.sequence),
+    createdAt: Number(r.created_at),
+  };
+}
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function holdFromRow(r: Row): HoldRow {
+  return {
+    id: r.id as string,
+    debitAccountId: r.debit_account_id as string,
+    creditAccountId: r.credit_account_id as string,
+    asset: r.asset as string,
+    amount: BigInt(r.amount as string),
+    kind: r.kind as TransferKind,
+    status: r.status as HoldStatus,
+    escrowId: (r.escrow_id as Hex | null) ?? null,
+    payeeAccountId: (r.payee_account_id as string | null) ?? null,
+    timeoutMs: numOrNull(r.timeout_ms),
+    expiresAt: numOrNull(r.expires_at),
+    metadata: (r.metadata as string | null) ?? null,
+    fee: (r.fee as string | null) ?? null,
+    createdAt: Number(r.created_at),
+    sequence: Number(r.sequence),
+    resolvedAt: numOrNull(r.resolved_at),
+    resolvedSequence: numOrNull(r.resolved_sequence),
+    resolution: (r.resolution as string | null) ?? null,
+    releaseTransferId: (r.release_transfer_id as string | null) ?? null,
+  };
+}
+
+export function eventFromRow(r: Row): EventRow {
+  return {
+    sequence: Number(r.sequence),
+    subjectKind: SUBJECT_NAMES[Number(r.subject_kind)],
+    subjectId: r.subject_id as string,
+    debitAccountId: (r.debit_account_id as string | null) ?? null,
+    creditAccountId: (r.credit_account_id as string | null) ?? null,
+    createdAt: Number(r.created_at),
+    leafBytes: new Uint8Array(r.leaf as Buffer),
+    leafHash: new Uint8Array(r.leaf_hash as Buffer),
+  };
+}

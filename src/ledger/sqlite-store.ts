@@ -1,0 +1,362 @@
+import type BetterSqlite3 from "better-sqlite3";
+import type { Hex } from "viem";
+import type { Database } from "../db/database";
+import { migrate } from "../db/migrate";
+import { sealLeaf } from "./leaf-writer";
+import { ledgerMigrations } from "./migrations";
+import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  type AccountFilter,
+  type AccountRow,
+  type DecisionRow,
+  type EventRow,
+  type HoldRow,
+  type LedgerStore,
+  type LoadKeys,
+  type LoadedState,
+  type Plan,
+  SUBJECT_KINDS,
+  type SnapshotVisitor,
+  type TransferRow,
+} from "./store";
+
+type Row = Record<string, unknown>;
+
+const PAGE = 10_000;
+
+/**
+ * SQLite backend (better-sqlite3, WAL, synchronous=FULL as opened by src/db). One write
+ * transaction at a time: `BEGIN IMMEDIATE` takes the database write lock before loading, so the
+ * loaded balances are current even with several processes on one file.
+ */
+export class SqliteLedgerStore implements LedgerStore {
+  readonly backend = "sqlite" as const;
+  readonly #db: Database & { kind: "sqlite" };
+  readonly #s: BetterSqlite3.Database;
+  readonly #clock: () => number;
+  #stmts?: ReturnType<SqliteLedgerStore["prepare"]>;
+
+  constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
+    this.#db = db;
+    this.#s = db.sqlite;
+    this.#clock = clock;
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.#db, ledgerMigrations);
+    this.#stmts = this.prepare();
+  }
+
+  private prepare() {
+    const s = this.#s;
+    return {
+      account: s.prepare("SELECT * FROM ledger_accounts WHERE id = ?"),
+      accountByPseudonym: s.prepare("SELECT * FROM ledger_accounts WHERE pseudonym = ?"),
+      transfer: s.prepare("SELECT * FROM ledger_transfers WHERE id = ?"),
+      hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
+      holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
+      decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
+      nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
+      insertAccount: s.prepare(
+        `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
+          credits_posted, debits_pending, credits_pending, created_at, sequence)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateAccount: s.prepare(
+        `UPDATE ledger_accounts SET status = ?, debits_posted = ?, credits_posted = ?, debits_pending = ?,
+          credits_pending = ? WHERE id = ?`,
+      ),
+      insertTransfer: s.prepare(
+        `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee,
+          hold_id, sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertHold: s.prepare(
+        `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+          payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
+          resolved_sequence, resolution, release_transfer_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateHold: s.prepare(
+        `UPDATE ledger_holds SET status = ?, resolved_at = ?, resolved_sequence = ?, resolution = ?,
+          release_transfer_id = ? WHERE id = ?`,
+      ),
+      insertDecision: s.prepare(
+        "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES (?, ?, ?)",
+      ),
+      insertEvent: s.prepare(
+        `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
+          created_at, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  private get stmts() {
+    if (!this.#stmts) this.#stmts = this.prepare();
+    return this.#stmts;
+  }
+
+  async execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    const st = this.stmts;
+    const run = this.#s.transaction((): T => {
+      const state: LoadedState = {
+        accounts: new Map(),
+        transfers: new Map(),
+        holds: new Map(),
+        holdsByEscrowId: new Map(),
+        decisions: new Map(),
+      };
+      const accountIds = new Set(keys.accounts ?? []);
+      for (const id of keys.holds ?? []) {
+        const r = st.hold.get(id) as Row | undefined;
+        if (!r) continue;
+        const h = holdFromRow(r);
+        state.holds.set(h.id, h);
+        accountIds.add(h.debitAccountId).add(h.creditAccountId);
+        if (h.payeeAccountId) accountIds.add(h.payeeAccountId);
+      }
+      for (const e of keys.escrowIds ?? []) {
+        const r = st.holdByEscrow.get(e) as Row | undefined;
+        if (r) state.holdsByEscrowId.set(e, holdFromRow(r));
+      }
+      for (const id of accountIds) {
+        const r = st.account.get(id) as Row | undefined;
+        if (r) state.accounts.set(id, accountFromRow(r));
+      }
+      for (const id of keys.transfers ?? []) {
+        const r = st.transfer.get(id) as Row | undefined;
+        if (r) state.transfers.set(id, transferFromRow(r));
+      }
+      for (const id of keys.chainEventIds ?? []) {
+        const r = st.decision.get(id) as Row | undefined;
+        if (r)
+          state.decisions.set(id, {
+            chainEventId: id,
+            holdId: r.hold_id as string,
+            action: r.action as DecisionRow["action"],
+          });
+      }
+
+      const p = plan(state, this.#clock());
+      const c = p.changes;
+      if (c.events.length === 0) return p.result();
+
+      let seq = Number(st.nextSeq.get());
+      const sealed = c.events.map((d) => {
+        const s = seq++;
+        d.assign(s);
+        return { d, s, ...sealLeaf(d.prepared, s) };
+      });
+      for (const a of c.newAccounts) {
+        st.insertAccount.run(
+          a.id,
+          a.pseudonym,
+          a.type,
+          a.asset,
+          a.scale,
+          a.status,
+          limitsToJson(a.limits),
+          a.metadata,
+          a.debitsPosted.toString(),
+          a.creditsPosted.toString(),
+          a.debitsPending.toString(),
+          a.creditsPending.toString(),
+          a.createdAt,
+          a.sequence,
+        );
+      }
+      for (const a of c.updatedAccounts) {
+        st.updateAccount.run(
+          a.status,
+          a.debitsPosted.toString(),
+          a.creditsPosted.toString(),
+          a.debitsPending.toString(),
+          a.creditsPending.toString(),
+          a.id,
+        );
+      }
+      for (const t of c.newTransfers) {
+        st.insertTransfer.run(
+          t.id,
+          t.debitAccountId,
+          t.creditAccountId,
+          t.asset,
+          t.amount.toString(),
+          t.kind,
+          t.metadata,
+          t.fee,
+          t.holdId,
+          t.sequence,
+          t.createdAt,
+        );
+      }
+      for (const h of c.newHolds) {
+        st.insertHold.run(
+          h.id,
+          h.debitAccountId,
+          h.creditAccountId,
+          h.asset,
+          h.amount.toString(),
+          h.kind,
+          h.status,
+          h.escrowId,
+          h.payeeAccountId,
+          h.timeoutMs,
+          h.expiresAt,
+          h.metadata,
+          h.fee,
+          h.createdAt,
+          h.sequence,
+          h.resolvedAt,
+          h.resolvedSequence,
+          h.resolution,
+          h.releaseTransferId,
+        );
+      }
+      for (const h of c.updatedHolds) {
+        st.updateHold.run(
+          h.status,
+          h.resolvedAt,
+          h.resolvedSequence,
+          h.resolution,
+          h.releaseTransferId,
+          h.id,
+        );
+      }
+      for (const d of c.newDecisions) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
+      for (const { d, s, leafBytes, leafHash } of sealed) {
+        st.insertEvent.run(
+          s,
+          SUBJECT_KINDS[d.subjectKind],
+          d.subjectId,
+          d.debitAccountId,
+          d.creditAccountId,
+          d.createdAt,
+          leafBytes,
+          leafHash,
+        );
+      }
+      return p.result();
+    });
+    return run.immediate();
+  }
+
+  async getAccount(id: string) {
+    const r = this.stmts.account.get(id) as Row | undefined;
+    return r && accountFromRow(r);
+  }
+  async getAccountByPseudonym(p: Hex) {
+    const r = this.stmts.accountByPseudonym.get(p.toLowerCase()) as Row | undefined;
+    return r && accountFromRow(r);
+  }
+  async listAccounts(f: AccountFilter) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.type !== undefined) where.push("type = ?") && args.push(f.type);
+    if (f.asset !== undefined) where.push("asset = ?") && args.push(f.asset);
+    if (f.status !== undefined) where.push("status = ?") && args.push(f.status);
+    if (f.after !== undefined) where.push("id > ?") && args.push(f.after);
+    const sql = `SELECT * FROM ledger_accounts ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY id LIMIT ?`;
+    return (this.#s.prepare(sql).all(...args, f.limit) as Row[]).map(accountFromRow);
+  }
+  async getTransfer(id: string) {
+    const r = this.stmts.transfer.get(id) as Row | undefined;
+    return r && transferFromRow(r);
+  }
+  async getHold(id: string) {
+    const r = this.stmts.hold.get(id) as Row | undefined;
+    return r && holdFromRow(r);
+  }
+  async getHoldByEscrowId(escrowId: Hex) {
+    const r = this.stmts.holdByEscrow.get(escrowId.toLowerCase()) as Row | undefined;
+    return r && holdFromRow(r);
+  }
+  async listOpenEscrowHolds() {
+    return (
+      this.#s
+        .prepare(
+          "SELECT * FROM ledger_holds WHERE status = 'pending' AND kind = 'escrow_hold' ORDER BY created_at, id",
+        )
+        .all() as Row[]
+    ).map(holdFromRow);
+  }
+  async dueHoldIds(now: number, limit: number) {
+    return this.#s
+      .prepare(
+        "SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+      )
+      .pluck()
+      .all(now, limit) as string[];
+  }
+  async eventCount() {
+    return Number(this.stmts.nextSeq.get());
+  }
+  async getEvents(fromSeq: number, limit: number) {
+    return (
+      this.#s
+        .prepare("SELECT * FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
+        .all(fromSeq, limit) as Row[]
+    ).map(eventFromRow);
+  }
+  async getEventsBySequence(sequences: readonly number[]) {
+    if (sequences.length === 0) return [];
+    const stmt = this.#s.prepare("SELECT * FROM ledger_events WHERE sequence = ?");
+    return sequences
+      .map((s) => stmt.get(s) as Row | undefined)
+      .filter((r): r is Row => r !== undefined)
+      .map(eventFromRow)
+      .sort((a, b) => a.sequence - b.sequence);
+  }
+  async accountEventSequences(id: string) {
+    return (
+      this.#s
+        .prepare(
+          "SELECT sequence FROM ledger_events WHERE subject_kind = 1 AND subject_id = ? ORDER BY sequence",
+        )
+        .pluck()
+        .all(id) as number[]
+    ).map(Number);
+  }
+  async leafHashes(fromSeq: number, limit: number) {
+    return (
+      this.#s
+        .prepare("SELECT leaf_hash FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
+        .pluck()
+        .all(fromSeq, limit) as Buffer[]
+    ).map((b) => new Uint8Array(b));
+  }
+  private scan<T>(table: string, map: (r: Row) => T, visit: (rows: T[]) => void, cols = "*"): void {
+    // rowid order: the physical order, cheapest to walk.
+    const stmt = this.#s.prepare(
+      `SELECT rowid AS _rid, ${cols} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
+    );
+    let after = -1;
+    for (;;) {
+      const rows = stmt.all(after) as Row[];
+      if (rows.length === 0) return;
+      visit(rows.map(map));
+      after = Number(rows[rows.length - 1]._rid);
+    }
+  }
+  async scanSnapshot(v: SnapshotVisitor) {
+    // One deferred read transaction: a WAL snapshot, unaffected by writers in other processes.
+    this.#s.transaction(() => {
+      if (v.events)
+        this.scan(
+          "ledger_events",
+          (r) => ({
+            sequence: Number(r.sequence),
+            leafBytes: r.leaf as Buffer,
+            leafHash: r.leaf_hash as Buffer,
+          }),
+          (rows) => v.events!(rows),
+          "sequence, leaf, leaf_hash",
+        );
+      if (v.accounts) this.scan("ledger_accounts", accountFromRow, v.accounts);
+      if (v.transfers) this.scan("ledger_transfers", transferFromRow, v.transfers);
+      if (v.holds) this.scan("ledger_holds", holdFromRow, v.holds);
+    })();
+  }
+  async close() {
+    // The Database handle belongs to the caller (it may be shared with src/log); nothing to release here.
+  }
+}

@@ -1,0 +1,176 @@
+import type { Hex } from "viem";
+import type { PreparedLeaf } from "./leaf-writer";
+import type { AccountState } from "./rules";
+import type { HoldStatus, TransferKind } from "./types";
+
+/**
+ * The storage interface the ledger runs on. Two implementations (SQLite, PostgreSQL) keep the same
+ * tables; every rule lives above this interface, in pure code (rules.ts, engine.ts), so both
+ * backends behave identically.
+ *
+ * Writes go through `execute`: the store opens one transaction, locks and loads the rows `keys`
+ * names, runs the pure `plan` on them, assigns the next contiguous event sequences to the events
+ * the plan appended, writes every change and commits. If `plan` throws, nothing is written.
+ */
+export interface AccountRow extends AccountState {
+  pseudonym: Hex;
+  scale: number;
+  /** Canonical JSON or null. */
+  metadata: string | null;
+  createdAt: number;
+  sequence: number;
+}
+
+export interface TransferRow {
+  id: string;
+  debitAccountId: string;
+  creditAccountId: string;
+  asset: string;
+  amount: bigint;
+  kind: TransferKind;
+  metadata: string | null;
+  /** Canonical JSON of the fee, or null. */
+  fee: string | null;
+  holdId: string | null;
+  sequence: number;
+  createdAt: number;
+}
+
+export interface HoldRow {
+  id: string;
+  debitAccountId: string;
+  creditAccountId: string;
+  asset: string;
+  amount: bigint;
+  kind: TransferKind;
+  status: HoldStatus;
+  escrowId: Hex | null;
+  payeeAccountId: string | null;
+  timeoutMs: number | null;
+  expiresAt: number | null;
+  metadata: string | null;
+  fee: string | null;
+  createdAt: number;
+  sequence: number;
+  resolvedAt: number | null;
+  resolvedSequence: number | null;
+  /** Canonical JSON of the HoldResolution, or null. */
+  resolution: string | null;
+  releaseTransferId: string | null;
+}
+
+export interface DecisionRow {
+  chainEventId: string;
+  holdId: string;
+  action: "post" | "void";
+}
+
+export const SUBJECT_KINDS = { account: 1, transfer: 2, hold: 3 } as const;
+
+export interface EventRow {
+  sequence: number;
+  subjectKind: keyof typeof SUBJECT_KINDS;
+  subjectId: string;
+  debitAccountId: string | null;
+  creditAccountId: string | null;
+  createdAt: number;
+  leafBytes: Uint8Array;
+  leafHash: Uint8Array;
+}
+
+/** An event the plan appends; the store gives it its sequence and seals its leaf. */
+export interface EventDraft {
+  prepared: PreparedLeaf;
+  subjectKind: keyof typeof SUBJECT_KINDS;
+  subjectId: string;
+  debitAccountId: string | null;
+  creditAccountId: string | null;
+  createdAt: number;
+  assign(sequence: number): void;
+}
+
+export interface LoadKeys {
+  accounts?: readonly string[];
+  transfers?: readonly string[];
+  /** Loaded and locked first; their debit, credit and payee accounts are loaded too. */
+  holds?: readonly string[];
+  escrowIds?: readonly Hex[];
+  chainEventIds?: readonly string[];
+}
+
+export interface LoadedState {
+  accounts: Map<string, AccountRow>;
+  transfers: Map<string, TransferRow>;
+  holds: Map<string, HoldRow>;
+  holdsByEscrowId: Map<Hex, HoldRow>;
+  decisions: Map<string, DecisionRow>;
+}
+
+export interface Changes {
+  newAccounts: AccountRow[];
+  /** Balances or status changed. */
+  updatedAccounts: Set<AccountRow>;
+  newTransfers: TransferRow[];
+  newHolds: HoldRow[];
+  updatedHolds: HoldRow[];
+  newDecisions: DecisionRow[];
+  events: EventDraft[];
+}
+
+export function emptyChanges(): Changes {
+  return {
+    newAccounts: [],
+    updatedAccounts: new Set(),
+    newTransfers: [],
+    newHolds: [],
+    updatedHolds: [],
+    newDecisions: [],
+    events: [],
+  };
+}
+
+export interface Plan<T> {
+  changes: Changes;
+  /** Called after the events got their sequences (and before commit). */
+  result(): T;
+}
+
+export interface AccountFilter {
+  type?: string;
+  asset?: string;
+  status?: string;
+  /** Only ids greater than this (keyset paging). */
+  after?: string;
+  limit: number;
+}
+
+export interface SnapshotVisitor {
+  events?(rows: { sequence: number; leafBytes: Uint8Array; leafHash: Uint8Array }[]): void;
+  accounts?(rows: AccountRow[]): void;
+  transfers?(rows: TransferRow[]): void;
+  holds?(rows: HoldRow[]): void;
+}
+
+export interface LedgerStore {
+  readonly backend: "sqlite" | "postgres";
+  migrate(): Promise<void>;
+  execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T>;
+  getAccount(id: string): Promise<AccountRow | undefined>;
+  getAccountByPseudonym(pseudonym: Hex): Promise<AccountRow | undefined>;
+  listAccounts(filter: AccountFilter): Promise<AccountRow[]>;
+  getTransfer(id: string): Promise<TransferRow | undefined>;
+  getHold(id: string): Promise<HoldRow | undefined>;
+  getHoldByEscrowId(escrowId: Hex): Promise<HoldRow | undefined>;
+  listOpenEscrowHolds(): Promise<HoldRow[]>;
+  /** Ids of pending non-escrow holds with expiresAt <= now. */
+  dueHoldIds(now: number, limit: number): Promise<string[]>;
+  eventCount(): Promise<number>;
+  getEvents(fromSeq: number, limit: number): Promise<EventRow[]>;
+  getEventsBySequence(sequences: readonly number[]): Promise<EventRow[]>;
+  /** Sequences of the events whose subject is this account. */
+  accountEventSequences(id: string): Promise<number[]>;
+  leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]>;
+  /** Full scans for the invariant checker, in pages, all from one read snapshot. */
+  scanSnapshot(visit: SnapshotVisitor): Promise<void>;
+  close(): Promise<void>;
+}
