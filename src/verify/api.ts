@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Address, Hex } from "viem";
 import { CustodyError, InvalidArgumentError } from "../errors";
 import { parseLeafProof, type LeafProof } from "./receipt";
@@ -37,13 +37,14 @@ export interface VerifierConfig {
 }
 
 const configSchema = z.object({
-  chainId: z.int().positive().optional(),
-  rpcUrl: z.string().optional(),
-  custodyAnchor: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/)
-    .transform((a) => a.toLowerCase() as Address)
-    .optional(),
+  chainId: z.optional(z.int().check(z.minimum(1))),
+  rpcUrl: z.optional(z.string()),
+  custodyAnchor: z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/)),
+      z.transform((a) => a.toLowerCase() as Address),
+    ),
+  ),
 });
 
 /** Accepts a leaf hash in any hex case; returns it lower-case or throws InvalidArgumentError. */

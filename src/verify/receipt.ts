@@ -1,4 +1,6 @@
-import { z } from "zod";
+// zod/mini keeps the browser bundle small (the classic API is not tree-shakeable).
+import * as z from "zod/mini";
+import { en } from "zod/locales";
 import { bytesToHex, isAddress, type Address, type Hex } from "viem";
 import { CustodyError } from "../errors";
 import {
@@ -81,15 +83,19 @@ export class ReceiptFormatError extends CustodyError {
   }
 }
 
+z.config(en());
+
 const UINT128_MAX = (1n << 128n) - 1n;
 
-const hash32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 32 bytes of lower-case 0x-hex");
-const uint = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte 0x-hex address")
-  .refine((a) => isAddress(a), "has an invalid EIP-55 checksum")
-  .transform((a) => a.toLowerCase() as Address);
+const hash32 = z.string().check(z.regex(/^0x[0-9a-f]{64}$/, "must be 32 bytes of lower-case 0x-hex"));
+const uint = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+const address = z.pipe(
+  z.string().check(
+    z.regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte 0x-hex address"),
+    z.refine((a) => !/^0x[0-9a-fA-F]{40}$/.test(a) || isAddress(a), "has an invalid EIP-55 checksum"),
+  ),
+  z.transform((a) => a.toLowerCase() as Address),
+);
 
 const entrySchema = z.strictObject({
   version: z.literal(LEAF_VERSION),
@@ -100,28 +106,28 @@ const entrySchema = z.strictObject({
   entryId: hash32,
   debitAccount: hash32,
   creditAccount: hash32,
-  asset: z.string().regex(/^[\x21-\x7e]{1,32}$/, "must be 1..32 printable ASCII characters"),
-  amount: z
-    .string()
-    .regex(/^(0|[1-9][0-9]*)$/, "must be the decimal string of a non-negative integer")
-    .refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= UINT128_MAX, "must be below 2^128"),
-  code: z.int().min(0).max(255),
+  asset: z.string().check(z.regex(/^[\x21-\x7e]{1,32}$/, "must be 1..32 printable ASCII characters")),
+  amount: z.string().check(
+    z.regex(/^(0|[1-9][0-9]*)$/, "must be the decimal string of a non-negative integer"),
+    z.refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= UINT128_MAX, "must be below 2^128"),
+  ),
+  code: z.int().check(z.minimum(0), z.maximum(255)),
   reference: hash32,
   metadataHash: hash32,
 });
 
 const anchorSchema = z.strictObject({
-  chainId: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  chainId: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   contract: address,
   headIndex: uint,
-  treeSize: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  treeSize: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   rootHash: hash32,
   txHash: hash32,
   blockNumber: uint,
   timestamp: uint,
 });
 
-const proofSchema = z.array(hash32).max(MAX_INCLUSION_PROOF_LENGTH);
+const proofSchema = z.array(hash32).check(z.maxLength(MAX_INCLUSION_PROOF_LENGTH));
 
 /** zod schema of the JSON form of a v1 receipt (strict: unknown fields are errors). */
 export const receiptV1Schema = z.strictObject({
@@ -132,7 +138,7 @@ export const receiptV1Schema = z.strictObject({
   anchor: anchorSchema,
   inclusionProof: proofSchema,
   issuedAt: z.iso.datetime({ offset: true }),
-  context: z.record(z.string(), z.unknown()).optional(),
+  context: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /** zod schema of a leaf proof as served by the API; extra fields are ignored. */
@@ -143,7 +149,7 @@ export const leafProofSchema = z.object({
   inclusionProof: proofSchema,
 });
 
-function firstIssue(error: z.ZodError): ReceiptFormatError {
+function firstIssue(error: z.core.$ZodError): ReceiptFormatError {
   const issue = error.issues[0];
   let path = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
