@@ -27,36 +27,39 @@ export function createPgAdvisoryLease(url: string, opts: { name?: string } = {})
   const key = advisoryLockKey(opts.name ?? "default").toString();
   let client: pg.Client | undefined;
   let held = false;
+  let inflight: Promise<boolean> | undefined;
   const drop = async () => {
     held = false;
     const c = client;
     client = undefined;
     await c?.end().catch(() => {});
   };
-  return {
-    async tryAcquire() {
-      try {
-        if (!client) {
-          const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-          // A broken session loses the lock on the server side; mirror that locally.
-          c.on("error", () => {
-            if (client === c) void drop();
-          });
-          await c.connect();
-          client = c;
-        }
-        if (held) {
-          await client.query("SELECT 1");
-          return true;
-        }
-        const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [key]);
-        held = r.rows[0]?.ok === true;
-        return held;
-      } catch {
-        await drop();
-        return false;
+  const attempt = async (): Promise<boolean> => {
+    try {
+      if (!client) {
+        const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+        // A broken session loses the lock on the server side; mirror that locally.
+        c.on("error", () => {
+          if (client === c) void drop();
+        });
+        await c.connect();
+        client = c;
       }
-    },
+      if (held) {
+        await client.query("SELECT 1");
+        return true;
+      }
+      const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [key]);
+      held = r.rows[0]?.ok === true;
+      return held;
+    } catch {
+      await drop();
+      return false;
+    }
+  };
+  return {
+    // The heartbeat and the loop may ask at once: share one attempt.
+    tryAcquire: () => (inflight ??= attempt().finally(() => (inflight = undefined))),
     isHeld: () => held,
     async release() {
       if (client && held) await client.query("SELECT pg_advisory_unlock($1::bigint)", [key]).catch(() => {});

@@ -47,6 +47,10 @@ export interface RelayerOptions {
   /** Blocks an anchor must be deep before it is final (0 on a dev chain). Default 0. */
   confirmations?: number;
   lease?: LeaderLease;
+  /** TTL of the default SQLite lease row (default 10 s); a standby takes over this long after a crash. */
+  leaseTtlMs?: number;
+  /** Renew the lease this often while a step runs (default 1 s). */
+  heartbeatMs?: number;
   /** prom-client registry the metrics are registered into (a private one if absent). */
   registry?: Registry;
   log?: RelayerLogger;
@@ -130,7 +134,7 @@ export class Relayer {
   constructor(o: RelayerOptions) {
     this.o = o;
     this.log = o.log ?? jsonLogger();
-    this.lease = o.lease ?? createLeaderLease(o.db);
+    this.lease = o.lease ?? createLeaderLease(o.db, { ttlMs: o.leaseTtlMs });
     this.policy = { ...DEFAULT_POLICY, ...o.policy };
     this.contract = o.deployment.custodyAnchor.toLowerCase() as Address;
     this.now = o.now ?? Date.now;
@@ -207,6 +211,7 @@ export class Relayer {
       await this.refreshLag().catch(() => {});
       return { leader: false };
     }
+    const heartbeat = setInterval(() => void this.lease.tryAcquire(), this.o.heartbeatMs ?? 1000);
     try {
       await this.finishInFlight();
       const tip = Number(await this.o.publicClient.getBlockNumber());
