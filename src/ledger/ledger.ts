@@ -369,11 +369,11 @@ class LedgerImpl implements Ledger {
     return this.#toHold(row);
   }
 
-  postHold(id: string, by: HoldDecisionSource): Promise<Hold> {
+  async postHold(id: string, by: HoldDecisionSource): Promise<Hold> {
     return this.#resolve(id, "post", this.#decision(by, false));
   }
 
-  voidHold(id: string, by: HoldDecisionSource | { source: "timeout" }): Promise<Hold> {
+  async voidHold(id: string, by: HoldDecisionSource | { source: "timeout" }): Promise<Hold> {
     return this.#resolve(id, "void", this.#decision(by, true));
   }
 
@@ -417,7 +417,7 @@ class LedgerImpl implements Ledger {
     }
   }
 
-  eventCount(): Promise<number> {
+  async eventCount(): Promise<number> {
     return this.#store.eventCount();
   }
 
@@ -466,7 +466,7 @@ class LedgerImpl implements Ledger {
     return segregationReport(rows);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return this.#store.close();
   }
 }
