@@ -232,6 +232,15 @@ describe("web: receipt checker in Chromium", function () {
       await page.screenshot({ path: shot, fullPage: true });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
       expect(overflow, "no horizontal overflow").to.equal(false);
+
+      const forged = fx.receipt(7, fx.headsA[1]);
+      forged.anchor.headIndex = 0;
+      await page.fill("#receipt-input", JSON.stringify(forged, null, 2));
+      expect((await verdictOf(page)).state).to.equal("invalid");
+      await page.screenshot({
+        path: path.join(os.tmpdir(), "custody-receipt-checker-invalid.png"),
+        fullPage: true,
+      });
     } finally {
       await page.close();
     }

@@ -57,7 +57,8 @@ export function showVerdict(v: VerificationResult, subject: { receipt?: Receipt;
   if (leafHash) fact(facts, "Receipt hash", leafHash, { mono: true });
   const h = v.anchoredHead;
   if (h) {
-    fact(facts, "Anchored head", `#${h.headIndex} · tree size ${h.treeSize}`);
+    // On an invalid verdict this is what the chain holds at the index the receipt named.
+    fact(facts, v.ok ? "Anchored head" : "Head on chain", `#${h.headIndex} · tree size ${h.treeSize}`);
     fact(facts, "Root", h.rootHash, { mono: true });
     fact(facts, "Block", `${h.blockNumber} · ${isoTime(h.timestamp)}`);
     fact(facts, "Contract", `${shortHex(h.contract, 12)} on chain ${h.chainId}`, {
