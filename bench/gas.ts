@@ -1,0 +1,161 @@
+/**
+ * Gas of CustodyAnchor.anchor at tree sizes 2^10, 2^20, 2^30 (longest consistency proofs), of
+ * verifyInclusion, and of every CustodyEscrow transition, on Hardhat's network at the configured
+ * hardfork (cancun). Not a test: prints a table and writes bench/out/gas.json.
+ *
+ *   npm run bench:gas
+ */
+import fs from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { Contract, ContractTransactionResponse } from "ethers";
+import { UniformTree, leafHash } from "../test/contracts/support/referenceTree";
+
+const { ethers } = hre;
+const rows: { operation: string; detail: string; gas: number }[] = [];
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  if (!receipt || receipt.status !== 1) throw new Error("transaction failed");
+  return Number(receipt.gasUsed);
+}
+
+function record(operation: string, detail: string, gas: number) {
+  rows.push({ operation, detail, gas });
+}
+
+/** The first size m < n whose consistency proof to n is longest. */
+function longestFrom(tree: UniformTree, n: number): number {
+  const candidates = new Set<number>([n - 1, n - 2, n / 2 + 1, n / 2 - 1, n / 4 + 1, 3 * (n / 4) - 1, 5, 3]);
+  let best = n - 1;
+  for (const m of candidates) {
+    if (m >= 1 && m < n && tree.consistencyProof(m, n).length > tree.consistencyProof(best, n).length)
+      best = m;
+  }
+  return best;
+}
+
+async function benchAnchor() {
+  const [admin] = await ethers.getSigners();
+  const tree = new UniformTree(leafHash(Buffer.from("bench leaf")));
+  const role = ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE"));
+  const meta = ethers.keccak256(ethers.toUtf8Bytes("manifest"));
+  for (const k of [10, 20, 30]) {
+    const n = 2 ** k;
+    const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+    await anchor.grantRole(role, admin!.address);
+    const m = longestFrom(tree, n);
+    const first = await gasOf(anchor.anchor(m, tree.root(m), [], meta));
+    if (k === 10) record("anchor (first head, no proof)", `size ${m}`, first);
+    const proof = tree.consistencyProof(m, n);
+    record(
+      "anchor",
+      `2^${k}: ${m} -> ${n}, proof ${proof.length} hashes`,
+      await gasOf(anchor.anchor(n, tree.root(n), proof, meta)),
+    );
+    // A typical batch: 1000 more leaves on top.
+    const p2 = tree.consistencyProof(n, n + 1000);
+    record(
+      "anchor",
+      `2^${k} + 1000 leaves, proof ${p2.length} hashes`,
+      await gasOf(anchor.anchor(n + 1000, tree.root(n + 1000), p2, meta)),
+    );
+    // verifyInclusion as a transaction would cost (eth_call gas estimate, includes the 21k base).
+    const leaf = n - 1;
+    const incl = tree.inclusionProof(leaf, n);
+    if (!(await anchor.verifyInclusion(1, leaf, tree.leaf, incl)))
+      throw new Error("inclusion proof rejected");
+    const est = await anchor.verifyInclusion.estimateGas(1, leaf, tree.leaf, incl);
+    record("verifyInclusion (eth_call estimate)", `2^${k}, proof ${incl.length} hashes`, Number(est));
+  }
+}
+
+async function benchEscrow() {
+  const [admin, platform, custodian, a1, a2, a3] = await ethers.getSigners();
+  const escrow = (await ethers.deployContract("CustodyEscrow", [admin!.address])) as unknown as Contract;
+  await escrow.grantRole(ethers.keccak256(ethers.toUtf8Bytes("PLATFORM_ROLE")), platform!.address);
+  await escrow.grantRole(ethers.keccak256(ethers.toUtf8Bytes("CUSTODIAN_ROLE")), custodian!.address);
+  const EUR = ethers.encodeBytes32String("EUR");
+  await escrow.setCustodianThreshold(EUR, 1_000_000n);
+  const now = await time.latest();
+  let seq = 0;
+  const terms = (over: Record<string, unknown> = {}) => ({
+    payer: ethers.keccak256(ethers.toUtf8Bytes("payer")),
+    payee: ethers.keccak256(ethers.toUtf8Bytes("payee")),
+    asset: EUR,
+    amount: 500_00n,
+    approvers: [a1!.address, a2!.address, a3!.address],
+    payerSideMask: 1,
+    threshold: 2,
+    autoReleaseAt: now + 86_400,
+    expiresAt: now + 30 * 86_400,
+    agreementHash: ethers.keccak256(ethers.toUtf8Bytes("agreement")),
+    ...over,
+  });
+  const as = (s: unknown) => escrow.connect(s as never) as Contract;
+  const fresh = async (over: Record<string, unknown> = {}) => {
+    const id = ethers.keccak256(ethers.toUtf8Bytes(`escrow ${seq++}`));
+    const gas = await gasOf(as(platform).createEscrow(id, terms(over)));
+    return { id, gas };
+  };
+
+  const e1 = await fresh();
+  record("escrow createEscrow", "2-of-3 approvers (one-time setup)", e1.gas);
+  record("escrow approve", "below threshold", await gasOf(as(a1).approve(e1.id)));
+  record("escrow approve", "reaches threshold, releases in the same tx", await gasOf(as(a2).approve(e1.id)));
+
+  const e2 = await fresh({ amount: 2_000_000n });
+  await as(a1).approve(e2.id);
+  await as(a2).approve(e2.id);
+  record(
+    "escrow approveAsCustodian",
+    "last approval, releases in the same tx",
+    await gasOf(as(custodian).approveAsCustodian(e2.id)),
+  );
+
+  const e3 = await fresh();
+  record("escrow dispute", "payer-side approver", await gasOf(as(a1).dispute(e3.id)));
+  record(
+    "escrow resolveDispute",
+    "custodian releases",
+    await gasOf(as(custodian).resolveDispute(e3.id, true)),
+  );
+  const e4 = await fresh();
+  await as(a1).dispute(e4.id);
+  record(
+    "escrow resolveDispute",
+    "custodian refunds",
+    await gasOf(as(custodian).resolveDispute(e4.id, false)),
+  );
+
+  const e5 = await fresh();
+  const e6 = await fresh();
+  await time.increaseTo(now + 2 * 86_400);
+  record("escrow release", "auto-release after its time", await gasOf(as(a3).release(e5.id)));
+  await time.increaseTo(now + 31 * 86_400);
+  record("escrow refund", "after expiry", await gasOf(as(a3).refund(e6.id)));
+}
+
+async function main() {
+  await benchAnchor();
+  await benchEscrow();
+  const width = Math.max(...rows.map((r) => r.operation.length));
+  const dwidth = Math.max(...rows.map((r) => r.detail.length));
+  console.log(
+    `hardfork ${hre.network.config.hardfork ?? "default"}, solc ${hre.config.solidity.compilers[0]?.version}`,
+  );
+  console.log(`${"operation".padEnd(width)}  ${"detail".padEnd(dwidth)}  gas`);
+  for (const r of rows) console.log(`${r.operation.padEnd(width)}  ${r.detail.padEnd(dwidth)}  ${r.gas}`);
+  const out = path.join(__dirname, "out");
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(
+    path.join(out, "gas.json"),
+    JSON.stringify({ date: new Date().toISOString(), hardfork: hre.network.config.hardfork, rows }, null, 2),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
