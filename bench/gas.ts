@@ -143,7 +143,7 @@ async function main() {
   const width = Math.max(...rows.map((r) => r.operation.length));
   const dwidth = Math.max(...rows.map((r) => r.detail.length));
   console.log(
-    `hardfork ${hre.network.config.hardfork ?? "default"}, solc ${hre.config.solidity.compilers[0]?.version}`,
+    `hardfork ${(hre.network.config as { hardfork?: string }).hardfork ?? "default"}, solc ${hre.config.solidity.compilers[0]?.version}`,
   );
   console.log(`${"operation".padEnd(width)}  ${"detail".padEnd(dwidth)}  gas`);
   for (const r of rows) console.log(`${r.operation.padEnd(width)}  ${r.detail.padEnd(dwidth)}  ${r.gas}`);
@@ -151,7 +151,15 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, "gas.json"),
-    JSON.stringify({ date: new Date().toISOString(), hardfork: hre.network.config.hardfork, rows }, null, 2),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        hardfork: (hre.network.config as { hardfork?: string }).hardfork,
+        rows,
+      },
+      null,
+      2,
+    ),
   );
 }
 
