@@ -21,6 +21,14 @@ export interface NodeId {
 /** Half-open leaf range [begin, end). */
 export type LeafRange = readonly [begin: number, end: number];
 
+/**
+ * Optional fast path a Hasher may offer: hash the 64 bytes src[srcOffset..+64) as left ‖ right
+ * (RFC 9162 node hash) straight into out[outOffset..+32), without allocating.
+ */
+export interface PairHasher {
+  hashPairInto(src: Uint8Array, srcOffset: number, out: Uint8Array, outOffset: number): void;
+}
+
 /** Reads perfect-subtree hashes. Requires the node to be complete in the underlying tree. */
 export interface NodeReader {
   node(level: number, index: number): Uint8Array;
@@ -153,7 +161,12 @@ export class MemoryTree implements NodeReader {
   private borderSize = -1;
   private border = new Map<number, Uint8Array>();
 
-  constructor(private readonly hasher: Hasher = portableHasher) {}
+  private readonly pair?: PairHasher;
+
+  constructor(private readonly hasher: Hasher = portableHasher) {
+    if (typeof (hasher as Partial<PairHasher>).hashPairInto === "function")
+      this.pair = hasher as Hasher & PairHasher;
+  }
 
   get size(): number {
     return this.n;
@@ -164,13 +177,19 @@ export class MemoryTree implements NodeReader {
     return this.levels[l];
   }
 
-  private push(l: number, hash: Uint8Array): void {
+  /** Makes room for one more node at level l; returns the level. */
+  private reserve(l: number): { buf: Uint8Array; count: number } {
     const lv = this.level(l);
     if ((lv.count + 1) * HASH_SIZE > lv.buf.length) {
       const grown = new Uint8Array(lv.buf.length * 2);
       grown.set(lv.buf);
       lv.buf = grown;
     }
+    return lv;
+  }
+
+  private push(l: number, hash: Uint8Array): void {
+    const lv = this.reserve(l);
     lv.buf.set(hash, lv.count * HASH_SIZE);
     lv.count++;
   }
@@ -183,9 +202,15 @@ export class MemoryTree implements NodeReader {
     let l = 0;
     while (idx % 2 === 1) {
       const lv = this.levels[l];
-      const left = lv.buf.subarray((idx - 1) * HASH_SIZE, idx * HASH_SIZE);
-      const right = lv.buf.subarray(idx * HASH_SIZE, (idx + 1) * HASH_SIZE);
-      this.push(l + 1, this.hasher.hashChildren(left, right));
+      if (this.pair) {
+        const up = this.reserve(l + 1);
+        this.pair.hashPairInto(lv.buf, (idx - 1) * HASH_SIZE, up.buf, up.count * HASH_SIZE);
+        up.count++;
+      } else {
+        const left = lv.buf.subarray((idx - 1) * HASH_SIZE, idx * HASH_SIZE);
+        const right = lv.buf.subarray(idx * HASH_SIZE, (idx + 1) * HASH_SIZE);
+        this.push(l + 1, this.hasher.hashChildren(left, right));
+      }
       idx = (idx - 1) / 2;
       l++;
     }
