@@ -177,7 +177,7 @@ describe("web: receipt checker in Chromium", function () {
       try {
         await page.fill("#receipt-input", JSON.stringify(r));
         await verdictOf(page);
-        return page.$$eval('#verdict-checks li[data-ok="false"]', (lis) =>
+        return await page.$$eval('#verdict-checks li[data-ok="false"]', (lis) =>
           lis.map((li) => li.getAttribute("data-check")),
         );
       } finally {
