@@ -10,55 +10,61 @@ function eq(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** First index in [from, to) where the ledger's recomputed leaf hash differs from the tree's copy. */
+async function firstLeafDiff(source: AnchorSource, from: number, to: number): Promise<number | undefined> {
+  if (!source.treeLeafHashes) return undefined;
+  for (let at = from; at < to; at += PAGE) {
+    const n = Math.min(PAGE, to - at);
+    const [ledger, tree] = await Promise.all([source.ledgerLeafHashes(at, n), source.treeLeafHashes(at, n)]);
+    for (let i = 0; i < n; i++) if (!ledger[i] || !tree[i] || !eq(ledger[i]!, tree[i]!)) return at + i;
+  }
+  return undefined;
+}
+
 /**
- * Recomputes the tree from the ledger's events and checks it against every anchored head (and
- * against the tree store's leaf hashes, when it exposes them). Returns undefined when everything
- * agrees, else the alarm naming the first tree size that differs.
+ * Recomputes the tree from the ledger's events and checks it against every anchored head, then
+ * checks the not-yet-anchored suffix against the tree store. Returns undefined when everything
+ * agrees, else the alarm naming the first tree size that differs: exactly (entry index + 1) when
+ * the tree store still holds the original leaf hash, else the first anchored size whose root differs.
  *
- * Requires `heads` sorted by tree size. Cost: one pass over the first `max(treeSize)` entries (or
- * the whole tree, `upTo`, when tree leaves are compared too).
+ * Requires `heads` sorted by tree size. Cost: one pass over the anchored entries.
  */
 export async function auditAgainstHeads(
   source: AnchorSource,
   heads: readonly { treeSize: number; rootHash: Hex }[],
-  upTo: number,
+  treeSize: number,
 ): Promise<RelayerAlarm | undefined> {
   const lastAnchored = heads.length ? heads[heads.length - 1]!.treeSize : 0;
-  if (upTo < lastAnchored) {
+  if (treeSize < lastAnchored) {
     return {
       kind: "log-behind-chain",
-      firstBadSize: upTo + 1,
-      message: `the local log has ${upTo} entries but the chain has anchored ${lastAnchored}: wrong or truncated database`,
+      firstBadSize: treeSize + 1,
+      message: `the local log has ${treeSize} entries but the chain has anchored ${lastAnchored}: wrong or truncated database`,
     };
   }
-  const end = source.treeLeafHashes ? upTo : lastAnchored;
   const f = new MerkleFrontier();
   let h = 0;
-  let firstTreeDiff: number | undefined;
-  while (f.size < end) {
-    const n = Math.min(PAGE, end - f.size);
+  while (f.size < lastAnchored) {
     const from = f.size;
-    const ledger = await source.ledgerLeafHashes(from, n);
-    const tree = source.treeLeafHashes ? await source.treeLeafHashes(from, n) : undefined;
-    if (ledger.length !== n) {
+    const n = Math.min(PAGE, lastAnchored - from);
+    const page = await source.ledgerLeafHashes(from, n);
+    if (page.length !== n) {
       return {
         kind: "log-behind-chain",
-        firstBadSize: from + ledger.length + 1,
-        message: `the ledger returned ${from + ledger.length} entries where ${end} were expected`,
+        firstBadSize: from + page.length + 1,
+        message: `the ledger returned ${from + page.length} entries where ${lastAnchored} are anchored`,
       };
     }
-    for (let i = 0; i < n; i++) {
-      const idx = from + i;
-      if (firstTreeDiff === undefined && tree && (!tree[i] || !eq(tree[i]!, ledger[i]!))) firstTreeDiff = idx;
-      f.push(ledger[i]!);
+    for (const leaf of page) {
+      f.push(leaf);
       while (h < heads.length && heads[h]!.treeSize === f.size) {
         const head = heads[h]!;
         const root = bytesToHex(f.root());
         if (root !== head.rootHash.toLowerCase()) {
           const prev = h > 0 ? heads[h - 1]!.treeSize : 0;
-          // The altered entry lies in (prev, treeSize]; the tree store's copy pinpoints it if it differs there.
-          const exact =
-            firstTreeDiff !== undefined && firstTreeDiff >= prev ? firstTreeDiff + 1 : head.treeSize;
+          // The altered entry lies in [prev, treeSize); the tree store's copy pinpoints it if it still differs.
+          const i = await firstLeafDiff(source, prev, head.treeSize);
+          const exact = i !== undefined ? i + 1 : head.treeSize;
           return {
             kind: "log-mismatch",
             firstBadSize: exact,
@@ -71,11 +77,12 @@ export async function auditAgainstHeads(
       }
     }
   }
-  if (firstTreeDiff !== undefined) {
+  const i = await firstLeafDiff(source, lastAnchored, treeSize);
+  if (i !== undefined) {
     return {
       kind: "ledger-tree-mismatch",
-      firstBadSize: firstTreeDiff + 1,
-      message: `ledger entry ${firstTreeDiff} no longer matches the leaf hash in the Merkle tree store`,
+      firstBadSize: i + 1,
+      message: `ledger entry ${i} no longer matches its leaf hash in the Merkle tree store`,
     };
   }
   return undefined;

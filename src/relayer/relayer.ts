@@ -214,7 +214,7 @@ export class Relayer {
     const heartbeat = setInterval(() => void this.lease.tryAcquire(), this.o.heartbeatMs ?? 1000);
     try {
       await this.finishInFlight();
-      const tip = Number(await this.o.publicClient.getBlockNumber());
+      const tip = Number(await this.o.publicClient.getBlockNumber({ cacheTime: 0 }));
       await this.reconcile(tip);
       let anchored: AnchorRecord | undefined;
       if (!this.alarm) anchored = await this.anchorStep();

@@ -1,0 +1,172 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Registry } from "prom-client";
+import type { Hex } from "viem";
+import { createChainClients } from "../../src/chain/clients";
+import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
+import { migrate } from "../../src/db/migrate";
+import { openLedger, type Ledger } from "../../src/ledger";
+import { openLogStore } from "../../src/log/store";
+import { escrowAbi } from "../../src/relayer/abi";
+import { relayerMigrations } from "../../src/relayer/anchor-store";
+import { createEscrowBridge } from "../../src/relayer/escrow-bridge";
+import { silentLogger } from "../../src/relayer/logger";
+import { createRelayer, type Relayer } from "../../src/relayer/relayer";
+import { logAnchorSource } from "../../src/relayer/source";
+import { startTestChain, type TestChain } from "./support/chain";
+
+describe("relayer: escrow bridge (real ledger, log store and anvil)", function () {
+  let chain: TestChain;
+  let dir: string;
+  let db: Database;
+  let ledger: Ledger;
+  let relayer: Relayer;
+
+  before(async () => {
+    chain = await startTestChain();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-escrow-"));
+    db = openDatabase(path.join(dir, "ledger.db"));
+    await migrate(db, relayerMigrations);
+    ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(7) });
+    for (const [id, type] of [
+      ["bank", "bank_mirror"],
+      ["alice", "customer"],
+      ["bob", "customer"],
+      ["esc", "escrow"],
+    ] as const)
+      await ledger.openAccount({ id, type, asset: "EUR", scale: 2 });
+    await ledger.transfer({
+      id: "seed",
+      debitAccountId: "bank",
+      creditAccountId: "alice",
+      amount: 10_000n,
+      kind: "deposit",
+    });
+    const logStore = await openLogStore(db);
+    const d = chain.deployment;
+    relayer = createRelayer({
+      db,
+      source: logAnchorSource({ ledger, logStore }),
+      publicClient: chain.clients.publicClient,
+      account: chain.relayer,
+      deployment: d,
+      policy: { batchSize: 1, maxDelayMs: 0 },
+      registry: new Registry(),
+      log: silentLogger,
+      tasks: [
+        createEscrowBridge({
+          db,
+          ledger,
+          publicClient: chain.clients.publicClient,
+          escrow: d.custodyEscrow,
+          fromBlock: d.deploymentBlock,
+          log: silentLogger,
+        }),
+      ],
+    });
+  });
+  after(async () => {
+    await relayer?.stop();
+    await ledger?.close();
+    if (db) await closeDatabase(db);
+    await chain?.node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const chainNow = async () => Number((await chain.clients.publicClient.getBlock()).timestamp);
+
+  async function send(accountIndex: number, functionName: "approve" | "refund", escrowId: Hex) {
+    const account = accountIndex === 3 ? chain.approvers[0]! : chain.approvers[1]!;
+    const { walletClient, publicClient } = createChainClients({
+      rpcUrl: chain.node.rpcUrl,
+      chainId: chain.node.chainId,
+      account,
+    });
+    const hash = await walletClient!.writeContract({
+      address: chain.deployment.custodyEscrow,
+      abi: escrowAbi,
+      functionName,
+      args: [escrowId],
+    });
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    expect(r.status).to.equal("success");
+  }
+
+  async function onChainState(escrowId: Hex) {
+    const [, status] = await chain.clients.publicClient.readContract({
+      address: chain.deployment.custodyEscrow,
+      abi: escrowAbi,
+      functionName: "getEscrow",
+      args: [escrowId],
+    });
+    return status.state; // 1 Open, 2 Disputed, 3 Released, 4 Refunded
+  }
+
+  async function replayFromStart() {
+    db.kind === "sqlite" && db.sqlite.prepare("DELETE FROM relayer_cursors").run();
+    const before = await ledger.eventCount();
+    await relayer.runOnce();
+    await relayer.runOnce();
+    expect(await ledger.eventCount(), "replayed chain events append nothing").to.equal(before);
+  }
+
+  it("hold opened → escrow on chain → approvals → release → the ledger posts the hold, exactly once", async () => {
+    const [a, b] = chain.approvers.map((x) => x.address);
+    const hold = await ledger.createHold({
+      id: "e1",
+      debitAccountId: "alice",
+      creditAccountId: "esc",
+      amount: 3000n,
+      kind: "escrow_hold",
+      payeeAccountId: "bob",
+      metadata: { escrowTerms: { approvers: [a!, b!], threshold: 2, expiresAt: (await chainNow()) + 3600 } },
+    });
+    await relayer.runOnce();
+    expect(await onChainState(hold.escrowId!)).to.equal(1);
+    // Running again does not try to create it twice.
+    await relayer.runOnce();
+    expect((await ledger.getHold("e1")).status).to.equal("pending");
+
+    await send(3, "approve", hold.escrowId!);
+    await send(4, "approve", hold.escrowId!); // the threshold is met: released in this transaction
+    expect(await onChainState(hold.escrowId!)).to.equal(3);
+    await relayer.runOnce();
+    const posted = await ledger.getHold("e1");
+    expect(posted.status).to.equal("posted");
+    expect(posted.resolution).to.deep.include({ source: "chain" });
+    expect((await ledger.getBalance("bob")).posted).to.equal(3000n);
+    await replayFromStart();
+    expect((await ledger.getBalance("bob")).posted).to.equal(3000n);
+    // The ledger events of the escrow are anchored too.
+    expect(relayer.status().lagEntries).to.equal(0);
+  });
+
+  it("expiry → refund → the ledger voids the hold; replayed events change nothing", async () => {
+    const [a] = chain.approvers.map((x) => x.address);
+    const hold = await ledger.createHold({
+      id: "e2",
+      debitAccountId: "alice",
+      creditAccountId: "esc",
+      amount: 1000n,
+      kind: "escrow_hold",
+      payeeAccountId: "bob",
+      metadata: { escrowTerms: { approvers: [a!], threshold: 1, expiresAt: (await chainNow()) + 60 } },
+    });
+    const aliceBefore = await ledger.getBalance("alice");
+    await relayer.runOnce();
+    expect(await onChainState(hold.escrowId!)).to.equal(1);
+    const pc = chain.clients.publicClient;
+    await pc.request({ method: "evm_increaseTime" as never, params: [120] as never });
+    await pc.request({ method: "evm_mine" as never, params: [] as never });
+    await send(4, "refund", hold.escrowId!); // permissionless once expired
+    expect(await onChainState(hold.escrowId!)).to.equal(4);
+    await relayer.runOnce();
+    expect((await ledger.getHold("e2")).status).to.equal("voided");
+    const aliceAfter = await ledger.getBalance("alice");
+    expect(aliceAfter.available).to.equal(aliceBefore.available + 1000n);
+    await replayFromStart();
+    expect((await ledger.getHold("e2")).status).to.equal("voided");
+  });
+});
