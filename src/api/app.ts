@@ -13,14 +13,21 @@ import { routeHandlers, type ApiLocals } from "./http/pipeline";
 import { createRateLimiter, type RateLimitOptions } from "./http/rateLimit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
-import type { AnchorSource, LogReader, RelayerStatusSource } from "./ports";
+import type { LogStore } from "../log/store";
+import { syncLog } from "../log/sync";
+import type { AnchorSource, LedgerPort, RelayerStatusSource } from "./ports";
+import { accountRoutes } from "./routes/accounts";
+import { escrowRoutes } from "./routes/escrows";
+import { receiptRoutes } from "./routes/receipts";
+import { transferRoutes } from "./routes/transfers";
+import { ReceiptService } from "./services/receipts";
 import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
-  publicClient: Pick<PublicClient, "getBlockNumber" | "readContract">;
+  publicClient: PublicClient;
   deployment: { chainId: number; custodyAnchor: `0x${string}`; custodyEscrow?: `0x${string}` };
   /** JSON-RPC URL that outsiders (the receipt page) may use to read the chain. */
   rpcUrl?: string;
@@ -38,10 +45,16 @@ export interface ApiOptions {
   readinessTimeoutMs?: number;
   /** /v1/ready fails when the relayer's anchor lags more than this (default 300 s). */
   maxRelayerLagSeconds?: number;
+  /** Escrow account id per asset, for escrow requests that name none. */
+  escrowAccounts?: Record<string, string>;
+  /** Clock (ms since the Unix epoch), for escrow schedule checks. */
+  now?: () => number;
 }
 
 export interface ApiDeps {
-  logStore: LogReader;
+  ledger: LedgerPort;
+  /** The log tree over the ledger's events; the API appends to it lazily (see `syncLog`). */
+  logStore: LogStore;
   anchors: AnchorSource;
   relayerStatus?: RelayerStatusSource;
   chain?: ApiChain;
@@ -52,12 +65,15 @@ export interface ApiDeps {
   metrics?: Registry;
   /** Structured request log (default: JSON lines on stdout). */
   logger?: ApiLogger;
-  /** Copies ledger events into the log store up to `size` leaves (or all there are). */
-  syncLog?: (size: number) => Promise<void>;
+  /**
+   * Copies ledger events into the log store before heads and proofs are served. Default: the
+   * ledger's leaf hashes through src/log `syncLog`; `false` relies on the relayer's sync alone.
+   */
+  syncLog?: false | (() => Promise<void>);
   options?: ApiOptions;
 }
 
-function singleFlight(fn: ((size: number) => Promise<void>) | undefined, size: () => Promise<number>) {
+function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
   if (!fn) return async () => {};
   let running: Promise<void> | undefined;
   return async (wanted: number) => {
@@ -65,7 +81,7 @@ function singleFlight(fn: ((size: number) => Promise<void>) | undefined, size: (
     // Everyone waiting shares one sync; a sync always goes to the end, so it covers any `wanted`.
     while (running) await running.catch(() => {});
     if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
-    running = fn(Number.MAX_SAFE_INTEGER).finally(() => (running = undefined));
+    running = fn().finally(() => (running = undefined));
     await running;
   };
 }
@@ -85,19 +101,35 @@ export function createApiApp(deps: ApiDeps): express.Express {
     maxBatchSize: o.maxBatchSize ?? 1000,
     readinessTimeoutMs: o.readinessTimeoutMs ?? 2000,
     maxRelayerLagSeconds: o.maxRelayerLagSeconds ?? 300,
+    escrowAccounts: o.escrowAccounts ?? {},
+    now: o.now ?? Date.now,
   };
   const logger = deps.logger ?? jsonLineLogger();
   const metrics = createApiMetrics(deps.metrics);
   const rateLimiter =
     o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
-  const ensureLogSize = singleFlight(deps.syncLog, async () => deps.logStore.size());
+  const sync =
+    deps.syncLog ??
+    (async () => {
+      await syncLog({ leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) }, deps.logStore);
+    });
+  const ensureLogSize = singleFlight(sync, () => deps.logStore.size());
+  const proofs = new ProofService(deps.logStore, deps.anchors, deps.relayerStatus, ensureLogSize);
   const ctx: ApiContext = {
     deps,
     options,
     ensureLogSize,
-    proofs: new ProofService(deps.logStore, deps.anchors, deps.relayerStatus, ensureLogSize),
+    proofs,
+    receipts: new ReceiptService(deps.ledger, proofs),
   };
-  const routes: RouteDef[] = [...systemRoutes(ctx), ...logRoutes(ctx)];
+  const routes: RouteDef[] = [
+    ...systemRoutes(ctx),
+    ...accountRoutes(ctx),
+    ...transferRoutes(ctx),
+    ...escrowRoutes(ctx),
+    ...receiptRoutes(ctx),
+    ...logRoutes(ctx),
+  ];
 
   const app = express();
   app.disable("x-powered-by");

@@ -1,10 +1,12 @@
 import type { ApiDeps } from "./app";
 import type { ProofService } from "./services/proofs";
+import type { ReceiptService } from "./services/receipts";
 
 /** What route modules get: the app's dependencies and the services built on them. */
 export interface ApiContext {
   deps: ApiDeps;
   proofs: ProofService;
+  receipts: ReceiptService;
   /** Brings the log store up to `size` leaves from the ledger (or all there are); single-flight. */
   ensureLogSize(size: number): Promise<void>;
   options: ResolvedApiOptions;
@@ -15,4 +17,8 @@ export interface ResolvedApiOptions {
   maxBatchSize: number;
   readinessTimeoutMs: number;
   maxRelayerLagSeconds: number;
+  /** Escrow account id per asset, used when an escrow request names none. */
+  escrowAccounts: Readonly<Record<string, string>>;
+  /** Milliseconds since the Unix epoch. */
+  now: () => number;
 }

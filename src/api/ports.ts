@@ -1,4 +1,5 @@
 import type { Address, Hex } from "viem";
+import type { Ledger } from "../ledger/ledger";
 
 /**
  * What the API needs from the relayer, declared here so the API depends on the shape and not on
@@ -21,16 +22,13 @@ export interface AnchorRecord {
   final?: boolean;
 }
 
-/**
- * What the API needs from the log store: heads, proofs and the index of a leaf hash. Hashes are
- * 0x lower-case hex.
- */
+/** What the API needs from the log store (src/log `LogStore` satisfies it). Hashes are 32-byte arrays. */
 export interface LogReader {
-  size(): number | Promise<number>;
-  root(size?: number): Hex | Promise<Hex>;
-  inclusionProof(index: number, size: number): Hex[] | Promise<Hex[]>;
-  consistencyProof(size1: number, size2: number): Hex[] | Promise<Hex[]>;
-  findLeaf(leafHash: Hex): number | undefined | Promise<number | undefined>;
+  size(): Promise<number>;
+  root(size?: number): Promise<Uint8Array>;
+  inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]>;
+  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
+  findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
 }
 
 /** Read side of the anchor mirror. */
@@ -48,10 +46,29 @@ export interface RelayerStatus {
   leader: boolean;
   lagEntries: number;
   lagSeconds: number;
-  lastAnchor?: { headIndex: number; treeSize: number } & Record<string, unknown>;
+  lastAnchor?: { headIndex: number; treeSize: number };
   alarm?: { kind: string; firstBadSize?: number; message: string };
 }
 
 export interface RelayerStatusSource {
   status(): RelayerStatus | Promise<RelayerStatus>;
 }
+
+/** What the API needs from the ledger (`openLedger(...)` returns it). */
+export type LedgerPort = Pick<
+  Ledger,
+  | "openAccount"
+  | "setAccountStatus"
+  | "getAccount"
+  | "getBalance"
+  | "transfer"
+  | "transferBatch"
+  | "getTransfer"
+  | "createHold"
+  | "getHold"
+  | "getHoldByEscrowId"
+  | "eventCount"
+  | "getEvents"
+  | "getEventsForSubject"
+  | "leafHashes"
+>;

@@ -26,12 +26,23 @@ export interface ErrorBody {
 }
 
 /**
- * HTTP status per stable code of the lower layers, where the default rule (below) is not right.
- * Default: InvalidArgumentError → 400; `…_NOT_FOUND` → 404; any other CustodyError (a valid
- * request the current state refuses: insufficient funds, frozen account, id reused with other
- * contents) → 409; InvariantError and anything unknown → 500.
+ * HTTP status per stable code of the lower layers. Unlisted: InvalidArgumentError → 400;
+ * `…_NOT_FOUND` / `UNKNOWN_…` → 404; any other CustodyError (a valid request that a ledger rule
+ * refuses) → 422; InvariantError and anything unknown → 500.
  */
-const STATUS_BY_CODE: Record<string, number> = {};
+const STATUS_BY_CODE: Record<string, number> = {
+  // The request conflicts with what already exists.
+  IDEMPOTENCY_CONFLICT: 409,
+  ESCROW_ID_CONFLICT: 409,
+  CHAIN_EVENT_CONFLICT: 409,
+  HOLD_NOT_PENDING: 409,
+  INVALID_STATUS_TRANSITION: 409,
+  ACCOUNT_NOT_EMPTY: 409,
+  ESCROW_HOLD_REQUIRES_CHAIN_DECISION: 409,
+  // Proof requests out of range are the caller's fault.
+  PROOF_INDEX_OUT_OF_RANGE: 400,
+  PROOF_INVALID_INPUT: 400,
+};
 
 /** The HTTP status an error maps to. */
 export function httpStatusOf(err: unknown): number {
@@ -41,8 +52,8 @@ export function httpStatusOf(err: unknown): number {
     const mapped = STATUS_BY_CODE[err.code];
     if (mapped) return mapped;
     if (err instanceof InvalidArgumentError) return 400;
-    if (/NOT_FOUND$/.test(err.code)) return 404;
-    return 409;
+    if (/NOT_FOUND$/.test(err.code) || /^UNKNOWN_/.test(err.code)) return 404;
+    return 422;
   }
   return 500;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors";
+import { toHex } from "../../log/hex";
 import { NotFoundError } from "../errors";
 import { defineRoute, type RouteDef } from "../http/route";
 import type { AnchorRecord } from "../ports";
@@ -61,7 +62,7 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
       handler: async () => {
         await ctx.ensureLogSize(Number.MAX_SAFE_INTEGER);
         const treeSize = await deps.logStore.size();
-        const rootHash = (await deps.logStore.root(treeSize)).toLowerCase();
+        const rootHash = toHex(await deps.logStore.root(treeSize));
         const latest = await deps.anchors.latest();
         return {
           body: { treeSize, rootHash, latestAnchor: latest ? anchoredHeadJson(latest) : undefined },
@@ -139,9 +140,9 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
           body: {
             size1: from,
             size2: to,
-            root1: root1.toLowerCase(),
-            root2: root2.toLowerCase(),
-            proof: proof.map((h) => h.toLowerCase()),
+            root1: toHex(root1),
+            root2: toHex(root2),
+            proof: proof.map(toHex),
           },
         };
       },

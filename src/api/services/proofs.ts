@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { toHex as bytesToHex } from "../../log/hex";
 import { InvariantError } from "../../errors";
 import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
 import type { AnchorRecord, AnchorSource, LogReader, RelayerStatusSource } from "../ports";
@@ -94,7 +95,7 @@ export class ProofService {
       throw new InvariantError(`local log has ${size} leaves, fewer than anchored head ${a.headIndex}`, {
         details: `anchored tree size ${a.treeSize}`,
       });
-    const root = (await this.log.root(a.treeSize)).toLowerCase();
+    const root = bytesToHex(await this.log.root(a.treeSize));
     if (root !== a.rootHash.toLowerCase())
       throw new InvariantError(`local log diverges from anchored head ${a.headIndex}`, {
         details: `anchored root ${a.rootHash}, local root ${root} at size ${a.treeSize}`,
@@ -111,17 +112,18 @@ export class ProofService {
       leafIndex,
       leafHash: leafHash.toLowerCase() as Hex,
       anchor: receiptAnchorOf(a),
-      inclusionProof: proof.map((h) => h.toLowerCase() as Hex),
+      inclusionProof: proof.map(bytesToHex),
     };
   }
 
   /** The proof for a leaf known only by its hash (public: reveals nothing but hashes). */
   async proofByLeafHash(leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
-    let index = await this.log.findLeaf(leafHash);
+    const hash = Buffer.from(leafHash.slice(2), "hex");
+    let index = await this.log.findLeaf(hash);
     if (index === undefined && this.ensureLogSize) {
       // The entry may be in the ledger but not yet copied into the log store.
       await this.ensureLogSize(Number.MAX_SAFE_INTEGER);
-      index = await this.log.findLeaf(leafHash);
+      index = await this.log.findLeaf(hash);
     }
     if (index === undefined) throw new NotFoundError("no log entry has this leaf hash");
     return this.leafProof(index, leafHash, headIndex);

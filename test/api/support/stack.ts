@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { toHex } from "viem";
+import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
+import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
+import type { ApiLogger } from "../../../src/api/http/logger";
+import { devAccount, startAnvil, type AnvilNode } from "../../../src/chain/anvil";
+import { createChainClients } from "../../../src/chain/clients";
+import { deployCustodyContracts, type Deployment } from "../../../src/chain/deployment";
+import { closeDatabase, openDatabase, type Database } from "../../../src/db/database";
+import { migrate } from "../../../src/db/migrate";
+import { leafHashOf } from "../../../src/ledger/leaf";
+import { openLedger, type Ledger } from "../../../src/ledger/ledger";
+import { openLogStore, type LogStore } from "../../../src/log/store";
+import { syncLog } from "../../../src/log/sync";
+import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
+import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
+import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
+import { relayerMigrations } from "../../../src/relayer/migrations";
+
+/**
+ * A whole stack for API tests: SQLite ledger and log, a fresh anvil chain with the contracts, the
+ * real relayer (driven step by step with `anchor()`), and the API on a free port.
+ */
+export interface ApiStack {
+  db: Database;
+  ledger: Ledger;
+  logStore: LogStore;
+  relayer: Relayer;
+  chain: {
+    node: AnvilNode;
+    deployment: Deployment;
+    publicClient: ReturnType<typeof createChainClients>["publicClient"];
+  };
+  server: ApiServer;
+  url: string;
+  keys: { platform: string; auditor: string; alice: string; bob: string; revoked: string };
+  logLines: Record<string, unknown>[];
+  /** One relayer step: syncs the log, anchors everything pending, runs the escrow bridge. */
+  anchor(): Promise<void>;
+  /** fetch with an optional key; JSON in, JSON out. */
+  call(
+    method: string,
+    p: string,
+    opts?: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+export async function startApiStack(opts: { options?: ApiDeps["options"] } = {}): Promise<ApiStack> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-api-"));
+  const db = openDatabase(path.join(dir, "ledger.db"));
+  await migrate(db, [...apiMigrations, ...relayerMigrations]);
+  const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
+  const logStore = await openLogStore(db);
+
+  const node = await startAnvil();
+  const admin = devAccount(0);
+  const relayerAccount = devAccount(1);
+  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
+  const deployment = await deployCustodyContracts({
+    walletClient: clients.walletClient!,
+    publicClient: clients.publicClient,
+    admin: admin.address,
+    anchorers: [relayerAccount.address],
+    platforms: [relayerAccount.address],
+    custodians: [devAccount(2).address],
+  });
+  const source = {
+    sync: () => syncLog({ leafHashes: (f: number, l: number) => ledger.leafHashes(f, l) }, logStore),
+    root: async (size: number) => toHex(await logStore.root(size)),
+    consistencyProof: async (a: number, b: number) =>
+      (await logStore.consistencyProof(a, b)).map((h) => toHex(h)),
+    entryTimestamp: async (i: number) => (await ledger.getEvents(i, 1))[0]?.createdAt,
+    ledgerLeafHashes: async (from: number, limit: number) =>
+      (await ledger.getEvents(from, limit)).map((e) => leafHashOf(e.entry)),
+  };
+  const relayer = createRelayer({
+    db,
+    source,
+    publicClient: clients.publicClient,
+    account: relayerAccount,
+    deployment,
+    policy: { batchSize: 1, maxDelayMs: 0 },
+    confirmations: 0,
+    log: silentRelayerLog,
+    tasks: [
+      createEscrowBridge({
+        db,
+        ledger,
+        publicClient: clients.publicClient,
+        escrow: deployment.custodyEscrow,
+        fromBlock: deployment.deploymentBlock,
+        log: silentRelayerLog,
+      }),
+    ],
+  });
+
+  const keys = {
+    platform: (await createApiKey(db, { role: "platform" })).key,
+    auditor: (await createApiKey(db, { role: "auditor" })).key,
+    alice: (await createApiKey(db, { role: "holder", accounts: ["alice"] })).key,
+    bob: (await createApiKey(db, { role: "holder", accounts: ["bob"] })).key,
+    revoked: "",
+  };
+  const r = await createApiKey(db, { role: "platform" });
+  keys.revoked = r.key;
+  await revokeApiKey(db, r.keyId);
+
+  const logLines: Record<string, unknown>[] = [];
+  const logger: ApiLogger = { info: (f) => logLines.push(f), error: (f) => logLines.push(f) };
+  const app = createApiApp({
+    ledger,
+    logStore,
+    anchors: relayer.anchors,
+    relayerStatus: relayer,
+    chain: { publicClient: clients.publicClient, deployment, rpcUrl: node.rpcUrl },
+    auth: openApiKeyStore(db, { cacheTtlMs: 0 }),
+    logger,
+    options: { rateLimit: false, escrowAccounts: { EUR: "escrow-eur" }, ...opts.options },
+  });
+  const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
+
+  return {
+    db,
+    ledger,
+    logStore,
+    relayer,
+    chain: { node, deployment, publicClient: clients.publicClient },
+    server,
+    url: server.url,
+    keys,
+    logLines,
+    async anchor() {
+      await relayer.runOnce();
+    },
+    async call(method, p, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      if (o.key !== undefined) headers.authorization = `Bearer ${o.key}`;
+      let body: string | undefined = o.rawBody;
+      if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers["content-type"] ??= "application/json";
+      }
+      const res = await fetch(server.url + p, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON (metrics, static files)
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop() {
+      await server.close();
+      await relayer.stop();
+      await node.stop();
+      await closeDatabase(db);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the standard accounts (bank mirror, escrow, alice, bob, carol) and funds alice and bob. */
+export async function seedLedger(s: ApiStack): Promise<void> {
+  const open = (id: string, type: string) =>
+    s.call("POST", "/v1/accounts", { key: s.keys.platform, body: { id, type, asset: "EUR", scale: 2 } });
+  for (const [id, type] of [
+    ["bank", "bank_mirror"],
+    ["escrow-eur", "escrow"],
+    ["alice", "customer"],
+    ["bob", "customer"],
+    ["carol", "customer"],
+  ]) {
+    const r = await open(id, type);
+    if (r.status !== 201) throw new Error(`seed: open ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  for (const [id, who] of [
+    ["dep-alice", "alice"],
+    ["dep-bob", "bob"],
+  ]) {
+    const r = await s.call("POST", "/v1/transfers", {
+      key: s.keys.platform,
+      body: { id, debitAccountId: "bank", creditAccountId: who, amount: "100000", kind: "deposit" },
+    });
+    if (r.status !== 201) throw new Error(`seed: ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+}
