@@ -1,0 +1,156 @@
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+  createPublicClient,
+  defineChain,
+  http,
+} from "viem";
+import { readHead, readHeadCount } from "../chain/anchor";
+import { type OnChainEscrow, readEscrow } from "../chain/escrow";
+import { custodyAnchorAbi } from "../chain/generated/abi";
+import type { AuditChainReader } from "./audit";
+import { AuditAttestationError, AuditChainError } from "./errors";
+import type { ChainHead } from "./heads";
+
+const PARALLEL = 64;
+
+async function inChunks<T, R>(items: readonly T[], f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += PARALLEL)
+    out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(f))));
+  return out;
+}
+
+export interface ChainReaderParameters {
+  rpcUrl: string;
+  custodyAnchor: Address;
+  custodyEscrow?: Address;
+  /** The chain id the auditor expects; a node answering another is refused. */
+  chainId?: number;
+}
+
+/**
+ * Reads heads and escrows from the chain: the audit's only trusted input. Requests are batched
+ * into JSON-RPC batches, so thousands of heads cost a few round trips.
+ */
+export async function chainReader(
+  p: ChainReaderParameters,
+): Promise<AuditChainReader & { client: PublicClient }> {
+  const transport = http(p.rpcUrl, { batch: { batchSize: 500 }, retryCount: 2 });
+  const probe = createPublicClient({ transport });
+  let chainId: number;
+  try {
+    chainId = await probe.getChainId();
+  } catch (cause) {
+    throw new AuditChainError(`cannot reach the chain at ${p.rpcUrl}`, {
+      details: (cause as Error).message,
+      cause,
+    });
+  }
+  if (p.chainId !== undefined && p.chainId !== chainId)
+    throw new AuditChainError(`the node at ${p.rpcUrl} serves chain ${chainId}, not ${p.chainId}`);
+  const chain = defineChain({
+    id: chainId,
+    name: `custody-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [p.rpcUrl] } },
+  });
+  const client = createPublicClient({ chain, transport }) as PublicClient;
+  const code = await client.getCode({ address: p.custodyAnchor }).catch((cause: Error) => {
+    throw new AuditChainError(`cannot read the contract at ${p.custodyAnchor}`, {
+      details: cause.message,
+      cause,
+    });
+  });
+  if (!code || code === "0x")
+    throw new AuditChainError(`no contract at ${p.custodyAnchor} on chain ${chainId}`);
+  const read = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (cause) {
+      throw new AuditChainError(`cannot read ${what} from the chain`, {
+        details: (cause as Error).message.split("\n")[0],
+        cause,
+      });
+    }
+  };
+  return {
+    client,
+    chainId,
+    custodyAnchor: p.custodyAnchor,
+    custodyEscrow: p.custodyEscrow,
+    blockNumber: () => read("the block number", async () => Number(await client.getBlockNumber())),
+    heads: () =>
+      read("the anchored heads", async () => {
+        const n = await readHeadCount(client, p.custodyAnchor);
+        const idx = Array.from({ length: n }, (_, i) => i);
+        return inChunks(idx, async (i): Promise<ChainHead> => readHead(client, p.custodyAnchor, i));
+      }),
+    escrows: async (ids) => {
+      const out = new Map<Hex, OnChainEscrow | undefined>();
+      if (!p.custodyEscrow) {
+        if (ids.length)
+          throw new AuditChainError("the ledger has escrow holds but no CustodyEscrow address was given", {
+            details: "pass --escrow or --deployment",
+          });
+        return out;
+      }
+      const escrow = p.custodyEscrow;
+      await read("the escrows", () =>
+        inChunks(ids, async (id) => {
+          try {
+            out.set(id, await readEscrow(client, escrow, id));
+          } catch (err) {
+            if (!/CustodyEscrowNotFound/.test(String((err as Error).message))) throw err;
+            out.set(id, undefined);
+          }
+        }),
+      );
+      return out;
+    },
+  };
+}
+
+export interface AttestAuditParameters {
+  publicClient: PublicClient;
+  walletClient: WalletClient<Transport, Chain | undefined, Account>;
+  custodyAnchor: Address;
+  headIndex: number;
+  reportHash: Hex;
+  passed: boolean;
+}
+
+/**
+ * Records the audit on chain: `CustodyAnchor.attest(headIndex, reportHash, passed)` signed by the
+ * auditor (AUDITOR_ROLE). Waits for the receipt; returns the transaction hash.
+ */
+export async function attestAudit(p: AttestAuditParameters): Promise<Hex> {
+  let hash: Hex;
+  try {
+    const { request } = await p.publicClient.simulateContract({
+      address: p.custodyAnchor,
+      abi: custodyAnchorAbi,
+      functionName: "attest",
+      args: [BigInt(p.headIndex), p.reportHash, p.passed],
+      account: p.walletClient.account,
+    });
+    hash = await p.walletClient.writeContract(request);
+  } catch (cause) {
+    const m = /CustodyAnchor[A-Za-z]+|AccessControlUnauthorizedAccount/.exec(
+      String((cause as Error).message),
+    );
+    throw new AuditAttestationError(`the chain refused the attestation of head ${p.headIndex}`, {
+      details: m ? m[0] : (cause as Error).message.split("\n")[0],
+      cause,
+    });
+  }
+  const receipt = await p.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success")
+    throw new AuditAttestationError(`attestation transaction ${hash} reverted`);
+  return hash;
+}

@@ -1,0 +1,131 @@
+import type { Hex } from "viem";
+import { toHex } from "../log/hex";
+import { nodeHasher } from "../log/node-hasher";
+import type { MemoryTree } from "../log/tree";
+import { verifyConsistency } from "../log/verify";
+import type { FindingList } from "./findings";
+
+/** A head as anchored in CustodyAnchor (read from the chain, never from the relayer's table). */
+export interface ChainHead {
+  headIndex: number;
+  treeSize: number;
+  rootHash: Hex;
+  blockNumber?: number;
+  /** Block time, Unix seconds. */
+  timestamp?: number;
+}
+
+/**
+ * Where the exact altered leaf can be looked up once a head's root no longer matches: a copy of the
+ * tree (the log store) that is trusted only after its own root at that size matches the chain.
+ */
+export interface LeafHashReference {
+  size(): Promise<number>;
+  root(size: number): Promise<Uint8Array>;
+  leafHash(index: number): Promise<Uint8Array>;
+}
+
+export interface HeadCheckResult {
+  /** Heads whose root was recomputed and matched. */
+  verified: number;
+  /** Consecutive pairs whose RFC 9162 consistency proof (built from the rebuilt tree) verified. */
+  consistent: number;
+  /** Size covered by the last verified head (0 if none). */
+  verifiedSize: number;
+}
+
+/**
+ * Checks every anchored head against the tree rebuilt from the events: sizes strictly increase,
+ * the root at each head's size equals the anchored root, and consecutive heads are consistent
+ * (RFC 9162 consistency proof from the rebuilt tree verified against the two anchored roots).
+ * Stops at the first head that fails: later heads then fail too, and the first is what matters.
+ * Requires `heads` in head-index order.
+ */
+export async function checkHeads(
+  tree: MemoryTree,
+  heads: readonly ChainHead[],
+  findings: FindingList,
+  reference?: LeafHashReference,
+): Promise<HeadCheckResult> {
+  const out: HeadCheckResult = { verified: 0, consistent: 0, verifiedSize: 0 };
+  let prev: ChainHead | undefined;
+  for (const h of heads) {
+    const prevSize = prev?.treeSize ?? 0;
+    if (h.treeSize <= prevSize) {
+      findings.add({
+        check: "head_order",
+        message: `head ${h.headIndex} has tree size ${h.treeSize}, not above the previous ${prevSize}`,
+        headIndex: h.headIndex,
+        treeSize: h.treeSize,
+      });
+      return out;
+    }
+    if (h.treeSize > tree.size) {
+      findings.add({
+        check: "log_behind_chain",
+        message: `head ${h.headIndex} covers ${h.treeSize} events but the log holds ${tree.size}: events were deleted`,
+        headIndex: h.headIndex,
+        treeSize: h.treeSize,
+        index: tree.size,
+      });
+      return out;
+    }
+    const root = toHex(tree.root(h.treeSize));
+    if (root !== h.rootHash.toLowerCase()) {
+      const exact = reference ? await pinpoint(tree, h, prevSize, reference) : undefined;
+      findings.add({
+        check: "head_root",
+        message:
+          `head ${h.headIndex}: the events no longer hash to the anchored root at tree size ${h.treeSize} ` +
+          `(anchored ${h.rootHash}, recomputed ${root}); ` +
+          (exact === undefined
+            ? `the altered event lies in [${prevSize}, ${h.treeSize})`
+            : `event ${exact} differs from the anchored tree`),
+        headIndex: h.headIndex,
+        treeSize: h.treeSize,
+        ...(exact === undefined ? {} : { index: exact }),
+      });
+      return out;
+    }
+    if (prev) {
+      const proof = tree.consistencyProof(prev.treeSize, h.treeSize);
+      try {
+        verifyConsistency(
+          { size1: prev.treeSize, size2: h.treeSize, root1: prev.rootHash, root2: h.rootHash, proof },
+          nodeHasher,
+        );
+        out.consistent++;
+      } catch (err) {
+        findings.add({
+          check: "head_consistency",
+          message: `heads ${prev.headIndex} and ${h.headIndex} are not consistent: ${(err as Error).message.split("\n")[0]}`,
+          headIndex: h.headIndex,
+          treeSize: h.treeSize,
+        });
+        return out;
+      }
+    }
+    out.verified++;
+    out.verifiedSize = h.treeSize;
+    prev = h;
+  }
+  return out;
+}
+
+/** The first index in [from, head.treeSize) where the rebuilt tree departs from a reference proven by the head. */
+async function pinpoint(
+  tree: MemoryTree,
+  head: ChainHead,
+  from: number,
+  ref: LeafHashReference,
+): Promise<number | undefined> {
+  try {
+    if ((await ref.size()) < head.treeSize) return undefined;
+    if (toHex(await ref.root(head.treeSize)) !== head.rootHash.toLowerCase()) return undefined;
+    for (let i = from; i < head.treeSize; i++)
+      if (toHex(await ref.leafHash(i)) !== toHex(tree.leafHash(i))) return i;
+  } catch {
+    return undefined; // the reference is only a hint
+  }
+  return undefined;
+}

@@ -1,0 +1,31 @@
+/** The auditor's full audit: pure checks (replay, tree, heads, escrows, report) and their readers. */
+export {
+  runAudit,
+  type AuditChainReader,
+  type AuditEventRow,
+  type AuditEventSource,
+  type AuditProgress,
+  type RunAuditParameters,
+  type StoredBalance,
+} from "./audit";
+export { AUDIT_CHECKS, FindingList, type AuditCheck, type AuditFinding } from "./findings";
+export { checkHeads, type ChainHead, type HeadCheckResult, type LeafHashReference } from "./heads";
+export { checkEscrows } from "./escrows";
+export { readLeaf } from "./leaf";
+export { LedgerReplay, type ReplayResult, type ReplayedAccount, type ReplayedHold } from "./replay";
+export {
+  AUDIT_REPORT_FORMAT,
+  auditReportHash,
+  canonicalReport,
+  formatAuditSummary,
+  type AuditReport,
+} from "./report";
+export { formatProgress } from "./progress";
+export {
+  apiEventSource,
+  databaseEventSource,
+  redactDatabaseUrl,
+  type ApiEventSourceParameters,
+} from "./sources";
+export { attestAudit, chainReader, type AttestAuditParameters, type ChainReaderParameters } from "./chain";
+export { AuditAttestationError, AuditChainError, AuditSourceError } from "./errors";

@@ -1,0 +1,432 @@
+import type { Hex } from "viem";
+import { FeeScheduleViolationError, SegregationViolationError } from "../ledger/errors";
+import { segregationReport } from "../ledger/invariants";
+import { ZERO32, type LeafEntry } from "../ledger/leaf";
+import {
+  type AccountState,
+  type MovementContext,
+  balanceOf,
+  checkSegregation,
+  isBounded,
+} from "../ledger/rules";
+import type { AccountRow } from "../ledger/store";
+import {
+  ACCOUNT_STATUSES,
+  ACCOUNT_TYPES,
+  TRANSFER_KINDS,
+  type AccountStatus,
+  type AccountType,
+  type SegregationReport,
+  type TransferKind,
+} from "../ledger/types";
+import type { FindingList } from "./findings";
+
+/**
+ * Replays the ledger from its leaf entries alone (never from the platform's stored balances) and
+ * rechecks, event by event, the rules the ledger claims to enforce: accounts exist and are open,
+ * both sides hold the event's asset, the fund-segregation rules of src/ledger/rules.ts, no bounded
+ * account (customer, escrow, platform, fee) below zero, holds created once and resolved once with
+ * the terms they were created with, an escrow release right after the posting of its escrow hold.
+ * At the end: debits equal credits per asset, the bank mirror covers customer money.
+ *
+ * Pure: feed it entries in log order with `apply`, then read `finish()`.
+ */
+export interface ReplayedAccount extends AccountState {
+  pseudonym: Hex;
+  openedAt: number;
+}
+
+export interface ReplayedHold {
+  pseudonym: Hex;
+  index: number;
+  debit: Hex;
+  credit: Hex;
+  asset: string;
+  amount: bigint;
+  kind: TransferKind;
+  status: "pending" | "posted" | "voided";
+  escrowId?: Hex;
+  resolvedIndex?: number;
+  /** Chain transaction named by the HOLD_POSTED / HOLD_VOIDED leaf. */
+  decisionTx?: Hex;
+  /** Escrow holds released: the payee credited by the escrow_release transfer. */
+  payee?: Hex;
+}
+
+export interface AssetTotalsJson {
+  asset: string;
+  debitsPosted: bigint;
+  creditsPosted: bigint;
+  debitsPending: bigint;
+  creditsPending: bigint;
+}
+
+export interface ReplayResult {
+  events: number;
+  accounts: number;
+  transfers: number;
+  holds: number;
+  openHolds: number;
+  totals: AssetTotalsJson[];
+  segregation: SegregationReport[];
+  escrowHolds: ReplayedHold[];
+  accountsByPseudonym: ReadonlyMap<Hex, ReplayedAccount>;
+}
+
+const TYPE_BY_CODE = new Map<number, AccountType>(
+  Object.entries(ACCOUNT_TYPES).map(([k, v]) => [v, k as AccountType]),
+);
+const STATUS_BY_CODE = new Map<number, AccountStatus>(
+  Object.entries(ACCOUNT_STATUSES).map(([k, v]) => [v, k as AccountStatus]),
+);
+const KIND_BY_CODE = new Map<number, TransferKind>(
+  Object.entries(TRANSFER_KINDS).map(([k, v]) => [v, k as TransferKind]),
+);
+
+export class LedgerReplay {
+  readonly #accounts = new Map<Hex, ReplayedAccount>();
+  readonly #holds = new Map<Hex, ReplayedHold>();
+  readonly #escrowIds = new Map<Hex, ReplayedHold>();
+  #awaitingRelease: ReplayedHold | undefined;
+  #events = 0;
+  #transfers = 0;
+
+  constructor(private readonly findings: FindingList) {}
+
+  #account(index: number, pseudonym: Hex, side: string): ReplayedAccount | undefined {
+    const a = this.#accounts.get(pseudonym);
+    if (!a)
+      this.findings.add({
+        check: "unknown_account",
+        message: `event ${index} names a ${side} account that was never opened`,
+        index,
+        account: pseudonym,
+      });
+    return a;
+  }
+
+  #kind(index: number, code: number): TransferKind | undefined {
+    const k = KIND_BY_CODE.get(code);
+    if (!k)
+      this.findings.add({
+        check: "leaf_encoding",
+        message: `event ${index} has unknown kind code ${code}`,
+        index,
+      });
+    return k;
+  }
+
+  /** Both accounts known, open, holding the event's asset, and the movement allowed by segregation. */
+  #movement(
+    index: number,
+    e: LeafEntry,
+    kind: TransferKind,
+    context: MovementContext,
+  ): [ReplayedAccount, ReplayedAccount] | undefined {
+    const debit = this.#account(index, e.debitAccount, "debit");
+    const credit = this.#account(index, e.creditAccount, "credit");
+    if (!debit || !credit) return undefined;
+    for (const a of [debit, credit]) {
+      if (a.status === "closed")
+        this.findings.add({
+          check: "account_lifecycle",
+          message: `event ${index} moves money on a closed account`,
+          index,
+          account: a.pseudonym,
+        });
+      if (a.asset !== e.asset)
+        this.findings.add({
+          check: "asset_mismatch",
+          message: `event ${index} moves ${e.asset} on an account holding ${a.asset}`,
+          index,
+          asset: e.asset,
+          account: a.pseudonym,
+        });
+    }
+    if (debit === credit)
+      this.findings.add({
+        check: "segregation",
+        message: `event ${index} debits and credits one account`,
+        index,
+      });
+    try {
+      checkSegregation(kind, debit, credit, e.amount, undefined, undefined, context);
+    } catch (err) {
+      // Fee amounts are checked against the schedule by the ledger; the leaf does not carry it.
+      if (!(err instanceof FeeScheduleViolationError)) {
+        if (!(err instanceof SegregationViolationError)) throw err;
+        this.findings.add({
+          check: "segregation",
+          message: `event ${index}: ${err.shortMessage}`,
+          index,
+          asset: e.asset,
+        });
+      }
+    }
+    return [debit, credit];
+  }
+
+  #checkBounded(index: number, a: ReplayedAccount): void {
+    if (!isBounded(a.type)) return;
+    const b = balanceOf(a);
+    if (b.posted < 0n || b.available < 0n)
+      this.findings.add({
+        check: "negative_balance",
+        message: `event ${index} takes ${a.type} account below zero (posted ${b.posted}, available ${b.available})`,
+        index,
+        asset: a.asset,
+        account: a.pseudonym,
+      });
+  }
+
+  apply(index: number, e: LeafEntry): void {
+    this.#events++;
+    const awaiting = this.#awaitingRelease;
+    this.#awaitingRelease = undefined;
+    if (awaiting && !(e.eventType === "TRANSFER_POSTED" && e.code === TRANSFER_KINDS.escrow_release))
+      this.findings.add({
+        check: "hold_lifecycle",
+        message: `escrow hold posted at ${awaiting.resolvedIndex} is not followed by its release transfer`,
+        index,
+        escrowId: awaiting.escrowId,
+      });
+    switch (e.eventType) {
+      case "ACCOUNT_OPENED": {
+        const type = TYPE_BY_CODE.get(e.code);
+        if (!type) {
+          this.findings.add({
+            check: "leaf_encoding",
+            message: `event ${index} opens an account of unknown type ${e.code}`,
+            index,
+          });
+          return;
+        }
+        if (this.#accounts.has(e.entryId)) {
+          this.findings.add({
+            check: "account_lifecycle",
+            message: `event ${index} opens an account that is already open`,
+            index,
+            account: e.entryId,
+          });
+          return;
+        }
+        this.#accounts.set(e.entryId, {
+          id: e.entryId,
+          pseudonym: e.entryId,
+          type,
+          asset: e.asset,
+          status: "active",
+          debitsPosted: 0n,
+          creditsPosted: 0n,
+          debitsPending: 0n,
+          creditsPending: 0n,
+          openedAt: index,
+        });
+        return;
+      }
+      case "ACCOUNT_STATUS_CHANGED": {
+        const a = this.#account(index, e.entryId, "status-changed");
+        const status = STATUS_BY_CODE.get(e.code);
+        if (!a) return;
+        if (!status) {
+          this.findings.add({
+            check: "leaf_encoding",
+            message: `event ${index} sets unknown status ${e.code}`,
+            index,
+          });
+          return;
+        }
+        if (a.status === "closed" && status !== "closed")
+          this.findings.add({
+            check: "account_lifecycle",
+            message: `event ${index} reopens a closed account`,
+            index,
+            account: a.pseudonym,
+          });
+        if (
+          status === "closed" &&
+          (a.debitsPosted !== a.creditsPosted || a.debitsPending || a.creditsPending)
+        )
+          this.findings.add({
+            check: "account_lifecycle",
+            message: `event ${index} closes an account that is not empty`,
+            index,
+            account: a.pseudonym,
+          });
+        a.status = status;
+        return;
+      }
+      case "TRANSFER_POSTED": {
+        this.#transfers++;
+        const kind = this.#kind(index, e.code);
+        if (!kind) return;
+        const chain = kind === "escrow_release" || kind === "escrow_refund";
+        const m = this.#movement(index, e, kind, chain ? "chain" : "transfer");
+        if (kind === "escrow_release") {
+          if (!awaiting || awaiting.credit !== e.debitAccount || awaiting.amount !== e.amount)
+            this.findings.add({
+              check: "hold_lifecycle",
+              message: `event ${index} releases escrow money without a matching posted escrow hold`,
+              index,
+            });
+          else awaiting.payee = e.creditAccount;
+        }
+        if (!m) return;
+        m[0].debitsPosted += e.amount;
+        m[1].creditsPosted += e.amount;
+        this.#checkBounded(index, m[0]);
+        return;
+      }
+      case "HOLD_CREATED": {
+        const kind = this.#kind(index, e.code);
+        if (!kind) return;
+        if (this.#holds.has(e.entryId)) {
+          this.findings.add({
+            check: "hold_lifecycle",
+            message: `event ${index} creates a hold that already exists`,
+            index,
+          });
+          return;
+        }
+        const m = this.#movement(index, e, kind, "hold");
+        const h: ReplayedHold = {
+          pseudonym: e.entryId,
+          index,
+          debit: e.debitAccount,
+          credit: e.creditAccount,
+          asset: e.asset,
+          amount: e.amount,
+          kind,
+          status: "pending",
+        };
+        if (kind === "escrow_hold") {
+          h.escrowId = e.reference;
+          if (e.reference === ZERO32 || this.#escrowIds.has(e.reference))
+            this.findings.add({
+              check: "hold_lifecycle",
+              message: `event ${index} creates an escrow hold with a ${e.reference === ZERO32 ? "zero" : "reused"} escrow id`,
+              index,
+              escrowId: e.reference,
+            });
+          else this.#escrowIds.set(e.reference, h);
+        }
+        this.#holds.set(e.entryId, h);
+        if (!m) return;
+        m[0].debitsPending += e.amount;
+        m[1].creditsPending += e.amount;
+        this.#checkBounded(index, m[0]);
+        return;
+      }
+      case "HOLD_POSTED":
+      case "HOLD_VOIDED": {
+        const h = this.#holds.get(e.entryId);
+        const verb = e.eventType === "HOLD_POSTED" ? "posts" : "voids";
+        if (!h || h.status !== "pending") {
+          this.findings.add({
+            check: "hold_lifecycle",
+            message: `event ${index} ${verb} a hold that ${h ? `was already ${h.status} at ${h.resolvedIndex}` : "was never created"}`,
+            index,
+          });
+          return;
+        }
+        if (
+          h.debit !== e.debitAccount ||
+          h.credit !== e.creditAccount ||
+          h.amount !== e.amount ||
+          h.asset !== e.asset ||
+          TRANSFER_KINDS[h.kind] !== e.code
+        ) {
+          this.findings.add({
+            check: "hold_lifecycle",
+            message: `event ${index} ${verb} the hold created at ${h.index} with different terms`,
+            index,
+          });
+          return;
+        }
+        h.status = e.eventType === "HOLD_POSTED" ? "posted" : "voided";
+        h.resolvedIndex = index;
+        if (e.reference !== ZERO32) h.decisionTx = e.reference;
+        if (h.kind === "escrow_hold" && e.reference === ZERO32)
+          this.findings.add({
+            check: "hold_lifecycle",
+            message: `event ${index} ${verb} an escrow hold without naming the chain decision`,
+            index,
+            escrowId: h.escrowId,
+          });
+        const debit = this.#accounts.get(h.debit);
+        const credit = this.#accounts.get(h.credit);
+        if (!debit || !credit) return;
+        debit.debitsPending -= h.amount;
+        credit.creditsPending -= h.amount;
+        if (h.status === "posted") {
+          debit.debitsPosted += h.amount;
+          credit.creditsPosted += h.amount;
+          if (h.kind === "escrow_hold") this.#awaitingRelease = h;
+        }
+        this.#checkBounded(index, debit);
+        return;
+      }
+    }
+  }
+
+  /** Closes the replay: end-of-log checks, totals and the escrow holds to compare with the chain. */
+  finish(): ReplayResult {
+    if (this.#awaitingRelease)
+      this.findings.add({
+        check: "hold_lifecycle",
+        message: `escrow hold posted at ${this.#awaitingRelease.resolvedIndex} (the last event) has no release transfer`,
+        index: this.#events,
+        escrowId: this.#awaitingRelease.escrowId,
+      });
+    const totals = new Map<string, AssetTotalsJson>();
+    for (const a of this.#accounts.values()) {
+      let t = totals.get(a.asset);
+      if (!t)
+        totals.set(
+          a.asset,
+          (t = {
+            asset: a.asset,
+            debitsPosted: 0n,
+            creditsPosted: 0n,
+            debitsPending: 0n,
+            creditsPending: 0n,
+          }),
+        );
+      t.debitsPosted += a.debitsPosted;
+      t.creditsPosted += a.creditsPosted;
+      t.debitsPending += a.debitsPending;
+      t.creditsPending += a.creditsPending;
+    }
+    const sortedTotals = [...totals.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1));
+    for (const t of sortedTotals)
+      if (t.debitsPosted !== t.creditsPosted || t.debitsPending !== t.creditsPending)
+        this.findings.add({
+          check: "double_entry",
+          message: `${t.asset}: posted debits ${t.debitsPosted} vs credits ${t.creditsPosted}, pending ${t.debitsPending} vs ${t.creditsPending}`,
+          asset: t.asset,
+        });
+    const segregation = segregationReport(
+      this.#accounts.values() as Iterable<unknown> as Iterable<AccountRow>,
+    );
+    for (const s of segregation)
+      if (!s.covered)
+        this.findings.add({
+          check: "segregation_shortfall",
+          message: `${s.asset}: bank mirror ${s.bankMirrorBalance} short of customer + escrow + settlement by ${-s.surplus}`,
+          asset: s.asset,
+        });
+    let openHolds = 0;
+    for (const h of this.#holds.values()) if (h.status === "pending") openHolds++;
+    return {
+      events: this.#events,
+      accounts: this.#accounts.size,
+      transfers: this.#transfers,
+      holds: this.#holds.size,
+      openHolds,
+      totals: sortedTotals,
+      segregation,
+      escrowHolds: [...this.#escrowIds.values()],
+      accountsByPseudonym: this.#accounts,
+    };
+  }
+}

@@ -1,0 +1,189 @@
+import type { Hex } from "viem";
+import type { Database } from "../db/database";
+import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../ledger/leaf";
+import { openLogStore } from "../log/store";
+import type { AuditEventRow, AuditEventSource, StoredBalance } from "./audit";
+import { AuditSourceError } from "./errors";
+import type { LeafHashReference } from "./heads";
+
+const PAGE = 20_000;
+
+/** A database URL fit for a report: the password of a PostgreSQL URL is removed. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    if (!/^postgres(ql)?:\/\//.test(url)) return url;
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+type RawRow = [number | string, Buffer, Buffer, number | string];
+
+async function page(db: Database, after: number, limit: number): Promise<RawRow[]> {
+  if (db.kind === "sqlite")
+    return db.sqlite
+      .prepare(
+        "SELECT sequence, leaf, leaf_hash, created_at FROM ledger_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+      )
+      .raw()
+      .all(after, limit) as RawRow[];
+  const { rows } = await db.pool.query({
+    text: "SELECT sequence, leaf, leaf_hash, created_at FROM ledger_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+    values: [after, limit],
+    rowMode: "array",
+  });
+  return rows as RawRow[];
+}
+
+async function scalar(db: Database, sql: string): Promise<unknown> {
+  if (db.kind === "sqlite") return db.sqlite.prepare(sql).pluck().get();
+  return (await db.pool.query({ text: sql, rowMode: "array" })).rows[0]?.[0];
+}
+
+async function tableExists(db: Database, table: string): Promise<boolean> {
+  const sql =
+    db.kind === "sqlite"
+      ? `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${table}'`
+      : `SELECT 1 FROM information_schema.tables WHERE table_name = '${table}' AND table_schema = current_schema()`;
+  return (await scalar(db, sql)) !== undefined;
+}
+
+async function wrap<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (cause) {
+    if (cause instanceof AuditSourceError) throw cause;
+    throw new AuditSourceError(`cannot read ${what}`, { details: (cause as Error).message, cause });
+  }
+}
+
+/**
+ * The ledger's raw events straight from its database (`ledger_events`), in sequence order, by
+ * keyset pages (a deleted row shows as a gap, never as a shifted page). Also offers the stored
+ * balances and the log store's tree, both only compared with what the events prove.
+ */
+export function databaseEventSource(db: Database): AuditEventSource {
+  return {
+    kind: db.kind,
+    location: redactDatabaseUrl(db.url),
+    count: () =>
+      wrap("the events table", async () => Number(await scalar(db, "SELECT COUNT(*) FROM ledger_events"))),
+    async *batches() {
+      let after = -1;
+      for (;;) {
+        const raw = await wrap("the events table", () => page(db, after, PAGE));
+        if (raw.length === 0) return;
+        const rows: AuditEventRow[] = new Array(raw.length);
+        for (let i = 0; i < raw.length; i++) {
+          const r = raw[i]!;
+          rows[i] = { sequence: Number(r[0]), leaf: r[1], leafHash: r[2], createdAt: Number(r[3]) };
+        }
+        after = rows[rows.length - 1]!.sequence;
+        yield rows;
+        if (raw.length < PAGE) return;
+      }
+    },
+    storedBalances: () =>
+      wrap("the accounts table", async () => {
+        const sql =
+          "SELECT pseudonym, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts";
+        const rows = (
+          db.kind === "sqlite"
+            ? db.sqlite.prepare(sql).raw().all()
+            : (await db.pool.query({ text: sql, rowMode: "array" })).rows
+        ) as [string, string | number, string | number, string | number, string | number][];
+        const out = new Map<Hex, StoredBalance>();
+        for (const r of rows)
+          out.set(r[0].toLowerCase() as Hex, {
+            debitsPosted: BigInt(r[1]),
+            creditsPosted: BigInt(r[2]),
+            debitsPending: BigInt(r[3]),
+            creditsPending: BigInt(r[4]),
+          });
+        return out;
+      }),
+    reference: logStoreReference(db),
+  };
+}
+
+/** The log store in the same database, if there is one (read lazily; never created by the audit). */
+function logStoreReference(db: Database): LeafHashReference {
+  let store: ReturnType<typeof openLogStore> | undefined;
+  const open = async () => {
+    if (!(await tableExists(db, "log_tiles"))) throw new AuditSourceError("no log store in the database");
+    return (store ??= openLogStore(db));
+  };
+  return {
+    size: async () => (await open()).size(),
+    root: async (size) => (await open()).root(size),
+    leafHash: async (i) => (await open()).leafHash(i),
+  };
+}
+
+interface ApiEventsPage {
+  total: number;
+  events: { sequence: number; leaf: Hex; leafHash: Hex; createdAt: number; entry: LeafEntryJson }[];
+}
+
+export interface ApiEventSourceParameters {
+  /** Base URL of the API (without /v1). */
+  url: string;
+  /** An API key with the auditor role. */
+  key: string;
+  pageSize?: number;
+  fetch?: typeof fetch;
+}
+
+/** The events through the auditor-only route `GET /v1/audit/events?from=&limit=`. */
+export function apiEventSource(p: ApiEventSourceParameters): AuditEventSource {
+  const base = p.url.replace(/\/+$/, "");
+  const limit = p.pageSize ?? 5000;
+  const doFetch = p.fetch ?? fetch;
+  const get = async (from: number, n: number): Promise<ApiEventsPage> => {
+    const url = `${base}/v1/audit/events?from=${from}&limit=${n}`;
+    let res: Response;
+    try {
+      res = await doFetch(url, { headers: { authorization: `Bearer ${p.key}` } });
+    } catch (cause) {
+      throw new AuditSourceError(`cannot reach the API at ${base}`, {
+        details: (cause as Error).message,
+        cause,
+      });
+    }
+    const text = await res.text();
+    if (!res.ok)
+      throw new AuditSourceError(`the API answered ${res.status} to ${url}`, { details: text.slice(0, 300) });
+    try {
+      return JSON.parse(text) as ApiEventsPage;
+    } catch (cause) {
+      throw new AuditSourceError(`the API's answer to ${url} is not JSON`, { cause });
+    }
+  };
+  return {
+    kind: "api",
+    location: base,
+    count: async () => (await get(0, 1)).total,
+    async *batches() {
+      let from = 0;
+      for (;;) {
+        const pg = await get(from, limit);
+        if (pg.events.length === 0) return;
+        yield pg.events.map((e) => {
+          const entry = e.entry && leafEntryToJson(leafEntryFromJson(e.entry));
+          return {
+            sequence: e.sequence,
+            leaf: Buffer.from(e.leaf.slice(2), "hex"),
+            leafHash: Buffer.from(e.leafHash.slice(2), "hex"),
+            createdAt: e.createdAt,
+            entry,
+          };
+        });
+        from = pg.events[pg.events.length - 1]!.sequence + 1;
+        if (pg.events.length < limit) return;
+      }
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { writeFile } from "node:fs/promises";
+import { Command } from "commander";
+import { createWalletClient, http, type Address } from "viem";
+import {
+  type AuditEventSource,
+  type AuditProgress,
+  apiEventSource,
+  attestAudit,
+  auditReportHash,
+  canonicalReport,
+  chainReader,
+  databaseEventSource,
+  formatAuditSummary,
+  formatProgress,
+  runAudit,
+} from "../audit";
+import { AuditAttestationError } from "../audit/errors";
+import { readDeployment } from "../chain/deployment";
+import { loadSigner } from "../chain/keys";
+import { closeDatabase, openDatabase, type Database } from "../db/database";
+import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
+import { guard } from "./guard";
+import { parseChainIdOption, parseContractOption, parseUrlOption } from "./options";
+
+interface AuditOptions {
+  rpc: string;
+  db?: string;
+  api?: string;
+  key?: string;
+  deployment?: string;
+  contract?: string;
+  escrow?: string;
+  chainId?: string;
+  out: string;
+  json?: boolean;
+  attest?: boolean;
+  auditorKeyEnv: string;
+  keystore?: string;
+  keystorePasswordEnv?: string;
+  progress?: boolean;
+}
+
+/** Draws the progress bar on stderr (only when asked, or when stderr is a terminal). */
+function progressWriter(enabled: boolean): { update(p: AuditProgress): void; done(): void } {
+  if (!enabled) return { update() {}, done() {} };
+  const started = Date.now();
+  let phaseStart = started;
+  let phase = "";
+  let drawn = false;
+  return {
+    update(p) {
+      if (p.phase !== phase) {
+        if (drawn) process.stderr.write("\n");
+        phase = p.phase;
+        phaseStart = Date.now();
+      }
+      process.stderr.write(`\r${formatProgress(p, Date.now() - phaseStart)}`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write(`\n${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    },
+  };
+}
+
+/**
+ * `custody audit --rpc URL (--db PATH|URL | --api URL --key K) (--deployment FILE | --contract ADDR)`
+ * Exit codes: 0 the audit passed, 1 it found a discrepancy, 2 usage or I/O error (no verdict).
+ */
+export function auditCommand(ctx: CliContext): Command {
+  return new Command("audit")
+    .description(
+      "Full audit: fetch every event, recompute leaf hashes, rebuild the tree, check every anchored head " +
+        "(root at its size, consistency of consecutive heads), replay the ledger and recheck its invariants " +
+        "(double entry, no negative balance, segregation, escrow holds resolved as the chain decided). " +
+        "Trusts only the chain and the raw events.",
+    )
+    .requiredOption("--rpc <url>", "JSON-RPC endpoint of a node of the chain")
+    .option("--db <path|url>", "the ledger database: a SQLite file or a postgres:// URL")
+    .option("--api <url>", "the platform API (base URL), read with an auditor key")
+    .option("--key <key>", "API key with the auditor role (with --api)")
+    .option("--deployment <file>", "custody-deployment-v1 file naming the contracts")
+    .option("--contract <address>", "the CustodyAnchor address (instead of --deployment)")
+    .option("--escrow <address>", "the CustodyEscrow address (with --contract)")
+    .option("--chain-id <id>", "the chain id you expect")
+    .option("--out <file>", "where to write the JSON report", "custody-audit-report.json")
+    .option("--json", "print the JSON report on stdout instead of the summary")
+    .option("--attest", "record the report hash on chain (CustodyAnchor.attest) with the auditor key")
+    .option(
+      "--auditor-key-env <var>",
+      "environment variable holding the auditor's private key",
+      "CUSTODY_AUDITOR_KEY",
+    )
+    .option("--keystore <file>", "encrypted JSON keystore of the auditor key (if the variable is unset)")
+    .option("--keystore-password-env <var>", "environment variable holding the keystore password")
+    .option("--progress", "always draw the progress bar (default: when stderr is a terminal)")
+    .option("--no-progress", "never draw the progress bar")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 passed, 1 discrepancy found (the first bad index or head is named), 2 usage or I/O error.",
+    )
+    .action((opts: AuditOptions) =>
+      guard(ctx, async () => {
+        const rpcUrl = parseUrlOption("--rpc", opts.rpc);
+        if (!!opts.db === !!opts.api) throw new CliUsageError("give exactly one of --db and --api");
+        if (opts.api && !opts.key) throw new CliUsageError("--api needs --key (an auditor API key)");
+        let anchor: Address | undefined;
+        let escrow: Address | undefined;
+        let chainId = parseChainIdOption(opts.chainId);
+        if (opts.deployment) {
+          if (opts.contract) throw new CliUsageError("give --deployment or --contract, not both");
+          const d = readDeployment(opts.deployment);
+          anchor = d.custodyAnchor;
+          escrow = d.custodyEscrow;
+          if (chainId !== undefined && chainId !== d.chainId)
+            throw new CliUsageError(`--chain-id ${chainId} contradicts the deployment's chain ${d.chainId}`);
+          chainId = d.chainId;
+        } else {
+          anchor = parseContractOption(opts.contract);
+          escrow = parseContractOption(opts.escrow);
+          if (!anchor) throw new CliUsageError("give --deployment FILE or --contract ADDRESS");
+        }
+        // Load the signer before the (long) audit, so a missing key fails fast.
+        const signer = opts.attest
+          ? await loadSigner({
+              envVar: opts.auditorKeyEnv,
+              keystorePath: opts.keystore,
+              password: opts.keystorePasswordEnv ? process.env[opts.keystorePasswordEnv] : undefined,
+            })
+          : undefined;
+        const chain = await chainReader({ rpcUrl, custodyAnchor: anchor, custodyEscrow: escrow, chainId });
+        let db: Database | undefined;
+        let events: AuditEventSource;
+        if (opts.db) {
+          db = openDatabase(opts.db);
+          events = databaseEventSource(db);
+        } else events = apiEventSource({ url: parseUrlOption("--api", opts.api!), key: opts.key! });
+        const progress = progressWriter(opts.progress ?? process.stderr.isTTY === true);
+        let report;
+        try {
+          report = await runAudit({ events, chain, onProgress: progress.update });
+        } finally {
+          progress.done();
+          if (db) await closeDatabase(db);
+        }
+        const reportHash = auditReportHash(report);
+        try {
+          await writeFile(opts.out, JSON.stringify(report, null, 2) + "\n");
+        } catch (err) {
+          throw new CliUsageError(
+            `cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          );
+        }
+        if (opts.json) ctx.out(canonicalReport(report));
+        else ctx.out(`${formatAuditSummary(report)}\n\nreport ${opts.out}\nreport hash ${reportHash}`);
+        if (signer) {
+          const head = report.heads.latest;
+          if (!head) throw new AuditAttestationError("nothing to attest: no head is anchored");
+          const walletClient = createWalletClient({
+            account: signer,
+            transport: http(rpcUrl),
+            chain: chain.client.chain,
+          });
+          const tx = await attestAudit({
+            publicClient: chain.client,
+            walletClient,
+            custodyAnchor: anchor,
+            headIndex: head.headIndex,
+            reportHash,
+            passed: report.passed,
+          });
+          ctx.err(
+            `attested head ${head.headIndex} (${report.passed ? "passed" : "failed"}) by ${signer.address} in ${tx}`,
+          );
+        }
+        ctx.exitCode = report.passed ? EXIT_VALID : EXIT_INVALID;
+      }),
+    );
+}
