@@ -1,10 +1,11 @@
 import { Command, CommanderError } from "commander";
+import { auditCommand } from "./audit";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verifyHash";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
-const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand];
+const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand, auditCommand];
 
 function applyExitOverride(cmd: Command): void {
   cmd.exitOverride();
