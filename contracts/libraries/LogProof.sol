@@ -86,27 +86,62 @@ library LogProof {
             fr = proof[0];
             start = 1;
         }
-        bytes32 sr = fr;
         while (fn & 1 == 1) {
             fn >>= 1;
             sn >>= 1;
         }
-        for (uint256 i = start; i < proof.length; ++i) {
-            if (sn == 0) return false;
-            bytes32 c = proof[i];
-            if (fn & 1 == 1 || fn == sn) {
-                fr = hashChildren(c, fr);
-                sr = hashChildren(c, sr);
-                while (fn & 1 == 0 && fn != 0) {
-                    fn >>= 1;
-                    sn >>= 1;
+        bytes32 sr;
+        bool failed;
+        // The hot loop in assembly: one 65-byte buffer, the proof read straight from calldata.
+        // Per node: SR = H(c ‖ SR) and FR = H(c ‖ FR) on a left sibling, SR = H(SR ‖ c) on a right one.
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            mstore8(buf, 0x01)
+            let left := add(buf, 0x01)
+            let right := add(buf, 0x21)
+            sr := fr
+            let p := add(proof.offset, shl(5, start))
+            let end := add(proof.offset, shl(5, proof.length))
+            for {} lt(p, end) {
+                p := add(p, 0x20)
+            } {
+                if iszero(sn) {
+                    failed := 1
+                    break
                 }
-            } else {
-                sr = hashChildren(sr, c);
+                let c := calldataload(p)
+                switch or(and(fn, 1), eq(fn, sn))
+                case 1 {
+                    mstore(left, c)
+                    mstore(right, fr)
+                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
+                        revert(0, 0)
+                    }
+                    fr := mload(0x00)
+                    mstore(right, sr)
+                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
+                        revert(0, 0)
+                    }
+                    sr := mload(0x00)
+                    // Skip the levels where this node is a left child with no right sibling.
+                    for {} and(iszero(and(fn, 1)), iszero(iszero(fn))) {} {
+                        fn := shr(1, fn)
+                        sn := shr(1, sn)
+                    }
+                }
+                default {
+                    mstore(left, sr)
+                    mstore(right, c)
+                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
+                        revert(0, 0)
+                    }
+                    sr := mload(0x00)
+                }
+                fn := shr(1, fn)
+                sn := shr(1, sn)
             }
-            fn >>= 1;
-            sn >>= 1;
         }
+        if (failed) return false;
         return sn == 0 && fr == root1 && sr == root2;
     }
 }
