@@ -20,6 +20,8 @@ export interface StartAnvilParameters {
   port?: number;
   /** Load the chain state from this file if it exists and dump it there on {@link AnvilNode.stop}. */
   statePath?: string;
+  /** With `statePath`: also dump the state every this many seconds, so a crash loses at most that much. */
+  stateIntervalSeconds?: number;
   /** Seconds between blocks; omitted = mine each transaction at once. */
   blockTime?: number;
   chainId?: number;
@@ -78,6 +80,7 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
   if (params.statePath) {
     fs.mkdirSync(path.dirname(path.resolve(params.statePath)), { recursive: true });
     args.push("--state", params.statePath);
+    if (params.stateIntervalSeconds) args.push("--state-interval", String(params.stateIntervalSeconds));
   }
   const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
