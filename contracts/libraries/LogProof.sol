@@ -64,6 +64,7 @@ library LogProof {
      * is a prefix of the tree of `size2` leaves with root `root2`. Requires nothing: false when
      * `size1 == 0` (no root to extend) or `size1 > size2`; equal sizes need an empty proof and equal roots.
      */
+    // solhint-disable-next-line function-max-lines
     function verifyConsistency(
         uint256 size1,
         bytes32 root1,
