@@ -1,0 +1,34 @@
+/** Public surface of the relayer: anchor loop, anchor records, escrow bridge, leader lease, metrics. */
+export { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
+export { relayerMigrations } from "./migrations";
+export {
+  Relayer,
+  createRelayer,
+  anchorMetadataHash,
+  type RelayerOptions,
+  type RelayerStatus,
+  type RelayerDeployment,
+  type RelayerTask,
+  type RunOnceResult,
+} from "./relayer";
+export {
+  createEscrowBridge,
+  escrowTermsOf,
+  type EscrowLedger,
+  type EscrowHold,
+  type EscrowTerms,
+} from "./escrow-bridge";
+export { logAnchorSource } from "./source";
+export type { AnchorSource, RelayerAlarm } from "./types";
+export {
+  type LeaderLease,
+  createLeaderLease,
+  createPgAdvisoryLease,
+  createSqliteLease,
+  advisoryLockKey,
+} from "./lease";
+export { type RelayerMetrics, createRelayerMetrics } from "./metrics";
+export { type RelayerLogger, jsonLogger, silentLogger } from "./logger";
+export { type FaultStep, type FaultHook } from "./faults";
+export { type AnchorPolicy, nextAnchorSize, bumpFees, backoffDelay, isFinal } from "./policy";
+export * from "./errors";
