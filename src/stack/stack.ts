@@ -5,6 +5,7 @@ import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Address, LocalAccount } from "viem";
 import { createApiApp, startApiServer, type ApiServer } from "../api/app";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
+import type { ApiLogger } from "../api/http/logger";
 import { devAccount, startAnvil, DEV_CHAIN_ID, type AnvilNode } from "../chain/anvil";
 import { createChainClients } from "../chain/clients";
 import {
@@ -130,7 +131,10 @@ async function apiKeysOf(db: Database, file: string): Promise<DemoKeys> {
  * the receipt page. Everything it keeps lives in `config.dataDir` (and the database named by
  * `config.dbUrl`), so the next start resumes where this one stopped.
  */
-export async function startStack(config: StackConfig, opts: { log?: Log } = {}): Promise<RunningStack> {
+export async function startStack(
+  config: StackConfig,
+  opts: { log?: Log; apiLogger?: ApiLogger } = {},
+): Promise<RunningStack> {
   const log: Log = opts.log ?? jsonLogger({ component: "stack" });
   const relayerLog: Log = opts.log ?? jsonLogger({ component: "relayer" });
   fs.mkdirSync(config.dataDir, { recursive: true });
@@ -263,6 +267,7 @@ export async function startStack(config: StackConfig, opts: { log?: Log } = {}):
       auth: openApiKeyStore(db),
       webDir,
       metrics: registry,
+      logger: opts.apiLogger,
       syncLog: async () => {
         await sync();
       },
