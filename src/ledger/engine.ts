@@ -283,8 +283,10 @@ export function planTransfers(
     debit.debitsPosted += i.amount;
     credit.creditsPosted += i.amount;
     changes.updatedAccounts.add(debit).add(credit);
+    const pseudonym = ctx.pseudonyms.of("transfer", i.id);
     const row: TransferRow = {
       id: i.id,
+      pseudonym,
       debitAccountId: i.debitAccountId,
       creditAccountId: i.creditAccountId,
       asset: debit.asset,
@@ -304,7 +306,7 @@ export function planTransfers(
       now,
       {
         eventType: "TRANSFER_POSTED",
-        entryId: ctx.pseudonyms.of("transfer", i.id),
+        entryId: pseudonym,
         debitAccount: debit.pseudonym,
         creditAccount: credit.pseudonym,
         asset: debit.asset,

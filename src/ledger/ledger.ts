@@ -170,7 +170,7 @@ class LedgerImpl implements Ledger {
   #toTransfer(r: TransferRow): Transfer {
     const t: Transfer = {
       id: r.id,
-      pseudonym: this.#ctx.pseudonyms.of("transfer", r.id),
+      pseudonym: r.pseudonym ?? this.#ctx.pseudonyms.of("transfer", r.id),
       debitAccountId: r.debitAccountId,
       creditAccountId: r.creditAccountId,
       asset: r.asset,

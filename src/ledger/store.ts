@@ -34,6 +34,8 @@ export interface TransferRow {
   holdId: string | null;
   sequence: number;
   createdAt: number;
+  /** Set on rows created in this process (saves recomputing the HMAC); not stored. */
+  pseudonym?: Hex;
 }
 
 export interface HoldRow {

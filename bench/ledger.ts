@@ -1,0 +1,192 @@
+/**
+ * npm run bench:ledger [-- --quick]
+ *
+ * Durable commits throughout (SQLite WAL + synchronous=FULL; PostgreSQL synchronous_commit as the
+ * server is configured, default on). 10 000 customer accounts funded from one bank mirror; every
+ * transfer moves money between two random customers and appends one event (leaf + SHA-256).
+ *  - transfers/s one per call (one transaction each), and batched (transferBatch of 100 / 1000 / 8000);
+ *  - PostgreSQL also with 4 and 16 concurrent callers of single transfers;
+ *  - time for checkInvariants over a ledger of ≥ 1M events (SQLite; PostgreSQL with --pg-1m).
+ * Prints a table and writes bench/results/ledger.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { closeDatabase, openDatabase } from "../src/db/database";
+import { type Ledger, type TransferInput, openLedger } from "../src/ledger";
+
+const quick = process.argv.includes("--quick");
+const pg1m = process.argv.includes("--pg-1m");
+const ACCOUNTS = 10_000;
+const KEY = new Uint8Array(32).fill(7);
+const PG_ADMIN = process.env.CUSTODY_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+type Row = Record<string, string | number>;
+const results: Row[] = [];
+
+let seq = 0;
+function nextTransfers(n: number, rnd: () => number): TransferInput[] {
+  const out: TransferInput[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = Math.floor(rnd() * ACCOUNTS);
+    let b = Math.floor(rnd() * (ACCOUNTS - 1));
+    if (b >= a) b++;
+    // Time-ordered ids (zero-padded counter), as clients using UUIDv7 or similar would send.
+    out[i] = {
+      id: `t${(seq++).toString().padStart(12, "0")}`,
+      debitAccountId: `c${a}`,
+      creditAccountId: `c${b}`,
+      amount: 1n + BigInt(i % 50),
+      kind: "transfer",
+    };
+  }
+  return out;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
+}
+
+async function seedAccounts(ledger: Ledger): Promise<void> {
+  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
+  for (let i = 0; i < ACCOUNTS; i++)
+    await ledger.openAccount({ id: `c${i}`, type: "customer", asset: "EUR", scale: 2 });
+  for (let i = 0; i < ACCOUNTS; i += 1000) {
+    await ledger.transferBatch(
+      Array.from({ length: 1000 }, (_, k) => ({
+        id: `fund-${i + k}`,
+        debitAccountId: "bank",
+        creditAccountId: `c${i + k}`,
+        amount: 10n ** 15n,
+        kind: "deposit" as const,
+      })),
+    );
+  }
+}
+
+async function measure(
+  backend: string,
+  ledger: Ledger,
+  mode: string,
+  batch: number,
+  total: number,
+  concurrency = 1,
+): Promise<void> {
+  const rnd = rng(batch * 31 + concurrency);
+  const t0 = performance.now();
+  let done = 0;
+  const worker = async () => {
+    while (done < total) {
+      const n = Math.min(batch, total - done);
+      done += n;
+      const ts = nextTransfers(n, rnd);
+      if (batch === 1) await ledger.transfer(ts[0]);
+      else await ledger.transferBatch(ts);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const s = (performance.now() - t0) / 1000;
+  const row = {
+    backend,
+    mode,
+    batch,
+    concurrency,
+    transfers: total,
+    seconds: +s.toFixed(2),
+    perSec: Math.round(total / s),
+  };
+  results.push(row);
+  console.table([row]);
+}
+
+async function fillTo(ledger: Ledger, events: number): Promise<void> {
+  const rnd = rng(99);
+  for (let have = await ledger.eventCount(); have < events; have = await ledger.eventCount()) {
+    await ledger.transferBatch(nextTransfers(Math.min(8000, events - have), rnd));
+  }
+}
+
+async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
+  const t0 = performance.now();
+  const r = await ledger.checkInvariants();
+  const s = (performance.now() - t0) / 1000;
+  if (!r.ok) throw new Error(`invariants broken: ${JSON.stringify(r.violations.slice(0, 3))}`);
+  const row = {
+    backend,
+    mode: "checkInvariants",
+    batch: 0,
+    concurrency: 1,
+    transfers: r.transfers,
+    events: r.events,
+    seconds: +s.toFixed(2),
+    perSec: Math.round(r.events / s),
+  };
+  results.push(row);
+  console.table([row]);
+}
+
+async function sqlite(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-ledger-"));
+  try {
+    const db = openDatabase(join(dir, "ledger.db"));
+    const ledger = await openLedger(db, { pseudonymKey: KEY });
+    await seedAccounts(ledger);
+    await measure("sqlite", ledger, "one per call", 1, quick ? 1000 : 5000);
+    await measure("sqlite", ledger, "batched", 100, quick ? 20_000 : 100_000);
+    await measure("sqlite", ledger, "batched", 1000, quick ? 50_000 : 300_000);
+    await measure("sqlite", ledger, "batched", 8000, quick ? 80_000 : 400_000);
+    await fillTo(ledger, quick ? 200_000 : 1_000_000);
+    await invariantTime("sqlite", ledger);
+    await closeDatabase(db);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgres(): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    console.warn(`PostgreSQL unreachable at ${PG_ADMIN}: skipping (${String(e)})`);
+    return;
+  }
+  const name = `bench_ledger_${process.pid}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${name}`;
+  try {
+    const db = openDatabase(u.toString(), { poolSize: 16 });
+    const ledger = await openLedger(db, { pseudonymKey: KEY });
+    await seedAccounts(ledger);
+    await measure("postgres", ledger, "one per call", 1, quick ? 500 : 3000);
+    await measure("postgres", ledger, "one per call", 1, quick ? 1000 : 5000, 4);
+    await measure("postgres", ledger, "one per call", 1, quick ? 1000 : 5000, 16);
+    await measure("postgres", ledger, "batched", 100, quick ? 10_000 : 50_000);
+    await measure("postgres", ledger, "batched", 1000, quick ? 20_000 : 200_000);
+    await measure("postgres", ledger, "batched", 8000, quick ? 40_000 : 200_000);
+    await measure("postgres", ledger, "batched x2 callers", 1000, quick ? 20_000 : 200_000, 2);
+    if (pg1m) await fillTo(ledger, 1_000_000);
+    await invariantTime("postgres", ledger);
+    await closeDatabase(db);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+(async () => {
+  await sqlite();
+  await postgres();
+  console.table(results);
+  mkdirSync(join(__dirname, "results"), { recursive: true });
+  writeFileSync(
+    join(__dirname, "results", "ledger.json"),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2),
+  );
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
