@@ -1,0 +1,231 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type Address, type Hex, bytesToHex, parseEventLogs } from "viem";
+import type { HDAccount } from "viem/accounts";
+import { type AnvilNode, devAccount, startAnvil } from "../../src/chain/anvil";
+import { type ChainClients, createChainClients } from "../../src/chain/clients";
+import { type Deployment, deployCustodyContracts } from "../../src/chain/deployment";
+import { custodyAnchorAbi, custodyEscrowAbi } from "../../src/chain/generated/abi";
+import type { Database } from "../../src/db/database";
+import { type Ledger, ZERO32 } from "../../src/ledger";
+import { assetToBytes32 } from "../../src/ledger/leaf";
+import { nodeHasher } from "../../src/log/node-hasher";
+import { openLogStore } from "../../src/log/store";
+import { syncLog } from "../../src/log/sync";
+import { MemoryTree } from "../../src/log/tree";
+
+export const KEY = new Uint8Array(32).fill(0x42);
+export const FEES = { std: { asset: "EUR", fixed: 100n, basisPoints: 50, max: 10_000n } } as const;
+
+export interface AuditChain {
+  node: AnvilNode;
+  deployment: Deployment;
+  /** ANCHORER_ROLE and PLATFORM_ROLE. */
+  relayer: HDAccount;
+  custodian: HDAccount;
+  approver: HDAccount;
+  /** AUDITOR_ROLE. */
+  auditor: HDAccount;
+  clients: ChainClients;
+}
+
+export async function startAuditChain(): Promise<AuditChain> {
+  const node = await startAnvil();
+  const admin = devAccount(0);
+  const relayer = devAccount(1);
+  const custodian = devAccount(2);
+  const approver = devAccount(3);
+  const auditor = devAccount(5);
+  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
+  const deployment = await deployCustodyContracts({
+    walletClient: clients.walletClient!,
+    publicClient: clients.publicClient,
+    admin: admin.address,
+    anchorers: [relayer.address],
+    platforms: [relayer.address],
+    custodians: [custodian.address],
+    auditors: [auditor.address],
+  });
+  return { node, deployment, relayer, custodian, approver, auditor, clients };
+}
+
+export function tempDir(prefix = "custody-audit-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+async function send(
+  c: AuditChain,
+  account: HDAccount,
+  address: Address,
+  abi: typeof custodyEscrowAbi | typeof custodyAnchorAbi,
+  functionName: string,
+  args: readonly unknown[],
+) {
+  const hash = await c.clients.walletClient!.writeContract({
+    address,
+    abi,
+    functionName,
+    args,
+    account,
+  } as never);
+  const receipt = await c.clients.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+  return receipt;
+}
+
+/** `<txHash>:<logIndex>` of the escrow's terminal event in a receipt. */
+function decisionId(
+  receipt: Awaited<ReturnType<typeof send>>,
+  eventName: "EscrowReleased" | "EscrowRefunded",
+): string {
+  const log = parseEventLogs({ abi: custodyEscrowAbi, logs: receipt.logs, eventName })[0];
+  if (!log) throw new Error(`no ${eventName} in ${receipt.transactionHash}`);
+  return `${receipt.transactionHash}:${log.logIndex}`;
+}
+
+/**
+ * A small but complete ledger: every account type, deposits, transfers, a fee, a withdrawal, a
+ * two-phase hold, and three escrow holds decided on chain (released, refunded by dispute, open).
+ */
+export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ escrowIds: Hex[] }> {
+  for (const [id, type] of [
+    ["bank", "bank_mirror"],
+    ["settlement", "settlement"],
+    ["escrow", "escrow"],
+    ["fees", "fee_revenue"],
+    ["own", "platform_own"],
+    ["alice", "customer"],
+    ["bob", "customer"],
+    ["carol", "customer"],
+  ] as const)
+    await ledger.openAccount({ id, type, asset: "EUR", scale: 2 });
+  await ledger.transfer({
+    id: "d1",
+    debitAccountId: "bank",
+    creditAccountId: "alice",
+    amount: 10_000n,
+    kind: "deposit",
+  });
+  await ledger.transfer({
+    id: "d2",
+    debitAccountId: "bank",
+    creditAccountId: "bob",
+    amount: 5_000n,
+    kind: "deposit",
+  });
+  await ledger.transfer({
+    id: "t1",
+    debitAccountId: "alice",
+    creditAccountId: "bob",
+    amount: 1_500n,
+    kind: "transfer",
+  });
+  await ledger.transfer({
+    id: "t2",
+    debitAccountId: "bob",
+    creditAccountId: "alice",
+    amount: 200n,
+    kind: "transfer",
+  });
+  await ledger.transfer({
+    id: "f1",
+    debitAccountId: "alice",
+    creditAccountId: "fees",
+    amount: 100n,
+    kind: "fee",
+    fee: { code: "std" },
+  });
+  await ledger.transfer({
+    id: "w1",
+    debitAccountId: "bob",
+    creditAccountId: "settlement",
+    amount: 300n,
+    kind: "withdrawal",
+  });
+  await ledger.createHold({
+    id: "p1",
+    debitAccountId: "alice",
+    creditAccountId: "bob",
+    amount: 50n,
+    kind: "transfer",
+    timeoutMs: 60_000,
+  });
+  await ledger.postHold("p1", { source: "api" });
+
+  const escrowIds: Hex[] = [];
+  const expiresAt = BigInt(Math.floor(Date.now() / 1000) + 86_400);
+  for (const [id, payer, payee, amount] of [
+    ["e1", "alice", "bob", 1_000n],
+    ["e2", "alice", "carol", 700n],
+    ["e3", "bob", "alice", 400n],
+  ] as const) {
+    const h = await ledger.createHold({
+      id,
+      debitAccountId: payer,
+      creditAccountId: "escrow",
+      amount,
+      kind: "escrow_hold",
+      payeeAccountId: payee,
+    });
+    escrowIds.push(h.escrowId!);
+    await send(c, c.relayer, c.deployment.custodyEscrow, custodyEscrowAbi, "createEscrow", [
+      h.escrowId!,
+      {
+        payer: ledger.accountPseudonym(payer),
+        payee: ledger.accountPseudonym(payee),
+        asset: assetToBytes32("EUR"),
+        amount,
+        approvers: [c.approver.address],
+        payerSideMask: 1,
+        threshold: 1,
+        autoReleaseAt: 0n,
+        expiresAt,
+        agreementHash: ZERO32,
+      },
+    ]);
+  }
+  const released = await send(c, c.approver, c.deployment.custodyEscrow, custodyEscrowAbi, "approve", [
+    escrowIds[0],
+  ]);
+  await ledger.postHold("e1", { source: "chain", chainEventId: decisionId(released, "EscrowReleased") });
+  await send(c, c.approver, c.deployment.custodyEscrow, custodyEscrowAbi, "dispute", [escrowIds[1]]);
+  const refunded = await send(
+    c,
+    c.custodian,
+    c.deployment.custodyEscrow,
+    custodyEscrowAbi,
+    "resolveDispute",
+    [escrowIds[1], false],
+  );
+  await ledger.voidHold("e2", { source: "chain", chainEventId: decisionId(refunded, "EscrowRefunded") });
+  return { escrowIds };
+}
+
+/**
+ * Anchors heads at `sizes` (each a prefix of the ledger's events) with direct `anchor` calls, and
+ * copies the ledger's leaf hashes into the log store of the same database.
+ */
+export async function anchorHeads(
+  ledger: Ledger,
+  db: Database,
+  c: AuditChain,
+  sizes: readonly number[],
+): Promise<void> {
+  const n = await ledger.eventCount();
+  const tree = new MemoryTree(nodeHasher);
+  tree.appendMany(await ledger.leafHashes(0, n));
+  let prev = 0;
+  for (const size of sizes) {
+    const proof = prev === 0 ? [] : tree.consistencyProof(prev, size).map((h) => bytesToHex(h));
+    await send(c, c.relayer, c.deployment.custodyAnchor, custodyAnchorAbi, "anchor", [
+      BigInt(size),
+      bytesToHex(tree.root(size)),
+      proof,
+      ZERO32,
+    ]);
+    prev = size;
+  }
+  const store = await openLogStore(db);
+  await syncLog({ leafHashes: (from, limit) => ledger.leafHashes(from, limit) }, store);
+}
