@@ -141,7 +141,7 @@ function feeFromJson(t: string | null): Fee | undefined {
   return o.base === undefined ? { code: o.code } : { code: o.code, base: BigInt(o.base) };
 }
 
-function checkPage(fromSeq: number, limit: number): void {
+function checkPage(fromSeq: number, limit: number, max = MAX_PAGE): void {
   if (!Number.isSafeInteger(fromSeq) || fromSeq < 0)
     throw new InvalidLedgerInputError("fromSeq must be a non-negative integer", {
       details: `got ${fromSeq}`,
@@ -441,7 +441,7 @@ class LedgerImpl implements Ledger {
   }
 
   async leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]> {
-    checkPage(fromSeq, limit);
+    checkPage(fromSeq, limit, 100_000);
     return this.#store.leafHashes(fromSeq, limit);
   }
 
