@@ -135,6 +135,55 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
     expect((await again.runOnce()).anchored).to.equal(undefined);
   });
 
+  it("replaces a stuck anchor transaction with higher fees (same nonce); only one is mined", async () => {
+    const deployment = await redeploy();
+    relayer = createRelayer({
+      db,
+      source,
+      publicClient: chain.clients.publicClient,
+      account: chain.relayer,
+      deployment,
+      policy: { batchSize: 5, maxDelayMs: 60_000 },
+      registry: new Registry(),
+      log: silentLogger,
+      stuckAfterMs: 300,
+    });
+    const pc = chain.clients.publicClient;
+    await appendEntries(db, 5);
+    await pc.request({ method: "evm_setAutomine" as never, params: [false] as never });
+    try {
+      const step = relayer.runOnce();
+      // Wait until a replacement has been recorded next to the original.
+      for (let i = 0; i < 100; i++) {
+        const n = (db.kind === "sqlite" &&
+          db.sqlite.prepare("SELECT COUNT(*) AS n FROM relayer_pending_txs").get()) as { n: number };
+        if (n.n >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const rows = (db.kind === "sqlite" &&
+        db.sqlite
+          .prepare("SELECT tx_hash, nonce, request FROM relayer_pending_txs ORDER BY sent_at")
+          .all()) as {
+        tx_hash: string;
+        nonce: number;
+        request: string;
+      }[];
+      expect(rows.length).to.be.greaterThanOrEqual(2);
+      expect(new Set(rows.map((r) => r.nonce)).size).to.equal(1);
+      const fees = rows.map((r) => BigInt(JSON.parse(r.request).maxPriorityFeePerGas));
+      expect(fees[1]! > fees[0]!).to.equal(true);
+      await pc.request({ method: "evm_mine" as never, params: [] as never });
+      const res = await step;
+      expect(res.anchored?.treeSize).to.equal(5);
+      expect(rows.map((r) => r.tx_hash)).to.include(res.anchored!.txHash);
+      expect(
+        db.kind === "sqlite" && db.sqlite.prepare("SELECT COUNT(*) AS n FROM relayer_pending_txs").get(),
+      ).to.deep.equal({ n: 0 });
+    } finally {
+      await pc.request({ method: "evm_setAutomine" as never, params: [true] as never });
+    }
+  });
+
   it("re-anchors when the anchor's block is reorganised away", async () => {
     const deployment = await redeploy();
     const r = make(deployment);
