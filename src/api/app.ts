@@ -16,6 +16,7 @@ import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
 import { syncLog } from "../log/sync";
 import type { AnchorSource, LedgerPort, RelayerStatusSource } from "./ports";
+import { auditRoutes } from "./routes/audit";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
 import { receiptRoutes } from "./routes/receipts";
@@ -129,6 +130,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     ...escrowRoutes(ctx),
     ...receiptRoutes(ctx),
     ...logRoutes(ctx),
+    ...auditRoutes(ctx),
   ];
 
   const app = express();
