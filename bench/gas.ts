@@ -1,6 +1,7 @@
 /**
- * Gas of CustodyAnchor.anchor at tree sizes 2^10, 2^20, 2^30 (longest consistency proofs), of
- * verifyInclusion, and of every CustodyEscrow transition, on Hardhat's network at the configured
+ * Gas of CustodyAnchor.anchor at tree sizes 2^10, 2^20, 2^30 (longest consistency proofs) and with
+ * a short proof, each at an even and an odd head index (two heads share a storage slot of head
+ * info, so the parity changes the storage cost), of verifyInclusion, and of every CustodyEscrow transition, on Hardhat's network at the configured
  * hardfork (cancun). Not a test: prints a table and writes bench/out/gas.json.
  *
  *   npm run bench:gas
@@ -36,37 +37,62 @@ function longestFrom(tree: UniformTree, n: number): number {
   return best;
 }
 
+/**
+ * Anchors `sizes` in order on a fresh contract and returns the gas of the last anchor: its head
+ * index is `sizes.length - 1`, so the number of earlier heads picks the parity of the measured one.
+ */
+async function gasOfAnchorAfter(tree: UniformTree, sizes: number[], meta: string): Promise<number> {
+  const [admin] = await ethers.getSigners();
+  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
+  let gas = 0;
+  let previous = 0;
+  for (const n of sizes) {
+    const proof = previous === 0 ? [] : tree.consistencyProof(previous, n);
+    gas = await gasOf(anchor.anchor(n, tree.root(n), proof, meta));
+    previous = n;
+  }
+  return gas;
+}
+
+/** Records the anchor of `to` after `from` at an even head index, at an odd one, and their mean. */
+async function recordParities(tree: UniformTree, label: string, from: number, to: number, meta: string) {
+  // Head index 2 (even): two heads before it; head index 1 (odd): one head before it.
+  const even = await gasOfAnchorAfter(tree, [from - 1, from, to], meta);
+  const odd = await gasOfAnchorAfter(tree, [from, to], meta);
+  const hashes = tree.consistencyProof(from, to).length;
+  record("anchor, even head index", `${label}, proof ${hashes} hashes`, even);
+  record("anchor, odd head index", `${label}, proof ${hashes} hashes`, odd);
+  record("anchor, mean of the two", `${label}, proof ${hashes} hashes`, Math.round((even + odd) / 2));
+}
+
 async function benchAnchor() {
   const [admin] = await ethers.getSigners();
   const tree = new UniformTree(leafHash(Buffer.from("bench leaf")));
-  const role = ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE"));
   const meta = ethers.keccak256(ethers.toUtf8Bytes("manifest"));
   for (const k of [10, 20, 30]) {
     const n = 2 ** k;
-    const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
-    await anchor.grantRole(role, admin!.address);
     const m = longestFrom(tree, n);
-    const first = await gasOf(anchor.anchor(m, tree.root(m), [], meta));
-    if (k === 10) record("anchor (first head, no proof)", `size ${m}`, first);
-    const proof = tree.consistencyProof(m, n);
-    record(
-      "anchor",
-      `2^${k}: ${m} -> ${n}, proof ${proof.length} hashes`,
-      await gasOf(anchor.anchor(n, tree.root(n), proof, meta)),
-    );
-    // A typical batch: 1000 more leaves on top.
-    const p2 = tree.consistencyProof(n, n + 1000);
-    record(
-      "anchor",
-      `2^${k} + 1000 leaves, proof ${p2.length} hashes`,
-      await gasOf(anchor.anchor(n + 1000, tree.root(n + 1000), p2, meta)),
-    );
-    // verifyInclusion as a transaction would cost (eth_call gas estimate, includes the 21k base).
+    if (k === 10)
+      record("anchor (first head, index 0, no proof)", `size ${m}`, await gasOfAnchorAfter(tree, [m], meta));
+    await recordParities(tree, `2^${k}: ${m} -> ${n}`, m, n, meta);
+    // A typical batch: 1000 more leaves on top (a short proof).
+    if (k === 20) await recordParities(tree, `2^${k} -> 2^${k} + 1000`, n, n + 1000, meta);
+  }
+  // verifyInclusion as a transaction would cost (eth_call gas estimate, includes the 21k base).
+  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
+  let previous = 0;
+  for (const k of [10, 20, 30]) {
+    const n = 2 ** k;
+    await anchor.anchor(n, tree.root(n), previous === 0 ? [] : tree.consistencyProof(previous, n), meta);
+    previous = n;
+    const head = k / 10 - 1;
     const leaf = n - 1;
     const incl = tree.inclusionProof(leaf, n);
-    if (!(await anchor.verifyInclusion(1, leaf, tree.leaf, incl)))
+    if (!(await anchor.verifyInclusion(head, leaf, tree.leaf, incl)))
       throw new Error("inclusion proof rejected");
-    const est = await anchor.verifyInclusion.estimateGas(1, leaf, tree.leaf, incl);
+    const est = await anchor.verifyInclusion.estimateGas(head, leaf, tree.leaf, incl);
     record("verifyInclusion (eth_call estimate)", `2^${k}, proof ${incl.length} hashes`, Number(est));
   }
 }
