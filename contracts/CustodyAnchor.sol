@@ -10,10 +10,12 @@ import {LogProof} from "./libraries/LogProof.sol";
  * @title CustodyAnchor
  * @notice Anchors the heads of the custody log (RFC 9162, SHA-256) and verifies receipts against them.
  *
- * Storage per head is two fresh slots: the root hash, and one word packing tree size, timestamp and
- * block number (64 bits each). The metadata hash lives only in the {HeadAnchored} event: a third
- * slot would add ~22k gas to every anchor. The head count and the latest tree size share a slot with
- * the pause flag, so an anchor reads that slot once.
+ * Storage per head: one slot for the root hash, and 128 bits of head info (tree size uint48,
+ * timestamp uint40, block number uint40) in a slot shared by two heads: head 2k in the low half,
+ * head 2k+1 in the high half, so every other anchor writes into a slot that is already non-zero.
+ * The metadata hash lives only in the {HeadAnchored} event: another slot would add ~22k gas to every
+ * anchor. The head count and the latest head's info share a slot with the pause flag, so an anchor
+ * reads that slot once and never reads the info slot back.
  */
 contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
     /// @notice Version of this contract's interface and storage semantics.
@@ -23,13 +25,17 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
+    /// @notice The largest tree size that can be anchored: sizes are stored in 48 bits.
+    uint64 private constant _MAX_TREE_SIZE = type(uint48).max;
+
     // Packed next to Pausable's `_paused` flag (declaration order matters).
     uint64 private _headCount;
-    uint64 private _latestTreeSize;
+    /// @dev The info of head `_headCount - 1` (zero before the first head), see {_packInfo}.
+    uint128 private _latestInfo;
 
     mapping(uint256 headIndex => bytes32) private _roots;
-    /// @dev treeSize | timestamp << 64 | blockNumber << 128.
-    mapping(uint256 headIndex => uint256) private _packedHeads;
+    /// @dev The info of heads 2k (low 128 bits) and 2k+1 (high 128 bits), see {_packInfo}.
+    mapping(uint256 pairIndex => uint256) private _headInfoPairs;
     mapping(uint256 headIndex => mapping(address auditor => Attestation)) private _attestations;
 
     /// @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role.
@@ -45,8 +51,10 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
         bytes32 metadataHash
     ) external onlyRole(ANCHORER_ROLE) whenNotPaused returns (uint256 headIndex) {
         headIndex = _headCount;
-        uint64 previousSize = _latestTreeSize;
+        uint128 previousInfo = _latestInfo;
+        uint64 previousSize = uint48(previousInfo);
         if (newSize <= previousSize) revert CustodyAnchorTreeSizeNotIncreasing(previousSize, newSize);
+        if (newSize > _MAX_TREE_SIZE) revert CustodyAnchorTreeSizeTooLarge(newSize, _MAX_TREE_SIZE);
         if (headIndex == 0) {
             if (consistencyProof.length != 0) revert CustodyAnchorUnexpectedProof(consistencyProof.length);
         } else {
@@ -56,12 +64,15 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
             }
         }
         _roots[headIndex] = newRoot;
-        _packedHeads[headIndex] =
-            uint256(newSize) |
-            (uint256(uint64(block.timestamp)) << 64) |
-            (uint256(uint64(block.number)) << 128);
+        uint128 info = _packInfo(newSize);
+        if (headIndex & 1 == 0) {
+            _headInfoPairs[headIndex >> 1] = info; // a fresh slot
+        } else {
+            // The low half is the previous head, already in the latest-info slot: no read needed.
+            _headInfoPairs[headIndex >> 1] = uint256(previousInfo) | (uint256(info) << 128);
+        }
         _headCount = uint64(headIndex + 1);
-        _latestTreeSize = newSize;
+        _latestInfo = info;
         emit HeadAnchored(headIndex, newSize, newRoot, metadataHash);
     }
 
@@ -117,7 +128,8 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
     /// @inheritdoc ICustodyAnchor
     function headCovering(uint64 leafIndex) external view returns (uint256 headIndex) {
         uint256 count = _headCount;
-        if (leafIndex >= _latestTreeSize) revert CustodyAnchorLeafNotCovered(leafIndex, _latestTreeSize);
+        uint64 latestSize = uint48(_latestInfo);
+        if (leafIndex >= latestSize) revert CustodyAnchorLeafNotCovered(leafIndex, latestSize);
         // Tree sizes strictly increase: find the first head with treeSize > leafIndex.
         uint256 low = 0;
         uint256 high = count - 1;
@@ -177,18 +189,35 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
         if (headIndex >= count) revert CustodyAnchorUnknownHead(headIndex, count);
     }
 
+    /**
+     * @dev treeSize | timestamp << 48 | blockNumber << 88 in 128 bits. Requires `treeSize < 2^48`.
+     * Timestamps and block numbers fit 40 bits for thousands of years (2^40 s ≈ 34,800 years, and
+     * as many years of 1-second blocks).
+     */
+    function _packInfo(uint64 treeSize) private view returns (uint128) {
+        return
+            uint128(treeSize) |
+            (uint128(uint40(block.timestamp)) << 48) |
+            (uint128(uint40(block.number)) << 88);
+    }
+
+    /// @dev The packed info of anchored head `headIndex`.
+    function _info(uint256 headIndex) private view returns (uint128) {
+        return uint128(_headInfoPairs[headIndex >> 1] >> ((headIndex & 1) << 7));
+    }
+
     function _treeSize(uint256 headIndex) private view returns (uint64) {
-        return uint64(_packedHeads[headIndex]);
+        return uint48(_info(headIndex));
     }
 
     function _head(uint256 headIndex) private view returns (Head memory) {
-        uint256 packed = _packedHeads[headIndex];
+        uint128 info = _info(headIndex);
         return
             Head({
                 rootHash: _roots[headIndex],
-                treeSize: uint64(packed),
-                timestamp: uint64(packed >> 64),
-                blockNumber: uint64(packed >> 128),
+                treeSize: uint48(info),
+                timestamp: uint40(info >> 48),
+                blockNumber: uint40(info >> 88),
                 metadataHash: bytes32(0)
             });
     }

@@ -47,6 +47,9 @@ interface ICustodyAnchor {
     /// @dev A new head must cover more leaves than the previous one.
     error CustodyAnchorTreeSizeNotIncreasing(uint64 previousSize, uint64 newSize);
 
+    /// @dev `newSize` exceeds the largest tree size the contract stores, `maxSize` (2^48 - 1).
+    error CustodyAnchorTreeSizeTooLarge(uint64 newSize, uint64 maxSize);
+
     /// @dev The consistency proof does not prove that the head (`newSize`, `newRoot`) extends the previous head.
     error CustodyAnchorInvalidConsistencyProof(
         uint64 previousSize,
@@ -69,7 +72,9 @@ interface ICustodyAnchor {
      *
      * Requirements:
      * - the caller has ANCHORER_ROLE; the contract is not paused;
-     * - `newSize` is greater than the previous head's tree size (and than 0 for the first head);
+     * - `newSize` is greater than the previous head's tree size (and than 0 for the first head),
+     *   else {CustodyAnchorTreeSizeNotIncreasing};
+     * - `newSize` is at most 2^48 - 1, else {CustodyAnchorTreeSizeTooLarge};
      * - `consistencyProof` is a valid RFC 9162 consistency proof from the previous head to the new
      *   one; it is empty for the first head.
      *

@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import type { Contract, Signer } from "ethers";
 import { ReferenceTree, type Hex } from "./support/referenceTree";
 import { expectRevert } from "./support/errors";
+import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 
 const role = (name: string) => ethers.keccak256(ethers.toUtf8Bytes(name));
 const ANCHORER = role("ANCHORER_ROLE");
@@ -93,6 +94,96 @@ describe("CustodyAnchor", function () {
         "CustodyAnchorTreeSizeNotIncreasing",
         [10, 9],
       );
+    });
+
+    it("rejects a size above 2^48 - 1 with CustodyAnchorTreeSizeTooLarge and stores nothing", async function () {
+      const max = 2n ** 48n - 1n;
+      for (const size of [max + 1n, 2n ** 64n - 1n]) {
+        await expectRevert(
+          as(anchorer).anchor(size, tree.root(1), [], META(0)),
+          anchor,
+          "CustodyAnchorTreeSizeTooLarge",
+          [size, max],
+        );
+      }
+      expect(await anchor.headCount()).to.equal(0n);
+      // The bound itself is accepted (the first head needs no proof).
+      await as(anchorer).anchor(max, tree.root(1), [], META(0));
+      expect((await anchor.getHead(0)).treeSize).to.equal(max);
+      expect(await anchor.headCovering(max - 1n)).to.equal(0n);
+      await expectRevert(
+        as(anchorer).anchor(max + 1n, tree.root(2), [tree.root(1)], META(1)),
+        anchor,
+        "CustodyAnchorTreeSizeTooLarge",
+        [max + 1n, max],
+      );
+    });
+
+    it("keeps every head's size, time and block apart although two heads share a slot", async function () {
+      // Heads 0..6: pairs (0,1), (2,3), (4,5) and 6 alone; one block per anchor with distinct times.
+      const sizes = [1, 2, 3, 8, 13, 64, 100];
+      const mined: { timestamp: bigint; block: bigint }[] = [];
+      const start = await time.latest();
+      let prev = 0;
+      for (const [i, n] of sizes.entries()) {
+        await time.setNextBlockTimestamp(start + 1_000 * (i + 1) + i * i);
+        const proof = prev === 0 ? [] : tree.consistencyProof(prev, n);
+        const receipt = await (await as(anchorer).anchor(n, tree.root(n), proof, META(i))).wait();
+        const block = await ethers.provider.getBlock(receipt!.blockNumber);
+        mined.push({ timestamp: BigInt(block!.timestamp), block: BigInt(receipt!.blockNumber) });
+        prev = n;
+        // Every head so far reads back unchanged after each write (a write to the high half of a
+        // pair must not disturb the low half).
+        for (let h = 0; h <= i; h++) {
+          const head = await anchor.getHead(h);
+          expect(
+            [head.rootHash, head.treeSize, head.timestamp, head.blockNumber, head.metadataHash],
+            `head ${h} after anchoring head ${i}`,
+          ).to.deep.equal([
+            tree.root(sizes[h]!),
+            BigInt(sizes[h]!),
+            mined[h]!.timestamp,
+            mined[h]!.block,
+            ethers.ZeroHash,
+          ]);
+        }
+        const [latestIndex, latest] = await anchor.latestHead();
+        expect([latestIndex, latest.treeSize, latest.blockNumber]).to.deep.equal([
+          BigInt(i),
+          BigInt(n),
+          mined[i]!.block,
+        ]);
+      }
+      // Views that read sizes of even and odd heads.
+      for (let leaf = 0; leaf < 100; leaf++) {
+        expect(await anchor.headCovering(leaf), `leaf ${leaf}`).to.equal(
+          BigInt(sizes.findIndex((n) => n > leaf)),
+        );
+      }
+      for (const [h, n] of sizes.entries()) {
+        expect(
+          await anchor.verifyInclusion(h, n - 1, tree.leaves[n - 1], tree.inclusionProof(n - 1, n)),
+        ).to.equal(true);
+        if (h > 0) {
+          expect(await anchor.verifyConsistency(h - 1, h, tree.consistencyProof(sizes[h - 1]!, n))).to.equal(
+            true,
+          );
+        }
+      }
+    });
+
+    it("stores timestamps up to 2^40 - 1", async function () {
+      // The chain's clock only moves forward: restore it so later tests keep realistic times.
+      const snapshot = await takeSnapshot();
+      try {
+        const max40 = 2n ** 40n - 1n;
+        await time.setNextBlockTimestamp(max40);
+        await as(anchorer).anchor(5, tree.root(5), [], META(0));
+        const head = await anchor.getHead(0);
+        expect([head.treeSize, head.timestamp]).to.deep.equal([5n, max40]);
+      } finally {
+        await snapshot.restore();
+      }
     });
 
     it("rejects rewritten history: a wrong proof, a forked root, a wrong size", async function () {
