@@ -65,10 +65,8 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
         }
         _roots[headIndex] = newRoot;
         uint128 info = _packInfo(newSize);
-        if (headIndex & 1 == 0) {
-            _headInfoPairs[headIndex >> 1] = info; // a fresh slot
-        } else {
-            // The low half is the previous head, already in the latest-info slot: no read needed.
+        // An even head waits in the latest-info slot (written anyway); its odd successor writes both.
+        if (headIndex & 1 == 1) {
             _headInfoPairs[headIndex >> 1] = uint256(previousInfo) | (uint256(info) << 128);
         }
         _headCount = uint64(headIndex + 1);
@@ -201,8 +199,10 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
             (uint128(uint40(block.number)) << 88);
     }
 
-    /// @dev The packed info of anchored head `headIndex`.
+    /// @dev The packed info of anchored head `headIndex`. Requires `headIndex < _headCount`.
     function _info(uint256 headIndex) private view returns (uint128) {
+        // The latest head may be an even one whose pair slot is not written yet.
+        if (headIndex + 1 == _headCount) return _latestInfo;
         return uint128(_headInfoPairs[headIndex >> 1] >> ((headIndex & 1) << 7));
     }
 
