@@ -173,4 +173,11 @@ CREATE TRIGGER ledger_transfers_append_only BEFORE UPDATE OR DELETE ON ledger_tr
 
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
+  {
+    // Balance updates rewrite account rows on every transfer: free space in each page lets
+    // PostgreSQL update them in place (HOT) instead of touching every index.
+    id: "ledger/002_accounts_fillfactor",
+    sqlite: "SELECT 1;",
+    postgres: "ALTER TABLE ledger_accounts SET (fillfactor = 50);",
+  },
 ];
