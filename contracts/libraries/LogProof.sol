@@ -71,78 +71,92 @@ library LogProof {
         uint256 size2,
         bytes32 root2,
         bytes32[] calldata proof
-    ) internal view returns (bool) {
+    ) internal view returns (bool valid) {
         if (size1 == 0 || size1 > size2) return false;
         if (size1 == size2) return proof.length == 0 && root1 == root2;
         if (proof.length == 0) return false;
 
-        uint256 fn = size1 - 1;
-        uint256 sn = size2 - 1;
-        uint256 start;
-        bytes32 fr;
-        // A power-of-two first tree is a complete subtree of the second: its root opens the path.
-        if (size1 & fn == 0) {
-            fr = root1;
-        } else {
-            fr = proof[0];
-            start = 1;
-        }
-        while (fn & 1 == 1) {
-            fn >>= 1;
-            sn >>= 1;
-        }
-        bytes32 sr;
-        bool failed;
-        // The hot loop in assembly: one 65-byte buffer, the proof read straight from calldata.
-        // Per node: SR = H(c ‖ SR) and FR = H(c ‖ FR) on a left sibling, SR = H(SR ‖ c) on a right one.
+        // The whole walk in assembly, the proof read straight from calldata. Two phases:
+        // A. while fn != sn (below the level where the paths to both trees' last leaves meet), one proof
+        //    node per level: a left sibling (fn odd) gives FR = H(c ‖ FR) and SR = H(c ‖ SR), a right
+        //    one SR = H(SR ‖ c);
+        // B. once fn == sn, every remaining node is a left sibling and consumes the lowest set bit of
+        //    fn (RFC 9162 skips the levels without a right sibling), so exactly popcount(fn) nodes
+        //    must remain. This is the RFC loop with its per-level tests taken out of the common path.
+        // The precompile fails only when out of gas; it is then given at most 63/64 of the gas left,
+        // so the remaining 1/64 (under 2 gas) cannot pay for the next opcode and the whole call runs
+        // out of gas too. Hence the unchecked `pop(staticcall(...))`.
         assembly ("memory-safe") {
-            let buf := mload(0x40)
-            mstore8(buf, 0x01)
-            let left := add(buf, 0x01)
-            let right := add(buf, 0x21)
-            sr := fr
-            let p := add(proof.offset, shl(5, start))
-            let end := add(proof.offset, shl(5, proof.length))
-            for {} lt(p, end) {
+            let fn := sub(size1, 1)
+            let sn := sub(size2, 1)
+            let p := proof.offset
+            let end := add(p, shl(5, proof.length))
+            // A power-of-two first tree is a complete subtree of the second: its root opens the path.
+            let fr := root1
+            if and(size1, fn) {
+                fr := calldataload(p)
                 p := add(p, 0x20)
-            } {
-                if iszero(sn) {
-                    failed := 1
+            }
+            for {} and(fn, 1) {} {
+                fn := shr(1, fn)
+                sn := shr(1, sn)
+            }
+            let sr := fr
+            // Buffers [0x01 ‖ left ‖ right]: f for FR (and phase A), s for SR in phase B.
+            let f := mload(0x40)
+            let s := add(f, 0x60)
+            mstore8(f, 0x01)
+            // Phase A. Here sn > fn, so sn != 0. A proof that ends early leaves fn != sn, hence sn != 0.
+            for {} iszero(eq(fn, sn)) {} {
+                if iszero(lt(p, end)) {
                     break
                 }
                 let c := calldataload(p)
-                switch or(and(fn, 1), eq(fn, sn))
-                case 1 {
-                    mstore(left, c)
-                    mstore(right, fr)
-                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
-                        revert(0, 0)
-                    }
-                    fr := mload(0x00)
-                    mstore(right, sr)
-                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
-                        revert(0, 0)
-                    }
+                p := add(p, 0x20)
+                switch and(fn, 1)
+                case 0 {
+                    mstore(add(f, 0x01), sr)
+                    mstore(add(f, 0x21), c)
+                    pop(staticcall(gas(), 0x02, f, 0x41, 0x00, 0x20))
                     sr := mload(0x00)
-                    // Skip the levels where this node is a left child with no right sibling.
-                    for {} and(iszero(and(fn, 1)), iszero(iszero(fn))) {} {
-                        fn := shr(1, fn)
-                        sn := shr(1, sn)
-                    }
                 }
                 default {
-                    mstore(left, sr)
-                    mstore(right, c)
-                    if iszero(staticcall(gas(), 0x02, buf, 0x41, 0x00, 0x20)) {
-                        revert(0, 0)
-                    }
+                    mstore(add(f, 0x01), c)
+                    mstore(add(f, 0x21), fr)
+                    pop(staticcall(gas(), 0x02, f, 0x41, 0x00, 0x20))
+                    fr := mload(0x00)
+                    mstore(add(f, 0x21), sr)
+                    pop(staticcall(gas(), 0x02, f, 0x41, 0x00, 0x20))
                     sr := mload(0x00)
                 }
                 fn := shr(1, fn)
                 sn := shr(1, sn)
             }
+            // Phase B. Each hash writes its result where the next one reads it: nothing is copied.
+            if eq(fn, sn) {
+                mstore(add(f, 0x21), fr)
+                mstore8(s, 0x01)
+                mstore(add(s, 0x21), sr)
+                for {} lt(p, end) {
+                    p := add(p, 0x20)
+                } {
+                    // No set bit left: the proof is too long.
+                    if iszero(fn) {
+                        fn := 1
+                        break
+                    }
+                    let c := calldataload(p)
+                    mstore(add(f, 0x01), c)
+                    pop(staticcall(gas(), 0x02, f, 0x41, add(f, 0x21), 0x20))
+                    mstore(add(s, 0x01), c)
+                    pop(staticcall(gas(), 0x02, s, 0x41, add(s, 0x21), 0x20))
+                    fn := and(fn, sub(fn, 1))
+                }
+                fr := mload(add(f, 0x21))
+                sr := mload(add(s, 0x21))
+                sn := fn
+            }
+            valid := and(iszero(sn), and(eq(fr, root1), eq(sr, root2)))
         }
-        if (failed) return false;
-        return sn == 0 && fr == root1 && sr == root2;
     }
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { Contract, Signer } from "ethers";
-import { ReferenceTree, type Hex } from "./support/referenceTree";
+import { ReferenceTree, nodeHash, type Hex } from "./support/referenceTree";
 import { expectRevert } from "./support/errors";
 import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 
@@ -207,6 +207,43 @@ describe("CustodyAnchor", function () {
       expect(await anchor.headCount()).to.equal(1n);
     });
 
+    it("rejects a shortened or lengthened proof even with the root that proof leads to", async function () {
+      // An anchorer picks the new root, so it could pick whatever root a malformed proof hashes to:
+      // only the proof's shape (RFC 9162: exactly the nodes the two sizes need) stops that.
+      const pairs: [number, number][] = [
+        [1, 6],
+        [2, 7],
+        [4, 13],
+        [3, 8],
+        [5, 8],
+        [6, 100],
+        [64, 100],
+        [7, 128],
+        [96, 127],
+        [33, 65],
+      ];
+      for (const [m, n] of pairs) {
+        const proof = tree.consistencyProof(m, n);
+        const forged: Hex[][] = [proof.slice(0, -1), proof.slice(0, -2), [...proof, tree.root(1)]];
+        await as(anchorer).anchor(m, tree.root(m), [], META(0));
+        for (const p of forged.filter((f) => f.length > 0)) {
+          const root = walkedRoot(m, n, tree.root(m), p);
+          await expectRevert(
+            as(anchorer).anchor(n, root, p, META(1)),
+            anchor,
+            "CustodyAnchorInvalidConsistencyProof",
+            [m, tree.root(m), n, root],
+          );
+        }
+        await as(anchorer).anchor(n, tree.root(n), proof, META(1));
+        // Next pair on a fresh contract.
+        anchor = (await ethers.deployContract("CustodyAnchor", [
+          await admin.getAddress(),
+        ])) as unknown as Contract;
+        await anchor.grantRole(ANCHORER, await anchorer.getAddress());
+      }
+    });
+
     it("only the anchorer may anchor", async function () {
       for (const s of [admin, auditor, stranger]) {
         await expectRevert(
@@ -372,6 +409,38 @@ describe("CustodyAnchor", function () {
       }
     });
   });
+
+  /**
+   * The second root that the RFC 9162 §2.1.4.2 walk computes from `proof`, without its checks on the
+   * proof's length: for a malformed proof, the root a dishonest anchorer would submit with it.
+   */
+  function walkedRoot(m: number, n: number, root1: Hex, proof: Hex[]): Hex {
+    let fn = m - 1;
+    let sn = n - 1;
+    let i = 0;
+    let fr = (m & fn) === 0 ? root1 : proof[i++]!;
+    while (fn & 1) {
+      fn >>>= 1;
+      sn >>>= 1;
+    }
+    let sr = fr;
+    for (; i < proof.length; i++) {
+      const c = proof[i]!;
+      if (fn & 1 || fn === sn) {
+        fr = nodeHash(c, fr);
+        sr = nodeHash(c, sr);
+        while (!(fn & 1) && fn !== 0) {
+          fn >>>= 1;
+          sn >>>= 1;
+        }
+      } else {
+        sr = nodeHash(sr, c);
+      }
+      fn >>>= 1;
+      sn >>>= 1;
+    }
+    return sr;
+  }
 
   async function expectEvent(receipt: unknown, name: string, args: unknown[]) {
     const logs = (receipt as { logs: { topics: string[]; data: string }[] }).logs;
