@@ -1,20 +1,37 @@
 import type pg from "pg";
 import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
-import { type TileKey, borderTileKeys, planAppend, tileKeyString } from "./tiles";
+import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
+import { type TileCache, cachedBorder } from "./tile-cache";
+import { LEAF_EPOCH_BITS, leafEpoch, leafPrefix } from "./leaf-keys";
 import type { TileBackend } from "./store";
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+// Named statements: parsed and planned once per connection.
+const READ_TILES = {
+  name: "log_read_tiles",
+  text: `SELECT t.level, t.idx, t.hashes FROM log_tiles t
+           JOIN unnest($1::int[], $2::bigint[]) AS k(level, idx) ON t.level = k.level AND t.idx = k.idx`,
+};
+const LEAF_CANDIDATES = {
+  name: "log_leaf_candidates",
+  text: `SELECT idx FROM log_leaf_keys
+          WHERE epoch = ANY (ARRAY(SELECT generate_series(0, ((SELECT size FROM log_head WHERE id = 1) - 1) >> ${LEAF_EPOCH_BITS})::int))
+            AND prefix = $1
+          ORDER BY idx`,
+};
+
 /**
  * PostgreSQL tiles. Appends from any number of processes are serialized by the row lock on
  * log_head (SELECT … FOR UPDATE), so concurrent callers cannot corrupt the tree: the loser sees
- * the new size and gets LogAppendConflictError.
+ * the new size and gets LogAppendConflictError. A proof is one round trip (cached tiles aside).
  */
 export class PostgresTileBackend implements TileBackend {
   constructor(
     private readonly pool: pg.Pool,
     private readonly hasher: Hasher,
+    private readonly cache: TileCache,
   ) {}
 
   async size(): Promise<number> {
@@ -22,23 +39,24 @@ export class PostgresTileBackend implements TileBackend {
     return Number(r.rows[0].size);
   }
 
-  private async read(q: pg.Pool | pg.PoolClient, keys: readonly TileKey[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    if (keys.length === 0) return out;
-    const r = await q.query(
-      `SELECT t.level, t.idx, t.hashes FROM log_tiles t
-         JOIN unnest($1::int[], $2::bigint[]) AS k(level, idx) ON t.level = k.level AND t.idx = k.idx`,
-      [keys.map((k) => k.level), keys.map((k) => k.index)],
-    );
-    for (const row of r.rows) out.set(tileKeyString(row.level, Number(row.idx)), row.hashes as Buffer);
-    return out;
+  private async read(q: pg.Pool | pg.PoolClient, keys: readonly TileKey[]): Promise<TileWrite[]> {
+    if (keys.length === 0) return [];
+    const r = await q.query({ ...READ_TILES, values: [keys.map((k) => k.level), keys.map((k) => k.index)] });
+    return r.rows.map((row) => ({
+      level: row.level as number,
+      index: Number(row.idx),
+      hashes: row.hashes as Buffer,
+    }));
   }
 
-  readTiles(keys: readonly TileKey[]): Promise<Map<string, Uint8Array>> {
+  readTiles(keys: readonly TileKey[]): Promise<TileWrite[]> {
     return this.read(this.pool, keys);
   }
 
-  async append(fromIndex: number, leafHashes: readonly Uint8Array[]): Promise<number> {
+  async append(
+    fromIndex: number,
+    leafHashes: readonly Uint8Array[],
+  ): Promise<{ size: number; writes: TileWrite[] }> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
@@ -46,23 +64,34 @@ export class PostgresTileBackend implements TileBackend {
         const r = await client.query("SELECT size FROM log_head WHERE id = 1 FOR UPDATE");
         const size = Number(r.rows[0].size);
         if (fromIndex !== size) throw new LogAppendConflictError(fromIndex, size);
+        let writes: TileWrite[] = [];
         if (leafHashes.length > 0) {
-          const border = await this.read(client, borderTileKeys(size));
-          const writes = planAppend(size, border, leafHashes, this.hasher);
+          const { border, missing } = cachedBorder(this.cache, size);
+          for (const t of await this.read(client, missing))
+            border.set(tileKeyString(t.level, t.index), t.hashes);
+          writes = planAppend(size, border, leafHashes, this.hasher);
           await client.query(
             `INSERT INTO log_tiles (level, idx, hashes)
                SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[])
              ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes`,
             [writes.map((w) => w.level), writes.map((w) => w.index), writes.map((w) => buf(w.hashes))],
           );
+          const epochs: number[] = new Array(leafHashes.length);
+          const prefixes: string[] = new Array(leafHashes.length);
+          const indices: number[] = new Array(leafHashes.length);
+          for (let i = 0; i < leafHashes.length; i++) {
+            epochs[i] = leafEpoch(size + i);
+            prefixes[i] = String(leafPrefix(leafHashes[i]));
+            indices[i] = size + i;
+          }
           await client.query(
-            "INSERT INTO log_leaf_index (hash, idx) SELECT * FROM unnest($1::bytea[], $2::bigint[])",
-            [leafHashes.map(buf), leafHashes.map((_, i) => size + i)],
+            "INSERT INTO log_leaf_keys (epoch, prefix, idx) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])",
+            [epochs, prefixes, indices],
           );
           await client.query("UPDATE log_head SET size = $1 WHERE id = 1", [size + leafHashes.length]);
         }
         await client.query("COMMIT");
-        return size + leafHashes.length;
+        return { size: size + leafHashes.length, writes };
       } catch (e) {
         await client.query("ROLLBACK");
         throw e;
@@ -72,10 +101,8 @@ export class PostgresTileBackend implements TileBackend {
     }
   }
 
-  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
-    const r = await this.pool.query("SELECT idx FROM log_leaf_index WHERE hash = $1 ORDER BY idx LIMIT 1", [
-      buf(leafHash),
-    ]);
-    return r.rowCount ? Number(r.rows[0].idx) : undefined;
+  async leafCandidates(prefix: number): Promise<number[]> {
+    const r = await this.pool.query({ ...LEAF_CANDIDATES, values: [prefix] });
+    return r.rows.map((row) => Number(row.idx));
   }
 }

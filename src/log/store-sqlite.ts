@@ -1,48 +1,81 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
-import { type TileKey, borderTileKeys, planAppend, tileKeyString } from "./tiles";
+import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
+import { type TileCache, cachedBorder } from "./tile-cache";
+import { epochCount, leafEpoch, leafPrefix } from "./leaf-keys";
 import type { TileBackend } from "./store";
+
+/** Rows per multi-row INSERT of leaf keys (3 parameters each; SQLite allows 32766). */
+const KEY_ROWS = 256;
 
 /** SQLite (better-sqlite3) tiles: synchronous, one IMMEDIATE transaction per append. */
 export class SqliteTileBackend implements TileBackend {
   private readonly getSize: BetterSqlite3.Statement;
   private readonly getTile: BetterSqlite3.Statement;
   private readonly putTile: BetterSqlite3.Statement;
-  private readonly putLeaf: BetterSqlite3.Statement;
+  private readonly putKey: BetterSqlite3.Statement;
+  private readonly putKeys: BetterSqlite3.Statement;
   private readonly setSize: BetterSqlite3.Statement;
-  private readonly getLeaf: BetterSqlite3.Statement;
-  private readonly appendTx: (fromIndex: number, leafHashes: readonly Uint8Array[]) => number;
+  private readonly getCandidates: BetterSqlite3.Statement;
+  private readonly appendTx: (
+    fromIndex: number,
+    leafHashes: readonly Uint8Array[],
+  ) => { size: number; writes: TileWrite[] };
 
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly hasher: Hasher,
+    private readonly cache: TileCache,
   ) {
     this.getSize = db.prepare("SELECT size FROM log_head WHERE id = 1").pluck();
     this.getTile = db.prepare("SELECT hashes FROM log_tiles WHERE level = ? AND idx = ?").pluck();
     this.putTile = db.prepare("INSERT OR REPLACE INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)");
-    this.putLeaf = db.prepare("INSERT INTO log_leaf_index (hash, idx) VALUES (?, ?)");
+    this.putKey = db.prepare("INSERT INTO log_leaf_keys (epoch, prefix, idx) VALUES (?, ?, ?)");
+    this.putKeys = db.prepare(
+      "INSERT INTO log_leaf_keys (epoch, prefix, idx) VALUES " +
+        new Array(KEY_ROWS).fill("(?, ?, ?)").join(", "),
+    );
     this.setSize = db.prepare("UPDATE log_head SET size = ? WHERE id = 1");
-    this.getLeaf = db.prepare("SELECT idx FROM log_leaf_index WHERE hash = ? ORDER BY idx LIMIT 1").pluck();
-    const tx = db.transaction((fromIndex: number, leafHashes: readonly Uint8Array[]): number => {
+    this.getCandidates = db
+      .prepare("SELECT idx FROM log_leaf_keys WHERE epoch = ? AND prefix = ? ORDER BY idx")
+      .pluck();
+    const tx = db.transaction((fromIndex: number, leafHashes: readonly Uint8Array[]) => {
       const size = this.getSize.get() as number;
       if (fromIndex !== size) throw new LogAppendConflictError(fromIndex, size);
-      if (leafHashes.length === 0) return size;
-      const border = this.readSync(borderTileKeys(size));
-      for (const w of planAppend(size, border, leafHashes, this.hasher))
-        this.putTile.run(w.level, w.index, w.hashes);
-      for (let i = 0; i < leafHashes.length; i++) this.putLeaf.run(leafHashes[i], size + i);
+      if (leafHashes.length === 0) return { size, writes: [] };
+      const { border, missing } = cachedBorder(this.cache, size);
+      for (const t of this.readSync(missing)) border.set(tileKeyString(t.level, t.index), t.hashes);
+      const writes = planAppend(size, border, leafHashes, this.hasher);
+      for (const w of writes) this.putTile.run(w.level, w.index, w.hashes);
+      this.insertKeys(size, leafHashes);
       this.setSize.run(size + leafHashes.length);
-      return size + leafHashes.length;
+      return { size: size + leafHashes.length, writes };
     });
     this.appendTx = (fromIndex, leafHashes) => tx.immediate(fromIndex, leafHashes);
   }
 
-  private readSync(keys: readonly TileKey[]): Map<string, Uint8Array> {
-    const out = new Map<string, Uint8Array>();
+  private insertKeys(size: number, leafHashes: readonly Uint8Array[]): void {
+    const params: number[] = new Array(3 * KEY_ROWS);
+    let i = 0;
+    for (; i + KEY_ROWS <= leafHashes.length; i += KEY_ROWS) {
+      for (let j = 0; j < KEY_ROWS; j++) {
+        const idx = size + i + j;
+        params[3 * j] = leafEpoch(idx);
+        params[3 * j + 1] = leafPrefix(leafHashes[i + j]);
+        params[3 * j + 2] = idx;
+      }
+      this.putKeys.run(params);
+    }
+    for (; i < leafHashes.length; i++)
+      this.putKey.run(leafEpoch(size + i), leafPrefix(leafHashes[i]), size + i);
+  }
+
+  private readSync(keys: readonly TileKey[]): TileWrite[] {
+    const out: TileWrite[] = [];
     for (const k of keys) {
       const blob = this.getTile.get(k.level, k.index) as Buffer | undefined;
-      if (blob) out.set(tileKeyString(k.level, k.index), blob);
+      if (blob) out.push({ level: k.level, index: k.index, hashes: blob });
     }
     return out;
   }
@@ -51,15 +84,23 @@ export class SqliteTileBackend implements TileBackend {
     return this.getSize.get() as number;
   }
 
-  async readTiles(keys: readonly TileKey[]): Promise<Map<string, Uint8Array>> {
+  async readTiles(keys: readonly TileKey[]): Promise<TileWrite[]> {
     return this.readSync(keys);
   }
 
-  async append(fromIndex: number, leafHashes: readonly Uint8Array[]): Promise<number> {
+  async append(
+    fromIndex: number,
+    leafHashes: readonly Uint8Array[],
+  ): Promise<{ size: number; writes: TileWrite[] }> {
     return this.appendTx(fromIndex, leafHashes);
   }
 
-  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
-    return (this.getLeaf.get(leafHash) as number | undefined) ?? undefined;
+  async leafCandidates(prefix: number): Promise<number[]> {
+    // One probe per epoch, oldest first, so the first match is the first index.
+    const epochs = epochCount(this.getSize.get() as number);
+    const out: number[] = [];
+    for (let e = 0; e < epochs; e++)
+      for (const idx of this.getCandidates.all(e, prefix) as number[]) out.push(idx);
+    return out;
   }
 }

@@ -2,10 +2,20 @@ import type { Database } from "../db/database";
 import { type Migration, migrate } from "../db/migrate";
 import { type Hasher, HASH_SIZE } from "./hash";
 import { nodeHasher } from "./node-hasher";
-import { IndexOutOfRangeError, InvalidProofInputError, LogArgumentError } from "./errors";
+import { IndexOutOfRangeError, InvalidProofInputError, LogArgumentError, LogCorruptError } from "./errors";
+import { equalBytes } from "./hex";
 import { isSize } from "./math";
-import { type LeafRange, consistencyRanges, hashRange, inclusionRanges, nodesForRanges } from "./tree";
-import { type TileKey, TileNodeReader, tilesForNodes } from "./tiles";
+import {
+  type LeafRange,
+  type NodeId,
+  consistencyRanges,
+  hashRange,
+  inclusionRanges,
+  nodesForRanges,
+} from "./tree";
+import { type TileKey, type TileWrite, TILE_WIDTH } from "./tiles";
+import { ExpandedTile, TileCache, TileSetReader, nodeTilePosition, tileKey } from "./tile-cache";
+import { LEAF_EPOCH_BITS, leafPrefix, sqlitePrefixExpression } from "./leaf-keys";
 import { SqliteTileBackend } from "./store-sqlite";
 import { PostgresTileBackend } from "./store-postgres";
 
@@ -62,15 +72,49 @@ export const logMigrations: Migration[] = [
         PRIMARY KEY (hash, idx)
       );`,
   },
+  {
+    // The leaf-hash index keyed by (epoch, 6-byte prefix) instead of the random 32-byte hash; see leaf-keys.ts.
+    id: "log/002_leaf_keys",
+    sqlite: `
+      CREATE TABLE log_leaf_keys (
+        epoch INTEGER NOT NULL,
+        prefix INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        PRIMARY KEY (epoch, prefix, idx)
+      ) WITHOUT ROWID;
+      INSERT INTO log_leaf_keys (epoch, prefix, idx)
+        SELECT idx >> ${LEAF_EPOCH_BITS}, ${sqlitePrefixExpression("hash")}, idx FROM log_leaf_index ORDER BY 1, 2, 3;
+      DROP TABLE log_leaf_index;`,
+    postgres: `
+      CREATE TABLE log_leaf_keys (
+        epoch INTEGER NOT NULL,
+        prefix BIGINT NOT NULL,
+        idx BIGINT NOT NULL,
+        PRIMARY KEY (epoch, prefix, idx)
+      );
+      INSERT INTO log_leaf_keys (epoch, prefix, idx)
+        SELECT (idx >> ${LEAF_EPOCH_BITS})::int, ('x' || encode(substr(hash, 1, 6), 'hex'))::bit(48)::bigint, idx
+          FROM log_leaf_index;
+      DROP TABLE log_leaf_index;`,
+  },
 ];
 
-/** What a database backend provides; the tree logic above it is shared (tiles.ts). */
+/** What a database backend provides; the tree logic above it is shared (tiles.ts, tile-cache.ts). */
 export interface TileBackend {
   size(): Promise<number>;
-  readTiles(keys: readonly TileKey[]): Promise<Map<string, Uint8Array>>;
-  /** Atomically: check fromIndex === size (under a lock), plan with tiles.planAppend, write tiles, leaf index and size. */
-  append(fromIndex: number, leafHashes: readonly Uint8Array[]): Promise<number>;
-  findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
+  /** The stored tiles among `keys` (missing ones are left out), in any order. */
+  readTiles(keys: readonly TileKey[]): Promise<TileWrite[]>;
+  /**
+   * Atomically: check fromIndex === size (under a lock), plan with tiles.planAppend (border tiles
+   * from the cache when it holds them), write tiles, leaf keys and size. Returns the new size and
+   * the tiles written.
+   */
+  append(
+    fromIndex: number,
+    leafHashes: readonly Uint8Array[],
+  ): Promise<{ size: number; writes: TileWrite[] }>;
+  /** Indices whose leaf hash starts with `prefix` (leaf-keys.ts), ascending; may include false candidates. */
+  leafCandidates(prefix: number): Promise<number[]>;
 }
 
 function checkHash(h: unknown, what: string): Uint8Array {
@@ -81,11 +125,22 @@ function checkHash(h: unknown, what: string): Uint8Array {
   return h;
 }
 
+/** The perfect node whose presence proves the tree has at least `size` leaves (the last node of [0, size)). Requires size >= 1. */
+function sizeWitness(size: number): NodeId {
+  let level = 0;
+  while ((size / 2 ** level) % 2 === 0) level++;
+  return { level, index: size / 2 ** level - 1 };
+}
+
+/** Default tile cache: ~1 KiB per tile with its inner nodes, so ~32 MiB. */
+export const DEFAULT_CACHE_TILES = 32_768;
+
 /** LogStore over tiles in a database; see openLogStore. */
 export class TileLogStore implements LogStore {
   constructor(
     private readonly backend: TileBackend,
     private readonly hasher: Hasher = nodeHasher,
+    private readonly cache: TileCache = new TileCache(DEFAULT_CACHE_TILES),
   ) {}
 
   size(): Promise<number> {
@@ -96,54 +151,111 @@ export class TileLogStore implements LogStore {
     if (!isSize(fromIndex)) throw new LogArgumentError("fromIndex must be a non-negative integer");
     if (!Array.isArray(leafHashes)) throw new LogArgumentError("leafHashes must be an array");
     leafHashes.forEach((h, i) => checkHash(h, `leafHashes[${i}]`));
-    return this.backend.append(fromIndex, leafHashes);
+    const { size, writes } = await this.backend.append(fromIndex, leafHashes);
+    // Committed: keep the upper tiles and the new border (level-0 full tiles are read at random later).
+    for (const w of writes)
+      if (w.level > 0 || w.hashes.length < TILE_WIDTH * HASH_SIZE)
+        this.cache.put(w.level, w.index, new ExpandedTile(w.hashes, this.hasher));
+    return size;
   }
 
-  private async sizeAtLeast(size: number, what: string): Promise<void> {
-    const current = await this.backend.size();
-    if (size > current) throw new IndexOutOfRangeError(size, current + 1, what);
+  /**
+   * Tiles holding `nodes`: from the cache, the rest in one backend read. Undefined when a node is
+   * not in storage (the tree is smaller than the caller assumed).
+   */
+  private async readNodes(nodes: readonly NodeId[]): Promise<TileSetReader | undefined> {
+    const need = new Map<number, { level: number; index: number; width: number }>();
+    for (const n of nodes) {
+      const p = nodeTilePosition(n.level, n.index);
+      const k = tileKey(p.tileLevel, p.tileIndex);
+      const cur = need.get(k);
+      if (!cur) need.set(k, { level: p.tileLevel, index: p.tileIndex, width: p.width });
+      else if (cur.width < p.width) need.set(k, { ...cur, width: p.width });
+    }
+    const got = new Map<number, ExpandedTile>();
+    const missing: { level: number; index: number; width: number }[] = [];
+    for (const [k, t] of need) {
+      const hit = this.cache.get(t.level, t.index, t.width);
+      if (hit) got.set(k, hit);
+      else missing.push(t);
+    }
+    if (missing.length > 0) {
+      for (const w of await this.backend.readTiles(missing)) {
+        const tile = new ExpandedTile(w.hashes, this.hasher);
+        this.cache.put(w.level, w.index, tile);
+        got.set(tileKey(w.level, w.index), tile);
+      }
+      for (const t of missing)
+        if ((got.get(tileKey(t.level, t.index))?.width ?? 0) < t.width) return undefined;
+    }
+    return new TileSetReader(got);
   }
 
-  private async hashRanges(ranges: readonly LeafRange[]): Promise<Uint8Array[]> {
+  /** MTH of each range, reading the tiles once; `atLeast` is a size the tree must have (else IndexOutOfRangeError). */
+  private async hashRanges(
+    ranges: readonly LeafRange[],
+    atLeast: number,
+    what: string,
+  ): Promise<Uint8Array[]> {
     const nodes = nodesForRanges(ranges);
-    const tiles = await this.backend.readTiles(tilesForNodes(nodes));
-    const reader = new TileNodeReader(tiles, this.hasher);
-    return ranges.map(([b, e]) => hashRange(reader, b, e, this.hasher));
+    if (atLeast > 0) nodes.push(sizeWitness(atLeast));
+    const reader = await this.readNodes(nodes);
+    if (!reader) {
+      const current = await this.backend.size();
+      if (atLeast > current) throw new IndexOutOfRangeError(atLeast, current + 1, what);
+      throw new LogCorruptError(`tiles below size ${current} are missing`, {
+        details: `needed for size ${atLeast}`,
+      });
+    }
+    return ranges.map(([b, e]) => Uint8Array.from(hashRange(reader, b, e, this.hasher)));
   }
 
   async leafHash(index: number): Promise<Uint8Array> {
-    const size = await this.backend.size();
     if (!isSize(index)) throw new InvalidProofInputError("leaf index must be a non-negative integer");
-    if (index >= size) throw new IndexOutOfRangeError(index, size);
-    const [h] = await this.hashRanges([[index, index + 1]]);
-    return Uint8Array.from(h);
+    const reader = await this.readNodes([{ level: 0, index }]);
+    if (!reader) {
+      const size = await this.backend.size();
+      if (index >= size) throw new IndexOutOfRangeError(index, size);
+      throw new LogCorruptError(`tile of leaf ${index} is missing`, { details: `size ${size}` });
+    }
+    return Uint8Array.from(reader.node(0, index));
   }
 
   async root(size?: number): Promise<Uint8Array> {
-    const current = await this.backend.size();
-    const n = size ?? current;
+    const n = size ?? (await this.backend.size());
     if (!isSize(n)) throw new InvalidProofInputError("tree size must be a non-negative integer");
-    if (n > current) throw new IndexOutOfRangeError(n, current + 1, "tree size");
     if (n === 0) return this.hasher.emptyRoot();
-    const [h] = await this.hashRanges([[0, n]]);
-    return Uint8Array.from(h);
+    const [h] = await this.hashRanges([[0, n]], n, "tree size");
+    return h;
   }
 
   async inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
     const ranges = inclusionRanges(leafIndex, treeSize); // validates the arguments
-    await this.sizeAtLeast(treeSize, "tree size");
-    return (await this.hashRanges(ranges)).map((h) => Uint8Array.from(h));
+    return this.hashRanges(ranges, treeSize, "tree size");
   }
 
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
     const ranges = consistencyRanges(size1, size2);
-    await this.sizeAtLeast(size2, "tree size");
-    return (await this.hashRanges(ranges)).map((h) => Uint8Array.from(h));
+    return this.hashRanges(ranges, size2, "tree size");
   }
 
-  findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
-    return this.backend.findLeaf(checkHash(leafHash, "leafHash"));
+  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
+    checkHash(leafHash, "leafHash");
+    // Candidates share the 6-byte prefix; the stored leaf decides.
+    for (const idx of await this.backend.leafCandidates(leafPrefix(leafHash))) {
+      const reader = await this.readNodes([{ level: 0, index: idx }]);
+      if (!reader) throw new LogCorruptError(`leaf key ${idx} points past the stored leaves`);
+      if (equalBytes(reader.node(0, idx), leafHash)) return idx;
+    }
+    return undefined;
   }
+}
+
+/** Options of openLogStore. */
+export interface OpenLogStoreOptions {
+  hasher?: Hasher;
+  /** Tiles kept in memory (LRU, ~1 KiB each); 0 disables the cache. Default DEFAULT_CACHE_TILES. */
+  cacheTiles?: number;
 }
 
 /**
@@ -154,12 +266,13 @@ export class TileLogStore implements LogStore {
  * const store = await openLogStore(openDatabase("custody.db"));
  * await store.append(await store.size(), [leafHash]);
  */
-export async function openLogStore(db: Database, opts: { hasher?: Hasher } = {}): Promise<LogStore> {
+export async function openLogStore(db: Database, opts: OpenLogStoreOptions = {}): Promise<LogStore> {
   await migrate(db, logMigrations);
   const hasher = opts.hasher ?? nodeHasher;
+  const cache = new TileCache(opts.cacheTiles ?? DEFAULT_CACHE_TILES);
   const backend =
     db.kind === "sqlite"
-      ? new SqliteTileBackend(db.sqlite, hasher)
-      : new PostgresTileBackend(db.pool, hasher);
-  return new TileLogStore(backend, hasher);
+      ? new SqliteTileBackend(db.sqlite, hasher, cache)
+      : new PostgresTileBackend(db.pool, hasher, cache);
+  return new TileLogStore(backend, hasher, cache);
 }

@@ -1,14 +1,13 @@
 import { type Hasher, HASH_SIZE } from "./hash";
 import { LogCorruptError } from "./errors";
-import type { NodeId, NodeReader } from "./tree";
 
 /**
  * Pure tile layout of the persistent tree. Tile (level T, index t) holds the hashes of the perfect
  * nodes at tree level T·TILE_HEIGHT with indices [t·TILE_WIDTH, t·TILE_WIDTH + w), concatenated
  * (w·32 bytes, w <= TILE_WIDTH). Level-0 tiles hold the leaf hashes. A full tile never changes; the
  * last tile of each level is partial and only grows (its stored prefix never changes). Nodes between
- * tile levels are recomputed from at most 2^(TILE_HEIGHT-1) entries of one tile, so any node costs
- * one tile read and at most 7 hashes, and any proof O(log n) reads.
+ * tile levels are recomputed from at most 2^(TILE_HEIGHT-1) entries of one tile (tile-cache.ts), so
+ * any node costs one tile read and at most 7 hashes, and any proof O(log n) reads.
  */
 export const TILE_HEIGHT = 4;
 export const TILE_WIDTH = 2 ** TILE_HEIGHT;
@@ -25,11 +24,17 @@ export interface TileWrite extends TileKey {
   readonly hashes: Uint8Array;
 }
 
-/** Keys of the partial (not yet full) last tile of each tile level of a tree of `size` leaves. */
-export function borderTileKeys(size: number): TileKey[] {
-  const out: TileKey[] = [];
+/** A partial (not yet full) last tile of a tile level, and how many entries it holds. */
+export interface BorderTile extends TileKey {
+  readonly width: number;
+}
+
+/** The partial last tile of each tile level of a tree of `size` leaves (what an append extends). */
+export function borderTileKeys(size: number): BorderTile[] {
+  const out: BorderTile[] = [];
   for (let count = size, level = 0; count > 0; count = Math.floor(count / TILE_WIDTH), level++) {
-    if (count % TILE_WIDTH !== 0) out.push({ level, index: Math.floor(count / TILE_WIDTH) });
+    if (count % TILE_WIDTH !== 0)
+      out.push({ level, index: Math.floor(count / TILE_WIDTH), width: count % TILE_WIDTH });
   }
   return out;
 }
@@ -88,45 +93,4 @@ export function planAppend(
     entries = up;
   }
   return writes;
-}
-
-/** Tile keys holding the given nodes. */
-export function tilesForNodes(nodes: readonly NodeId[]): TileKey[] {
-  const seen = new Map<string, TileKey>();
-  for (const n of nodes) {
-    const level = Math.floor(n.level / TILE_HEIGHT);
-    const first = n.index * 2 ** (n.level % TILE_HEIGHT);
-    const index = Math.floor(first / TILE_WIDTH);
-    seen.set(tileKeyString(level, index), { level, index });
-  }
-  return [...seen.values()];
-}
-
-/** Reads nodes out of a set of fetched tiles (see tilesForNodes). */
-export class TileNodeReader implements NodeReader {
-  constructor(
-    private readonly tiles: ReadonlyMap<string, Uint8Array>,
-    private readonly hasher: Hasher,
-  ) {}
-
-  node(level: number, index: number): Uint8Array {
-    const t = Math.floor(level / TILE_HEIGHT);
-    const span = 2 ** (level % TILE_HEIGHT);
-    const first = index * span;
-    const key = tileKeyString(t, Math.floor(first / TILE_WIDTH));
-    const tile = this.tiles.get(key);
-    const off = first % TILE_WIDTH;
-    if (!tile || tile.length < (off + span) * HASH_SIZE)
-      throw new LogCorruptError(`tile ${key} does not hold node ${level}/${index}`, {
-        details: `needs ${(off + span) * HASH_SIZE} bytes, found ${tile?.length ?? "no tile"}`,
-      });
-    let row: Uint8Array[] = [];
-    for (let i = off; i < off + span; i++) row.push(tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    while (row.length > 1) {
-      const next: Uint8Array[] = [];
-      for (let i = 0; i < row.length; i += 2) next.push(this.hasher.hashChildren(row[i], row[i + 1]));
-      row = next;
-    }
-    return row[0];
-  }
 }

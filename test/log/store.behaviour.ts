@@ -18,6 +18,8 @@ export interface StoreHarness {
   open(): Promise<LogStore>;
   /** Closes and reopens the last opened database (a restart); undefined when not persistent. */
   reopen?: () => Promise<LogStore>;
+  /** A second, independent handle (own connection and cache) on the last opened database; closed by close(). */
+  another?: () => Promise<LogStore>;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,43 @@ export function shouldBehaveLikeLogStore(h: () => StoreHarness, opts: { persiste
     await expectReject(() => s.findLeaf(new Uint8Array(5)), LogArgumentError);
   });
 
+  it("findLeaf tells apart hashes sharing a 6-byte prefix, across epochs of the key index", async () => {
+    const s = await harness.open();
+    const n = 70_000; // more than one epoch (2^16 leaves)
+    const hs = Array.from({ length: n }, (_, i) => {
+      const h = new Uint8Array(32);
+      new DataView(h.buffer).setUint32(0, i * 2654435761);
+      h[31] = 1;
+      return h;
+    });
+    const x = Uint8Array.from(hs[12]);
+    x[31] = 2; // same prefix as hs[12], different hash
+    const y = Uint8Array.from(hs[12]);
+    y[30] = 9; // same prefix, never stored
+    hs[69_999] = x;
+    hs[66_000] = Uint8Array.from(hs[3]); // repeated in a later epoch
+    for (let size = 0; size < n;) size = await s.append(size, hs.slice(size, size + 20_000));
+    expect(await s.findLeaf(hs[12])).to.equal(12);
+    expect(await s.findLeaf(x)).to.equal(69_999);
+    expect(await s.findLeaf(y)).to.equal(undefined);
+    expect(await s.findLeaf(hs[3])).to.equal(3);
+    expect(await s.findLeaf(hs[65_536])).to.equal(65_536);
+    expect(toHex(await s.leafHash(69_999))).to.equal(toHex(x));
+  });
+
+  it("a size the store has not reached is out of range, even with no proof hashes", async () => {
+    const s = await harness.open();
+    await expectReject(() => s.inclusionProof(0, 1), IndexOutOfRangeError);
+    await expectReject(() => s.leafHash(0), IndexOutOfRangeError);
+    await expectReject(() => s.root(1), IndexOutOfRangeError);
+    await s.append(0, leaves.slice(0, 10));
+    expect(await s.inclusionProof(0, 1)).to.deep.equal([]);
+    await expectReject(() => s.consistencyProof(11, 11), IndexOutOfRangeError);
+    await expectReject(() => s.consistencyProof(16, 16), IndexOutOfRangeError);
+    await expectReject(() => s.root(16), IndexOutOfRangeError);
+    expect(await s.consistencyProof(10, 10)).to.deep.equal([]);
+  });
+
   it("rejects conflicting appends and bad input without changing anything", async () => {
     const s = await harness.open();
     await s.append(0, leaves.slice(0, 10));
@@ -144,6 +183,25 @@ export function shouldBehaveLikeLogStore(h: () => StoreHarness, opts: { persiste
   });
 
   if (!opts.persistent) return;
+  it("two handles on one database: what one appends, the other proves (no stale cached tiles)", async () => {
+    const a = await harness.open();
+    const b = await harness.another!();
+    let size = 0;
+    for (const c of [5, 17, 18, 40, 255, 256, 300]) {
+      size = await (c % 2 ? a : b).append(size, leaves.slice(size, c));
+      for (const s of [a, b]) {
+        expect(toHex(await s.root()), `root ${c}`).to.equal(toHex(refRoot(leaves.slice(0, c))));
+        expect(hexAll(await s.inclusionProof(c - 1, c)), `inclusion ${c}`).to.deep.equal(
+          hexAll(refInclusion(leaves.slice(0, c), c - 1)),
+        );
+        expect(hexAll(await s.consistencyProof(1 + (c >> 1), c)), `consistency ${c}`).to.deep.equal(
+          hexAll(refConsistency(leaves.slice(0, c), 1 + (c >> 1))),
+        );
+      }
+      expect(await b.findLeaf(leaves[c - 1])).to.equal(c - 1);
+    }
+  });
+
   it("after a restart proofs equal those before, and old sizes still prove after more appends", async () => {
     let s = await harness.open();
     await s.append(0, leaves.slice(0, 77));

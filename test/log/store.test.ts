@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
-import { openLogStore } from "../../src/log/store";
+import { logMigrations, openLogStore } from "../../src/log/store";
+import { migrate } from "../../src/db/migrate";
+import { planAppend } from "../../src/log/tiles";
+import { nodeHasher } from "../../src/log/node-hasher";
+import { leafEpoch, leafPrefix } from "../../src/log/leaf-keys";
 import { MemoryLogStore } from "../../src/log/memory-store";
 import { LogAppendConflictError } from "../../src/log/errors";
 import { toHex } from "../../src/log/hex";
@@ -15,6 +19,69 @@ const pool = (db: Database) => {
   if (db.kind !== "postgres") throw new Error("not a PostgreSQL database");
   return db.pool;
 };
+
+/**
+ * A database in the log/001 layout (leaf index keyed by the full hash) with `leaves` stored, as an
+ * older release left it; the hashes include 0xff… prefixes to catch sign errors in the conversion.
+ */
+async function seedVersion1(db: Database, leaves: readonly Uint8Array[]): Promise<void> {
+  await migrate(db, logMigrations.slice(0, 1));
+  const tiles = planAppend(0, new Map(), leaves, nodeHasher);
+  if (db.kind === "sqlite") {
+    db.sqlite.transaction(() => {
+      for (const t of tiles)
+        db.sqlite
+          .prepare("INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)")
+          .run(t.level, t.index, t.hashes);
+      leaves.forEach((h, i) =>
+        db.sqlite.prepare("INSERT INTO log_leaf_index (hash, idx) VALUES (?, ?)").run(h, i),
+      );
+      db.sqlite.prepare("UPDATE log_head SET size = ?").run(leaves.length);
+    })();
+  } else {
+    for (const t of tiles)
+      await db.pool.query("INSERT INTO log_tiles (level, idx, hashes) VALUES ($1, $2, $3)", [
+        t.level,
+        t.index,
+        Buffer.from(t.hashes),
+      ]);
+    for (let i = 0; i < leaves.length; i++)
+      await db.pool.query("INSERT INTO log_leaf_index (hash, idx) VALUES ($1, $2)", [
+        Buffer.from(leaves[i]),
+        i,
+      ]);
+    await db.pool.query("UPDATE log_head SET size = $1", [leaves.length]);
+  }
+}
+
+function upgradeLeaves(): Uint8Array[] {
+  const leaves = makeLeaves(40, 21);
+  leaves[5] = Uint8Array.from({ length: 32 }, () => 0xff);
+  leaves[6] = Uint8Array.from({ length: 32 }, (_, i) => (i < 6 ? 0x80 : i));
+  leaves[7] = new Uint8Array(32);
+  leaves[30] = leaves[2]; // repeated: the first index still wins
+  return leaves;
+}
+
+async function expectUpgraded(db: Database, leaves: readonly Uint8Array[]): Promise<void> {
+  const s = await openLogStore(db);
+  expect(await s.size()).to.equal(leaves.length);
+  expect(toHex(await s.root())).to.equal(toHex(refRoot(leaves)));
+  for (let i = 0; i < leaves.length; i++)
+    expect(await s.findLeaf(leaves[i]), `leaf ${i}`).to.equal(i === 30 ? 2 : i);
+  const rows =
+    db.kind === "sqlite"
+      ? (db.sqlite.prepare("SELECT epoch, prefix, idx FROM log_leaf_keys ORDER BY idx").all() as Record<
+          string,
+          unknown
+        >[])
+      : (await db.pool.query("SELECT epoch, prefix, idx FROM log_leaf_keys ORDER BY idx")).rows;
+  expect(rows.map((r) => [Number(r.epoch), Number(r.prefix), Number(r.idx)])).to.deep.equal(
+    leaves.map((h, i) => [leafEpoch(i), leafPrefix(h), i]),
+  );
+  await s.append(leaves.length, [leaves[0], makeLeaves(1, 99)[0]]);
+  expect(await s.findLeaf(makeLeaves(1, 99)[0])).to.equal(leaves.length + 1);
+}
 
 describe("log/store (memory)", () => {
   shouldBehaveLikeLogStore(
@@ -32,10 +99,16 @@ describe("log/store (sqlite)", () => {
       const dir = mkdtempSync(join(tmpdir(), "custody-log-"));
       const file = join(dir, "log.db");
       let db: Database | undefined;
+      const others: Database[] = [];
       return {
         async open() {
           db = openDatabase(file);
           return openLogStore(db);
+        },
+        async another() {
+          const d = openDatabase(file);
+          others.push(d);
+          return openLogStore(d);
         },
         async reopen() {
           if (db) await closeDatabase(db);
@@ -44,12 +117,41 @@ describe("log/store (sqlite)", () => {
         },
         async close() {
           if (db) await closeDatabase(db);
+          for (const d of others) await closeDatabase(d);
           rmSync(dir, { recursive: true, force: true });
         },
       };
     },
     { persistent: true },
   );
+});
+
+describe("log/store (sqlite) upgrade", () => {
+  it("log/002 moves a log/001 leaf index to leaf keys; proofs and lookups are unchanged", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "custody-log-up-"));
+    const db = openDatabase(join(dir, "log.db"));
+    try {
+      const leaves = upgradeLeaves();
+      await seedVersion1(db, leaves);
+      await expectUpgraded(db, leaves);
+    } finally {
+      await closeDatabase(db);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeWithPg("log/store (postgres) upgrade", (ctx) => {
+  it("log/002 moves a log/001 leaf index to leaf keys; proofs and lookups are unchanged", async () => {
+    const db = openDatabase(ctx.url, { poolSize: 2 });
+    try {
+      const leaves = upgradeLeaves();
+      await seedVersion1(db, leaves);
+      await expectUpgraded(db, leaves);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
 });
 
 describeWithPg("log/store (postgres)", (ctx) => {
@@ -60,8 +162,13 @@ describeWithPg("log/store (postgres)", (ctx) => {
         const db = openDatabase(ctx.url, { poolSize: 4 });
         dbs.push(db);
         const s = await openLogStore(db);
-        await pool(db).query("TRUNCATE log_tiles, log_leaf_index; UPDATE log_head SET size = 0");
+        await pool(db).query("TRUNCATE log_tiles, log_leaf_keys; UPDATE log_head SET size = 0");
         return s;
+      },
+      async another() {
+        const db = openDatabase(ctx.url, { poolSize: 4 });
+        dbs.push(db);
+        return openLogStore(db);
       },
       async reopen() {
         for (const d of dbs) await closeDatabase(d);
@@ -83,7 +190,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
     try {
       const sa = await openLogStore(a);
       const sb = await openLogStore(b);
-      await pool(a).query("TRUNCATE log_tiles, log_leaf_index; UPDATE log_head SET size = 0");
+      await pool(a).query("TRUNCATE log_tiles, log_leaf_keys; UPDATE log_head SET size = 0");
       const leaves = makeLeaves(400, 9);
       // Each writer appends the next batch at the size it last saw; losers retry at the new size.
       const writer = async (s: typeof sa) => {

@@ -1,0 +1,142 @@
+import { type Hasher, HASH_SIZE } from "./hash";
+import { LogCorruptError } from "./errors";
+import { type BorderTile, TILE_HEIGHT, TILE_WIDTH, borderTileKeys, tileKeyString } from "./tiles";
+import type { NodeReader, PairHasher } from "./tree";
+
+/**
+ * A stored tile with the perfect nodes between its entries and the next tile level (tree levels
+ * 4T+1 … 4T+3), computed once on first use: any node inside it is then a lookup, not up to 7 hashes.
+ */
+export class ExpandedTile {
+  /** rows[l] holds the floor(width / 2^l) complete nodes l levels above the entries. */
+  private rows: Uint8Array[] | undefined;
+
+  constructor(
+    /** The stored entries (width·32 bytes). */
+    readonly entries: Uint8Array,
+    private readonly hasher: Hasher,
+  ) {}
+
+  /** Number of stored entries. */
+  get width(): number {
+    return this.entries.length / HASH_SIZE;
+  }
+
+  private expand(): Uint8Array[] {
+    const rows = [this.entries];
+    const pair = typeof (this.hasher as Partial<PairHasher>).hashPairInto === "function";
+    for (let l = 1; l < TILE_HEIGHT; l++) {
+      const below = rows[l - 1];
+      const count = Math.floor(below.length / HASH_SIZE / 2);
+      const row = new Uint8Array(count * HASH_SIZE);
+      for (let j = 0; j < count; j++) {
+        if (pair)
+          (this.hasher as Hasher & PairHasher).hashPairInto(below, 2 * j * HASH_SIZE, row, j * HASH_SIZE);
+        else
+          row.set(
+            this.hasher.hashChildren(
+              below.subarray(2 * j * HASH_SIZE, (2 * j + 1) * HASH_SIZE),
+              below.subarray((2 * j + 1) * HASH_SIZE, (2 * j + 2) * HASH_SIZE),
+            ),
+            j * HASH_SIZE,
+          );
+      }
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** Node `offset` at `level` (0 … TILE_HEIGHT-1) above the entries, or undefined if not complete. */
+  node(level: number, offset: number): Uint8Array | undefined {
+    const row = level === 0 ? this.entries : (this.rows ??= this.expand())[level];
+    if ((offset + 1) * HASH_SIZE > row.length) return undefined;
+    return row.subarray(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
+  }
+}
+
+/** Numeric map key of tile (level, index); tile levels stay below 16 for sizes up to 2^53. */
+export const tileKey = (level: number, index: number): number => index * 16 + level;
+
+/**
+ * Bounded LRU of tiles, shared by all reads of one store. Safe without invalidation: a stored tile
+ * only ever grows (full tiles never change, the last tile of a level gains entries at its end), so
+ * a cached tile answers every node it holds for every tree size; a read that needs more entries
+ * than the cached copy has goes to the database.
+ */
+export class TileCache {
+  private readonly map = new Map<number, ExpandedTile>();
+
+  constructor(readonly capacity: number) {}
+
+  /** The cached tile if it holds at least `minWidth` entries (and marks it recently used). */
+  get(level: number, index: number, minWidth: number): ExpandedTile | undefined {
+    const k = tileKey(level, index);
+    const t = this.map.get(k);
+    if (!t || t.width < minWidth) return undefined;
+    this.map.delete(k);
+    this.map.set(k, t);
+    return t;
+  }
+
+  /** Keeps `tile` unless a copy with at least as many entries is cached. */
+  put(level: number, index: number, tile: ExpandedTile): void {
+    if (this.capacity <= 0) return;
+    const k = tileKey(level, index);
+    const old = this.map.get(k);
+    if (old && old.width >= tile.width) return;
+    this.map.delete(k);
+    this.map.set(k, tile);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as number);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** Position of tree node (level, index) in the tile layout. */
+export function nodeTilePosition(
+  level: number,
+  index: number,
+): { tileLevel: number; tileIndex: number; inner: number; offset: number; width: number } {
+  const tileLevel = Math.floor(level / TILE_HEIGHT);
+  const inner = level % TILE_HEIGHT;
+  const span = 2 ** inner;
+  const first = index * span; // first entry covered, at tree level tileLevel·TILE_HEIGHT
+  const tileIndex = Math.floor(first / TILE_WIDTH);
+  const entryOffset = first % TILE_WIDTH;
+  return { tileLevel, tileIndex, inner, offset: entryOffset / span, width: entryOffset + span };
+}
+
+/** NodeReader over a set of fetched tiles (keyed by tileKey). */
+export class TileSetReader implements NodeReader {
+  constructor(private readonly tiles: ReadonlyMap<number, ExpandedTile>) {}
+
+  node(level: number, index: number): Uint8Array {
+    const p = nodeTilePosition(level, index);
+    const h = this.tiles.get(tileKey(p.tileLevel, p.tileIndex))?.node(p.inner, p.offset);
+    if (!h)
+      throw new LogCorruptError(`tile ${p.tileLevel}/${p.tileIndex} does not hold node ${level}/${index}`, {
+        details: `needs ${p.width} entries`,
+      });
+    return h;
+  }
+}
+
+/**
+ * The border tiles an append at `size` extends (tiles.borderTileKeys), as far as the cache holds
+ * them (cut to the stored width, keyed by tileKeyString), and the ones left to read.
+ */
+export function cachedBorder(
+  cache: TileCache,
+  size: number,
+): { border: Map<string, Uint8Array>; missing: BorderTile[] } {
+  const border = new Map<string, Uint8Array>();
+  const missing: BorderTile[] = [];
+  for (const b of borderTileKeys(size)) {
+    const hit = cache.get(b.level, b.index, b.width);
+    if (hit) border.set(tileKeyString(b.level, b.index), hit.entries.subarray(0, b.width * HASH_SIZE));
+    else missing.push(b);
+  }
+  return { border, missing };
+}
