@@ -147,6 +147,9 @@ describe("CustodyAnchor", function () {
             ethers.ZeroHash,
           ]);
         }
+        // The count, the latest info and Pausable's flag share a word written whole by anchor.
+        expect(await anchor.paused()).to.equal(false);
+        expect(await anchor.headCount()).to.equal(BigInt(i + 1));
         const [latestIndex, latest] = await anchor.latestHead();
         expect([latestIndex, latest.treeSize, latest.blockNumber]).to.deep.equal([
           BigInt(i),
