@@ -1,0 +1,127 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { resolveConfig } from "../../src/stack/config";
+import { startDemo } from "../../src/stack/demo";
+import { startStack, type RunningStack } from "../../src/stack/stack";
+
+/**
+ * The whole system as a customer meets it: the stack of `npm start` (local chain, contracts, ledger,
+ * relayer, API) serves the receipt page; Debian's Chromium loads it, and the page checks receipts the
+ * stack issued against the chain's RPC itself.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const LAUNCH_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+const quiet = () => {};
+
+describe("stack: the receipt page in Chromium checks receipts the stack issued", function () {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-stack-web-"));
+  let s: RunningStack;
+  let browser: Browser;
+  let receipt: any;
+
+  before(async () => {
+    s = await startStack(
+      resolveConfig({ dataDir, apiPort: 0, chainPort: 0, blockTime: 0, anchorIntervalMs: 200 }, {}),
+      { log: quiet, apiLogger: { info: quiet, error: quiet } },
+    );
+    const demo = startDemo(s, { tickMs: 20, say: quiet });
+    for (let i = 0; i < 400 && (await s.ledger.eventCount()) < 20; i++) await sleep(100);
+    await demo.stop();
+    const count = await s.ledger.eventCount();
+    for (let i = 0; i < 400; i++) {
+      const a = await s.relayer.anchors.latest();
+      if (a && a.treeSize >= count) break;
+      await sleep(100);
+    }
+    const res = await fetch(`${s.apiUrl}/v1/receipts/${count - 2}`, {
+      headers: { authorization: `Bearer ${s.apiKeys.platform}` },
+    });
+    expect(res.status).to.equal(200);
+    receipt = await res.json();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function openPage(): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    await page.goto(s.webUrl);
+    await page.waitForSelector("body[data-ready=true]");
+    return page;
+  }
+
+  async function verdict(page: Page) {
+    await page.click("#verify-btn");
+    await page.waitForFunction(() =>
+      ["valid", "invalid", "error"].includes(document.getElementById("verdict")!.dataset.state ?? ""),
+    );
+    return page.evaluate(() => ({
+      state: document.getElementById("verdict")!.dataset.state!,
+      reason: document.getElementById("verdict-reason")!.textContent!,
+      text: document.getElementById("verdict")!.textContent!,
+    }));
+  }
+
+  it("takes the chain settings from the stack and lists its anchors", async () => {
+    const page = await openPage();
+    try {
+      expect(await page.inputValue("#rpc-url")).to.equal(s.rpcUrl);
+      expect((await page.inputValue("#contract")).toLowerCase()).to.equal(
+        s.deployment.custodyAnchor.toLowerCase(),
+      );
+      await page.waitForFunction(() => document.querySelectorAll("#anchors-body tr").length > 0);
+      expect(await page.textContent("#alarms")).to.equal("none");
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the stack's receipt as valid, and the same receipt altered as invalid with the reason", async () => {
+    const page = await openPage();
+    try {
+      await page.fill("#receipt-input", JSON.stringify(receipt, null, 2));
+      const ok = await verdict(page);
+      expect(ok.state, ok.reason).to.equal("valid");
+      expect(ok.text).to.include(`#${receipt.anchor.headIndex} · tree size ${receipt.anchor.treeSize}`);
+
+      const forged = structuredClone(receipt);
+      forged.entry.amount = (BigInt(forged.entry.amount) + 1n).toString();
+      await page.fill("#receipt-input", JSON.stringify(forged, null, 2));
+      const bad = await verdict(page);
+      expect(bad.state).to.equal("invalid");
+      expect(bad.reason).to.match(/the entry was altered/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("checks a leaf hash alone through the stack's API and the chain", async () => {
+    const page = await openPage();
+    try {
+      await page.fill("#leafhash-input", receipt.leafHash);
+      const v = await verdict(page);
+      expect(v.state, v.reason).to.equal("valid");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
