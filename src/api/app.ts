@@ -25,6 +25,7 @@ import { ReceiptService } from "./services/receipts";
 import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
+import type { ProofCacheOptions } from "./services/proofCache";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -48,6 +49,11 @@ export interface ApiOptions {
   maxRelayerLagSeconds?: number;
   /** Escrow account id per asset, for escrow requests that name none. */
   escrowAccounts?: Record<string, string>;
+  /**
+   * Upper tree levels kept in memory for fast proofs (default on, 4 low levels recomputed per
+   * proof: about 4 MiB per 10^6 entries); `false` serves every proof from the log store.
+   */
+  proofCache?: ProofCacheOptions | false;
   /** Clock (ms since the Unix epoch), for escrow schedule checks. */
   now?: () => number;
 }
@@ -115,7 +121,18 @@ export function createApiApp(deps: ApiDeps): express.Express {
       await syncLog({ leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) }, deps.logStore);
     });
   const ensureLogSize = singleFlight(sync, () => deps.logStore.size());
-  const proofs = new ProofService(deps.logStore, deps.anchors, deps.relayerStatus, ensureLogSize);
+  const proofs = new ProofService(
+    deps.logStore,
+    deps.anchors,
+    deps.relayerStatus,
+    ensureLogSize,
+    o.proofCache === false
+      ? undefined
+      : {
+          leaves: { leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) },
+          options: o.proofCache,
+        },
+  );
   const ctx: ApiContext = {
     deps,
     options,

@@ -5,6 +5,7 @@ import { EVENT_TYPES, LEAF_V1_ABI, assetToBytes32 } from "../../src/ledger/leaf"
 import { readEscrow } from "../../src/chain/escrow";
 import { readHead } from "../../src/chain/anchor";
 import { createApiKey } from "../../src/api/auth/keys";
+import { verifyReceiptOffline } from "../../src/verify/receipt";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
 import { verifyConsistency, verifyInclusion } from "./support/rfc9162";
 
@@ -39,6 +40,8 @@ function independentLeafHash(entry: Record<string, any>): string {
 
 function checkReceipt(r: any) {
   expect(r.format).to.equal("custody-receipt-v1");
+  // Conforms to docs/receipt-v1.md as the receipt checker reads it.
+  expect(verifyReceiptOffline(r).ok, JSON.stringify(verifyReceiptOffline(r))).to.equal(true);
   expect(r.leafIndex).to.equal(r.entry.sequence);
   expect(independentLeafHash(r.entry)).to.equal(r.leafHash);
   expect(

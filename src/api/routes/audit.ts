@@ -14,11 +14,9 @@ const AuditEventSchema = z
       .meta({ description: "the canonical leaf bytes (v1: 416 bytes)" }),
     leafHash: Hex32Out.meta({ description: "the leaf hash the ledger stored" }),
     createdAt: z.number().int().meta({ description: "ms since the Unix epoch, as stored" }),
-    entry: z
-      .record(z.string(), z.union([z.string(), z.number()]))
-      .meta({
-        description: "the entry decoded from the leaf (docs/receipt-v1.md, amount as a decimal string)",
-      }),
+    entry: z.record(z.string(), z.union([z.string(), z.number()])).meta({
+      description: "the entry decoded from the leaf (docs/receipt-v1.md, amount as a decimal string)",
+    }),
   })
   .meta({ id: "AuditEvent" });
 

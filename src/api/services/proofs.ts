@@ -4,6 +4,7 @@ import { InvariantError } from "../../errors";
 import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
 import type { AnchorRecord, AnchorSource, LogReader, RelayerStatusSource } from "../ports";
 import { AnchorCache } from "./anchorCache";
+import { ProofCache, type LeafHashSource, type ProofCacheOptions } from "./proofCache";
 
 /** The anchored head a proof leads to, in the receipt's shape (custody-receipt-v1 `anchor`). */
 export interface ReceiptAnchorJson {
@@ -45,6 +46,9 @@ export function receiptAnchorOf(a: AnchorRecord): ReceiptAnchorJson {
 export class ProofService {
   readonly anchors: AnchorCache;
   private readonly checkedHeads = new Set<number>();
+  /** Upper tree levels in memory; undefined when disabled (or after it disagreed with the chain). */
+  private cache?: ProofCache;
+  private readonly cacheCheckedHeads = new Set<number>();
 
   constructor(
     private readonly log: LogReader,
@@ -52,8 +56,36 @@ export class ProofService {
     private readonly relayer?: RelayerStatusSource,
     /** Copies ledger events into the log store until it holds `size` leaves (or all there are). */
     private readonly ensureLogSize?: (size: number) => Promise<void>,
+    cache?: { leaves: LeafHashSource; options?: ProofCacheOptions },
   ) {
     this.anchors = new AnchorCache(anchorSource);
+    if (cache) this.cache = new ProofCache(cache.leaves, cache.options);
+  }
+
+  /**
+   * The inclusion proof from the in-memory levels when they cover the head (checked once per head
+   * against the anchored root), else from the log store while the cache catches up in the background.
+   */
+  private async inclusionProof(leafIndex: number, a: AnchorRecord): Promise<Uint8Array[]> {
+    const cache = this.cache;
+    if (cache && cache.covers(a.treeSize)) {
+      if (!this.cacheCheckedHeads.has(a.headIndex)) {
+        const root = bytesToHex(await cache.root(a.treeSize));
+        if (root !== a.rootHash.toLowerCase()) {
+          this.cache = undefined;
+          throw new InvariantError(`proof cache diverges from anchored head ${a.headIndex}`, {
+            details: `anchored root ${a.rootHash}, cached root ${root}; cache disabled`,
+          });
+        }
+        this.cacheCheckedHeads.add(a.headIndex);
+      }
+      return cache.inclusionProof(leafIndex, a.treeSize);
+    }
+    if (cache)
+      cache.extendTo(a.treeSize).catch(() => {
+        // A failed extension (e.g. the source lags) is retried by the next request.
+      });
+    return this.log.inclusionProof(leafIndex, a.treeSize);
   }
 
   /** The head to prove leaf `leafIndex` against: the first covering it, or head `headIndex`. */
@@ -107,7 +139,7 @@ export class ProofService {
   async leafProof(leafIndex: number, leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
     const a = await this.headFor(leafIndex, headIndex);
     await this.checkHead(a);
-    const proof = await this.log.inclusionProof(leafIndex, a.treeSize);
+    const proof = await this.inclusionProof(leafIndex, a);
     return {
       leafIndex,
       leafHash: leafHash.toLowerCase() as Hex,

@@ -1,7 +1,9 @@
-import type { Hex } from "viem";
 import { InvariantError } from "../../errors";
 import type { LedgerEvent, SubjectKind } from "../../ledger/types";
-import { createReceipt, type ReceiptJson } from "../../verify/receipt";
+import { leafEntryToJson } from "../../ledger/leaf";
+import { toHex as bytesToHex } from "../../log/hex";
+import { nodeHasher } from "../../log/node-hasher";
+import { RECEIPT_FORMAT_V1, type ReceiptJson } from "../../verify/receipt";
 import { NotAnchoredYetError, NotFoundError } from "../errors";
 import type { LedgerPort } from "../ports";
 import type { ProofService } from "./proofs";
@@ -25,20 +27,22 @@ export class ReceiptService {
 
   /** The receipt of one event against the head anchored right after it (or head `headIndex`). */
   async receipt(ev: LedgerEvent, headIndex?: number): Promise<ReceiptJson> {
-    const leafHash = `0x${Buffer.from(ev.leafHash).toString("hex")}` as Hex;
+    const leafHash = bytesToHex(ev.leafHash);
+    // The ledger decoded the entry from these exact bytes (canonically); their hash must be the
+    // stored leaf hash, else the receipt could not verify.
+    if (bytesToHex(nodeHasher.hashLeaf(ev.leafBytes)) !== leafHash)
+      throw new InvariantError(`stored leaf hash of entry ${ev.sequence} does not match its leaf bytes`);
     const proof = await this.proofs.leafProof(ev.sequence, leafHash, headIndex);
-    const receipt = createReceipt({
-      entry: ev.entry,
+    return {
+      format: RECEIPT_FORMAT_V1,
+      entry: leafEntryToJson(ev.entry),
+      leafIndex: ev.sequence,
+      leafHash,
       anchor: proof.anchor,
       inclusionProof: proof.inclusionProof,
+      issuedAt: new Date().toISOString(),
       context: { subject: ev.subject.kind, id: ev.subject.id, accounts: ev.accounts },
-    });
-    // The leaf the ledger stored must be the leaf the entry encodes; else the receipt could not verify.
-    if (receipt.leafHash !== leafHash)
-      throw new InvariantError(`stored leaf hash of entry ${ev.sequence} does not match its entry`, {
-        details: `stored ${leafHash}, encoded ${receipt.leafHash}`,
-      });
-    return receipt;
+    };
   }
 
   /**

@@ -1,0 +1,67 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { ProofCache } from "../../src/api/services/proofCache";
+import { leafHash, mth, path } from "./support/rfc9162";
+
+/** The cache must give byte-identical proofs and roots to the RFC 9162 definitions, for every size it covers. */
+describe("api: proof cache (upper tree levels in memory)", () => {
+  const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  const source = {
+    reads: 0,
+    async leafHashes(from: number, limit: number) {
+      this.reads++;
+      return leaves.slice(from, from + limit).map((b) => new Uint8Array(b));
+    },
+  };
+
+  it("matches PATH(m, D[n]) and MTH(D[n]) for random sizes, indices and low-level counts", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 64 }),
+        async (low, size, seed, pageSize) => {
+          const cache = new ProofCache(source, { lowLevels: low, pageSize });
+          expect(cache.covers(size)).to.equal(size < 2 ** low);
+          await cache.extendTo(size);
+          expect(cache.covers(size)).to.equal(true);
+          const index = seed % size;
+          const proof = await cache.inclusionProof(index, size);
+          expect(proof.map((h) => Buffer.from(h).toString("hex"))).to.deep.equal(
+            path(index, leaves.slice(0, size)).map((h) => h.toString("hex")),
+          );
+          expect(Buffer.from(await cache.root(size)).toString("hex")).to.equal(
+            mth(leaves.slice(0, size)).toString("hex"),
+          );
+          // Smaller sizes stay exact after growing.
+          const smaller = 1 + (seed % size);
+          expect(Buffer.from(await cache.root(smaller)).toString("hex")).to.equal(
+            mth(leaves.slice(0, smaller)).toString("hex"),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("grows incrementally and shares one extension between concurrent callers", async () => {
+    const cache = new ProofCache(source, { lowLevels: 3, pageSize: 8 });
+    await cache.extendTo(100);
+    const before = source.reads;
+    await Promise.all([cache.extendTo(200), cache.extendTo(200), cache.extendTo(150)]);
+    // 96..200 in pages of 8 leaves: 13 reads, not 3 × 13.
+    expect(source.reads - before).to.equal(13);
+    const proof = await cache.inclusionProof(5, 200);
+    expect(proof.map((h) => Buffer.from(h).toString("hex"))).to.deep.equal(
+      path(5, leaves.slice(0, 200)).map((h) => h.toString("hex")),
+    );
+  });
+
+  it("refuses to extend past the leaves the source has", async () => {
+    const cache = new ProofCache(source, { lowLevels: 2 });
+    let err: unknown;
+    await cache.extendTo(400).catch((e) => (err = e));
+    expect(String(err)).to.match(/fewer than/);
+  });
+});
