@@ -1,5 +1,5 @@
 /**
- * npm run bench:log [-- --full] [-- --store-1e7]
+ * npm run bench:log [-- --full] [-- --store-1e7] [-- --only <case prefix, e.g. store>]
  *
  * Each case runs in its own child process so that its peak RSS is its own. Cases:
  *  - rfc9162 (ours, MemoryTree + Node hasher): leaf-hash N values, append incrementally, root,
@@ -7,10 +7,11 @@
  *  - merkletreejs (keccak, sortPairs, hashLeaves): build + every proof, N = 1e5 and 1e6.
  *  - @openzeppelin/merkle-tree StandardMerkleTree (bytes32 leaves): build + every proof, N = 1e5
  *    (and 1e6 with --full: ~15 min).
- *  - store-sqlite: append N leaf hashes in batches of 10k to a SQLite file, then 10k random
- *    inclusion proofs at the final size and 10k at random past sizes, and 10k consistency proofs;
- *    N = 1e6 (and 1e7 with --store-1e7).
- *  - store-postgres: the same at N = 1e5 (when PostgreSQL answers).
+ *  - store-sqlite: append N leaf hashes in batches of 10k to a SQLite file (leaf hashing timed
+ *    apart), then 10k random inclusion proofs at the final size, 10k at random past sizes, 10k
+ *    consistency proofs, 10k findLeaf, and 10k inclusion proofs from a second store handle with
+ *    the tile cache off; N = 1e6 (and 1e7 with --store-1e7).
+ *  - store-postgres: the same at N = 1e6 (when PostgreSQL answers).
  * Prints a table and writes bench/results/log.json.
  */
 import { spawnSync } from "node:child_process";
@@ -123,42 +124,68 @@ async function runCase(name: string, n: number): Promise<Result> {
     try {
       const store = await openLogStore(db);
       const batch = 10_000;
-      let t = performance.now();
+      // Leaf hashes come from the ledger's events already hashed: hashing is timed apart from the append.
+      const leafAt = (i: number) => nodeHasher.hashLeaf(raw.subarray(32 * i, 32 * i + 32));
+      let leafHashMs = 0;
+      let appendMs = 0;
       let size = 0;
       while (size < n) {
         const k = Math.min(batch, n - size);
+        let t = performance.now();
         const hs: Uint8Array[] = new Array(k);
-        for (let i = 0; i < k; i++)
-          hs[i] = nodeHasher.hashLeaf(raw.subarray(32 * (size + i), 32 * (size + i) + 32));
+        for (let i = 0; i < k; i++) hs[i] = leafAt(size + i);
+        leafHashMs += ms(t);
+        t = performance.now();
         size = await store.append(size, hs);
+        appendMs += ms(t);
       }
-      const appendMs = ms(t);
       const Q = 10_000;
-      t = performance.now();
-      for (let q = 0; q < Q; q++) await store.inclusionProof(randomInt(n), n);
-      const latestMs = ms(t);
-      t = performance.now();
-      for (let q = 0; q < Q; q++) {
+      const lat = new Float64Array(Q);
+      const timed = async (op: (q: number) => Promise<unknown>) => {
+        const t0 = performance.now();
+        for (let q = 0; q < Q; q++) {
+          const t = performance.now();
+          await op(q);
+          lat[q] = performance.now() - t;
+        }
+        const total = ms(t0);
+        const sorted = Float64Array.from(lat).sort();
+        return { total, p99: sorted[Math.floor(Q * 0.99)] };
+      };
+      const latest = await timed(() => store.inclusionProof(randomInt(n), n));
+      const past = await timed(() => {
         const s = 1 + randomInt(n);
-        await store.inclusionProof(randomInt(s), s);
-      }
-      const pastMs = ms(t);
-      t = performance.now();
-      for (let q = 0; q < Q; q++) {
+        return store.inclusionProof(randomInt(s), s);
+      });
+      const cons = await timed(() => {
         const s2 = 1 + randomInt(n);
-        await store.consistencyProof(1 + randomInt(s2), s2);
-      }
-      const consMs = ms(t);
-      t = performance.now();
+        return store.consistencyProof(1 + randomInt(s2), s2);
+      });
+      const find = await timed(() => store.findLeaf(leafAt(randomInt(n))));
+      // The same inclusion proofs from a store without the tile cache: every tile from the database.
+      const uncached = await openLogStore(db, { cacheTiles: 0 });
+      const noCache = await timed(() => uncached.inclusionProof(randomInt(n), n));
+      let t = performance.now();
       await store.root(n);
       const rootMs = ms(t);
+      const perSec = (x: { total: number }) => Math.round(Q / (x.total / 1000));
       return {
+        leafHashMs,
         appendMs,
         appendPerSec: Math.round(n / (appendMs / 1000)),
         rootMs,
-        inclusion10kLatestMs: latestMs,
-        inclusion10kPastSizesMs: pastMs,
-        consistency10kMs: consMs,
+        inclusion10kLatestMs: latest.total,
+        inclusionLatestPerSec: perSec(latest),
+        inclusionLatestP99Ms: latest.p99,
+        inclusion10kPastSizesMs: past.total,
+        inclusionPastPerSec: perSec(past),
+        consistency10kMs: cons.total,
+        consistencyPerSec: perSec(cons),
+        consistencyP99Ms: cons.p99,
+        findLeaf10kMs: find.total,
+        findLeafPerSec: perSec(find),
+        inclusion10kNoCacheMs: noCache.total,
+        inclusionNoCachePerSec: perSec(noCache),
         peakMiB: peakMiB(),
       };
     } finally {
@@ -205,7 +232,7 @@ async function main(): Promise<void> {
     return;
   }
   const full = args.includes("--full");
-  const plan: [string, number][] = [
+  let plan: [string, number][] = [
     ["rfc9162", 100_000],
     ["merkletreejs", 100_000],
     ["oz-standard", 100_000],
@@ -215,7 +242,9 @@ async function main(): Promise<void> {
   if (full) plan.push(["oz-standard", 1_000_000]);
   plan.push(["store-sqlite", 1_000_000]);
   if (args.includes("--store-1e7")) plan.push(["store-sqlite", 10_000_000]);
-  if (await pgUp()) plan.push(["store-postgres", 100_000]);
+  if (await pgUp()) plan.push(["store-postgres", 1_000_000]);
+  const only = args.indexOf("--only");
+  if (only >= 0) plan = plan.filter(([c]) => c.startsWith(args[only + 1]));
 
   const rows: { case: string; n: number; result: Result | { error: string } }[] = [];
   for (const [name, n] of plan) {

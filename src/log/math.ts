@@ -11,11 +11,11 @@ export function isSize(x: unknown): x is number {
 /** Number of bits needed to write x (0 for 0). */
 export function bitLength(x: number): number {
   let n = 0;
-  while (x >= 1) {
-    x = Math.floor(x / 2);
-    n++;
+  while (x >= 2 ** 32) {
+    x = Math.floor(x / 2 ** 32);
+    n += 32;
   }
-  return n;
+  return x >= 1 ? n + 32 - Math.clz32(x) : n;
 }
 
 /** Largest power of two strictly below n. Requires n >= 2. */

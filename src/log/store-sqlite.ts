@@ -56,19 +56,23 @@ export class SqliteTileBackend implements TileBackend {
   }
 
   private insertKeys(size: number, leafHashes: readonly Uint8Array[]): void {
+    // Sorted by key, consecutive inserts land on the same b-tree pages.
+    const n = leafHashes.length;
+    const rows: [number, number, number][] = new Array(n);
+    for (let i = 0; i < n; i++) rows[i] = [leafEpoch(size + i), leafPrefix(leafHashes[i]), size + i];
+    rows.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
     const params: number[] = new Array(3 * KEY_ROWS);
     let i = 0;
-    for (; i + KEY_ROWS <= leafHashes.length; i += KEY_ROWS) {
+    for (; i + KEY_ROWS <= n; i += KEY_ROWS) {
       for (let j = 0; j < KEY_ROWS; j++) {
-        const idx = size + i + j;
-        params[3 * j] = leafEpoch(idx);
-        params[3 * j + 1] = leafPrefix(leafHashes[i + j]);
-        params[3 * j + 2] = idx;
+        const r = rows[i + j];
+        params[3 * j] = r[0];
+        params[3 * j + 1] = r[1];
+        params[3 * j + 2] = r[2];
       }
       this.putKeys.run(params);
     }
-    for (; i < leafHashes.length; i++)
-      this.putKey.run(leafEpoch(size + i), leafPrefix(leafHashes[i]), size + i);
+    for (; i < n; i++) this.putKey.run(rows[i][0], rows[i][1], rows[i][2]);
   }
 
   private readSync(keys: readonly TileKey[]): TileWrite[] {

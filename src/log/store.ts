@@ -11,7 +11,7 @@ import {
   consistencyRanges,
   hashRange,
   inclusionRanges,
-  nodesForRanges,
+  rangeNodes,
 } from "./tree";
 import { type TileKey, type TileWrite, TILE_WIDTH } from "./tiles";
 import { ExpandedTile, TileCache, TileSetReader, nodeTilePosition, tileKey } from "./tile-cache";
@@ -197,7 +197,7 @@ export class TileLogStore implements LogStore {
     atLeast: number,
     what: string,
   ): Promise<Uint8Array[]> {
-    const nodes = nodesForRanges(ranges);
+    const nodes = ranges.flatMap(([b, e]) => rangeNodes(b, e)); // readNodes dedupes by tile
     if (atLeast > 0) nodes.push(sizeWitness(atLeast));
     const reader = await this.readNodes(nodes);
     if (!reader) {

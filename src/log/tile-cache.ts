@@ -58,39 +58,56 @@ export class ExpandedTile {
 export const tileKey = (level: number, index: number): number => index * 16 + level;
 
 /**
- * Bounded LRU of tiles, shared by all reads of one store. Safe without invalidation: a stored tile
+ * Bounded cache of tiles, shared by all reads of one store. Safe without invalidation: a stored tile
  * only ever grows (full tiles never change, the last tile of a level gains entries at its end), so
  * a cached tile answers every node it holds for every tree size; a read that needs more entries
  * than the cached copy has goes to the database.
+ *
+ * Two generations approximate LRU in O(1): hits move to the young map; when it holds half the
+ * capacity it becomes the old one and the previous old generation is dropped. (Evicting from one
+ * Map in insertion order costs O(deleted entries) per eviction in V8: ~8 µs each at 32k tiles.)
  */
 export class TileCache {
-  private readonly map = new Map<number, ExpandedTile>();
+  private young = new Map<number, ExpandedTile>();
+  private old = new Map<number, ExpandedTile>();
 
   constructor(readonly capacity: number) {}
+
+  private keep(k: number, t: ExpandedTile): void {
+    this.young.set(k, t);
+    if (this.young.size >= this.capacity / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
 
   /** The cached tile if it holds at least `minWidth` entries (and marks it recently used). */
   get(level: number, index: number, minWidth: number): ExpandedTile | undefined {
     const k = tileKey(level, index);
-    const t = this.map.get(k);
-    if (!t || t.width < minWidth) return undefined;
-    this.map.delete(k);
-    this.map.set(k, t);
-    return t;
+    let t = this.young.get(k);
+    if (!t) {
+      t = this.old.get(k);
+      if (t && t.width >= minWidth) {
+        this.old.delete(k);
+        this.keep(k, t);
+      }
+    }
+    return t && t.width >= minWidth ? t : undefined;
   }
 
   /** Keeps `tile` unless a copy with at least as many entries is cached. */
   put(level: number, index: number, tile: ExpandedTile): void {
-    if (this.capacity <= 0) return;
+    if (this.capacity < 2) return;
     const k = tileKey(level, index);
-    const old = this.map.get(k);
-    if (old && old.width >= tile.width) return;
-    this.map.delete(k);
-    this.map.set(k, tile);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as number);
+    const cur = this.young.get(k) ?? this.old.get(k);
+    if (cur && cur.width >= tile.width) return;
+    this.old.delete(k);
+    this.keep(k, tile);
   }
 
+  /** Tiles held (at most `capacity`). */
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 }
 
