@@ -41,7 +41,7 @@ export interface ChainReaderParameters {
 export async function chainReader(
   p: ChainReaderParameters,
 ): Promise<AuditChainReader & { client: PublicClient }> {
-  const transport = http(p.rpcUrl, { batch: { batchSize: 500 }, retryCount: 2 });
+  const transport = http(p.rpcUrl, { batch: { batchSize: 100 }, retryCount: 3, timeout: 60_000 });
   const probe = createPublicClient({ transport });
   let chainId: number;
   try {
