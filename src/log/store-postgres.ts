@@ -85,7 +85,9 @@ export class PostgresTileBackend implements TileBackend {
             indices[i] = size + i;
           }
           await client.query(
-            "INSERT INTO log_leaf_keys (epoch, prefix, idx) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])",
+            // Sorted by key, consecutive index inserts land on the same pages.
+            `INSERT INTO log_leaf_keys (epoch, prefix, idx)
+               SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[]) ORDER BY 1, 2, 3`,
             [epochs, prefixes, indices],
           );
           await client.query("UPDATE log_head SET size = $1 WHERE id = 1", [size + leafHashes.length]);
