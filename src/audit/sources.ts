@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../ledger/leaf";
-import { openLogStore } from "../log/store";
+import { logMigrations, openLogStore } from "../log/store";
 import type { AuditEventRow, AuditEventSource, StoredBalance } from "./audit";
 import { AuditSourceError } from "./errors";
 import type { LeafHashReference } from "./heads";
@@ -114,6 +114,14 @@ function logStoreReference(db: Database): LeafHashReference {
   let store: ReturnType<typeof openLogStore> | undefined;
   const open = async () => {
     if (!(await tableExists(db, "log_tiles"))) throw new AuditSourceError("no log store in the database");
+    // openLogStore migrates: use it only when that writes nothing (the auditor may hold a copy).
+    const applied = new Set(
+      db.kind === "sqlite"
+        ? (db.sqlite.prepare("SELECT id FROM schema_migrations").pluck().all() as string[])
+        : (await db.pool.query<{ id: string }>("SELECT id FROM schema_migrations")).rows.map((r) => r.id),
+    );
+    if (!logMigrations.every((m) => applied.has(m.id)))
+      throw new AuditSourceError("the log store's schema is not current");
     return (store ??= openLogStore(db));
   };
   return {
