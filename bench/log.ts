@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 
@@ -266,18 +266,28 @@ async function main(): Promise<void> {
     }
     console.log("  " + line.join("   "));
   }
+  // Rows carry their own date; a partial run (--only) replaces only the cases it ran.
+  const file = join(__dirname, "results", "log.json");
+  const date = new Date().toISOString();
+  let kept: { case: string; n: number; date?: string }[] = [];
+  if (only >= 0 && existsSync(file)) {
+    const prev = JSON.parse(readFileSync(file, "utf8"));
+    kept = (prev.rows ?? [])
+      .map((r: { date?: string }) => ({ date: prev.date, ...r }))
+      .filter((r: { case: string; n: number }) => !rows.some((x) => x.case === r.case && x.n === r.n));
+  }
   const out = {
-    date: new Date().toISOString(),
+    date,
     machine: {
       cpus: cpus().length,
       model: cpus()[0]?.model,
       memGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     },
-    rows,
+    rows: [...kept, ...rows.map((r) => ({ ...r, date }))],
   };
   mkdirSync(join(__dirname, "results"), { recursive: true });
-  writeFileSync(join(__dirname, "results", "log.json"), JSON.stringify(out, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
   console.log(`\nwrote bench/results/log.json`);
 }
 

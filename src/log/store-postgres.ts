@@ -103,8 +103,8 @@ export class PostgresTileBackend implements TileBackend {
     }
   }
 
-  async leafCandidates(prefix: number): Promise<number[]> {
+  async *leafCandidates(prefix: number): AsyncIterable<number[]> {
     const r = await this.pool.query({ ...LEAF_CANDIDATES, values: [prefix] });
-    return r.rows.map((row) => Number(row.idx));
+    yield r.rows.map((row) => Number(row.idx));
   }
 }

@@ -99,12 +99,12 @@ export class SqliteTileBackend implements TileBackend {
     return this.appendTx(fromIndex, leafHashes);
   }
 
-  async leafCandidates(prefix: number): Promise<number[]> {
+  async *leafCandidates(prefix: number): AsyncIterable<number[]> {
     // One probe per epoch, oldest first, so the first match is the first index.
     const epochs = epochCount(this.getSize.get() as number);
-    const out: number[] = [];
-    for (let e = 0; e < epochs; e++)
-      for (const idx of this.getCandidates.all(e, prefix) as number[]) out.push(idx);
-    return out;
+    for (let e = 0; e < epochs; e++) {
+      const group = this.getCandidates.all(e, prefix) as number[];
+      if (group.length > 0) yield group;
+    }
   }
 }

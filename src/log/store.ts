@@ -113,8 +113,11 @@ export interface TileBackend {
     fromIndex: number,
     leafHashes: readonly Uint8Array[],
   ): Promise<{ size: number; writes: TileWrite[] }>;
-  /** Indices whose leaf hash starts with `prefix` (leaf-keys.ts), ascending; may include false candidates. */
-  leafCandidates(prefix: number): Promise<number[]>;
+  /**
+   * Indices whose leaf hash starts with `prefix` (leaf-keys.ts), ascending, in groups (a caller that
+   * finds its leaf stops early); may include false candidates.
+   */
+  leafCandidates(prefix: number): AsyncIterable<number[]>;
 }
 
 function checkHash(h: unknown, what: string): Uint8Array {
@@ -242,11 +245,12 @@ export class TileLogStore implements LogStore {
   async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
     checkHash(leafHash, "leafHash");
     // Candidates share the 6-byte prefix; the stored leaf decides.
-    for (const idx of await this.backend.leafCandidates(leafPrefix(leafHash))) {
-      const reader = await this.readNodes([{ level: 0, index: idx }]);
-      if (!reader) throw new LogCorruptError(`leaf key ${idx} points past the stored leaves`);
-      if (equalBytes(reader.node(0, idx), leafHash)) return idx;
-    }
+    for await (const group of this.backend.leafCandidates(leafPrefix(leafHash)))
+      for (const idx of group) {
+        const reader = await this.readNodes([{ level: 0, index: idx }]);
+        if (!reader) throw new LogCorruptError(`leaf key ${idx} points past the stored leaves`);
+        if (equalBytes(reader.node(0, idx), leafHash)) return idx;
+      }
     return undefined;
   }
 }
