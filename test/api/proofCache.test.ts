@@ -58,6 +58,24 @@ describe("api: proof cache (upper tree levels in memory)", () => {
     );
   });
 
+  it("finds leaf hashes in memory when every level is kept (the default for logs that fit the budget)", async () => {
+    const cache = new ProofCache(source, { pageSize: 7 });
+    expect(cache.covers(1)).to.equal(false);
+    await cache.extendTo(250);
+    expect(cache.lowLevels).to.equal(0);
+    for (const i of [0, 1, 77, 249]) expect(cache.findLeaf(leaves[i])).to.equal(i);
+    expect(cache.findLeaf(leaves[250])).to.equal(undefined);
+    expect(cache.findLeaf(leafHash(Buffer.from("not a leaf")))).to.equal(undefined);
+    // Same 8-byte prefix, different hash: not a match.
+    const twin = Buffer.from(leaves[77]);
+    twin[31] ^= 1;
+    expect(cache.findLeaf(twin)).to.equal(undefined);
+    const small = new ProofCache(source, { memoryBudgetBytes: 32 * 300 });
+    await small.extendTo(300);
+    expect(small.lowLevels).to.equal(1);
+    expect(small.findLeaf(leaves[3])).to.equal(undefined);
+  });
+
   it("refuses to extend past the leaves the source has", async () => {
     const cache = new ProofCache(source, { lowLevels: 2 });
     let err: unknown;

@@ -10,11 +10,15 @@ export interface LeafHashSource {
 export interface ProofCacheOptions {
   /**
    * Levels below this are not kept: a proof recomputes them from the 2^lowLevels leaves of its
-   * chunk (one range read). Memory is about 64 · n / 2^lowLevels bytes (4 MiB per 10^6 leaves at 4).
+   * chunk (one range read). Memory is about 64 · n / 2^lowLevels bytes. Default: 0 (everything in
+   * memory, plus a leaf-hash index: ~112 bytes per leaf) while that fits `memoryBudgetBytes` for
+   * the size first asked for, else the fewest low levels that fit.
    */
   lowLevels?: number;
+  /** Default 512 MiB. */
+  memoryBudgetBytes?: number;
   hasher?: Hasher;
-  /** Leaves read per step while extending (the event loop runs between steps). */
+  /** Leaves read per step while extending (the event loop runs between steps); default 8192. */
   pageSize?: number;
 }
 
@@ -25,10 +29,12 @@ export interface ProofCacheOptions {
  * size n it covers is exact. Proofs are built from the same RFC 9162 ranges as src/log.
  */
 export class ProofCache {
-  readonly lowLevels: number;
-  private readonly chunk: number;
+  private lowLevelsChoice?: number;
+  private chunk = 1;
+  private readonly budget: number;
+  private index?: LeafIndex;
   private readonly hasher: Hasher;
-  private readonly pageSize: number;
+  private pageSize: number;
   /** levels[k]: the complete nodes of level lowLevels + k, 32 bytes each, left to right. */
   private levels: Uint8Array[] = [];
   private counts: number[] = [];
@@ -42,23 +48,56 @@ export class ProofCache {
     private readonly source: LeafHashSource,
     opts: ProofCacheOptions = {},
   ) {
-    this.lowLevels = opts.lowLevels ?? 4;
-    this.chunk = 2 ** this.lowLevels;
     this.hasher = opts.hasher ?? nodeHasher;
-    this.pageSize = Math.max(this.chunk, Math.floor((opts.pageSize ?? 16_384) / this.chunk) * this.chunk);
+    this.budget = opts.memoryBudgetBytes ?? 512 * 2 ** 20;
+    this.pageSize = opts.pageSize ?? 8192;
+    if (opts.lowLevels !== undefined) this.choose(opts.lowLevels);
+  }
+
+  private choose(low: number): void {
+    this.lowLevelsChoice = low;
+    this.chunk = 2 ** low;
+    this.pageSize = Math.max(this.chunk, Math.floor(this.pageSize / this.chunk) * this.chunk);
+    // With every leaf in memory, a leaf hash is found without storage too.
+    if (low === 0) this.index = new LeafIndex();
+  }
+
+  /** Levels recomputed per proof (undefined until the first extension picks it). */
+  get lowLevels(): number | undefined {
+    return this.lowLevelsChoice;
   }
 
   /** True when proofs for trees of `size` leaves can be served from the cache. */
   covers(size: number): boolean {
+    if (this.lowLevelsChoice === undefined) return false;
     return this.covered >= size - (size % this.chunk);
+  }
+
+  /**
+   * The index of a leaf hash among the covered leaves (the first, if repeated), or undefined when
+   * it is not among them or the leaves are not kept in memory.
+   */
+  findLeaf(leafHash: Uint8Array): number | undefined {
+    const leaves = this.levels[0];
+    if (!this.index || !leaves) return undefined;
+    return this.index.find(leafHash, (i) => {
+      for (let b = 0; b < 32; b++) if (leaves[i * 32 + b] !== leafHash[b]) return false;
+      return true;
+    });
   }
 
   /** Grows the cache to cover `size` leaves (whole chunks); concurrent callers share one run. */
   extendTo(size: number): Promise<void> {
     if (this.covers(size)) return Promise.resolve();
     const run = (this.extending ?? Promise.resolve()).then(() => this.grow(size));
-    this.extending = run.finally(() => {
-      if (this.extending === run) this.extending = undefined;
+    // The chain itself never rejects (a caller that drops `run` must not leave an unhandled rejection).
+    const settled: Promise<void> = run.then(
+      () => {},
+      () => {},
+    );
+    this.extending = settled;
+    void settled.then(() => {
+      if (this.extending === settled) this.extending = undefined;
     });
     return run;
   }
@@ -79,6 +118,11 @@ export class ProofCache {
   }
 
   private async grow(size: number): Promise<void> {
+    if (this.lowLevelsChoice === undefined) {
+      let low = 0;
+      if (112 * size > this.budget) low = Math.ceil(Math.log2((64 * size) / this.budget));
+      this.choose(low);
+    }
     const target = size - (size % this.chunk);
     while (this.covered < target) {
       const n = Math.min(this.pageSize, target - this.covered);
@@ -91,6 +135,7 @@ export class ProofCache {
           hashRange(new LeafReader(leaves, c, this.hasher), 0, this.chunk, this.hasher),
           chunkIndex,
         );
+        this.index?.add(leaves[c], chunkIndex);
         // Complete the parents this node finishes, level by level.
         let k = 0;
         let idx = chunkIndex;
@@ -149,7 +194,7 @@ export class ProofCache {
     tailStart: number,
     tail: Uint8Array[],
   ): NodeReader {
-    const lowLevels = this.lowLevels;
+    const lowLevels = this.lowLevelsChoice!;
     const hasher = this.hasher;
     return {
       node: (level, index) => {
@@ -176,4 +221,60 @@ class LeafReader implements NodeReader {
     if (level === 0) return this.leaves[this.offset + index];
     return this.hasher.hashChildren(this.node(level - 1, 2 * index), this.node(level - 1, 2 * index + 1));
   }
+}
+
+/**
+ * Open-addressing hash table from the first 8 bytes of a leaf hash to its index; the caller
+ * confirms the full hash, so prefix collisions only cost a probe. 16 bytes per slot, load ≤ 1/2.
+ */
+class LeafIndex {
+  private keys = new Uint32Array(2 * 1024);
+  private vals = new Float64Array(1024).fill(-1);
+  private mask = 1023;
+  private count = 0;
+
+  private static slot(hi: number, lo: number, mask: number): number {
+    return (Math.imul(hi ^ Math.imul(lo, 0x9e3779b1), 0x85ebca6b) >>> 0) & mask;
+  }
+
+  add(hash: Uint8Array, index: number): void {
+    if (2 * (this.count + 1) > this.vals.length) this.resize();
+    this.insert(word(hash, 0), word(hash, 4), index);
+    this.count++;
+  }
+
+  private insert(hi: number, lo: number, index: number): void {
+    let s = LeafIndex.slot(hi, lo, this.mask);
+    while (this.vals[s] !== -1) s = (s + 1) & this.mask;
+    this.keys[2 * s] = hi;
+    this.keys[2 * s + 1] = lo;
+    this.vals[s] = index;
+  }
+
+  private resize(): void {
+    const { keys, vals } = this;
+    this.keys = new Uint32Array(keys.length * 2);
+    this.vals = new Float64Array(vals.length * 2).fill(-1);
+    this.mask = this.vals.length - 1;
+    // Re-inserting in slot order keeps earlier indices first along each probe run.
+    const entries: [number, number, number][] = [];
+    for (let s = 0; s < vals.length; s++)
+      if (vals[s] !== -1) entries.push([keys[2 * s], keys[2 * s + 1], vals[s]]);
+    entries.sort((a, b) => a[2] - b[2]);
+    for (const [hi, lo, v] of entries) this.insert(hi, lo, v);
+  }
+
+  find(hash: Uint8Array, confirm: (index: number) => boolean): number | undefined {
+    const hi = word(hash, 0);
+    const lo = word(hash, 4);
+    for (let s = LeafIndex.slot(hi, lo, this.mask); this.vals[s] !== -1; s = (s + 1) & this.mask) {
+      if (this.keys[2 * s] === hi && this.keys[2 * s + 1] === lo && confirm(this.vals[s]))
+        return this.vals[s];
+    }
+    return undefined;
+  }
+}
+
+function word(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }

@@ -151,7 +151,7 @@ export class ProofService {
   /** The proof for a leaf known only by its hash (public: reveals nothing but hashes). */
   async proofByLeafHash(leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
     const hash = Buffer.from(leafHash.slice(2), "hex");
-    let index = await this.log.findLeaf(hash);
+    let index = this.cache?.findLeaf(hash) ?? (await this.log.findLeaf(hash));
     if (index === undefined && this.ensureLogSize) {
       // The entry may be in the ledger but not yet copied into the log store.
       await this.ensureLogSize(Number.MAX_SAFE_INTEGER);
