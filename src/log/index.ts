@@ -38,6 +38,7 @@ export {
   rangeNodes,
   hashRange,
 } from "./tree";
+export { MerkleFrontier } from "./frontier";
 export { type LogStore, logMigrations, openLogStore } from "./store";
 export { MemoryLogStore } from "./memory-store";
 export { type LeafSource, syncLog } from "./sync";

@@ -1,5 +1,5 @@
 import { bytesToHex, type Hex } from "viem";
-import { MerkleFrontier } from "./frontier";
+import { MerkleFrontier } from "../log/frontier";
 import type { AnchorSource, RelayerAlarm } from "./types";
 
 const PAGE = 10_000;

@@ -10,7 +10,7 @@ import { nodeHasher } from "../../src/log/node-hasher";
 import { MemoryTree } from "../../src/log/tree";
 import { type AnchorRecord, openAnchorStore, relayerMigrations } from "../../src/relayer/anchor-store";
 import { auditAgainstHeads } from "../../src/relayer/audit";
-import { MerkleFrontier } from "../../src/relayer/frontier";
+import { MerkleFrontier } from "../../src/log/frontier";
 import { createPgAdvisoryLease, createSqliteLease } from "../../src/relayer/lease";
 import { bumpFees, isFinal, nextAnchorSize } from "../../src/relayer/policy";
 import type { AnchorSource } from "../../src/relayer/types";
