@@ -166,7 +166,7 @@ async function serve(): Promise<void> {
     anchors: openAnchorStore(db),
     auth: openApiKeyStore(db),
     logger: jsonLineLogger(logFile),
-    options: { rateLimit: false },
+    options: { rateLimit: false, warmProofCache: true },
   });
   const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
   process.stdout.write(`${server.url}\n`);
@@ -236,6 +236,17 @@ async function main(): Promise<void> {
     console.error(`prepared in ${meta.prepareSeconds} s (${meta.anchors} anchored heads)`);
   }
   const { child, url } = await startServer();
+  // Wait for the proof cache to cover the log (a cold start serves from storage meanwhile).
+  const t0 = performance.now();
+  for (;;) {
+    const ready = (await (await fetch(`${url}/v1/ready`)).json()) as {
+      checks: { proofCache?: { leaves: number } };
+    };
+    if ((ready.checks.proofCache?.leaves ?? 0) >= meta.events) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const warmSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  console.error(`proof cache filled in ${warmSeconds} s`);
   const rows: Row[] = [];
   try {
     const pick = () => meta.sample[randomInt(meta.sample.length)];
@@ -270,6 +281,7 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     prepareSeconds: meta.prepareSeconds,
+    proofCacheWarmSeconds: warmSeconds,
     rows,
   };
   fs.mkdirSync(path.join(__dirname, "out"), { recursive: true });

@@ -54,6 +54,8 @@ export interface ApiOptions {
    * proof: about 4 MiB per 10^6 entries); `false` serves every proof from the log store.
    */
   proofCache?: ProofCacheOptions | false;
+  /** Fill the proof cache up to the latest anchor in the background at start-up (default false). */
+  warmProofCache?: boolean;
   /** Clock (ms since the Unix epoch), for escrow schedule checks. */
   now?: () => number;
 }
@@ -133,6 +135,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
           options: o.proofCache,
         },
   );
+  if (o.warmProofCache) void proofs.warm();
   const ctx: ApiContext = {
     deps,
     options,

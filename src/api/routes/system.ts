@@ -13,6 +13,9 @@ const ReadinessSchema = z
     checks: z.object({
       log: CheckSchema.extend({ treeSize: z.number().int().optional() }),
       chain: CheckSchema.extend({ blockNumber: z.number().int().optional() }).optional(),
+      proofCache: z
+        .object({ leaves: z.number().int().meta({ description: "leaves whose tree levels are in memory" }) })
+        .optional(),
       relayer: CheckSchema.extend({
         leader: z.boolean().optional(),
         lagEntries: z.number().optional(),
@@ -109,7 +112,9 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
             checks.relayer = { ok: false, message: msg(e) };
           }
         }
-        const ready = Object.values(checks).every((c) => c === undefined || c.ok);
+        const ready = [checks.log, checks.chain, checks.relayer].every((c) => c === undefined || c.ok);
+        const leaves = ctx.proofs.cachedLeaves();
+        if (leaves !== undefined) checks.proofCache = { leaves };
         return { status: ready ? 200 : 503, body: { ready, checks } };
       },
     }),

@@ -62,6 +62,11 @@ export class ProofCache {
     if (low === 0) this.index = new LeafIndex();
   }
 
+  /** Leaves whose levels are in memory. */
+  get coveredLeaves(): number {
+    return this.covered;
+  }
+
   /** Levels recomputed per proof (undefined until the first extension picks it). */
   get lowLevels(): number | undefined {
     return this.lowLevelsChoice;

@@ -62,6 +62,22 @@ export class ProofService {
     if (cache) this.cache = new ProofCache(cache.leaves, cache.options);
   }
 
+  /** Leaves the proof cache covers (undefined when it is disabled). */
+  cachedLeaves(): number | undefined {
+    return this.cache?.coveredLeaves;
+  }
+
+  /** Extends the proof cache to the latest confirmed anchor (call at start-up; errors are ignored). */
+  async warm(): Promise<void> {
+    if (!this.cache) return;
+    try {
+      const latest = await this.anchors.source.latest();
+      if (latest && latest.final !== false) await this.cache.extendTo(latest.treeSize);
+    } catch {
+      // Requests extend the cache themselves; a failed warm-up only costs speed.
+    }
+  }
+
   /**
    * The inclusion proof from the in-memory levels when they cover the head (checked once per head
    * against the anchored root), else from the log store while the cache catches up in the background.
