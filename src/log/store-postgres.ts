@@ -3,7 +3,7 @@ import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
 import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
 import { type TileCache, cachedBorder } from "./tile-cache";
-import { LEAF_EPOCH_BITS, leafEpoch, leafPrefix } from "./leaf-keys";
+import { buildLeafFilter, leafEpoch, leafPrefix, sealedEpochs } from "./leaf-keys";
 import type { TileBackend } from "./store";
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -16,10 +16,7 @@ const READ_TILES = {
 };
 const LEAF_CANDIDATES = {
   name: "log_leaf_candidates",
-  text: `SELECT idx FROM log_leaf_keys
-          WHERE epoch = ANY (ARRAY(SELECT generate_series(0, ((SELECT size FROM log_head WHERE id = 1) - 1) >> ${LEAF_EPOCH_BITS})::int))
-            AND prefix = $1
-          ORDER BY idx`,
+  text: "SELECT idx FROM log_leaf_keys WHERE epoch = ANY ($1::int[]) AND prefix = $2 ORDER BY idx",
 };
 
 /**
@@ -90,6 +87,14 @@ export class PostgresTileBackend implements TileBackend {
                SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[]) ORDER BY 1, 2, 3`,
             [epochs, prefixes, indices],
           );
+          for (const e of sealedEpochs(size, size + leafHashes.length)) {
+            const p = await client.query("SELECT prefix FROM log_leaf_keys WHERE epoch = $1", [e]);
+            const bits = buildLeafFilter(p.rows.map((row) => Number(row.prefix)));
+            await client.query(
+              "INSERT INTO log_leaf_filters (epoch, bits) VALUES ($1, $2) ON CONFLICT (epoch) DO UPDATE SET bits = EXCLUDED.bits",
+              [e, buf(bits)],
+            );
+          }
           await client.query("UPDATE log_head SET size = $1 WHERE id = 1", [size + leafHashes.length]);
         }
         await client.query("COMMIT");
@@ -103,8 +108,16 @@ export class PostgresTileBackend implements TileBackend {
     }
   }
 
-  async *leafCandidates(prefix: number): AsyncIterable<number[]> {
-    const r = await this.pool.query({ ...LEAF_CANDIDATES, values: [prefix] });
+  async *leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]> {
+    if (epochs.length === 0) return;
+    const r = await this.pool.query({ ...LEAF_CANDIDATES, values: [epochs, prefix] });
     yield r.rows.map((row) => Number(row.idx));
+  }
+
+  async leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]> {
+    const r = await this.pool.query("SELECT epoch, bits FROM log_leaf_filters WHERE epoch >= $1", [
+      fromEpoch,
+    ]);
+    return r.rows.map((row) => ({ epoch: row.epoch as number, bits: row.bits as Buffer }));
   }
 }

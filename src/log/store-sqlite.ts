@@ -3,7 +3,7 @@ import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
 import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
 import { type TileCache, cachedBorder } from "./tile-cache";
-import { epochCount, leafEpoch, leafPrefix } from "./leaf-keys";
+import { buildLeafFilter, leafEpoch, leafPrefix, sealedEpochs } from "./leaf-keys";
 import type { TileBackend } from "./store";
 
 /** Rows per multi-row INSERT of leaf keys (3 parameters each; SQLite allows 32766). */
@@ -18,6 +18,9 @@ export class SqliteTileBackend implements TileBackend {
   private readonly putKeys: BetterSqlite3.Statement;
   private readonly setSize: BetterSqlite3.Statement;
   private readonly getCandidates: BetterSqlite3.Statement;
+  private readonly getFilters: BetterSqlite3.Statement;
+  private readonly getEpochPrefixes: BetterSqlite3.Statement;
+  private readonly putFilter: BetterSqlite3.Statement;
   private readonly appendTx: (
     fromIndex: number,
     leafHashes: readonly Uint8Array[],
@@ -40,6 +43,9 @@ export class SqliteTileBackend implements TileBackend {
     this.getCandidates = db
       .prepare("SELECT idx FROM log_leaf_keys WHERE epoch = ? AND prefix = ? ORDER BY idx")
       .pluck();
+    this.getFilters = db.prepare("SELECT epoch, bits FROM log_leaf_filters WHERE epoch >= ?");
+    this.getEpochPrefixes = db.prepare("SELECT prefix FROM log_leaf_keys WHERE epoch = ?").pluck();
+    this.putFilter = db.prepare("INSERT OR REPLACE INTO log_leaf_filters (epoch, bits) VALUES (?, ?)");
     const tx = db.transaction((fromIndex: number, leafHashes: readonly Uint8Array[]) => {
       const size = this.getSize.get() as number;
       if (fromIndex !== size) throw new LogAppendConflictError(fromIndex, size);
@@ -49,6 +55,8 @@ export class SqliteTileBackend implements TileBackend {
       const writes = planAppend(size, border, leafHashes, this.hasher);
       for (const w of writes) this.putTile.run(w.level, w.index, w.hashes);
       this.insertKeys(size, leafHashes);
+      for (const e of sealedEpochs(size, size + leafHashes.length))
+        this.putFilter.run(e, buildLeafFilter(this.getEpochPrefixes.all(e) as number[]));
       this.setSize.run(size + leafHashes.length);
       return { size: size + leafHashes.length, writes };
     });
@@ -99,12 +107,14 @@ export class SqliteTileBackend implements TileBackend {
     return this.appendTx(fromIndex, leafHashes);
   }
 
-  async *leafCandidates(prefix: number): AsyncIterable<number[]> {
-    // One probe per epoch, oldest first, so the first match is the first index.
-    const epochs = epochCount(this.getSize.get() as number);
-    for (let e = 0; e < epochs; e++) {
+  async *leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]> {
+    for (const e of epochs) {
       const group = this.getCandidates.all(e, prefix) as number[];
       if (group.length > 0) yield group;
     }
+  }
+
+  async leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]> {
+    return this.getFilters.all(fromEpoch) as { epoch: number; bits: Uint8Array }[];
   }
 }

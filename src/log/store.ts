@@ -15,7 +15,14 @@ import {
 } from "./tree";
 import { type TileKey, type TileWrite, TILE_WIDTH } from "./tiles";
 import { ExpandedTile, TileCache, TileSetReader, nodeTilePosition, tileKey } from "./tile-cache";
-import { LEAF_EPOCH_BITS, leafPrefix, sqlitePrefixExpression } from "./leaf-keys";
+import {
+  LEAF_EPOCH_BITS,
+  LEAF_EPOCH_SIZE,
+  epochCount,
+  leafFilterMayHave,
+  leafPrefix,
+  sqlitePrefixExpression,
+} from "./leaf-keys";
 import { SqliteTileBackend } from "./store-sqlite";
 import { PostgresTileBackend } from "./store-postgres";
 
@@ -97,6 +104,13 @@ export const logMigrations: Migration[] = [
           FROM log_leaf_index;
       DROP TABLE log_leaf_index;`,
   },
+  {
+    // Per sealed epoch, a bitmap of the key prefixes it holds (leaf-keys.ts); epochs sealed before
+    // this migration have none and are always probed.
+    id: "log/003_leaf_filters",
+    sqlite: `CREATE TABLE log_leaf_filters (epoch INTEGER PRIMARY KEY, bits BLOB NOT NULL);`,
+    postgres: `CREATE TABLE log_leaf_filters (epoch INTEGER PRIMARY KEY, bits BYTEA NOT NULL);`,
+  },
 ];
 
 /** What a database backend provides; the tree logic above it is shared (tiles.ts, tile-cache.ts). */
@@ -114,10 +128,12 @@ export interface TileBackend {
     leafHashes: readonly Uint8Array[],
   ): Promise<{ size: number; writes: TileWrite[] }>;
   /**
-   * Indices whose leaf hash starts with `prefix` (leaf-keys.ts), ascending, in groups (a caller that
-   * finds its leaf stops early); may include false candidates.
+   * Indices in the given epochs (ascending) whose leaf hash starts with `prefix` (leaf-keys.ts),
+   * ascending, in groups (a caller that finds its leaf stops early); may include false candidates.
    */
-  leafCandidates(prefix: number): AsyncIterable<number[]>;
+  leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]>;
+  /** The stored leaf filters of epochs >= fromEpoch. */
+  leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]>;
 }
 
 function checkHash(h: unknown, what: string): Uint8Array {
@@ -140,6 +156,10 @@ export const DEFAULT_CACHE_TILES = 32_768;
 
 /** LogStore over tiles in a database; see openLogStore. */
 export class TileLogStore implements LogStore {
+  // Leaf filters of sealed epochs (immutable; 64 KiB per 2^16 leaves) and the epoch below which all are loaded.
+  private readonly filters = new Map<number, Uint8Array>();
+  private filtersFrom = 0;
+
   constructor(
     private readonly backend: TileBackend,
     private readonly hasher: Hasher = nodeHasher,
@@ -244,8 +264,21 @@ export class TileLogStore implements LogStore {
 
   async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
     checkHash(leafHash, "leafHash");
+    const prefix = leafPrefix(leafHash);
+    const size = await this.backend.size();
+    const sealed = Math.floor(size / LEAF_EPOCH_SIZE);
+    if (this.filtersFrom < sealed) {
+      // Every epoch below `sealed` was sealed before this read: its filter is visible now or never.
+      for (const f of await this.backend.leafFilters(this.filtersFrom)) this.filters.set(f.epoch, f.bits);
+      this.filtersFrom = sealed;
+    }
+    const epochs: number[] = [];
+    for (let e = 0; e < epochCount(size); e++) {
+      const bits = this.filters.get(e);
+      if (!bits || leafFilterMayHave(bits, prefix)) epochs.push(e);
+    }
     // Candidates share the 6-byte prefix; the stored leaf decides.
-    for await (const group of this.backend.leafCandidates(leafPrefix(leafHash)))
+    for await (const group of this.backend.leafCandidates(prefix, epochs))
       for (const idx of group) {
         const reader = await this.readNodes([{ level: 0, index: idx }]);
         if (!reader) throw new LogCorruptError(`leaf key ${idx} points past the stored leaves`);

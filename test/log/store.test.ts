@@ -162,7 +162,9 @@ describeWithPg("log/store (postgres)", (ctx) => {
         const db = openDatabase(ctx.url, { poolSize: 4 });
         dbs.push(db);
         const s = await openLogStore(db);
-        await pool(db).query("TRUNCATE log_tiles, log_leaf_keys; UPDATE log_head SET size = 0");
+        await pool(db).query(
+          "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
+        );
         return s;
       },
       async another() {
@@ -190,7 +192,9 @@ describeWithPg("log/store (postgres)", (ctx) => {
     try {
       const sa = await openLogStore(a);
       const sb = await openLogStore(b);
-      await pool(a).query("TRUNCATE log_tiles, log_leaf_keys; UPDATE log_head SET size = 0");
+      await pool(a).query(
+        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
+      );
       const leaves = makeLeaves(400, 9);
       // Each writer appends the next batch at the size it last saw; losers retry at the new size.
       const writer = async (s: typeof sa) => {
