@@ -89,7 +89,7 @@ export class PostgresLedgerStore implements LedgerStore {
     const accountIds = new Set(keys.accounts ?? []);
     if (keys.holds?.length) {
       const { rows } = await client.query(
-        "SELECT * FROM ledger_holds WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        "SELECT h.* FROM unnest($1::text[]) AS k(id) JOIN ledger_holds h ON h.id = k.id ORDER BY h.id FOR UPDATE OF h",
         [keys.holds],
       );
       for (const r of rows) {
@@ -108,7 +108,7 @@ export class PostgresLedgerStore implements LedgerStore {
     if (accountIds.size) {
       const { rows } = await client.query({
         name: "ledger_lock_accounts",
-        text: "SELECT * FROM ledger_accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        text: "SELECT a.* FROM unnest($1::text[]) AS k(id) JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a",
         values: [[...accountIds]],
       });
       for (const r of rows) state.accounts.set(r.id as string, accountFromRow(r));
@@ -116,7 +116,7 @@ export class PostgresLedgerStore implements LedgerStore {
     if (keys.transfers?.length) {
       const { rows } = await client.query({
         name: "ledger_find_transfers",
-        text: "SELECT * FROM ledger_transfers WHERE id = ANY($1::text[])",
+        text: "SELECT t.* FROM unnest($1::text[]) AS k(id) JOIN ledger_transfers t ON t.id = k.id",
         values: [keys.transfers],
       });
       for (const r of rows) state.transfers.set(r.id as string, transferFromRow(r));
