@@ -2,6 +2,8 @@ import type pg from "pg";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { InvariantError } from "../errors";
+import { LEAF_V1_BYTES } from "./leaf";
 import { sealLeaf } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
 import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
@@ -87,6 +89,9 @@ export class PostgresLedgerStore implements LedgerStore {
       decisions: new Map(),
     };
     const accountIds = new Set(keys.accounts ?? []);
+    // Physical row ids of the locked accounts: stable while our row lock is held, so the balance
+    // update can fetch each row directly instead of descending the primary key again.
+    const ctids = new Map<string, string>();
     if (keys.holds?.length) {
       const { rows } = await client.query(
         "SELECT h.* FROM unnest($1::text[]) AS k(id) JOIN ledger_holds h ON h.id = k.id ORDER BY h.id FOR UPDATE OF h",
@@ -108,10 +113,14 @@ export class PostgresLedgerStore implements LedgerStore {
     if (accountIds.size) {
       const { rows } = await client.query({
         name: "ledger_lock_accounts",
-        text: "SELECT a.* FROM unnest($1::text[]) AS k(id) JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a",
+        text: `SELECT a.ctid::text AS row_ctid, a.* FROM unnest($1::text[]) AS k(id)
+               JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a`,
         values: [[...accountIds]],
       });
-      for (const r of rows) state.accounts.set(r.id as string, accountFromRow(r));
+      for (const r of rows) {
+        state.accounts.set(r.id as string, accountFromRow(r));
+        ctids.set(r.id as string, r.row_ctid as string);
+      }
     }
     if (keys.transfers?.length) {
       const { rows } = await client.query({
@@ -140,13 +149,13 @@ export class PostgresLedgerStore implements LedgerStore {
 
     const updated = [...c.updatedAccounts];
     if (updated.length) {
-      await client.query({
+      const { rowCount } = await client.query({
         name: "ledger_update_accounts",
         text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
                  credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                 AS v(id, status, dp, cp, dq, cq)
-               WHERE a.id = v.id`,
+               FROM unnest($7::tid[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 AS v(row_ctid, id, status, dp, cp, dq, cq)
+               WHERE a.ctid = v.row_ctid AND a.id = v.id`,
         values: [
           updated.map((a) => a.id),
           updated.map((a) => a.status),
@@ -154,8 +163,13 @@ export class PostgresLedgerStore implements LedgerStore {
           updated.map((a) => a.creditsPosted.toString()),
           updated.map((a) => a.debitsPending.toString()),
           updated.map((a) => a.creditsPending.toString()),
+          updated.map((a) => ctids.get(a.id) ?? null),
         ],
       });
+      if (rowCount !== updated.length)
+        throw new InvariantError("a locked account row was not found by its row id", {
+          details: `updated ${rowCount} of ${updated.length}`,
+        });
     }
 
     // The sequence lock: everything before this point ran without it.
@@ -250,21 +264,32 @@ export class PostgresLedgerStore implements LedgerStore {
         [d.chainEventId, d.holdId, d.action],
       );
     }
+    // Leaves and hashes travel as two binary parameters (fixed-size records back to back) instead of
+    // arrays of hex text: no hex encoding here, no hex parsing on the server.
+    const leaves = Buffer.allocUnsafe(sealed.length * LEAF_V1_BYTES);
+    const hashes = Buffer.allocUnsafe(sealed.length * 32);
+    sealed.forEach((x, i) => {
+      leaves.set(x.leafBytes, i * LEAF_V1_BYTES);
+      hashes.set(x.leafHash, i * 32);
+    });
     await client.query({
       name: "ledger_insert_events",
       text: `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
                created_at, leaf, leaf_hash)
-             SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-               $7::bytea[], $8::bytea[])`,
+             SELECT $1::bigint + v.i - 1, v.k, v.s, v.d, v.c, v.t,
+               substring($6::bytea from (v.i::int - 1) * ${LEAF_V1_BYTES} + 1 for ${LEAF_V1_BYTES}),
+               substring($7::bytea from (v.i::int - 1) * 32 + 1 for 32)
+             FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $8::bigint[])
+               WITH ORDINALITY AS v(k, s, d, c, t, i)`,
       values: [
-        sealed.map((x) => x.s),
+        sealed[0].s,
         sealed.map((x) => SUBJECT_KINDS[x.d.subjectKind]),
         sealed.map((x) => x.d.subjectId),
         sealed.map((x) => x.d.debitAccountId),
         sealed.map((x) => x.d.creditAccountId),
+        leaves,
+        hashes,
         sealed.map((x) => x.d.createdAt),
-        sealed.map((x) => x.leafBytes),
-        sealed.map((x) => x.leafHash),
       ],
     });
     return p.result();
