@@ -6,51 +6,69 @@ import type { NodeReader, PairHasher } from "./tree";
 /**
  * A stored tile with the perfect nodes between its entries and the next tile level (tree levels
  * 4T+1 … 4T+3), computed once on first use: any node inside it is then a lookup, not up to 7 hashes.
+ * Entries and inner nodes share one buffer (one allocation per cached tile: 960 bytes when full).
  */
 export class ExpandedTile {
-  /** rows[l] holds the floor(width / 2^l) complete nodes l levels above the entries. */
-  private rows: Uint8Array[] | undefined;
+  /** Entries, then row 1, row 2, … (row l: the floor(width / 2^l) complete nodes l levels up). */
+  private readonly buf: Uint8Array;
+  private readonly rowStart: number[] = [0];
+  private readonly rowCount: number[];
+  private expanded = false;
 
   constructor(
-    /** The stored entries (width·32 bytes). */
-    readonly entries: Uint8Array,
+    entries: Uint8Array,
     private readonly hasher: Hasher,
-  ) {}
+  ) {
+    const width = entries.length / HASH_SIZE;
+    this.rowCount = [width];
+    let total = width;
+    for (let l = 1; l < TILE_HEIGHT; l++) {
+      this.rowStart.push(total * HASH_SIZE);
+      this.rowCount.push(Math.floor(this.rowCount[l - 1] / 2));
+      total += this.rowCount[l];
+    }
+    this.buf = new Uint8Array(total * HASH_SIZE);
+    this.buf.set(entries);
+  }
 
   /** Number of stored entries. */
   get width(): number {
-    return this.entries.length / HASH_SIZE;
+    return this.rowCount[0];
   }
 
-  private expand(): Uint8Array[] {
-    const rows = [this.entries];
+  /** The stored entries (width·32 bytes). */
+  get entries(): Uint8Array {
+    return this.buf.subarray(0, this.rowCount[0] * HASH_SIZE);
+  }
+
+  private expand(): void {
     const pair = typeof (this.hasher as Partial<PairHasher>).hashPairInto === "function";
+    const b = this.buf;
     for (let l = 1; l < TILE_HEIGHT; l++) {
-      const below = rows[l - 1];
-      const count = Math.floor(below.length / HASH_SIZE / 2);
-      const row = new Uint8Array(count * HASH_SIZE);
-      for (let j = 0; j < count; j++) {
-        if (pair)
-          (this.hasher as Hasher & PairHasher).hashPairInto(below, 2 * j * HASH_SIZE, row, j * HASH_SIZE);
+      const below = this.rowStart[l - 1];
+      const at = this.rowStart[l];
+      for (let j = 0; j < this.rowCount[l]; j++) {
+        const src = below + 2 * j * HASH_SIZE;
+        if (pair) (this.hasher as Hasher & PairHasher).hashPairInto(b, src, b, at + j * HASH_SIZE);
         else
-          row.set(
+          b.set(
             this.hasher.hashChildren(
-              below.subarray(2 * j * HASH_SIZE, (2 * j + 1) * HASH_SIZE),
-              below.subarray((2 * j + 1) * HASH_SIZE, (2 * j + 2) * HASH_SIZE),
+              b.subarray(src, src + HASH_SIZE),
+              b.subarray(src + HASH_SIZE, src + 2 * HASH_SIZE),
             ),
-            j * HASH_SIZE,
+            at + j * HASH_SIZE,
           );
       }
-      rows.push(row);
     }
-    return rows;
+    this.expanded = true;
   }
 
   /** Node `offset` at `level` (0 … TILE_HEIGHT-1) above the entries, or undefined if not complete. */
   node(level: number, offset: number): Uint8Array | undefined {
-    const row = level === 0 ? this.entries : (this.rows ??= this.expand())[level];
-    if ((offset + 1) * HASH_SIZE > row.length) return undefined;
-    return row.subarray(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
+    if (offset >= this.rowCount[level]) return undefined;
+    if (level > 0 && !this.expanded) this.expand();
+    const at = this.rowStart[level] + offset * HASH_SIZE;
+    return this.buf.subarray(at, at + HASH_SIZE);
   }
 }
 
