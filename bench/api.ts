@@ -188,9 +188,19 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/** CPU seconds (user + system) the API process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 interface Row {
   scenario: string;
   reqPerSec: number;
+  /** API process CPU per request: what one idle core would sustain is 10^6 / cpuUsPerReq. */
+  cpuUsPerReq: number;
+  oneCoreReqPerSec: number;
   p50ms: number;
   p90ms: number;
   p99ms: number;
@@ -200,7 +210,13 @@ interface Row {
   requests: number;
 }
 
-async function drive(url: string, scenario: string, pathOf: () => string, key?: string): Promise<Row> {
+async function drive(
+  url: string,
+  pid: number,
+  scenario: string,
+  pathOf: () => string,
+  key?: string,
+): Promise<Row> {
   const run = (duration: number) =>
     autocannon({
       url,
@@ -210,10 +226,14 @@ async function drive(url: string, scenario: string, pathOf: () => string, key?: 
       requests: [{ method: "GET", setupRequest: (req: any) => ({ ...req, path: pathOf() }) }],
     });
   await run(3); // warm-up: JIT, page cache, anchor cache
+  const cpu0 = cpuSecondsOf(pid);
   const r = await run(DURATION);
+  const cpuUs = ((cpuSecondsOf(pid) - cpu0) * 1e6) / Math.max(1, r.requests.total);
   return {
     scenario,
     reqPerSec: Math.round(r.requests.average),
+    cpuUsPerReq: Math.round(cpuUs),
+    oneCoreReqPerSec: Math.round(1e6 / cpuUs),
     p50ms: r.latency.p50,
     p90ms: r.latency.p90,
     p99ms: r.latency.p99,
@@ -251,11 +271,17 @@ async function main(): Promise<void> {
   try {
     const pick = () => meta.sample[randomInt(meta.sample.length)];
     rows.push(
-      await drive(url, "proof by leaf hash (public)", () => `/v1/proofs/by-leaf-hash/${pick().hash}`),
+      await drive(
+        url,
+        child.pid!,
+        "proof by leaf hash (public)",
+        () => `/v1/proofs/by-leaf-hash/${pick().hash}`,
+      ),
     );
     rows.push(
       await drive(
         url,
+        child.pid!,
         "receipt by leaf index (auditor)",
         () => `/v1/receipts/${pick().index}`,
         meta.auditorKey,
@@ -264,6 +290,7 @@ async function main(): Promise<void> {
     rows.push(
       await drive(
         url,
+        child.pid!,
         "transfer receipt (holder, own)",
         () => `/v1/transfers/${meta.holderTransfers[randomInt(meta.holderTransfers.length)]}/receipt`,
         meta.holderKey,
@@ -280,6 +307,7 @@ async function main(): Promise<void> {
     anchoredHeads: meta.anchors,
     connections: CONNECTIONS,
     durationSeconds: DURATION,
+    loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
     prepareSeconds: meta.prepareSeconds,
     proofCacheWarmSeconds: warmSeconds,
     rows,

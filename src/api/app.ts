@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
@@ -8,6 +8,7 @@ import type { ApiContext, ResolvedApiOptions } from "./context";
 import { RouteNotFoundError } from "./errors";
 import { errorBodyOf, fromBodyParserError, httpStatusOf } from "./http/errorShape";
 import { jsonLineLogger, type ApiLogger } from "./http/logger";
+import { createFastGetHandler } from "./http/fastGet";
 import { createApiMetrics } from "./http/metrics";
 import { routeHandlers, type ApiLocals } from "./http/pipeline";
 import { createRateLimiter, type RateLimitOptions } from "./http/rateLimit";
@@ -184,6 +185,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
     res.set("Content-Type", metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  // GET routes go through the lean path when the server is started with startApiServer.
+  const fastGet = createFastGetHandler(routes, {
+    ...options,
+    auth: deps.auth,
+    rateLimiter,
+    logger,
+    metrics,
+    trustProxy: o.trustProxy === true,
+  });
+  app.locals[FAST_GET] = fastGet;
+
   const openapi = buildOpenApiDocument(routes);
   const v1 = express.Router();
   v1.get("/openapi.json", (_req, res) => {
@@ -222,6 +234,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
   return app;
 }
 
+const FAST_GET = "custodyFastGet";
+
 export interface ApiServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   url: string;
@@ -235,7 +249,8 @@ export async function startApiServer(
   opts: { host?: string; port?: number } = {},
 ): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
-  const server = createServer(app);
+  const fast = app.locals[FAST_GET] as ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  const server = createServer(fast ? (req, res) => fast(req, res) || app(req, res) : app);
   // Keep-alive longer than typical client idle timeouts avoids resets under load.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

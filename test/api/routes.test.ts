@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -271,6 +273,45 @@ describe("api: every route — success, auth failures, malformed input (fuzzed f
         }),
         { numRuns: 15 },
       );
+    }
+  });
+
+  it("answers GET routes identically through express alone and through the lean GET path", async () => {
+    const app = createApiApp({
+      ledger: s.ledger,
+      logStore: s.logStore,
+      anchors: s.relayer.anchors,
+      auth: openApiKeyStore(s.db, { cacheTtlMs: 0 }),
+      logger: silentLogger,
+      options: { rateLimit: false },
+    });
+    const plain = http.createServer(app);
+    await new Promise<void>((r) => plain.listen(0, "127.0.0.1", () => r()));
+    const base = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    try {
+      const cases: [string, string | undefined][] = [
+        [valid.getTransferReceipt.path, s.keys.alice],
+        ["/v1/transfers/dep-bob/receipt", s.keys.alice],
+        ["/v1/transfers/dep-bob", undefined],
+        ["/v1/transfers/dep-bob", "nope"],
+        ["/v1/accounts/alice/balance", s.keys.auditor],
+        ["/v1/accounts/%E0%A4%A/balance", s.keys.auditor],
+        ["/v1/log/anchors?limit=x", undefined],
+        ["/v1/log/anchors?limit=1&limit=2", undefined],
+        ["/v1/log/anchors/99999", undefined],
+        [valid.getProofByLeafHash.path + "/", undefined],
+      ];
+      for (const [p, key] of cases) {
+        const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+        const [a, b] = await Promise.all([fetch(base + p, { headers }), fetch(s.url + p, { headers })]);
+        expect(a.status, p).to.equal(b.status);
+        const [ja, jb] = [await a.json(), await b.json()];
+        if (ja.issuedAt) ja.issuedAt = jb.issuedAt = "";
+        expect(ja, p).to.deep.equal(jb);
+        if (a.status >= 400) expectErrorShape({ status: a.status, body: ja }, p);
+      }
+    } finally {
+      await new Promise((r) => plain.close(r));
     }
   });
 

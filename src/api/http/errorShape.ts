@@ -60,8 +60,8 @@ export function httpStatusOf(err: unknown): number {
 
 /** Turns errors thrown by express' own body parser into the project's errors. */
 export function fromBodyParserError(err: unknown, limitBytes: number): CustodyError | undefined {
-  if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
-  const type = (err as { type: unknown }).type;
+  if (typeof err !== "object" || err === null || err instanceof CustodyError) return undefined;
+  const type = (err as { type?: unknown }).type;
   const message = (err as { message?: unknown }).message;
   const details = typeof message === "string" ? message : undefined;
   if (type === "entity.parse.failed") return new MalformedJsonError(details);
@@ -72,6 +72,13 @@ export function fromBodyParserError(err: unknown, limitBytes: number): CustodyEr
     });
   if (type === "request.aborted" || type === "request.size.invalid" || type === "stream.encoding.set")
     return new InvalidArgumentError("request body could not be read", { details });
+  // Other client errors raised inside express (e.g. a path parameter that is not valid URI encoding).
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    if (details?.startsWith("Failed to decode param"))
+      return new RequestValidationError("params", [{ path: [], message: "is not valid URI encoding" }]);
+    return new InvalidArgumentError("malformed request", { details });
+  }
   return undefined;
 }
 

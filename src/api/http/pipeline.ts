@@ -24,8 +24,7 @@ export interface ApiLocals {
   principal?: ApiPrincipal;
 }
 
-function bearerOf(req: Request): string | undefined {
-  const h = req.headers.authorization;
+function bearerOf(h: string | undefined): string | undefined {
   if (h === undefined) return undefined;
   const m = /^Bearer ([\x21-\x7e]{1,256})$/.exec(h);
   if (!m) throw new UnauthenticatedError("Authorization header must be `Bearer <key>`");
@@ -39,11 +38,48 @@ function issuesOf(error: z.ZodError): ValidationIssue[] {
   }));
 }
 
-function parse<T>(schema: z.ZodType | undefined, value: unknown, where: "params" | "query" | "body"): T {
+export function parse<T>(
+  schema: z.ZodType | undefined,
+  value: unknown,
+  where: "params" | "query" | "body",
+): T {
   if (!schema) return undefined as T;
   const r = schema.safeParse(value);
   if (!r.success) throw new RequestValidationError(where, issuesOf(r.error));
   return r.data as T;
+}
+
+/**
+ * Authenticates (a key, when given, must be valid even on public routes), authorises the role and
+ * takes a rate-limit token. Returns the caller's principal, if any.
+ */
+export async function admit(
+  route: RouteDef,
+  authorization: string | undefined,
+  ip: string | undefined,
+  opts: PipelineOptions,
+): Promise<ApiPrincipal | undefined> {
+  const key = bearerOf(authorization);
+  let principal: ApiPrincipal | undefined;
+  if (key !== undefined) {
+    principal = await opts.auth.authenticate(key);
+    if (!principal) throw new UnauthenticatedError("unknown or revoked API key");
+  }
+  if (route.access !== "public") {
+    if (!principal) throw new UnauthenticatedError();
+    if (!route.access.includes(principal.role))
+      throw new ForbiddenError(
+        `role ${principal.role} may not call ${route.method.toUpperCase()} /v1${route.path}`,
+        {
+          details: `allowed roles: ${route.access.join(", ")}`,
+        },
+      );
+  }
+  if (opts.rateLimiter) {
+    const wait = opts.rateLimiter.take(principal ? `key:${principal.keyId}` : `ip:${ip ?? "?"}`);
+    if (wait > 0) throw new RateLimitedError(wait);
+  }
+  return principal;
 }
 
 /**
@@ -56,27 +92,8 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
   handlers.push(async (req: Request, res: Response, next: NextFunction) => {
     const locals = res.locals as ApiLocals;
     locals.route = route.path;
-    const key = bearerOf(req);
-    let principal: ApiPrincipal | undefined;
-    if (key !== undefined) {
-      principal = await opts.auth.authenticate(key);
-      if (!principal) throw new UnauthenticatedError("unknown or revoked API key");
-      locals.principal = principal;
-    }
-    if (route.access !== "public") {
-      if (!principal) throw new UnauthenticatedError();
-      if (!route.access.includes(principal.role))
-        throw new ForbiddenError(
-          `role ${principal.role} may not call ${route.method.toUpperCase()} /v1${route.path}`,
-          {
-            details: `allowed roles: ${route.access.join(", ")}`,
-          },
-        );
-    }
-    if (opts.rateLimiter) {
-      const wait = opts.rateLimiter.take(principal ? `key:${principal.keyId}` : `ip:${req.ip ?? "?"}`);
-      if (wait > 0) throw new RateLimitedError(wait);
-    }
+    const principal = await admit(route, req.headers.authorization, req.ip, opts);
+    if (principal) locals.principal = principal;
     if (route.body) {
       const type = req.headers["content-type"];
       if (!req.is("application/json")) throw new UnsupportedMediaTypeError(type ?? "no content type");
@@ -92,8 +109,6 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
       query: parse(route.query, { ...(req.query as object) }, "query"),
       body: parse(route.body, req.body, "body"),
       principal: (res.locals as ApiLocals).principal,
-      req,
-      res,
     });
     if (result.headers) res.set(result.headers);
     res.status(result.status ?? 200).json(result.body);

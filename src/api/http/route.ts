@@ -1,4 +1,3 @@
-import type { Request, Response } from "express";
 import type { z } from "zod";
 import type { ApiPrincipal, ApiRole } from "../auth/keys";
 
@@ -11,8 +10,6 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** Set for authenticated routes (and for public routes called with a valid key). */
   principal: ApiPrincipal | undefined;
-  req: Request;
-  res: Response;
 }
 
 export interface RouteResult {
