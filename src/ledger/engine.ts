@@ -90,18 +90,18 @@ export function feeToJson(fee: Fee | undefined): string | null {
 }
 
 // Salts come from one CSPRNG pool refilled in blocks: a syscall per event would dominate batches.
-const SALT_POOL = Buffer.alloc(32 * 1024);
-let saltOffset = SALT_POOL.length;
-function nextSalt(): Hex {
-  if (saltOffset === SALT_POOL.length) {
-    randomFillSync(SALT_POOL);
+// Each salt is a fresh 32-byte slice of a fresh pool: bytes are never handed out twice.
+const SALT_POOL_BYTES = 32 * 1024;
+let saltPool = Buffer.alloc(0);
+let saltOffset = 0;
+function nextSalt(): Uint8Array {
+  if (saltOffset === saltPool.length) {
+    saltPool = randomFillSync(Buffer.allocUnsafe(SALT_POOL_BYTES));
     saltOffset = 0;
   }
-  const hex = SALT_POOL.toString("hex", saltOffset, saltOffset + 32);
-  // Never reuse pool bytes: zero them once taken.
-  SALT_POOL.fill(0, saltOffset, saltOffset + 32);
+  const salt = saltPool.subarray(saltOffset, saltOffset + 32);
   saltOffset += 32;
-  return `0x${hex}`;
+  return salt;
 }
 
 function draft(
@@ -312,7 +312,10 @@ export function planTransfers(
         asset: debit.asset,
         amount: i.amount,
         code: TRANSFER_KINDS[i.kind],
-        metadataHash: detailsHash(transferDetails(row.metadata, row.fee)),
+        metadataHash:
+          row.metadata === null && row.fee === null
+            ? ZERO32
+            : detailsHash(transferDetails(row.metadata, row.fee)),
       },
       { subjectKind: "transfer", subjectId: i.id, debitAccountId: debit.id, creditAccountId: credit.id },
       (s) => (row.sequence = s),

@@ -1,6 +1,6 @@
 import { hash as nodeHash } from "node:crypto";
 import type { Hex } from "viem";
-import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION, type LeafEntry, assetToBytes32 } from "./leaf";
+import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION, type LeafEntry, ZERO32, assetToBytes32 } from "./leaf";
 
 /**
  * Node-side fast path for leaf format v1: writes the same 416 bytes as `encodeLeaf` (checked by
@@ -23,11 +23,37 @@ function assetWord(asset: string): Buffer {
   return w;
 }
 
-function putHex32(buf: Buffer, word: number, hex: Hex): void {
-  buf.write(hex.slice(2), 1 + word * 32, 32, "hex");
+/** A 32-byte field as 0x-hex or raw bytes; the buffer starts zeroed, so zero words are skipped. */
+export type Word32 = Hex | Uint8Array;
+
+function put32(buf: Buffer, word: number, v: Word32): void {
+  if (typeof v !== "string") buf.set(v, 1 + word * 32);
+  else if (v !== ZERO32) buf.write(v.slice(2), 1 + word * 32, 32, "hex");
+}
+
+// Leaves are cut from zeroed slabs: one allocation per SLAB_LEAVES events instead of one each.
+const SLAB_LEAVES = 256;
+const LEAF_BUF = 1 + LEAF_V1_BYTES;
+let slab = Buffer.alloc(0);
+let slabOffset = 0;
+function zeroedLeafBuffer(): Buffer {
+  if (slabOffset === slab.length) {
+    slab = Buffer.alloc(SLAB_LEAVES * LEAF_BUF);
+    slabOffset = 0;
+  }
+  const b = slab.subarray(slabOffset, slabOffset + LEAF_BUF);
+  slabOffset += LEAF_BUF;
+  return b;
+}
+
+/** A non-negative safe integer as the big-endian uint64 ending at byte `end` (exclusive). */
+function putUint53(buf: Buffer, end: number, v: number): void {
+  buf.writeUInt32BE(v >>> 0, end - 4);
+  buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), end - 8);
 }
 
 function putUint(buf: Buffer, word: number, value: bigint, bytes: number): void {
+  if (value <= 0x1f_ffff_ffff_ffffn) return putUint53(buf, 1 + word * 32 + 32, Number(value));
   let v = value;
   const end = 1 + word * 32 + 32;
   for (let i = 1; i <= bytes && v > 0n; i++) {
@@ -36,27 +62,47 @@ function putUint(buf: Buffer, word: number, value: bigint, bytes: number): void 
   }
 }
 
+/** The fields `prepareLeaf` takes: a v1 entry without sequence and version; 32-byte fields as hex or bytes. */
+export type PrepareLeafFields = Omit<
+  LeafEntry,
+  | "sequence"
+  | "version"
+  | "salt"
+  | "entryId"
+  | "debitAccount"
+  | "creditAccount"
+  | "reference"
+  | "metadataHash"
+> & {
+  salt: Word32;
+  entryId: Word32;
+  debitAccount: Word32;
+  creditAccount: Word32;
+  reference: Word32;
+  metadataHash: Word32;
+};
+
 /** Writes every field except `sequence` (filled in by `sealLeaf`). */
-export function prepareLeaf(e: Omit<LeafEntry, "sequence" | "version">): PreparedLeaf {
-  const buf = Buffer.alloc(1 + LEAF_V1_BYTES);
+export function prepareLeaf(e: PrepareLeafFields): PreparedLeaf {
+  const buf = zeroedLeafBuffer();
   buf[1 + 31] = LEAF_VERSION;
   buf[1 + 63] = EVENT_TYPES[e.eventType];
-  buf.writeBigUInt64BE(BigInt(e.timestamp), 1 + 3 * 32 + 24);
-  putHex32(buf, 4, e.salt);
-  putHex32(buf, 5, e.entryId);
-  putHex32(buf, 6, e.debitAccount);
-  putHex32(buf, 7, e.creditAccount);
+  putUint53(buf, 1 + 4 * 32, e.timestamp);
+  put32(buf, 4, e.salt);
+  put32(buf, 5, e.entryId);
+  put32(buf, 6, e.debitAccount);
+  put32(buf, 7, e.creditAccount);
   assetWord(e.asset).copy(buf, 1 + 8 * 32);
   putUint(buf, 9, e.amount, 16);
   buf[1 + 10 * 32 + 31] = e.code;
-  putHex32(buf, 11, e.reference);
-  putHex32(buf, 12, e.metadataHash);
+  put32(buf, 11, e.reference);
+  put32(buf, 12, e.metadataHash);
   return { buf };
 }
 
 /** Sets the sequence and returns the leaf bytes and the RFC 9162 leaf hash. */
 export function sealLeaf(p: PreparedLeaf, sequence: number): { leafBytes: Buffer; leafHash: Buffer } {
-  p.buf.writeBigUInt64BE(BigInt(sequence), 1 + 2 * 32 + 24);
+  putUint53(p.buf, 1 + 3 * 32, sequence);
   return { leafBytes: p.buf.subarray(1), leafHash: nodeHash("sha256", p.buf, "buffer") as unknown as Buffer };
 }
 

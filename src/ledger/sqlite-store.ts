@@ -53,6 +53,9 @@ export class SqliteLedgerStore implements LedgerStore {
       account: s.prepare("SELECT * FROM ledger_accounts WHERE id = ?"),
       accountByPseudonym: s.prepare("SELECT * FROM ledger_accounts WHERE pseudonym = ?"),
       transfer: s.prepare("SELECT * FROM ledger_transfers WHERE id = ?"),
+      // One statement for a batch's ids (a JSON array): one call instead of one per transfer.
+      transfersIn: s.prepare("SELECT * FROM ledger_transfers WHERE id IN (SELECT value FROM json_each(?))"),
+      accountsIn: s.prepare("SELECT * FROM ledger_accounts WHERE id IN (SELECT value FROM json_each(?))"),
       hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
       holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
       decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
@@ -118,13 +121,24 @@ export class SqliteLedgerStore implements LedgerStore {
         const r = st.holdByEscrow.get(e) as Row | undefined;
         if (r) state.holdsByEscrowId.set(e, holdFromRow(r));
       }
-      for (const id of accountIds) {
-        const r = st.account.get(id) as Row | undefined;
-        if (r) state.accounts.set(id, accountFromRow(r));
+      if (accountIds.size > 1) {
+        for (const r of st.accountsIn.all(JSON.stringify([...accountIds])) as Row[])
+          state.accounts.set(r.id as string, accountFromRow(r));
+      } else {
+        for (const id of accountIds) {
+          const r = st.account.get(id) as Row | undefined;
+          if (r) state.accounts.set(id, accountFromRow(r));
+        }
       }
-      for (const id of keys.transfers ?? []) {
-        const r = st.transfer.get(id) as Row | undefined;
-        if (r) state.transfers.set(id, transferFromRow(r));
+      const transferIds = keys.transfers ?? [];
+      if (transferIds.length > 1) {
+        for (const r of st.transfersIn.all(JSON.stringify(transferIds)) as Row[])
+          state.transfers.set(r.id as string, transferFromRow(r));
+      } else {
+        for (const id of transferIds) {
+          const r = st.transfer.get(id) as Row | undefined;
+          if (r) state.transfers.set(id, transferFromRow(r));
+        }
       }
       for (const id of keys.chainEventIds ?? []) {
         const r = st.decision.get(id) as Row | undefined;
