@@ -43,6 +43,8 @@ export class ProofCache {
   private extending?: Promise<void>;
   /** Leaves of the last partial chunk per tree size (the right edge of an anchored head). */
   private readonly tails = new Map<number, Uint8Array[]>();
+  /** Hashes of right-edge ranges per (size, begin): the same for every proof against one head. */
+  private readonly edges = new Map<string, Uint8Array>();
 
   constructor(
     private readonly source: LeafHashSource,
@@ -181,9 +183,19 @@ export class ProofCache {
     const leaves = full ? await this.source.leafHashes(chunkStart, this.chunk) : await this.tail(size);
     const tailStart = size - (size % this.chunk);
     const tail = full && tailStart < size ? await this.tail(size) : full ? [] : leaves;
-    return ranges.map(([b, e]) =>
-      hashRange(this.reader(chunkStart, leaves, tailStart, tail), b, e, this.hasher),
-    );
+    const reader = this.reader(chunkStart, leaves, tailStart, tail);
+    return ranges.map(([b, e]) => {
+      // Ranges ending at the tree's right edge are shared by every proof for this size.
+      if (e !== size) return hashRange(reader, b, e, this.hasher);
+      const key = `${size}:${b}`;
+      let h = this.edges.get(key);
+      if (!h) {
+        h = hashRange(reader, b, e, this.hasher);
+        if (this.edges.size >= 4096) this.edges.clear();
+        this.edges.set(key, h);
+      }
+      return h;
+    });
   }
 
   /** RFC 9162 root of the first `size` leaves. Requires covers(size) and size >= 1. */
