@@ -1,4 +1,4 @@
-import { decodeAbiParameters, encodeAbiParameters, type Hex, bytesToHex, hexToBytes, isHex } from "viem";
+import type { Hex } from "viem";
 import { InvalidArgumentError } from "../errors";
 import { hashLeaf } from "../log/hash";
 
@@ -10,6 +10,10 @@ import { hashLeaf } from "../log/hash";
  *
  * Only hashes and pseudonymous ids (keyed hashes) appear in a leaf; the random salt makes a leaf
  * unguessable from its public fields, so a leaf hash reveals nothing to whoever lacks the entry.
+ *
+ * The tuple is static (13 words), so the encoder writes each word into a preallocated buffer
+ * instead of going through a generic ABI encoder; test/ledger/leaf.test.ts checks it byte for byte
+ * against viem's `encodeAbiParameters(LEAF_V1_ABI, …)` and `decodeAbiParameters`.
  */
 export const LEAF_VERSION = 1;
 export const LEAF_V1_BYTES = 13 * 32;
@@ -43,6 +47,10 @@ export type EventTypeName = keyof typeof EVENT_TYPES;
 
 export const ZERO32: Hex = `0x${"00".repeat(32)}`;
 
+const EVENT_TYPE_NAMES: Record<number, EventTypeName | undefined> = Object.fromEntries(
+  Object.entries(EVENT_TYPES).map(([name, no]) => [no, name as EventTypeName]),
+);
+
 /** One leaf's fields. Hex values are 0x-prefixed, lower-case, 32 bytes. */
 export interface LeafEntry {
   version: number;
@@ -73,40 +81,116 @@ export class LeafEncodingError extends InvalidArgumentError {
   override name = "LeafEncodingError";
 }
 
-const UINT64_MAX = (1n << 64n) - 1n;
 const UINT128_MAX = (1n << 128n) - 1n;
 
-function check32(field: string, v: unknown): Hex {
-  if (typeof v !== "string" || !isHex(v, { strict: true }) || v.length !== 66) {
-    throw new LeafEncodingError(`leaf field ${field} must be 32 bytes of 0x-hex`, {
-      details: `got ${String(v)}`,
-    });
-  }
-  return v.toLowerCase() as Hex;
+const HEX_BYTE: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Value of an ASCII hex digit by char code, or -1. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+  HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;
 }
 
-export function assetToBytes32(asset: string): Hex {
-  if (!/^[\x21-\x7e]{1,32}$/.test(asset)) {
+/** Lower-case 0x-hex of `bytes[from, to)`. */
+function hexOf(bytes: Uint8Array, from: number, to: number): Hex {
+  let s = "0x";
+  for (let i = from; i < to; i++) s += HEX_BYTE[bytes[i]];
+  return s as Hex;
+}
+
+function notWord32(field: string, v: unknown): LeafEncodingError {
+  return new LeafEncodingError(`leaf field ${field} must be 32 bytes of 0x-hex`, {
+    details: `got ${String(v)}`,
+  });
+}
+
+/** Writes a 32-byte 0x-hex field (either case) at `offset`; throws unless it is exactly that. */
+function put32(out: Uint8Array, offset: number, field: string, v: unknown): void {
+  if (typeof v !== "string" || v.length !== 66 || v.charCodeAt(0) !== 48 || v.charCodeAt(1) !== 120)
+    throw notWord32(field, v);
+  for (let i = 0; i < 32; i++) {
+    const hi = v.charCodeAt(2 + 2 * i);
+    const lo = v.charCodeAt(3 + 2 * i);
+    const h = hi < 128 ? HEX_VALUE[hi] : -1;
+    const l = lo < 128 ? HEX_VALUE[lo] : -1;
+    if (h < 0 || l < 0) throw notWord32(field, v);
+    out[offset + i] = (h << 4) | l;
+  }
+}
+
+/** A non-negative safe integer as the big-endian unsigned integer ending at byte `end` (exclusive). */
+function putSafeUint(out: Uint8Array, end: number, v: number): void {
+  let lo = v % 0x1_0000_0000;
+  let hi = (v - lo) / 0x1_0000_0000;
+  for (let i = 1; i <= 4; i++, lo = Math.floor(lo / 256)) out[end - i] = lo & 0xff;
+  for (let i = 5; i <= 8; i++, hi = Math.floor(hi / 256)) out[end - i] = hi & 0xff;
+}
+
+function putBigUint(out: Uint8Array, end: number, value: bigint): void {
+  if (value <= BigInt(Number.MAX_SAFE_INTEGER)) return putSafeUint(out, end, Number(value));
+  let v = value;
+  for (let i = 1; v > 0n; i++, v >>= 8n) out[end - i] = Number(v & 0xffn);
+}
+
+/** The 32-byte word `w` as an unsigned bigint. */
+function wordBigInt(b: Uint8Array, w: number): bigint {
+  let v = 0n;
+  for (let i = w * 32; i < w * 32 + 32; i++) v = (v << 8n) | BigInt(b[i]);
+  return v;
+}
+
+/** The 32-byte word `w` as a number, exactly when it is at most 2^53 - 1 (null beyond). */
+function wordSafeNumber(b: Uint8Array, w: number): number | null {
+  const o = w * 32;
+  for (let i = o; i < o + 25; i++) if (b[i] !== 0) return null;
+  if (b[o + 25] > 0x1f) return null;
+  let v = 0;
+  for (let i = o + 25; i < o + 32; i++) v = v * 256 + b[i];
+  return v;
+}
+
+const ASSET_RE = /^[\x21-\x7e]{1,32}$/;
+
+function checkAsset(asset: string): void {
+  if (!ASSET_RE.test(asset)) {
     throw new LeafEncodingError("asset code must be 1..32 printable ASCII characters", {
       details: `got ${JSON.stringify(asset)}`,
     });
   }
+}
+
+export function assetToBytes32(asset: string): Hex {
+  checkAsset(asset);
   const b = new Uint8Array(32);
   for (let i = 0; i < asset.length; i++) b[i] = asset.charCodeAt(i);
-  return bytesToHex(b);
+  return hexOf(b, 0, 32);
 }
 
 export function bytes32ToAsset(word: Hex): string {
-  const b = hexToBytes(word);
+  const b = new Uint8Array(32);
+  put32(b, 0, "asset", word);
+  return assetOfWord(b);
+}
+
+function assetOfWord(b: Uint8Array): string {
   let end = b.indexOf(0);
   if (end === -1) end = 32;
   for (let i = end; i < 32; i++) {
     if (b[i] !== 0)
-      throw new LeafEncodingError("asset word has bytes after its terminating zero", { details: word });
+      throw new LeafEncodingError("asset word has bytes after its terminating zero", {
+        details: hexOf(b, 0, 32),
+      });
   }
   const asset = String.fromCharCode(...b.subarray(0, end));
-  assetToBytes32(asset); // validates the character set
+  checkAsset(asset);
   return asset;
+}
+
+function checkSafeUint(field: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new LeafEncodingError(`leaf field ${field} must be a non-negative safe integer`, {
+      details: `got ${String(v)}`,
+    });
 }
 
 function checkEntry(e: LeafEntry): void {
@@ -114,16 +198,11 @@ function checkEntry(e: LeafEntry): void {
     throw new LeafEncodingError(`unsupported leaf version ${e.version}`, {
       details: `expected ${LEAF_VERSION}`,
     });
-  if (!(e.eventType in EVENT_TYPES)) throw new LeafEncodingError(`unknown event type ${String(e.eventType)}`);
-  for (const [f, v] of [
-    ["sequence", e.sequence],
-    ["timestamp", e.timestamp],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0 || BigInt(v) > UINT64_MAX)
-      throw new LeafEncodingError(`leaf field ${f} must be a non-negative safe integer`, {
-        details: `got ${String(v)}`,
-      });
-  }
+  if (!Object.hasOwn(EVENT_TYPES, e.eventType))
+    throw new LeafEncodingError(`unknown event type ${String(e.eventType)}`);
+  // A safe integer is below 2^53, so it always fits the uint64 word.
+  checkSafeUint("sequence", e.sequence);
+  checkSafeUint("timestamp", e.timestamp);
   if (typeof e.amount !== "bigint" || e.amount < 0n || e.amount > UINT128_MAX)
     throw new LeafEncodingError("leaf amount must be a bigint in [0, 2^128)", {
       details: `got ${String(e.amount)}`,
@@ -137,56 +216,61 @@ function checkEntry(e: LeafEntry): void {
 /** The canonical leaf bytes of an entry (416 bytes). Throws LeafEncodingError on any bad field. */
 export function encodeLeaf(e: LeafEntry): Uint8Array {
   checkEntry(e);
-  const hex = encodeAbiParameters(LEAF_V1_ABI, [
-    e.version,
-    EVENT_TYPES[e.eventType],
-    BigInt(e.sequence),
-    BigInt(e.timestamp),
-    check32("salt", e.salt),
-    check32("entryId", e.entryId),
-    check32("debitAccount", e.debitAccount),
-    check32("creditAccount", e.creditAccount),
-    assetToBytes32(e.asset),
-    e.amount,
-    e.code,
-    check32("reference", e.reference),
-    check32("metadataHash", e.metadataHash),
-  ]);
-  return hexToBytes(hex);
+  const out = new Uint8Array(LEAF_V1_BYTES);
+  out[31] = e.version;
+  out[63] = EVENT_TYPES[e.eventType];
+  putSafeUint(out, 96, e.sequence);
+  putSafeUint(out, 128, e.timestamp);
+  put32(out, 4 * 32, "salt", e.salt);
+  put32(out, 5 * 32, "entryId", e.entryId);
+  put32(out, 6 * 32, "debitAccount", e.debitAccount);
+  put32(out, 7 * 32, "creditAccount", e.creditAccount);
+  checkAsset(e.asset);
+  for (let i = 0; i < e.asset.length; i++) out[8 * 32 + i] = e.asset.charCodeAt(i);
+  putBigUint(out, 10 * 32, e.amount);
+  out[10 * 32 + 31] = e.code;
+  put32(out, 11 * 32, "reference", e.reference);
+  put32(out, 12 * 32, "metadataHash", e.metadataHash);
+  return out;
+}
+
+/**
+ * A uint8 word: it must hold a safe integer, as a generic ABI decoder requires; any other value out
+ * of range is caught when decodeLeaf re-encodes.
+ */
+function smallWord(bytes: Uint8Array, w: number): number {
+  const n = wordSafeNumber(bytes, w);
+  if (n === null) throw new LeafEncodingError("leaf bytes are not a valid v1 encoding");
+  return n;
 }
 
 /** Parses canonical leaf bytes; rejects anything that does not re-encode to the same bytes. */
 export function decodeLeaf(bytes: Uint8Array): LeafEntry {
   if (bytes.length !== LEAF_V1_BYTES)
     throw new LeafEncodingError(`leaf must be ${LEAF_V1_BYTES} bytes`, { details: `got ${bytes.length}` });
-  let v: readonly unknown[];
-  try {
-    v = decodeAbiParameters(LEAF_V1_ABI, bytesToHex(bytes));
-  } catch (cause) {
-    throw new LeafEncodingError("leaf bytes are not a valid v1 encoding", { cause });
-  }
-  const typeNo = v[1] as number;
-  const eventType = (Object.keys(EVENT_TYPES) as EventTypeName[]).find((k) => EVENT_TYPES[k] === typeNo);
+  const version = smallWord(bytes, 0);
+  const typeNo = smallWord(bytes, 1);
+  const code = smallWord(bytes, 10);
+  const eventType = EVENT_TYPE_NAMES[typeNo];
   if (!eventType) throw new LeafEncodingError(`unknown event type number ${typeNo}`);
   const entry: LeafEntry = {
-    version: v[0] as number,
+    version,
     eventType,
-    sequence: Number(v[2] as bigint),
-    timestamp: Number(v[3] as bigint),
-    salt: v[4] as Hex,
-    entryId: v[5] as Hex,
-    debitAccount: v[6] as Hex,
-    creditAccount: v[7] as Hex,
-    asset: bytes32ToAsset(v[8] as Hex),
-    amount: v[9] as bigint,
-    code: v[10] as number,
-    reference: v[11] as Hex,
-    metadataHash: v[12] as Hex,
+    sequence: wordSafeNumber(bytes, 2) ?? Number(wordBigInt(bytes, 2)),
+    timestamp: wordSafeNumber(bytes, 3) ?? Number(wordBigInt(bytes, 3)),
+    salt: hexOf(bytes, 4 * 32, 5 * 32),
+    entryId: hexOf(bytes, 5 * 32, 6 * 32),
+    debitAccount: hexOf(bytes, 6 * 32, 7 * 32),
+    creditAccount: hexOf(bytes, 7 * 32, 8 * 32),
+    asset: assetOfWord(bytes.subarray(8 * 32, 9 * 32)),
+    amount: wordBigInt(bytes, 9),
+    code,
+    reference: hexOf(bytes, 11 * 32, 12 * 32),
+    metadataHash: hexOf(bytes, 12 * 32, 13 * 32),
   };
   const again = encodeLeaf(entry);
-  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
-    throw new LeafEncodingError("leaf bytes are not canonical");
-  }
+  for (let i = 0; i < LEAF_V1_BYTES; i++)
+    if (again[i] !== bytes[i]) throw new LeafEncodingError("leaf bytes are not canonical");
   return entry;
 }
 
