@@ -2,9 +2,12 @@ import type pg from "pg";
 import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
 import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
-import { type TileCache, cachedBorder } from "./tile-cache";
+import { type TileCache, cachedBorder, tileKey } from "./tile-cache";
 import { buildLeafFilter, leafEpoch, leafPrefix, sealedEpochs } from "./leaf-keys";
 import type { TileBackend } from "./store";
+
+/** Concurrent proof-read queries per store (the pool's other connections stay free for appends and lookups). */
+const READS_IN_FLIGHT = 4;
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -25,6 +28,13 @@ const LEAF_CANDIDATES = {
  * the new size and gets LogAppendConflictError. A proof is one round trip (cached tiles aside).
  */
 export class PostgresTileBackend implements TileBackend {
+  private waiting: {
+    keys: readonly TileKey[];
+    resolve: (t: TileWrite[]) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private readsInFlight = 0;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly hasher: Hasher,
@@ -46,8 +56,39 @@ export class PostgresTileBackend implements TileBackend {
     }));
   }
 
+  /**
+   * Proof reads: up to READS_IN_FLIGHT queries at once; requests arriving while all are busy wait and
+   * then go out together as one query (under load, many proofs share a round trip; idle, none waits).
+   */
   readTiles(keys: readonly TileKey[]): Promise<TileWrite[]> {
-    return this.read(this.pool, keys);
+    if (keys.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ keys, resolve, reject });
+      this.flushReads();
+    });
+  }
+
+  private flushReads(): void {
+    if (this.readsInFlight >= READS_IN_FLIGHT || this.waiting.length === 0) return;
+    const group = this.waiting;
+    this.waiting = [];
+    const all = new Map<number, TileKey>();
+    for (const w of group) for (const k of w.keys) all.set(tileKey(k.level, k.index), k);
+    this.readsInFlight++;
+    this.read(this.pool, [...all.values()])
+      .then(
+        (rows) => {
+          const byKey = new Map(rows.map((r) => [tileKey(r.level, r.index), r]));
+          for (const w of group) w.resolve(w.keys.flatMap((k) => byKey.get(tileKey(k.level, k.index)) ?? []));
+        },
+        (e) => {
+          for (const w of group) w.reject(e);
+        },
+      )
+      .finally(() => {
+        this.readsInFlight--;
+        this.flushReads();
+      });
   }
 
   async append(

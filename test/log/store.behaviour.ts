@@ -140,6 +140,35 @@ export function shouldBehaveLikeLogStore(h: () => StoreHarness, opts: { persiste
     expect(await s.consistencyProof(10, 10)).to.deep.equal([]);
   });
 
+  it("many concurrent proofs and lookups each get their own answer", async () => {
+    const s = await harness.open();
+    await s.append(0, leaves.slice(0, 300));
+    const jobs = Array.from({ length: 300 }, (_, i) => {
+      const n = 1 + ((i * 7919) % 300);
+      const idx = (i * 104729) % n;
+      return { i, n, idx };
+    });
+    const got = await Promise.all(
+      jobs.map(async ({ i, n, idx }) => ({
+        inc: hexAll(await s.inclusionProof(idx, n)),
+        con: hexAll(await s.consistencyProof(1 + (i % n), n)),
+        found: await s.findLeaf(leaves[i]),
+      })),
+    );
+    jobs.forEach(({ i, n, idx }, j) => {
+      const prefix = leaves.slice(0, n);
+      expect(got[j].inc, `inclusion ${idx} ${n}`).to.deep.equal(hexAll(refInclusion(prefix, idx)));
+      expect(got[j].con, `consistency ${1 + (i % n)} ${n}`).to.deep.equal(
+        hexAll(refConsistency(prefix, 1 + (i % n))),
+      );
+      expect(got[j].found).to.equal(i);
+    });
+    await Promise.all([
+      expectReject(() => s.inclusionProof(0, 301), IndexOutOfRangeError),
+      expectReject(() => s.consistencyProof(3, 400), IndexOutOfRangeError),
+    ]);
+  });
+
   it("rejects conflicting appends and bad input without changing anything", async () => {
     const s = await harness.open();
     await s.append(0, leaves.slice(0, 10));
