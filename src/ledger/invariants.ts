@@ -1,7 +1,21 @@
-import { EVENT_TYPES, LEAF_VERSION } from "./leaf";
-import { leafHashFast, leafHeader } from "./leaf-writer";
+import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION } from "./leaf";
+
+/** Word 2 (sequence, uint64) of a 0x00-prefixed leaf, exact up to 2^53 (NaN-free: larger gives an unsafe number). */
+function leafSequence(p: Uint8Array): number {
+  let v = 0;
+  for (let i = 1 + 64 + 24; i < 1 + 96; i++) v = v * 256 + p[i];
+  for (let i = 1 + 64; i < 1 + 64 + 24; i++) if (p[i] !== 0) return -1;
+  return v;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+import { hash } from "node:crypto";
 import { balanceOf, isBounded } from "./rules";
-import type { AccountRow, HoldRow, TransferRow } from "./store";
+import type { AccountRow, EventScanRow, HoldRow, TransferRow, TransferTotals } from "./store";
 import type { AssetTotals, InvariantReport, InvariantViolation, SegregationReport } from "./types";
 
 /**
@@ -48,6 +62,15 @@ export class InvariantChecker {
     }
   }
 
+  addTransferTotals(t: TransferTotals): void {
+    this.#transfers += t.count;
+    for (const a of t.accounts) {
+      const e = this.#exp(a.accountId);
+      e.dp += a.debits;
+      e.cp += a.credits;
+    }
+  }
+
   addHolds(rows: HoldRow[]): void {
     for (const h of rows) {
       this.#holds++;
@@ -66,8 +89,9 @@ export class InvariantChecker {
     }
   }
 
-  addEvents(rows: { sequence: number; leafBytes: Uint8Array; leafHash: Uint8Array }[]): void {
+  addEvents(rows: EventScanRow[]): void {
     for (const e of rows) {
+      const p = e.prefixedLeaf;
       if (e.sequence !== this.#events)
         this.#violate({
           invariant: "event_sequence",
@@ -75,15 +99,21 @@ export class InvariantChecker {
           sequence: e.sequence,
         });
       this.#events = e.sequence + 1;
-      const h = leafHeader(e.leafBytes);
-      if (h.sequence !== e.sequence || h.version !== LEAF_VERSION)
+      // Header fields read in place (offsets are those of the leaf, shifted by the 0x00 prefix).
+      if (
+        p.length !== 1 + LEAF_V1_BYTES ||
+        p[0] !== 0 ||
+        leafSequence(p) !== e.sequence ||
+        p[32] !== LEAF_VERSION
+      )
         this.#violate({
           invariant: "event_sequence",
           message: "leaf header does not match its row",
           sequence: e.sequence,
         });
-      this.#typeCounts.set(h.eventType, (this.#typeCounts.get(h.eventType) ?? 0) + 1);
-      if (!leafHashFast(e.leafBytes).equals(e.leafHash))
+      const type = p[64];
+      this.#typeCounts.set(type, (this.#typeCounts.get(type) ?? 0) + 1);
+      if (!sameBytes(hash("sha256", p, "buffer") as unknown as Uint8Array, e.leafHash))
         this.#violate({
           invariant: "leaf_hash",
           message: "stored leaf hash does not match the leaf",

@@ -105,17 +105,3 @@ export function sealLeaf(p: PreparedLeaf, sequence: number): { leafBytes: Buffer
   putUint53(p.buf, 1 + 3 * 32, sequence);
   return { leafBytes: p.buf.subarray(1), leafHash: nodeHash("sha256", p.buf, "buffer") as unknown as Buffer };
 }
-
-/** RFC 9162 leaf hash of stored leaf bytes, with node:crypto. */
-export function leafHashFast(leafBytes: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(1 + leafBytes.length);
-  buf[0] = 0;
-  buf.set(leafBytes, 1);
-  return nodeHash("sha256", buf, "buffer") as unknown as Buffer;
-}
-
-/** The event type number (byte 63) and sequence (word 2) of stored leaf bytes. */
-export function leafHeader(leafBytes: Uint8Array): { version: number; eventType: number; sequence: number } {
-  const b = Buffer.from(leafBytes.buffer, leafBytes.byteOffset, leafBytes.byteLength);
-  return { version: b[31], eventType: b[63], sequence: Number(b.readBigUInt64BE(88)) };
-}

@@ -455,6 +455,7 @@ class LedgerImpl implements Ledger {
       events: (rows) => c.addEvents(rows),
       accounts: (rows) => c.addAccounts(rows),
       transfers: (rows) => c.addTransfers(rows),
+      transferTotals: (t) => c.addTransferTotals(t),
       holds: (rows) => c.addHolds(rows),
     });
     return c.report();

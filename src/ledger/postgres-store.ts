@@ -405,17 +405,36 @@ export class PostgresLedgerStore implements LedgerStore {
         `SELECT ${cols} FROM ${table} WHERE ($1::text IS NULL OR id > $1::text) ORDER BY id LIMIT $2`;
       if (v.events)
         await scan(
-          "SELECT sequence, leaf, leaf_hash FROM ledger_events WHERE sequence > COALESCE($1::bigint, -1) ORDER BY sequence LIMIT $2",
+          `SELECT sequence, '\\x00'::bytea || leaf AS prefixed_leaf, leaf_hash FROM ledger_events
+           WHERE sequence > COALESCE($1::bigint, -1) ORDER BY sequence LIMIT $2`,
           "sequence",
           (r) => ({
             sequence: Number(r.sequence),
-            leafBytes: r.leaf as Buffer,
+            prefixedLeaf: r.prefixed_leaf as Buffer,
             leafHash: r.leaf_hash as Buffer,
           }),
           v.events,
         );
       if (v.accounts) await scan(keyed("ledger_accounts"), "id", accountFromRow, v.accounts);
-      if (v.transfers) await scan(keyed("ledger_transfers"), "id", transferFromRow, v.transfers);
+      if (v.transferTotals) {
+        // NUMERIC sums are exact: the database adds the transfers up, per account and side.
+        const { rows } = await client.query(
+          `SELECT id, SUM(d)::text AS debits, SUM(c)::text AS credits, SUM(n)::bigint AS n FROM (
+             SELECT debit_account_id AS id, SUM(amount) AS d, 0::numeric AS c, COUNT(*) AS n
+               FROM ledger_transfers GROUP BY debit_account_id
+             UNION ALL
+             SELECT credit_account_id, 0, SUM(amount), 0 FROM ledger_transfers GROUP BY credit_account_id
+           ) s GROUP BY id`,
+        );
+        v.transferTotals({
+          count: rows.reduce((n, r) => n + Number(r.n), 0),
+          accounts: rows.map((r) => ({
+            accountId: r.id as string,
+            debits: BigInt(r.debits as string),
+            credits: BigInt(r.credits as string),
+          })),
+        });
+      } else if (v.transfers) await scan(keyed("ledger_transfers"), "id", transferFromRow, v.transfers);
       if (v.holds) await scan(keyed("ledger_holds"), "id", holdFromRow, v.holds);
       await client.query("COMMIT");
     } catch (e) {

@@ -18,11 +18,13 @@ import {
   SUBJECT_KINDS,
   type SnapshotVisitor,
   type TransferRow,
+  type TransferTotals,
 } from "./store";
 
 type Row = Record<string, unknown>;
 
 const PAGE = 10_000;
+const EVENT_PAGE = 50_000;
 
 /**
  * SQLite backend (better-sqlite3, WAL, synchronous=FULL as opened by src/db). One write
@@ -351,22 +353,73 @@ export class SqliteLedgerStore implements LedgerStore {
       after = Number(rows[rows.length - 1]._rid);
     }
   }
+  private scanEvents(visit: NonNullable<SnapshotVisitor["events"]>): void {
+    // Raw rows and the hash preimage built by SQLite: one buffer per leaf, no per-row objects to map.
+    // (|| yields text; the cast gives its bytes back unchanged as a blob.)
+    const stmt = this.#s
+      .prepare(
+        `SELECT sequence, CAST(x'00' || leaf AS BLOB), leaf_hash FROM ledger_events WHERE sequence > ? ORDER BY sequence LIMIT ${EVENT_PAGE}`,
+      )
+      .raw();
+    let after = -1;
+    for (;;) {
+      const rows = stmt.all(after) as [number, Buffer, Buffer][];
+      if (rows.length === 0) return;
+      visit(rows.map(([sequence, prefixedLeaf, leafHash]) => ({ sequence, prefixedLeaf, leafHash })));
+      after = rows[rows.length - 1][0];
+    }
+  }
+
+  /**
+   * Per-account transfer sums in SQL, exactly: amounts are decimal TEXT (up to 39 digits), so each
+   * is cut into five 9-digit limbs summed as 64-bit integers (no overflow below ~10^10 rows) and
+   * recombined as bigints. Returns undefined if any amount is not a canonical decimal of at most
+   * 45 digits; the caller then sums rows itself.
+   */
+  private transferTotals(): TransferTotals | undefined {
+    const bad = this.#s
+      .prepare(
+        `SELECT COUNT(*) FROM ledger_transfers WHERE typeof(amount) <> 'text' OR length(amount) NOT BETWEEN 1 AND 45
+           OR amount GLOB '*[^0-9]*' OR (amount GLOB '0*' AND amount <> '0')`,
+      )
+      .pluck()
+      .get() as number;
+    if (bad !== 0) return undefined;
+    const limbs = [0, 1, 2, 3, 4]
+      .map((k) => `SUM(CAST(substr(amount, ${-9 * (k + 1)}, 9) AS INTEGER))`)
+      .join(", ");
+    const sums = new Map<string, { debits: bigint; credits: bigint }>();
+    let count = 0;
+    for (const side of ["debit", "credit"] as const) {
+      const rows = this.#s
+        .prepare(
+          `SELECT ${side}_account_id, COUNT(*), ${limbs} FROM ledger_transfers GROUP BY ${side}_account_id`,
+        )
+        .safeIntegers()
+        .raw()
+        .all() as [string, bigint, ...bigint[]][];
+      for (const [id, n, ...parts] of rows) {
+        let total = 0n;
+        for (let k = parts.length - 1; k >= 0; k--) total = total * 1_000_000_000n + parts[k];
+        let s = sums.get(id);
+        if (!s) sums.set(id, (s = { debits: 0n, credits: 0n }));
+        if (side === "debit") {
+          s.debits += total;
+          count += Number(n);
+        } else s.credits += total;
+      }
+    }
+    return { count, accounts: [...sums].map(([accountId, s]) => ({ accountId, ...s })) };
+  }
+
   async scanSnapshot(v: SnapshotVisitor) {
     // One deferred read transaction: a WAL snapshot, unaffected by writers in other processes.
     this.#s.transaction(() => {
-      if (v.events)
-        this.scan(
-          "ledger_events",
-          (r) => ({
-            sequence: Number(r.sequence),
-            leafBytes: r.leaf as Buffer,
-            leafHash: r.leaf_hash as Buffer,
-          }),
-          (rows) => v.events!(rows),
-          "sequence, leaf, leaf_hash",
-        );
+      if (v.events) this.scanEvents(v.events);
       if (v.accounts) this.scan("ledger_accounts", accountFromRow, v.accounts);
-      if (v.transfers) this.scan("ledger_transfers", transferFromRow, v.transfers);
+      const totals = v.transferTotals ? this.transferTotals() : undefined;
+      if (totals) v.transferTotals!(totals);
+      else if (v.transfers) this.scan("ledger_transfers", transferFromRow, v.transfers);
       if (v.holds) this.scan("ledger_holds", holdFromRow, v.holds);
     })();
   }

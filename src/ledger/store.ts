@@ -146,10 +146,28 @@ export interface AccountFilter {
   limit: number;
 }
 
+export interface EventScanRow {
+  sequence: number;
+  /** 0x00 ‖ leaf bytes: the RFC 9162 leaf-hash preimage, read as one value. */
+  prefixedLeaf: Uint8Array;
+  leafHash: Uint8Array;
+}
+
+/** Exact per-account sums of the transfers table (each account's debits and credits). */
+export interface TransferTotals {
+  count: number;
+  accounts: { accountId: string; debits: bigint; credits: bigint }[];
+}
+
 export interface SnapshotVisitor {
-  events?(rows: { sequence: number; leafBytes: Uint8Array; leafHash: Uint8Array }[]): void;
+  events?(rows: EventScanRow[]): void;
   accounts?(rows: AccountRow[]): void;
   transfers?(rows: TransferRow[]): void;
+  /**
+   * If given, the store may sum transfers in SQL (when it can do so exactly) and call this once
+   * instead of `transfers`.
+   */
+  transferTotals?(totals: TransferTotals): void;
   holds?(rows: HoldRow[]): void;
 }
 
