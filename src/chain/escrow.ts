@@ -1,23 +1,22 @@
 import { type Address, type Hex, type PublicClient } from "viem";
+import type { EscrowTermsV1 } from "./escrow-terms";
 import { custodyEscrowAbi } from "./generated/abi";
 
 /** Escrow states, numbered as in ICustodyEscrow.EscrowState. */
 export const ESCROW_STATES = ["None", "Open", "Disputed", "Released", "Refunded"] as const;
 export type EscrowStateName = (typeof ESCROW_STATES)[number];
 
-/** Terms and status of an on-chain escrow. Amounts are bigint minor units; times are Unix seconds. */
-export interface OnChainEscrow {
+/**
+ * Terms and status of an on-chain escrow: its parties, asset and amount, the v1 terms' rules, and
+ * its status. Amounts are bigint minor units; times are Unix seconds; approvers as the chain returns
+ * them (checksummed).
+ */
+export interface OnChainEscrow extends Omit<EscrowTermsV1, "format"> {
   escrowId: Hex;
   payer: Hex;
   payee: Hex;
   asset: Hex;
   amount: bigint;
-  approvers: Address[];
-  payerSideMask: number;
-  threshold: number;
-  autoReleaseAt: number;
-  expiresAt: number;
-  agreementHash: Hex;
   state: EscrowStateName;
   approvalCount: number;
   approvedMask: number;

@@ -40,5 +40,18 @@ export {
   verifyInclusionOnChain,
   type AnchoredHead,
 } from "./anchor";
+export {
+  ESCROW_TERMS_FORMAT,
+  ESCROW_TERMS_KEY,
+  MAX_ESCROW_APPROVERS,
+  EscrowTermsInvalidError,
+  escrowTermsIssues,
+  escrowTermsOf,
+  parseEscrowTerms,
+  toOnChainTerms,
+  type EscrowTerms,
+  type EscrowTermsIssue,
+  type EscrowTermsV1,
+} from "./escrow-terms";
 export { ESCROW_STATES, readEscrow, type EscrowStateName, type OnChainEscrow } from "./escrow";
 export { DeploymentFailedError, DeploymentFileError, KeyUnavailableError, NodeStartError } from "./errors";

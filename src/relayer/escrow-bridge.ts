@@ -5,13 +5,16 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   encodeFunctionData,
-  getAddress,
-  isAddress,
-  isHex,
 } from "viem";
+import {
+  EscrowTermsInvalidError,
+  escrowTermsOf,
+  toOnChainTerms,
+  type EscrowTerms,
+} from "../chain/escrow-terms";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
-import { assetToBytes32, ZERO32 } from "../ledger/leaf";
+import { assetToBytes32 } from "../ledger/leaf";
 import type { Metadata } from "../ledger/types";
 import { escrowAbi } from "./abi";
 import type { FaultHook } from "./faults";
@@ -43,61 +46,22 @@ export interface EscrowLedger {
   accountPseudonym(accountId: string): Hex | Promise<Hex>;
 }
 
-/** On-chain escrow terms (ICustodyEscrow.Terms). */
-export interface EscrowTerms {
-  payer: Hex;
-  payee: Hex;
-  asset: Hex;
-  amount: bigint;
-  approvers: Address[];
-  payerSideMask: number;
-  threshold: number;
-  /** Seconds since the epoch; 0 = never. */
-  autoReleaseAt: bigint;
-  /** Seconds since the epoch. */
-  expiresAt: bigint;
-  agreementHash: Hex;
-}
-
 /**
- * Default terms of an escrow hold: parties, asset and amount from the hold; the rules from its
- * metadata `escrowTerms` object: `{ approvers: address[], threshold: number, payerSideMask?: number,
- * autoReleaseAt?: seconds, expiresAt: seconds, agreementHash?: bytes32 }` (docs/relayer.md).
+ * The on-chain terms of an escrow hold: parties (account pseudonyms), asset and amount from the
+ * hold; the rules from its `custody-escrow-terms-v1` metadata (src/chain/escrow-terms.ts).
+ * Throws InvalidArgumentError (EscrowTermsInvalidError for bad or missing terms).
  */
-export async function escrowTermsOf(ledger: EscrowLedger, hold: EscrowHold): Promise<EscrowTerms> {
-  const t = (hold.metadata as Record<string, unknown> | null | undefined)?.escrowTerms as
-    Record<string, unknown> | undefined;
-  const bad = (what: string): never => {
-    throw new InvalidArgumentError(`escrow hold ${hold.id}: metadata.escrowTerms.${what}`);
-  };
-  if (!t || typeof t !== "object") return bad("is missing");
-  if (!hold.payeeAccountId) throw new InvalidArgumentError(`escrow hold ${hold.id} has no payee account`);
-  const approvers = Array.isArray(t.approvers)
-    ? t.approvers.map((a) =>
-        typeof a === "string" && isAddress(a) ? getAddress(a) : bad("approvers has a bad address"),
-      )
-    : bad("approvers must be an array of addresses");
-  const int = (k: string, v: unknown, dflt?: number): number =>
-    v === undefined && dflt !== undefined
-      ? dflt
-      : typeof v === "number" && Number.isSafeInteger(v) && v >= 0
-        ? v
-        : bad(`${k} must be a non-negative integer`);
-  const agreement = t.agreementHash ?? ZERO32;
-  if (typeof agreement !== "string" || !isHex(agreement) || agreement.length !== 66)
-    bad("agreementHash must be bytes32");
-  return {
+export async function onChainTermsOf(ledger: EscrowLedger, hold: EscrowHold): Promise<EscrowTerms> {
+  const context = `escrow hold ${hold.id}`;
+  const terms = escrowTermsOf(hold.metadata, { context });
+  if (!terms) throw new EscrowTermsInvalidError([{ path: [], message: "are missing" }], { context });
+  if (!hold.payeeAccountId) throw new InvalidArgumentError(`${context} has no payee account`);
+  return toOnChainTerms(terms, {
     payer: await ledger.accountPseudonym(hold.debitAccountId),
     payee: await ledger.accountPseudonym(hold.payeeAccountId),
     asset: assetToBytes32(hold.asset),
     amount: hold.amount,
-    approvers,
-    payerSideMask: int("payerSideMask", t.payerSideMask, 0),
-    threshold: int("threshold", t.threshold),
-    autoReleaseAt: BigInt(int("autoReleaseAt", t.autoReleaseAt, 0)),
-    expiresAt: BigInt(int("expiresAt", t.expiresAt)),
-    agreementHash: (agreement as string).toLowerCase() as Hex,
-  };
+  });
 }
 
 export interface EscrowBridgeOptions {
@@ -139,7 +103,7 @@ function revertName(e: unknown): string | undefined {
 export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const known = new Set<string>();
   const failed = new Set<string>();
-  const termsOf = o.termsOf ?? ((h: EscrowHold) => escrowTermsOf(o.ledger, h));
+  const termsOf = o.termsOf ?? ((h: EscrowHold) => onChainTermsOf(o.ledger, h));
 
   async function exists(id: Hex): Promise<boolean> {
     try {

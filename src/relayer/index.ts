@@ -11,13 +11,8 @@ export {
   type RelayerTask,
   type RunOnceResult,
 } from "./relayer";
-export {
-  createEscrowBridge,
-  escrowTermsOf,
-  type EscrowLedger,
-  type EscrowHold,
-  type EscrowTerms,
-} from "./escrow-bridge";
+export { createEscrowBridge, onChainTermsOf, type EscrowLedger, type EscrowHold } from "./escrow-bridge";
+export type { EscrowTerms } from "../chain/escrow-terms";
 export { logAnchorSource } from "./source";
 export type { AnchorSource, RelayerAlarm } from "./types";
 export {

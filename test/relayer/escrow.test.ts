@@ -5,6 +5,7 @@ import path from "node:path";
 import { Registry } from "prom-client";
 import type { Hex } from "viem";
 import { createChainClients } from "../../src/chain/clients";
+import { ESCROW_TERMS_FORMAT } from "../../src/chain/escrow-terms";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { openLedger, type Ledger } from "../../src/ledger";
@@ -75,6 +76,15 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /** `custody-escrow-terms-v1` terms with no payer-side approvers, no auto-release and no agreement. */
+  const terms = (t: { approvers: string[]; threshold: number; expiresAt: number }) => ({
+    format: ESCROW_TERMS_FORMAT,
+    payerSideMask: 0,
+    autoReleaseAt: 0,
+    agreementHash: `0x${"00".repeat(32)}`,
+    ...t,
+  });
+
   const chainNow = async () => Number((await chain.clients.publicClient.getBlock()).timestamp);
 
   async function send(accountIndex: number, functionName: "approve" | "refund", escrowId: Hex) {
@@ -121,7 +131,9 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       amount: 3000n,
       kind: "escrow_hold",
       payeeAccountId: "bob",
-      metadata: { escrowTerms: { approvers: [a!, b!], threshold: 2, expiresAt: (await chainNow()) + 3600 } },
+      metadata: {
+        escrowTerms: terms({ approvers: [a!, b!], threshold: 2, expiresAt: (await chainNow()) + 3600 }),
+      },
     });
     await relayer.runOnce();
     expect(await onChainState(hold.escrowId!)).to.equal(1);
@@ -152,7 +164,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       amount: 1000n,
       kind: "escrow_hold",
       payeeAccountId: "bob",
-      metadata: { escrowTerms: { approvers: [a!], threshold: 1, expiresAt: (await chainNow()) + 60 } },
+      metadata: { escrowTerms: terms({ approvers: [a!], threshold: 1, expiresAt: (await chainNow()) + 60 }) },
     });
     const aliceBefore = await ledger.getBalance("alice");
     await relayer.runOnce();

@@ -1,13 +1,19 @@
 import { z } from "zod";
 import type { Hex } from "viem";
 import { ESCROW_STATES, readEscrow } from "../../chain/escrow";
+import {
+  ESCROW_TERMS_FORMAT,
+  ESCROW_TERMS_KEY,
+  EscrowTermsInvalidError,
+  escrowTermsOf,
+  parseEscrowTerms,
+} from "../../chain/escrow-terms";
 import { InvalidArgumentError } from "../../errors";
 import type { Hold, JsonValue } from "../../ledger/types";
-import { ESCROW_TERMS_FORMAT, ESCROW_TERMS_KEY, escrowTermsOf, type EscrowTermsV1 } from "../escrowTerms";
 import { NotFoundError } from "../errors";
 import { defineRoute, type RouteDef } from "../http/route";
 import { AddressOut, EmptyQuery, ExternalId, Hex32, Hex32Out, ReceiptSchema } from "../schemas/common";
-import { HoldSchema, OpenEscrowBody, holdJson } from "../schemas/ledger";
+import { HoldSchema, OpenEscrowBody, escrowTermsOfBody, holdJson } from "../schemas/ledger";
 import type { ApiContext } from "../context";
 import type { ApiPrincipal } from "../auth/keys";
 import { findOrNotFound, requireScope } from "./access";
@@ -79,6 +85,16 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
     }
   }
 
+  /** The hold's terms; omitted when it has none or they are not valid v1 terms. */
+  function shownTerms(h: Hold) {
+    try {
+      return escrowTermsOf(h.metadata);
+    } catch (e) {
+      if (e instanceof EscrowTermsInvalidError) return undefined;
+      throw e;
+    }
+  }
+
   async function escrowJson(h: Hold) {
     return {
       id: h.id,
@@ -89,7 +105,7 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
       escrowAccount: h.creditAccountId,
       asset: h.asset,
       amount: h.amount.toString(),
-      terms: escrowTermsOf(h.metadata),
+      terms: shownTerms(h),
       hold: holdJson(h),
       chain: await chainState(h.escrowId!),
     };
@@ -147,15 +163,7 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
           throw new InvalidArgumentError(
             `asset ${body.asset} is not the payer account's asset ${payer.asset}`,
           );
-        const terms: EscrowTermsV1 = {
-          format: ESCROW_TERMS_FORMAT,
-          approvers: body.approvers,
-          payerSideMask: body.payerSideMask ?? 0,
-          threshold: body.threshold,
-          autoReleaseAt: body.autoReleaseAt ?? 0,
-          expiresAt: body.expiresAt,
-          agreementHash: body.agreementHash,
-        };
+        const terms = parseEscrowTerms(escrowTermsOfBody(body));
         const metadata = { ...(body.metadata ?? {}), [ESCROW_TERMS_KEY]: terms as unknown as JsonValue };
         const hold = await ledger.createHold({
           id: body.id,

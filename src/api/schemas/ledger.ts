@@ -1,4 +1,6 @@
+import type { Address, Hex } from "viem";
 import { z } from "zod";
+import { ESCROW_TERMS_FORMAT, escrowTermsIssues, type EscrowTermsV1 } from "../../chain/escrow-terms";
 import type { Account, Balance, Hold, Metadata, Transfer } from "../../ledger/types";
 import { AmountString, AssetCode, ExternalId, Hex32, Hex32Out, PositiveAmountString } from "./common";
 
@@ -91,24 +93,33 @@ export const OpenEscrowBody = z
     metadata: MetadataSchema.optional(),
   })
   .superRefine((b, ctx) => {
-    if (b.threshold > b.approvers.length)
-      ctx.addIssue({
-        code: "custom",
-        path: ["threshold"],
-        message: "must not exceed the number of approvers",
-      });
-    if (new Set(b.approvers).size !== b.approvers.length)
-      ctx.addIssue({ code: "custom", path: ["approvers"], message: "must be distinct" });
-    if (b.approvers.some((a) => /^0x0{40}$/.test(a)))
-      ctx.addIssue({ code: "custom", path: ["approvers"], message: "must not contain the zero address" });
-    if (b.payerSideMask !== undefined && b.payerSideMask >> b.approvers.length !== 0)
-      ctx.addIssue({ code: "custom", path: ["payerSideMask"], message: "has bits beyond the approvers" });
-    if (b.autoReleaseAt !== undefined && b.autoReleaseAt !== 0 && b.autoReleaseAt >= b.expiresAt)
-      ctx.addIssue({ code: "custom", path: ["autoReleaseAt"], message: "must be before expiresAt" });
+    // The terms' rules are the stored format's own (src/chain/escrow-terms.ts).
+    for (const issue of escrowTermsIssues(escrowTermsOfBody(b)))
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
     if (b.payer === b.payee)
       ctx.addIssue({ code: "custom", path: ["payee"], message: "must differ from the payer" });
   })
   .meta({ id: "OpenEscrowRequest" });
+
+/** The `custody-escrow-terms-v1` terms of an open-escrow request (optional fields defaulted). */
+export function escrowTermsOfBody(b: {
+  approvers: Address[];
+  payerSideMask?: number;
+  threshold: number;
+  autoReleaseAt?: number;
+  expiresAt: number;
+  agreementHash: Hex;
+}): EscrowTermsV1 {
+  return {
+    format: ESCROW_TERMS_FORMAT,
+    approvers: b.approvers,
+    payerSideMask: b.payerSideMask ?? 0,
+    threshold: b.threshold,
+    autoReleaseAt: b.autoReleaseAt ?? 0,
+    expiresAt: b.expiresAt,
+    agreementHash: b.agreementHash,
+  };
+}
 
 // ---- responses ----
 
