@@ -25,13 +25,12 @@ import { toHex } from "viem";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { openLedger } from "../src/ledger/ledger";
-import { leafHashOf } from "../src/ledger/leaf";
 import { openLogStore } from "../src/log/store";
-import { syncLog } from "../src/log/sync";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../src/api/auth/keys";
 import { relayerMigrations } from "../src/relayer/migrations";
 import { createRelayer } from "../src/relayer/relayer";
 import { silentLogger } from "../src/relayer/logger";
+import { logAnchorSource } from "../src/relayer/source";
 import { devAccount, startAnvil } from "../src/chain/anvil";
 import { createChainClients } from "../src/chain/clients";
 import { deployCustodyContracts } from "../src/chain/deployment";
@@ -93,7 +92,8 @@ async function prepare(): Promise<Meta> {
     if (n % 200_000 < 8000) console.error(`  filled ${have + batch.length} events`);
   }
   const logStore = await openLogStore(db);
-  await syncLog({ leafHashes: (f, l) => ledger.leafHashes(f, l) }, logStore);
+  const source = logAnchorSource({ ledger, logStore });
+  await source.sync();
   console.error(`  log synced: ${await logStore.size()} leaves`);
 
   const node = await startAnvil();
@@ -109,13 +109,7 @@ async function prepare(): Promise<Meta> {
     });
     const relayer = createRelayer({
       db,
-      source: {
-        sync: () => syncLog({ leafHashes: (f, l) => ledger.leafHashes(f, l) }, logStore),
-        root: async (size) => toHex(await logStore.root(size)),
-        consistencyProof: async (a, b) => (await logStore.consistencyProof(a, b)).map((h) => toHex(h)),
-        entryTimestamp: async (i) => (await ledger.getEvents(i, 1))[0]?.createdAt,
-        ledgerLeafHashes: async (f, l) => (await ledger.getEvents(f, l)).map((e) => leafHashOf(e.entry)),
-      },
+      source,
       publicClient: clients.publicClient,
       account: relayerAccount,
       deployment,

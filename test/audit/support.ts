@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Address, type Hex, bytesToHex, parseEventLogs } from "viem";
+import { type Address, type Hex, parseEventLogs } from "viem";
 import type { HDAccount } from "viem/accounts";
 import { type AnvilNode, devAccount, startAnvil } from "../../src/chain/anvil";
 import { type ChainClients, createChainClients } from "../../src/chain/clients";
@@ -10,10 +10,8 @@ import { custodyAnchorAbi, custodyEscrowAbi } from "../../src/chain/generated/ab
 import type { Database } from "../../src/db/database";
 import { type Ledger, ZERO32 } from "../../src/ledger";
 import { assetToBytes32 } from "../../src/ledger/leaf";
-import { nodeHasher } from "../../src/log/node-hasher";
 import { openLogStore } from "../../src/log/store";
-import { syncLog } from "../../src/log/sync";
-import { MemoryTree } from "../../src/log/tree";
+import { logAnchorSource } from "../../src/relayer/source";
 
 export const KEY = new Uint8Array(32).fill(0x42);
 export const FEES = { std: { asset: "EUR", fixed: 100n, basisPoints: 50, max: 10_000n } } as const;
@@ -203,8 +201,8 @@ export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ e
 }
 
 /**
- * Anchors heads at `sizes` (each a prefix of the ledger's events) with direct `anchor` calls, and
- * copies the ledger's leaf hashes into the log store of the same database.
+ * Copies the ledger's leaf hashes into the log store of the same database, and anchors heads at
+ * `sizes` (each a prefix of the ledger's events) with direct `anchor` calls.
  */
 export async function anchorHeads(
   ledger: Ledger,
@@ -212,20 +210,16 @@ export async function anchorHeads(
   c: AuditChain,
   sizes: readonly number[],
 ): Promise<void> {
-  const n = await ledger.eventCount();
-  const tree = new MemoryTree(nodeHasher);
-  tree.appendMany(await ledger.leafHashes(0, n));
+  const source = logAnchorSource({ ledger, logStore: await openLogStore(db) });
+  await source.sync();
   let prev = 0;
   for (const size of sizes) {
-    const proof = prev === 0 ? [] : tree.consistencyProof(prev, size).map((h) => bytesToHex(h));
     await send(c, c.relayer, c.deployment.custodyAnchor, custodyAnchorAbi, "anchor", [
       BigInt(size),
-      bytesToHex(tree.root(size)),
-      proof,
+      await source.root(size),
+      prev === 0 ? [] : await source.consistencyProof(prev, size),
       ZERO32,
     ]);
     prev = size;
   }
-  const store = await openLogStore(db);
-  await syncLog({ leafHashes: (from, limit) => ledger.leafHashes(from, limit) }, store);
 }

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { toHex } from "viem";
 import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
 import type { ApiLogger } from "../../../src/api/http/logger";
@@ -11,14 +10,13 @@ import { createChainClients } from "../../../src/chain/clients";
 import { deployCustodyContracts, type Deployment } from "../../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../../src/db/database";
 import { migrate } from "../../../src/db/migrate";
-import { leafHashOf } from "../../../src/ledger/leaf";
 import { openLedger, type Ledger } from "../../../src/ledger/ledger";
 import { openLogStore, type LogStore } from "../../../src/log/store";
-import { syncLog } from "../../../src/log/sync";
 import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
 import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
 import { relayerMigrations } from "../../../src/relayer/migrations";
+import { logAnchorSource } from "../../../src/relayer/source";
 
 /**
  * A whole stack for API tests: SQLite ledger and log, a fresh anvil chain with the contracts, the
@@ -68,18 +66,9 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
     platforms: [relayerAccount.address],
     custodians: [devAccount(2).address],
   });
-  const source = {
-    sync: () => syncLog({ leafHashes: (f: number, l: number) => ledger.leafHashes(f, l) }, logStore),
-    root: async (size: number) => toHex(await logStore.root(size)),
-    consistencyProof: async (a: number, b: number) =>
-      (await logStore.consistencyProof(a, b)).map((h) => toHex(h)),
-    entryTimestamp: async (i: number) => (await ledger.getEvents(i, 1))[0]?.createdAt,
-    ledgerLeafHashes: async (from: number, limit: number) =>
-      (await ledger.getEvents(from, limit)).map((e) => leafHashOf(e.entry)),
-  };
   const relayer = createRelayer({
     db,
-    source,
+    source: logAnchorSource({ ledger, logStore }),
     publicClient: clients.publicClient,
     account: relayerAccount,
     deployment,
