@@ -23,6 +23,13 @@ import {
 
 type Row = Record<string, unknown>;
 
+interface QueuedUnit {
+  keys: LoadKeys;
+  plan: (state: LoadedState, now: number) => Plan<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
 const PAGE = 10_000;
 const EVENT_PAGE = 50_000;
 
@@ -100,9 +107,67 @@ export class SqliteLedgerStore implements LedgerStore {
     return this.#stmts;
   }
 
-  async execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+  /**
+   * Group commit: writes that arrive while the event loop is busy are queued and applied together
+   * on the next turn in one transaction (one fsync), each inside its own savepoint, so each stays
+   * all-or-nothing and gets its own answer: a unit that throws is rolled back alone. Units run in
+   * arrival order, each seeing the writes of the units before it.
+   */
+  execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ keys, plan, resolve, reject } as QueuedUnit);
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #queue: QueuedUnit[] = [];
+
+  #flush(): void {
+    const units = this.#queue;
+    this.#queue = [];
+    if (units.length === 1) {
+      // Alone: its own transaction, no savepoint needed.
+      const u = units[0];
+      try {
+        u.resolve(this.#s.transaction(() => this.#apply(u.keys, u.plan)).immediate());
+      } catch (e) {
+        u.reject(e);
+      }
+      return;
+    }
+    // better-sqlite3 runs a transaction function called inside another one as a savepoint.
+    const unit = this.#s.transaction((u: QueuedUnit) => this.#apply(u.keys, u.plan));
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.#s
+        .transaction(() => {
+          for (const u of units) {
+            try {
+              outcomes.push({ ok: true, value: unit(u) });
+            } catch (error) {
+              // Some errors (I/O, out of memory) make SQLite roll back the whole transaction: then
+              // none of the group is written and every unit must fail, not run on in autocommit.
+              if (!this.#s.inTransaction) throw error;
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (e) {
+      // The commit itself failed: nothing of the group was written.
+      for (const u of units) u.reject(e);
+      return;
+    }
+    units.forEach((u, i) => {
+      const o = outcomes[i];
+      if (o.ok) u.resolve(o.value);
+      else u.reject(o.error);
+    });
+  }
+
+  #apply<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): T {
     const st = this.stmts;
-    const run = this.#s.transaction((): T => {
+    {
       const state: LoadedState = {
         accounts: new Map(),
         transfers: new Map(),
@@ -252,8 +317,7 @@ export class SqliteLedgerStore implements LedgerStore {
         );
       }
       return p.result();
-    });
-    return run.immediate();
+    }
   }
 
   async getAccount(id: string) {
