@@ -17,9 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { bytesToHex, type Hex } from "viem";
-import { devAccount, startAnvil, type AnvilNode } from "../src/chain/anvil";
-import { createChainClients } from "../src/chain/clients";
-import { deployCustodyContracts } from "../src/chain/deployment";
+import type { AnvilNode } from "../src/chain/anvil";
+import { startDevChain } from "../src/chain/dev";
 import { openDatabase, closeDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { openLedger } from "../src/ledger";
@@ -35,17 +34,8 @@ import type { AnchorSource } from "../src/relayer/types";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function chainWithContracts(blockTime?: number) {
-  const node = await startAnvil({ blockTime });
-  const admin = devAccount(0);
-  const relayer = devAccount(1);
-  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
-  const deployment = await deployCustodyContracts({
-    walletClient: clients.walletClient!,
-    publicClient: clients.publicClient,
-    admin: admin.address,
-    anchorers: [relayer.address],
-  });
-  return { node, relayer, clients, deployment };
+  const chain = await startDevChain({ blockTime });
+  return { ...chain, relayer: chain.accounts.relayer };
 }
 
 function percentile(sorted: number[], p: number): number {

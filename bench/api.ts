@@ -31,9 +31,7 @@ import { relayerMigrations } from "../src/relayer/migrations";
 import { createRelayer } from "../src/relayer/relayer";
 import { silentLogger } from "../src/relayer/logger";
 import { logAnchorSource } from "../src/relayer/source";
-import { devAccount, startAnvil } from "../src/chain/anvil";
-import { createChainClients } from "../src/chain/clients";
-import { deployCustodyContracts } from "../src/chain/deployment";
+import { startDevChain } from "../src/chain/dev";
 import { openAnchorStore } from "../src/relayer/anchor-store";
 import { createApiApp, startApiServer } from "../src/api/app";
 import { jsonLineLogger } from "../src/api/http/logger";
@@ -96,22 +94,14 @@ async function prepare(): Promise<Meta> {
   await source.sync();
   console.error(`  log synced: ${await logStore.size()} leaves`);
 
-  const node = await startAnvil();
+  const chain = await startDevChain();
   try {
-    const admin = devAccount(0);
-    const relayerAccount = devAccount(1);
-    const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
-    const deployment = await deployCustodyContracts({
-      walletClient: clients.walletClient!,
-      publicClient: clients.publicClient,
-      admin: admin.address,
-      anchorers: [relayerAccount.address],
-    });
+    const { clients, deployment } = chain;
     const relayer = createRelayer({
       db,
       source,
       publicClient: clients.publicClient,
-      account: relayerAccount,
+      account: chain.accounts.relayer,
       deployment,
       policy: { batchSize: 1, maxDelayMs: 0, maxBatch: Math.ceil(EVENTS / HEADS) },
       confirmations: 0,
@@ -121,7 +111,7 @@ async function prepare(): Promise<Meta> {
     for (let i = 0; i < HEADS + 2; i++) await relayer.runOnce();
     await relayer.stop();
   } finally {
-    await node.stop();
+    await chain.stop();
   }
   const anchors = openAnchorStore(db);
   const latest = await anchors.latest();

@@ -15,9 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { bytesToHex, type Hex } from "viem";
 import { chainReader, databaseEventSource, runAudit } from "../src/audit";
-import { devAccount, startAnvil } from "../src/chain/anvil";
-import { createChainClients } from "../src/chain/clients";
-import { deployCustodyContracts } from "../src/chain/deployment";
+import { startDevChain } from "../src/chain/dev";
 import { custodyAnchorAbi } from "../src/chain/generated/abi";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
@@ -144,15 +142,9 @@ async function main() {
   const genMs = performance.now() - t;
 
   t = performance.now();
-  const node = await startAnvil();
-  const admin = devAccount(0);
-  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
-  const deployment = await deployCustodyContracts({
-    walletClient: clients.walletClient!,
-    publicClient: clients.publicClient,
-    admin: admin.address,
-    anchorers: [admin.address],
-  });
+  const chain = await startDevChain();
+  const { node, deployment } = chain;
+  const clients = chain.clientsOf(chain.accounts.relayer);
   const tree = new MemoryTree(nodeHasher);
   let prev = 0;
   let heads = 0;
@@ -160,7 +152,7 @@ async function main() {
   for (let size = Math.min(HEAD_EVERY, N); ; size = Math.min(size + HEAD_EVERY, N)) {
     while (tree.size < size) tree.append(leafHashes[tree.size]!);
     const proof = prev === 0 ? [] : tree.consistencyProof(prev, size).map((h) => bytesToHex(h));
-    lastHash = await clients.walletClient!.writeContract({
+    lastHash = await clients.walletClient.writeContract({
       address: deployment.custodyAnchor,
       abi: custodyAnchorAbi,
       functionName: "anchor",

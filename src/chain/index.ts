@@ -25,6 +25,18 @@ export {
   type StartAnvilParameters,
 } from "./anvil";
 export {
+  DEV_ROLES,
+  deployDevContracts,
+  devAccounts,
+  startDevChain,
+  type DeployDevContractsParameters,
+  type DevAccounts,
+  type DevChain,
+  type DevRole,
+  type SigningClients,
+  type StartDevChainParameters,
+} from "./dev";
+export {
   createChainClients,
   custodyChain,
   type ChainClients,

@@ -8,12 +8,8 @@ import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
 import type { ApiLogger } from "../api/http/logger";
 import { devAccount, startAnvil, DEV_CHAIN_ID, type AnvilNode } from "../chain/anvil";
 import { createChainClients } from "../chain/clients";
-import {
-  deployCustodyContracts,
-  readDeployment,
-  writeDeployment,
-  type Deployment,
-} from "../chain/deployment";
+import { readDeployment, writeDeployment, type Deployment } from "../chain/deployment";
+import { DEV_ROLES, deployDevContracts } from "../chain/dev";
 import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
@@ -38,14 +34,7 @@ export class StackStartError extends CustodyError {
 }
 
 /** The development accounts of the embedded chain and what each is for (printed by `npm start`). */
-export const DEV_ROLES = {
-  admin: 0,
-  relayer: 1,
-  custodian: 2,
-  auditor: 3,
-  approverPayer: 4,
-  approverPayee: 5,
-} as const;
+export { DEV_ROLES };
 
 export interface DemoKeys {
   platform: string;
@@ -185,17 +174,10 @@ export async function startStack(
         });
       }
     } else if (embedded) {
-      const admin = devAccount(DEV_ROLES.admin);
-      const adminClients = createChainClients({ rpcUrl, chainId, account: admin });
-      deployment = await deployCustodyContracts({
-        walletClient: adminClients.walletClient!,
-        publicClient: adminClients.publicClient,
-        admin: admin.address,
-        anchorers: [account.address],
-        platforms: [account.address],
-        custodians: [devAccount(DEV_ROLES.custodian).address],
-        auditors: [devAccount(DEV_ROLES.auditor).address],
-        pausers: [admin.address],
+      deployment = await deployDevContracts({
+        rpcUrl,
+        chainId,
+        relayer: account.address,
         // Releases above 1,000.00 EUR need the bank's approval too.
         custodianThresholds: [{ asset: assetToBytes32("EUR"), amount: 100_000n }],
       });

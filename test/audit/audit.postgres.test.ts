@@ -3,13 +3,14 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { startDevChain } from "../../src/chain/dev";
 import type { AuditReport } from "../../src/audit";
 import { EXIT_INVALID, EXIT_VALID } from "../../src/cli/context";
 import { runCli } from "../../src/cli/main";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
 import { describeWithPg } from "../support/pg";
-import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, startAuditChain, tempDir } from "./support";
+import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, tempDir } from "./support";
 
 describeWithPg("custody audit --db postgres:// (anvil chain)", (ctx) => {
   let chain: AuditChain;
@@ -18,7 +19,7 @@ describeWithPg("custody audit --db postgres:// (anvil chain)", (ctx) => {
 
   before(async function () {
     this.timeout(120_000);
-    chain = await startAuditChain();
+    chain = await startDevChain();
     dir = tempDir();
     const db = openDatabase(ctx.url);
     const ledger = await openLedger(db, { pseudonymKey: KEY, feeSchedule: FEES });

@@ -5,13 +5,14 @@ import fs from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { bytesToHex } from "viem";
+import { startDevChain } from "../../src/chain/dev";
 import { auditReportHash, type AuditReport } from "../../src/audit";
 import { custodyAnchorAbi } from "../../src/chain/generated/abi";
 import { EXIT_INVALID, EXIT_USAGE, EXIT_VALID } from "../../src/cli/context";
 import { runCli } from "../../src/cli/main";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
-import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, startAuditChain, tempDir } from "./support";
+import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, tempDir } from "./support";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -65,7 +66,7 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
   let copies = 0;
 
   before(async () => {
-    chain = await startAuditChain();
+    chain = await startDevChain();
     dir = tempDir();
     pristine = path.join(dir, "ledger.db");
     const db = openDatabase(pristine);
@@ -252,7 +253,7 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
   });
 
   it("--attest records the report hash on chain, signed by the auditor key", async () => {
-    const priv = bytesToHex(chain.auditor.getHdKey().privateKey!);
+    const priv = bytesToHex(chain.accounts.auditor.getHdKey().privateKey!);
     process.env.CUSTODY_TEST_AUDITOR_KEY = priv;
     try {
       const r = await audit(copy(), ["--attest", "--auditor-key-env", "CUSTODY_TEST_AUDITOR_KEY"]);
@@ -262,12 +263,12 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
         address: chain.deployment.custodyAnchor,
         abi: custodyAnchorAbi,
         functionName: "getAttestation",
-        args: [3n, chain.auditor.address],
+        args: [3n, chain.accounts.auditor.address],
       });
       expect(att.reportHash).to.equal(auditReportHash(r.report));
       expect(att.passed).to.equal(true);
       // A key without AUDITOR_ROLE is refused by the chain: exit 2, nothing recorded.
-      process.env.CUSTODY_TEST_AUDITOR_KEY = bytesToHex(chain.approver.getHdKey().privateKey!);
+      process.env.CUSTODY_TEST_AUDITOR_KEY = bytesToHex(chain.accounts.approverPayer.getHdKey().privateKey!);
       const refused = await audit(copy(), ["--attest", "--auditor-key-env", "CUSTODY_TEST_AUDITOR_KEY"]);
       expect(refused.code).to.equal(EXIT_USAGE);
       expect(refused.stderr).to.match(/AccessControlUnauthorizedAccount/);

@@ -3,9 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Address, type Hex, parseEventLogs } from "viem";
 import type { HDAccount } from "viem/accounts";
-import { type AnvilNode, devAccount, startAnvil } from "../../src/chain/anvil";
-import { type ChainClients, createChainClients } from "../../src/chain/clients";
-import { type Deployment, deployCustodyContracts } from "../../src/chain/deployment";
+import type { DevChain } from "../../src/chain/dev";
 import { custodyAnchorAbi, custodyEscrowAbi } from "../../src/chain/generated/abi";
 import type { Database } from "../../src/db/database";
 import { type Ledger, ZERO32 } from "../../src/ledger";
@@ -16,37 +14,8 @@ import { logAnchorSource } from "../../src/relayer/source";
 export const KEY = new Uint8Array(32).fill(0x42);
 export const FEES = { std: { asset: "EUR", fixed: 100n, basisPoints: 50, max: 10_000n } } as const;
 
-export interface AuditChain {
-  node: AnvilNode;
-  deployment: Deployment;
-  /** ANCHORER_ROLE and PLATFORM_ROLE. */
-  relayer: HDAccount;
-  custodian: HDAccount;
-  approver: HDAccount;
-  /** AUDITOR_ROLE. */
-  auditor: HDAccount;
-  clients: ChainClients;
-}
-
-export async function startAuditChain(): Promise<AuditChain> {
-  const node = await startAnvil();
-  const admin = devAccount(0);
-  const relayer = devAccount(1);
-  const custodian = devAccount(2);
-  const approver = devAccount(3);
-  const auditor = devAccount(5);
-  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
-  const deployment = await deployCustodyContracts({
-    walletClient: clients.walletClient!,
-    publicClient: clients.publicClient,
-    admin: admin.address,
-    anchorers: [relayer.address],
-    platforms: [relayer.address],
-    custodians: [custodian.address],
-    auditors: [auditor.address],
-  });
-  return { node, deployment, relayer, custodian, approver, auditor, clients };
-}
+/** The audit tests' chain: the dev chain, where the escrow approver is `accounts.approverPayer`. */
+export type AuditChain = DevChain;
 
 export function tempDir(prefix = "custody-audit-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -167,14 +136,14 @@ export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ e
       payeeAccountId: payee,
     });
     escrowIds.push(h.escrowId!);
-    await send(c, c.relayer, c.deployment.custodyEscrow, custodyEscrowAbi, "createEscrow", [
+    await send(c, c.accounts.relayer, c.deployment.custodyEscrow, custodyEscrowAbi, "createEscrow", [
       h.escrowId!,
       {
         payer: ledger.accountPseudonym(payer),
         payee: ledger.accountPseudonym(payee),
         asset: assetToBytes32("EUR"),
         amount,
-        approvers: [c.approver.address],
+        approvers: [c.accounts.approverPayer.address],
         payerSideMask: 1,
         threshold: 1,
         autoReleaseAt: 0n,
@@ -183,14 +152,21 @@ export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ e
       },
     ]);
   }
-  const released = await send(c, c.approver, c.deployment.custodyEscrow, custodyEscrowAbi, "approve", [
-    escrowIds[0],
-  ]);
+  const released = await send(
+    c,
+    c.accounts.approverPayer,
+    c.deployment.custodyEscrow,
+    custodyEscrowAbi,
+    "approve",
+    [escrowIds[0]],
+  );
   await ledger.postHold("e1", { source: "chain", chainEventId: decisionId(released, "EscrowReleased") });
-  await send(c, c.approver, c.deployment.custodyEscrow, custodyEscrowAbi, "dispute", [escrowIds[1]]);
+  await send(c, c.accounts.approverPayer, c.deployment.custodyEscrow, custodyEscrowAbi, "dispute", [
+    escrowIds[1],
+  ]);
   const refunded = await send(
     c,
-    c.custodian,
+    c.accounts.custodian,
     c.deployment.custodyEscrow,
     custodyEscrowAbi,
     "resolveDispute",
@@ -214,7 +190,7 @@ export async function anchorHeads(
   await source.sync();
   let prev = 0;
   for (const size of sizes) {
-    await send(c, c.relayer, c.deployment.custodyAnchor, custodyAnchorAbi, "anchor", [
+    await send(c, c.accounts.relayer, c.deployment.custodyAnchor, custodyAnchorAbi, "anchor", [
       BigInt(size),
       await source.root(size),
       prev === 0 ? [] : await source.consistencyProof(prev, size),

@@ -4,18 +4,17 @@ import os from "node:os";
 import path from "node:path";
 import { Registry } from "prom-client";
 import { bytesToHex } from "viem";
-import { deployCustodyContracts } from "../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { anchorAbi } from "../../src/relayer/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
-import { startTestChain, type TestChain } from "./support/chain";
+import { startDevChain, type DevChain } from "../../src/chain/dev";
 import { appendEntries, tamperEntry, TableSource, testEntriesMigration } from "./support/table-source";
 
 describe("relayer: anchoring on a real chain (anvil)", function () {
-  let chain: TestChain;
+  let chain: DevChain;
   let dir: string;
   let db: Database;
   let source: TableSource;
@@ -23,7 +22,7 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
   let registry: Registry;
 
   before(async () => {
-    chain = await startTestChain();
+    chain = await startDevChain();
   });
   after(async () => {
     await chain?.node.stop();
@@ -42,15 +41,7 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
   });
 
   // A fresh contract per test: the anchor history of one test must not leak into the next.
-  async function redeploy() {
-    return deployCustodyContracts({
-      walletClient: chain.clients.walletClient!,
-      publicClient: chain.clients.publicClient,
-      admin: chain.deployment.roles.admin,
-      anchorers: [chain.relayer.address],
-      platforms: [chain.relayer.address],
-    });
-  }
+  const redeploy = () => chain.deploy();
 
   function make(deployment = chain.deployment, policy = { batchSize: 10, maxDelayMs: 60_000 }) {
     registry = new Registry();
@@ -58,7 +49,7 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
       db,
       source,
       publicClient: chain.clients.publicClient,
-      account: chain.relayer,
+      account: chain.accounts.relayer,
       deployment,
       policy,
       registry,
@@ -141,7 +132,7 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
       db,
       source,
       publicClient: chain.clients.publicClient,
-      account: chain.relayer,
+      account: chain.accounts.relayer,
       deployment,
       policy: { batchSize: 5, maxDelayMs: 60_000 },
       registry: new Registry(),

@@ -3,9 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Registry } from "prom-client";
-import { devAccount, startAnvil } from "../../src/chain/anvil";
-import { createChainClients } from "../../src/chain/clients";
-import { deployCustodyContracts, writeDeployment } from "../../src/chain/deployment";
+import { startAnvil } from "../../src/chain/anvil";
+import { writeDeployment } from "../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { anchorAbi } from "../../src/relayer/abi";
@@ -13,7 +12,7 @@ import { relayerMigrations } from "../../src/relayer/anchor-store";
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { describeWithPg } from "../support/pg";
-import { startTestChain, type TestChain } from "./support/chain";
+import { startDevChain, type DevChain } from "../../src/chain/dev";
 import { spawnRelayer } from "./support/spawn";
 import { appendEntries, TableSource, testEntriesMigration } from "./support/table-source";
 
@@ -44,22 +43,13 @@ describe("relayer: chain unreachable for a while", function () {
   it("anchors the backlog once the node is back", async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-down-"));
     const statePath = path.join(dir, "chain.json");
-    let node = await startAnvil({ statePath });
+    const chain = await startDevChain({ statePath });
+    let node = chain.node;
     const port = Number(new URL(node.rpcUrl).port);
     try {
-      const admin = devAccount(0);
-      const relayerAccount = devAccount(1);
-      const { publicClient, walletClient } = createChainClients({
-        rpcUrl: node.rpcUrl,
-        chainId: node.chainId,
-        account: admin,
-      });
-      const deployment = await deployCustodyContracts({
-        walletClient: walletClient!,
-        publicClient,
-        admin: admin.address,
-        anchorers: [relayerAccount.address],
-      });
+      const { deployment } = chain;
+      const publicClient = chain.clients.publicClient;
+      const relayerAccount = chain.accounts.relayer;
       db = openDatabase(path.join(dir, "ledger.db"));
       await migrate(db, [...relayerMigrations, testEntriesMigration]);
       relayer = createRelayer({
@@ -101,12 +91,12 @@ describe("relayer: chain unreachable for a while", function () {
 });
 
 describeWithPg("relayer: two instances on one PostgreSQL ledger", (ctx) => {
-  let chain: TestChain;
+  let chain: DevChain;
   let dir: string;
   let db: Database;
   let standby: Relayer | undefined;
   before(async () => {
-    chain = await startTestChain();
+    chain = await startDevChain();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-pg-"));
   });
   after(async () => {
@@ -145,13 +135,13 @@ describeWithPg("relayer: two instances on one PostgreSQL ledger", (ctx) => {
         db,
         source: new TableSource(db),
         publicClient: pc,
-        account: chain.relayer,
+        account: chain.accounts.relayer,
         deployment: chain.deployment,
         policy: { batchSize: 5, maxDelayMs: 200 },
         registry: new Registry(),
         log: silentLogger,
       });
-      const sendsBefore = await pc.getTransactionCount({ address: chain.relayer.address });
+      const sendsBefore = await pc.getTransactionCount({ address: chain.accounts.relayer.address });
       for (let i = 0; i < 5; i++) {
         await appendEntries(db, 5);
         const r = await standby.runOnce();
@@ -171,7 +161,9 @@ describeWithPg("relayer: two instances on one PostgreSQL ledger", (ctx) => {
         return Number(last.treeSize) === 35;
       });
       expect(standby.status().leader).to.equal(false);
-      expect(await pc.getTransactionCount({ address: chain.relayer.address })).to.be.greaterThan(sendsBefore);
+      expect(await pc.getTransactionCount({ address: chain.accounts.relayer.address })).to.be.greaterThan(
+        sendsBefore,
+      );
     } finally {
       leader.child.kill("SIGKILL");
       await leader.exited;

@@ -2,12 +2,12 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { deployCustodyContracts, type Deployment, writeDeployment } from "../../src/chain/deployment";
+import { type Deployment, writeDeployment } from "../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { anchorAbi } from "../../src/relayer/abi";
 import { openAnchorStore, relayerMigrations } from "../../src/relayer/anchor-store";
-import { startTestChain, type TestChain } from "./support/chain";
+import { startDevChain, type DevChain } from "../../src/chain/dev";
 import { spawnRelayer } from "./support/spawn";
 import { appendEntries, testEntriesMigration } from "./support/table-source";
 
@@ -17,14 +17,14 @@ import { appendEntries, testEntriesMigration } from "./support/table-source";
  * Blocks are mined once a second, so a transaction sent before a crash is still pending after it.
  */
 describe("relayer: crash and restart (child processes, anvil with 1 s blocks)", function () {
-  let chain: TestChain;
+  let chain: DevChain;
   let dir: string;
   let db: Database;
   let deployment: Deployment;
   let deploymentFile: string;
 
   before(async () => {
-    chain = await startTestChain();
+    chain = await startDevChain();
   });
   after(async () => {
     await chain?.node.stop();
@@ -32,12 +32,7 @@ describe("relayer: crash and restart (child processes, anvil with 1 s blocks)", 
   beforeEach(async () => {
     const pc = chain.clients.publicClient;
     await pc.request({ method: "evm_setAutomine" as never, params: [true] as never });
-    deployment = await deployCustodyContracts({
-      walletClient: chain.clients.walletClient!,
-      publicClient: pc,
-      admin: chain.deployment.roles.admin,
-      anchorers: [chain.relayer.address],
-    });
+    deployment = await chain.deploy();
     await pc.request({ method: "evm_setIntervalMining" as never, params: [1] as never });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-crash-"));
     deploymentFile = path.join(dir, "deployment.json");

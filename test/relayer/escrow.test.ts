@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Registry } from "prom-client";
 import type { Hex } from "viem";
-import { createChainClients } from "../../src/chain/clients";
+import type { HDAccount } from "viem/accounts";
 import { ESCROW_TERMS_FORMAT } from "../../src/chain/escrow-terms";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
@@ -16,17 +16,17 @@ import { createEscrowBridge } from "../../src/relayer/escrow-bridge";
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
-import { startTestChain, type TestChain } from "./support/chain";
+import { startDevChain, type DevChain } from "../../src/chain/dev";
 
 describe("relayer: escrow bridge (real ledger, log store and anvil)", function () {
-  let chain: TestChain;
+  let chain: DevChain;
   let dir: string;
   let db: Database;
   let ledger: Ledger;
   let relayer: Relayer;
 
   before(async () => {
-    chain = await startTestChain();
+    chain = await startDevChain();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-escrow-"));
     db = openDatabase(path.join(dir, "ledger.db"));
     await migrate(db, relayerMigrations);
@@ -51,7 +51,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       db,
       source: logAnchorSource({ ledger, logStore }),
       publicClient: chain.clients.publicClient,
-      account: chain.relayer,
+      account: chain.accounts.relayer,
       deployment: d,
       policy: { batchSize: 1, maxDelayMs: 0 },
       registry: new Registry(),
@@ -87,13 +87,8 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
 
   const chainNow = async () => Number((await chain.clients.publicClient.getBlock()).timestamp);
 
-  async function send(accountIndex: number, functionName: "approve" | "refund", escrowId: Hex) {
-    const account = accountIndex === 3 ? chain.approvers[0]! : chain.approvers[1]!;
-    const { walletClient, publicClient } = createChainClients({
-      rpcUrl: chain.node.rpcUrl,
-      chainId: chain.node.chainId,
-      account,
-    });
+  async function send(account: HDAccount, functionName: "approve" | "refund", escrowId: Hex) {
+    const { walletClient, publicClient } = chain.clientsOf(account);
     const hash = await walletClient!.writeContract({
       address: chain.deployment.custodyEscrow,
       abi: escrowAbi,
@@ -123,7 +118,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
   }
 
   it("hold opened → escrow on chain → approvals → release → the ledger posts the hold, exactly once", async () => {
-    const [a, b] = chain.approvers.map((x) => x.address);
+    const [a, b] = [chain.accounts.approverPayer.address, chain.accounts.approverPayee.address];
     const hold = await ledger.createHold({
       id: "e1",
       debitAccountId: "alice",
@@ -132,7 +127,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       kind: "escrow_hold",
       payeeAccountId: "bob",
       metadata: {
-        escrowTerms: terms({ approvers: [a!, b!], threshold: 2, expiresAt: (await chainNow()) + 3600 }),
+        escrowTerms: terms({ approvers: [a, b], threshold: 2, expiresAt: (await chainNow()) + 3600 }),
       },
     });
     await relayer.runOnce();
@@ -141,8 +136,8 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     await relayer.runOnce();
     expect((await ledger.getHold("e1")).status).to.equal("pending");
 
-    await send(3, "approve", hold.escrowId!);
-    await send(4, "approve", hold.escrowId!); // the threshold is met: released in this transaction
+    await send(chain.accounts.approverPayer, "approve", hold.escrowId!);
+    await send(chain.accounts.approverPayee, "approve", hold.escrowId!); // the threshold is met: released in this transaction
     expect(await onChainState(hold.escrowId!)).to.equal(3);
     await relayer.runOnce();
     const posted = await ledger.getHold("e1");
@@ -156,7 +151,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
   });
 
   it("expiry → refund → the ledger voids the hold; replayed events change nothing", async () => {
-    const [a] = chain.approvers.map((x) => x.address);
+    const a = chain.accounts.approverPayer.address;
     const hold = await ledger.createHold({
       id: "e2",
       debitAccountId: "alice",
@@ -164,7 +159,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       amount: 1000n,
       kind: "escrow_hold",
       payeeAccountId: "bob",
-      metadata: { escrowTerms: terms({ approvers: [a!], threshold: 1, expiresAt: (await chainNow()) + 60 }) },
+      metadata: { escrowTerms: terms({ approvers: [a], threshold: 1, expiresAt: (await chainNow()) + 60 }) },
     });
     const aliceBefore = await ledger.getBalance("alice");
     await relayer.runOnce();
@@ -172,7 +167,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     const pc = chain.clients.publicClient;
     await pc.request({ method: "evm_increaseTime" as never, params: [120] as never });
     await pc.request({ method: "evm_mine" as never, params: [] as never });
-    await send(4, "refund", hold.escrowId!); // permissionless once expired
+    await send(chain.accounts.approverPayee, "refund", hold.escrowId!); // permissionless once expired
     expect(await onChainState(hold.escrowId!)).to.equal(4);
     await relayer.runOnce();
     expect((await ledger.getHold("e2")).status).to.equal("voided");

@@ -5,9 +5,10 @@ import path from "node:path";
 import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
 import type { ApiLogger } from "../../../src/api/http/logger";
-import { devAccount, startAnvil, type AnvilNode } from "../../../src/chain/anvil";
-import { createChainClients } from "../../../src/chain/clients";
-import { deployCustodyContracts, type Deployment } from "../../../src/chain/deployment";
+import type { AnvilNode } from "../../../src/chain/anvil";
+import type { ChainClients } from "../../../src/chain/clients";
+import type { Deployment } from "../../../src/chain/deployment";
+import { startDevChain } from "../../../src/chain/dev";
 import { closeDatabase, openDatabase, type Database } from "../../../src/db/database";
 import { migrate } from "../../../src/db/migrate";
 import { openLedger, type Ledger } from "../../../src/ledger/ledger";
@@ -30,7 +31,7 @@ export interface ApiStack {
   chain: {
     node: AnvilNode;
     deployment: Deployment;
-    publicClient: ReturnType<typeof createChainClients>["publicClient"];
+    publicClient: ChainClients["publicClient"];
   };
   server: ApiServer;
   url: string;
@@ -54,23 +55,13 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
   const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
   const logStore = await openLogStore(db);
 
-  const node = await startAnvil();
-  const admin = devAccount(0);
-  const relayerAccount = devAccount(1);
-  const clients = createChainClients({ rpcUrl: node.rpcUrl, chainId: node.chainId, account: admin });
-  const deployment = await deployCustodyContracts({
-    walletClient: clients.walletClient!,
-    publicClient: clients.publicClient,
-    admin: admin.address,
-    anchorers: [relayerAccount.address],
-    platforms: [relayerAccount.address],
-    custodians: [devAccount(2).address],
-  });
+  const devChain = await startDevChain();
+  const { node, deployment, clients } = devChain;
   const relayer = createRelayer({
     db,
     source: logAnchorSource({ ledger, logStore }),
     publicClient: clients.publicClient,
-    account: relayerAccount,
+    account: devChain.accounts.relayer,
     deployment,
     policy: { batchSize: 1, maxDelayMs: 0 },
     confirmations: 0,

@@ -1,13 +1,12 @@
 import type { Address, Hex } from "viem";
-import { startAnvil, devAccount, type AnvilNode } from "../../../src/chain/anvil";
-import { createChainClients } from "../../../src/chain/clients";
-import { deployCustodyContracts } from "../../../src/chain/deployment";
+import type { AnvilNode } from "../../../src/chain/anvil";
+import { startDevChain } from "../../../src/chain/dev";
 import { custodyAnchorAbi } from "../../../src/chain/generated/abi";
 import { createReceipt, type ReceiptAnchor, type ReceiptJson } from "../../../src/verify";
 import { consistencyProof, makeTree, type TestTree } from "./entries";
 
 /**
- * A real anvil with two CustodyAnchor deployments:
+ * A real anvil (the dev chain) with two CustodyAnchor deployments:
  * - A: head #0 = first 5 leaves, head #1 = all 11 leaves (anchored with a consistency proof);
  * - B: head #0 = all 11 leaves (a valid but different contract, for "another contract" cases).
  * Trees are built with the independent test reference, not src/log.
@@ -31,25 +30,12 @@ export const TREE_SIZE = 11;
 export const FIRST_HEAD_SIZE = 5;
 
 export async function startChainFixture(): Promise<ChainFixture> {
-  const node = await startAnvil();
+  const chain = await startDevChain({ pollingIntervalMs: 50 });
+  const { node } = chain;
   try {
-    const account = devAccount(0);
-    const { publicClient, walletClient } = createChainClients({
-      rpcUrl: node.rpcUrl,
-      chainId: node.chainId,
-      account,
-      pollingIntervalMs: 50,
-    });
-    const wallet = walletClient!;
-    const deploy = () =>
-      deployCustodyContracts({
-        walletClient: wallet,
-        publicClient,
-        admin: account.address,
-        anchorers: [account.address],
-      });
-    const anchorA = (await deploy()).custodyAnchor.toLowerCase() as Address;
-    const anchorB = (await deploy()).custodyAnchor.toLowerCase() as Address;
+    const { publicClient, walletClient: wallet } = chain.clientsOf(chain.accounts.relayer);
+    const anchorA = chain.deployment.custodyAnchor.toLowerCase() as Address;
+    const anchorB = (await chain.deploy()).custodyAnchor.toLowerCase() as Address;
     const tree = makeTree(TREE_SIZE);
 
     const anchorHead = async (
