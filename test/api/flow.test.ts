@@ -7,7 +7,7 @@ import { readHead } from "../../src/chain/anchor";
 import { createApiKey } from "../../src/api/auth/keys";
 import { verifyReceiptOffline } from "../../src/verify/receipt";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
-import { verifyConsistency, verifyInclusion } from "./support/rfc9162";
+import { refHash, refVerifyConsistency, refVerifyInclusion } from "../support/rfc9162";
 
 /**
  * Leaf bytes rebuilt from a receipt's entry with viem's ABI encoder directly (not the project's
@@ -45,13 +45,13 @@ function checkReceipt(r: any) {
   expect(r.leafIndex).to.equal(r.entry.sequence);
   expect(independentLeafHash(r.entry)).to.equal(r.leafHash);
   expect(
-    verifyInclusion({
-      leafIndex: r.leafIndex,
-      treeSize: r.anchor.treeSize,
-      leafHash: r.leafHash,
-      proof: r.inclusionProof,
-      rootHash: r.anchor.rootHash,
-    }),
+    refVerifyInclusion(
+      r.leafIndex,
+      r.anchor.treeSize,
+      refHash(r.leafHash),
+      r.inclusionProof.map(refHash),
+      refHash(r.anchor.rootHash),
+    ),
   ).to.equal(true);
 }
 
@@ -196,13 +196,13 @@ describe("api: ledger writes, receipts and proofs end to end (anvil + relayer)",
     expect(later.status).to.equal(200);
     expect(later.body.anchor.treeSize).to.equal(head.treeSize);
     expect(
-      verifyInclusion({
-        leafIndex: later.body.leafIndex,
-        treeSize: head.treeSize,
-        leafHash: receipt.leafHash,
-        proof: later.body.inclusionProof,
-        rootHash: head.rootHash,
-      }),
+      refVerifyInclusion(
+        later.body.leafIndex,
+        head.treeSize,
+        refHash(receipt.leafHash),
+        later.body.inclusionProof.map(refHash),
+        refHash(head.rootHash),
+      ),
     ).to.equal(true);
     const tooEarly = await s.call("GET", `/v1/transfers/t-2/receipt?headIndex=0`, { key: s.keys.auditor });
     expect(tooEarly.status).to.equal(400);
@@ -230,13 +230,13 @@ describe("api: ledger writes, receipts and proofs end to end (anvil + relayer)",
     expect(c.body.root1).to.equal(older.rootHash);
     expect(c.body.root2).to.equal(newer.rootHash);
     expect(
-      verifyConsistency({
-        size1: older.treeSize,
-        size2: newer.treeSize,
-        root1: older.rootHash,
-        root2: newer.rootHash,
-        proof: c.body.proof,
-      }),
+      refVerifyConsistency(
+        older.treeSize,
+        newer.treeSize,
+        refHash(older.rootHash),
+        refHash(newer.rootHash),
+        c.body.proof.map(refHash),
+      ),
     ).to.equal(true);
     const head = await s.call("GET", "/v1/log/head");
     expect(head.status).to.equal(200);

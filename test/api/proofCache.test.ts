@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { ProofCache } from "../../src/api/services/proofCache";
-import { leafHash, mth, path } from "./support/rfc9162";
+import { refInclusionPath, refLeafHash, refRoot } from "../support/rfc9162";
 
 /** The cache must give byte-identical proofs and roots to the RFC 9162 definitions, for every size it covers. */
 describe("api: proof cache (upper tree levels in memory)", () => {
-  const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  const leaves = Array.from({ length: 300 }, (_, i) => refLeafHash(Buffer.from(`leaf ${i}`)));
   const source = {
     reads: 0,
     async leafHashes(from: number, limit: number) {
@@ -30,16 +30,16 @@ describe("api: proof cache (upper tree levels in memory)", () => {
           for (const index of [seed % size, (seed * 7 + 3) % size, size - 1, 0]) {
             const proof = await cache.inclusionProof(index, size);
             expect(proof.map((h) => Buffer.from(h).toString("hex"))).to.deep.equal(
-              path(index, leaves.slice(0, size)).map((h) => h.toString("hex")),
+              refInclusionPath(index, leaves.slice(0, size)).map((h) => h.toString("hex")),
             );
           }
           expect(Buffer.from(await cache.root(size)).toString("hex")).to.equal(
-            mth(leaves.slice(0, size)).toString("hex"),
+            refRoot(leaves.slice(0, size)).toString("hex"),
           );
           // Smaller sizes stay exact after growing.
           const smaller = 1 + (seed % size);
           expect(Buffer.from(await cache.root(smaller)).toString("hex")).to.equal(
-            mth(leaves.slice(0, smaller)).toString("hex"),
+            refRoot(leaves.slice(0, smaller)).toString("hex"),
           );
         },
       ),
@@ -56,7 +56,7 @@ describe("api: proof cache (upper tree levels in memory)", () => {
     expect(source.reads - before).to.equal(13);
     const proof = await cache.inclusionProof(5, 200);
     expect(proof.map((h) => Buffer.from(h).toString("hex"))).to.deep.equal(
-      path(5, leaves.slice(0, 200)).map((h) => h.toString("hex")),
+      refInclusionPath(5, leaves.slice(0, 200)).map((h) => h.toString("hex")),
     );
   });
 
@@ -67,7 +67,7 @@ describe("api: proof cache (upper tree levels in memory)", () => {
     expect(cache.lowLevels).to.equal(0);
     for (const i of [0, 1, 77, 249]) expect(cache.findLeaf(leaves[i])).to.equal(i);
     expect(cache.findLeaf(leaves[250])).to.equal(undefined);
-    expect(cache.findLeaf(leafHash(Buffer.from("not a leaf")))).to.equal(undefined);
+    expect(cache.findLeaf(refLeafHash(Buffer.from("not a leaf")))).to.equal(undefined);
     // Same 8-byte prefix, different hash: not a match.
     const twin = Buffer.from(leaves[77]);
     twin[31] ^= 1;

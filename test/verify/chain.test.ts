@@ -13,7 +13,7 @@ import {
 } from "../../src/verify";
 import { startChainFixture, type ChainFixture } from "./support/chain";
 import { makeEntry } from "./support/entries";
-import { refInclusionPath, refLeafHash, refRoot } from "./support/rfc9162";
+import { refInclusionPath, refLeafHash, refRoot } from "../support/rfc9162";
 import { encodeLeaf } from "../../src/ledger/leaf";
 import { bytesToHex } from "viem";
 

@@ -16,7 +16,7 @@ import {
   type ReceiptJson,
 } from "../../src/verify";
 import { makeTree } from "./support/entries";
-import { refLeafHash, refVerifyInclusion } from "./support/rfc9162";
+import { refLeafHash, refVerifyInclusion } from "../support/rfc9162";
 
 const tree = makeTree(11);
 

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 
 /**
- * An independent RFC 9162 §2.1 reference, written from the RFC's text for test code only: it shares
- * nothing with src/log, so a receipt accepted by both this and the project's verifier is checked by
- * two implementations. Recursive definitions, no performance concerns.
+ * An independent RFC 9162 §2.1 reference, written from the RFC's text for test code only (API,
+ * verify and web tests): it deliberately shares nothing with src/log, so what both this and the
+ * project's code accept is checked by two implementations. Recursive definitions, no performance
+ * concerns.
  */
 
 function sha256(...parts: Uint8Array[]): Buffer {
@@ -19,7 +20,7 @@ export function refLeafHash(leafBytes: Uint8Array): Buffer {
   return sha256(LEAF_PREFIX, leafBytes);
 }
 
-function refNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+export function refNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   return sha256(NODE_PREFIX, left, right);
 }
 
@@ -90,4 +91,51 @@ function subproof(m: number, d: readonly Uint8Array[], b: boolean): Buffer[] {
   const k = splitPoint(n);
   if (m <= k) return [...subproof(m, d.slice(0, k), b), refRoot(d.slice(k))];
   return [...subproof(m - k, d.slice(k), false), refRoot(d.slice(0, k))];
+}
+
+/** The consistency-proof verification of §2.1.4.2, step by step. Returns false instead of throwing. */
+export function refVerifyConsistency(
+  size1: number,
+  size2: number,
+  root1: Uint8Array,
+  root2: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+  if (size1 > size2) return false;
+  if (size1 === size2) return proof.length === 0 && same(root1, root2);
+  if (size1 === 0 || proof.length === 0) return false;
+  const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : [...proof];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr: Buffer = Buffer.from(path[0]!);
+  let sr: Buffer = Buffer.from(path[0]!);
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = refNodeHash(c, fr);
+      sr = refNodeHash(c, sr);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      sr = refNodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && same(fr, root1) && same(sr, root2);
+}
+
+/** A 32-byte hash from its JSON form; throws unless it is lower-case 0x-hex (the fixed format). */
+export function refHash(hex: string): Buffer {
+  if (!/^0x[0-9a-f]{64}$/.test(hex)) throw new Error(`not a lower-case 32-byte hash: ${hex}`);
+  return Buffer.from(hex.slice(2), "hex");
 }
