@@ -1,26 +1,20 @@
-import type { Address, Hex } from "viem";
 import type { Ledger } from "../ledger/ledger";
+import type { AnchorRecord as MirroredAnchor } from "../relayer/anchor-store";
+import type { RelayerStatus as RelayerSelfReport } from "../relayer/relayer";
+import type { RelayerAlarm } from "../relayer/types";
 
 /**
  * What the API needs from the relayer, declared here so the API depends on the shape and not on
- * the relayer's implementation. The relayer's `AnchorStore` and `Relayer` satisfy these.
+ * the relayer's implementation (types only are imported from it). The relayer's `AnchorStore` and
+ * `Relayer` satisfy these.
  */
 
-/** One head anchored on chain (as mirrored by the relayer). */
-export interface AnchorRecord {
-  headIndex: number;
-  treeSize: number;
-  rootHash: Hex;
-  metadataHash: Hex;
-  txHash: Hex;
-  blockNumber: number;
-  /** Unix seconds of the anchoring block. */
-  blockTimestamp: number;
-  chainId: number;
-  contract: Address;
-  /** False while the anchoring block is shallower than the relayer's confirmation depth. */
-  final?: boolean;
-}
+/**
+ * One head anchored on chain, as the relayer mirrors it (src/relayer/anchor-store.ts); the API needs
+ * neither its block hash nor, from other mirrors, `final` (absent = confirmed).
+ */
+export type AnchorRecord = Omit<MirroredAnchor, "blockHash" | "final"> &
+  Partial<Pick<MirroredAnchor, "final">>;
 
 /** What the API needs from the log store (src/log `LogStore` satisfies it). Hashes are 32-byte arrays. */
 export interface LogReader {
@@ -41,14 +35,11 @@ export interface AnchorSource {
   byHeadIndex(headIndex: number): Promise<AnchorRecord | undefined>;
 }
 
-/** The relayer's self-report, shown by /v1/ready. */
-export interface RelayerStatus {
-  leader: boolean;
-  lagEntries: number;
-  lagSeconds: number;
-  lastAnchor?: { headIndex: number; treeSize: number };
-  alarm?: { kind: string; firstBadSize?: number; message: string };
-}
+/** The part of the relayer's self-report (src/relayer/relayer.ts) shown by /v1/ready. */
+export type RelayerStatus = Pick<RelayerSelfReport, "leader" | "lagEntries" | "lagSeconds"> & {
+  lastAnchor?: Pick<MirroredAnchor, "headIndex" | "treeSize">;
+  alarm?: Omit<RelayerAlarm, "kind"> & { kind: string };
+};
 
 export interface RelayerStatusSource {
   status(): RelayerStatus | Promise<RelayerStatus>;

@@ -1,32 +1,21 @@
 import type { Hex } from "viem";
-/** Lower-case 0x-hex; Node's encoder is several times faster than a per-byte loop on the hot path. */
-function bytesToHex(b: Uint8Array): Hex {
-  return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`;
-}
 import { InvariantError } from "../../errors";
+import type { LeafProof, ReceiptAnchor } from "../../verify/receipt";
 import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
 import type { AnchorRecord, AnchorSource, LogReader, RelayerStatusSource } from "../ports";
 import { AnchorCache } from "./anchorCache";
 import { ProofCache, type LeafHashSource, type ProofCacheOptions } from "./proofCache";
 
-/** The anchored head a proof leads to, in the receipt's shape (custody-receipt-v1 `anchor`). */
-export interface ReceiptAnchorJson {
-  chainId: number;
-  contract: Hex;
-  headIndex: number;
-  treeSize: number;
-  rootHash: Hex;
-  txHash: Hex;
-  blockNumber: number;
-  timestamp: number;
+/** Lower-case 0x-hex; Node's encoder is several times faster than a per-byte loop on the hot path. */
+function bytesToHex(b: Uint8Array): Hex {
+  return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")}`;
 }
 
-export interface LeafProofJson {
-  leafIndex: number;
-  leafHash: Hex;
-  anchor: ReceiptAnchorJson;
-  inclusionProof: Hex[];
-}
+/** The anchored head a proof leads to, in the receipt's shape (custody-receipt-v1 `anchor`). */
+export type ReceiptAnchorJson = ReceiptAnchor;
+
+/** A proof by leaf hash: a receipt without the entry. */
+export type LeafProofJson = LeafProof;
 
 export function receiptAnchorOf(a: AnchorRecord): ReceiptAnchorJson {
   return {

@@ -33,6 +33,9 @@ export class ReceiptService {
     if (bytesToHex(nodeHasher.hashLeaf(ev.leafBytes)) !== leafHash)
       throw new InvariantError(`stored leaf hash of entry ${ev.sequence} does not match its leaf bytes`);
     const proof = await this.proofs.leafProof(ev.sequence, leafHash, headIndex);
+    // Assembled here, not with verify's createReceipt: that re-encodes the leaf and re-parses the
+    // receipt (~20 µs, ~8 % of a receipt request), re-checking what the leaf-bytes check above and
+    // the proof service's root check already establish. The API tests verify every receipt served.
     return {
       format: RECEIPT_FORMAT_V1,
       entry: leafEntryToJson(ev.entry),
