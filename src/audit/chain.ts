@@ -11,7 +11,7 @@ import {
   http,
 } from "viem";
 import { readHead, readHeadCount } from "../chain/anchor";
-import { type OnChainEscrow, readEscrow } from "../chain/escrow";
+import { type OnChainEscrow, findEscrow } from "../chain/escrow";
 import { custodyAnchorAbi } from "../chain/generated/abi";
 import type { AuditChainReader } from "./audit";
 import { AuditAttestationError, AuditChainError } from "./errors";
@@ -103,12 +103,7 @@ export async function chainReader(
       const escrow = p.custodyEscrow;
       await read("the escrows", () =>
         inChunks(ids, async (id) => {
-          try {
-            out.set(id, await readEscrow(client, escrow, id));
-          } catch (err) {
-            if (!/CustodyEscrowNotFound/.test(String((err as Error).message))) throw err;
-            out.set(id, undefined);
-          }
+          out.set(id, await findEscrow(client, escrow, id));
         }),
       );
       return out;

@@ -1,6 +1,7 @@
 import { type Address, type Hex, type PublicClient } from "viem";
 import type { EscrowTermsV1 } from "./escrow-terms";
 import { custodyEscrowAbi } from "./generated/abi";
+import { revertErrorName } from "./revert";
 
 /** Escrow states, numbered as in ICustodyEscrow.EscrowState. */
 export const ESCROW_STATES = ["None", "Open", "Disputed", "Released", "Refunded"] as const;
@@ -58,4 +59,18 @@ export async function readEscrow(
     createdAt: Number(s.createdAt),
     closedAt: Number(s.closedAt),
   };
+}
+
+/** Reads escrow `escrowId`, or undefined if the contract has none (it reverts CustodyEscrowNotFound). */
+export async function findEscrow(
+  client: PublicClient,
+  address: Address,
+  escrowId: Hex,
+): Promise<OnChainEscrow | undefined> {
+  try {
+    return await readEscrow(client, address, escrowId);
+  } catch (e) {
+    if (revertErrorName(e) === "CustodyEscrowNotFound") return undefined;
+    throw e;
+  }
 }

@@ -65,5 +65,6 @@ export {
   type EscrowTermsIssue,
   type EscrowTermsV1,
 } from "./escrow-terms";
-export { ESCROW_STATES, readEscrow, type EscrowStateName, type OnChainEscrow } from "./escrow";
+export { ESCROW_STATES, findEscrow, readEscrow, type EscrowStateName, type OnChainEscrow } from "./escrow";
+export { revertErrorName } from "./revert";
 export { DeploymentFailedError, DeploymentFileError, KeyUnavailableError, NodeStartError } from "./errors";

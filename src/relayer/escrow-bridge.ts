@@ -1,17 +1,12 @@
-import {
-  type Address,
-  type Hex,
-  type PublicClient,
-  BaseError,
-  ContractFunctionRevertedError,
-  encodeFunctionData,
-} from "viem";
+import { type Address, type Hex, type PublicClient, encodeFunctionData } from "viem";
+import { findEscrow } from "../chain/escrow";
 import {
   EscrowTermsInvalidError,
   escrowTermsOf,
   toOnChainTerms,
   type EscrowTerms,
 } from "../chain/escrow-terms";
+import { revertErrorName } from "../chain/revert";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
 import { assetToBytes32 } from "../ledger/leaf";
@@ -83,15 +78,6 @@ export interface EscrowBridgeOptions {
 
 const CURSOR = "escrow-events";
 
-function revertName(e: unknown): string | undefined {
-  if (!(e instanceof BaseError)) return undefined;
-  const r = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-  if (r?.data?.errorName) return r.data.errorName;
-  // estimateGas errors carry the raw revert data; match the selector by name in the message.
-  const m = /CustodyEscrow[A-Za-z]+/.exec(e.message);
-  return m?.[0];
-}
-
 /**
  * The escrow bridge, run by the leader after anchoring:
  * 1. every open escrow hold of the ledger gets its on-chain escrow (idempotent by escrow id: an
@@ -105,20 +91,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const failed = new Set<string>();
   const termsOf = o.termsOf ?? ((h: EscrowHold) => onChainTermsOf(o.ledger, h));
 
-  async function exists(id: Hex): Promise<boolean> {
-    try {
-      await o.publicClient.readContract({
-        address: o.escrow,
-        abi: escrowAbi,
-        functionName: "getEscrow",
-        args: [id],
-      });
-      return true;
-    } catch (e) {
-      if (revertName(e) === "CustodyEscrowNotFound") return false;
-      throw e;
-    }
-  }
+  const exists = async (id: Hex) => (await findEscrow(o.publicClient, o.escrow, id)) !== undefined;
 
   async function createMissing(sender: TxSender) {
     const inFlight = new Set(
@@ -154,7 +127,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           ),
         );
       } catch (e) {
-        const name = revertName(e);
+        const name = revertErrorName(e);
         if (name === "CustodyEscrowAlreadyExists") {
           known.add(id);
           continue;

@@ -15,11 +15,13 @@ import {
   devAccount,
   loadSigner,
   readDeployment,
+  findEscrow,
   readEscrow,
   readHead,
   readHeadCount,
   readHeadCovering,
   readLatestHead,
+  revertErrorName,
   startAnvil,
   verifyConsistencyOnChain,
   verifyInclusionOnChain,
@@ -214,6 +216,19 @@ describe("chain: deployment on a real anvil node", function () {
       approvalCount: 0,
     });
     expect(e.approvers).to.deep.equal([admin.address, custodian.address]);
+    expect((await findEscrow(publicClient, deployment.custodyEscrow, escrowId))?.amount).to.equal(5000n);
+    // An unknown id is "no escrow", not a failure; any other failure still throws.
+    const unknown: Hex = `0x${"99".repeat(32)}`;
+    expect(await findEscrow(publicClient, deployment.custodyEscrow, unknown)).to.equal(undefined);
+    const err = await readEscrow(publicClient, deployment.custodyEscrow, unknown).catch((x: unknown) => x);
+    expect(revertErrorName(err)).to.equal("CustodyEscrowNotFound");
+    let threw: unknown;
+    try {
+      await findEscrow(publicClient, deployment.custodyAnchor, escrowId);
+    } catch (x) {
+      threw = x;
+    }
+    expect(threw, "reading an escrow from a contract that is not CustodyEscrow").to.not.equal(undefined);
   });
 
   it("writes and reads the deployment file atomically and rejects a bad one", function () {

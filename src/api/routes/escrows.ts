@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Hex } from "viem";
-import { ESCROW_STATES, readEscrow } from "../../chain/escrow";
+import { ESCROW_STATES, findEscrow } from "../../chain/escrow";
 import {
   ESCROW_TERMS_FORMAT,
   ESCROW_TERMS_KEY,
@@ -68,7 +68,9 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
   async function chainState(escrowId: Hex): Promise<z.infer<typeof ChainEscrowSchema> | undefined> {
     if (!chain?.deployment.custodyEscrow) return undefined;
     try {
-      const e = await readEscrow(chain.publicClient, chain.deployment.custodyEscrow, escrowId);
+      const e = await findEscrow(chain.publicClient, chain.deployment.custodyEscrow, escrowId);
+      // Not created on chain yet.
+      if (!e) return { state: "None" };
       return {
         state: e.state,
         approvalCount: e.approvalCount,
@@ -79,8 +81,6 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
         closedAt: e.closedAt,
       };
     } catch (e) {
-      // Not created on chain yet: the contract reverts with CustodyEscrowNotFound.
-      if (/CustodyEscrowNotFound/.test(String((e as Error)?.message ?? e))) return { state: "None" };
       return { state: "None", error: String((e as Error)?.message ?? e).split("\n")[0] };
     }
   }
