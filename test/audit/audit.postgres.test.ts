@@ -10,7 +10,7 @@ import { runCli } from "../../src/cli/main";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
 import { describeWithPg } from "../support/pg";
-import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, tempDir } from "./support";
+import { type AuditChain, FEES, KEY, anchorHeads, auditArgs, populateLedger, tempDir } from "./support";
 
 describeWithPg("custody audit --db postgres:// (anvil chain)", (ctx) => {
   let chain: AuditChain;
@@ -39,23 +39,7 @@ describeWithPg("custody audit --db postgres:// (anvil chain)", (ctx) => {
   async function audit() {
     const out = path.join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
     const errs: string[] = [];
-    const code = await runCli(
-      [
-        "audit",
-        "--rpc",
-        chain.node.rpcUrl,
-        "--db",
-        ctx.url,
-        "--contract",
-        chain.deployment.custodyAnchor,
-        "--escrow",
-        chain.deployment.custodyEscrow,
-        "--out",
-        out,
-        "--no-progress",
-      ],
-      { out: () => {}, err: (e) => errs.push(e) },
-    );
+    const code = await runCli(auditArgs(chain, ctx.url, out), { out: () => {}, err: (e) => errs.push(e) });
     expect(errs.join("\n")).to.equal("");
     return { code, report: JSON.parse(fs.readFileSync(out, "utf8")) as AuditReport };
   }

@@ -12,7 +12,7 @@ import { EXIT_INVALID, EXIT_USAGE, EXIT_VALID } from "../../src/cli/context";
 import { runCli } from "../../src/cli/main";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
-import { type AuditChain, FEES, KEY, anchorHeads, populateLedger, tempDir } from "./support";
+import { type AuditChain, FEES, KEY, anchorHeads, auditArgs, populateLedger, tempDir } from "./support";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -91,22 +91,7 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
     return file;
   }
 
-  function baseArgs(db: string, out: string): string[] {
-    return [
-      "audit",
-      "--rpc",
-      chain.node.rpcUrl,
-      "--db",
-      db,
-      "--contract",
-      chain.deployment.custodyAnchor,
-      "--escrow",
-      chain.deployment.custodyEscrow,
-      "--out",
-      out,
-      "--no-progress",
-    ];
-  }
+  const baseArgs = (db: string, out: string) => auditArgs(chain, db, out);
 
   async function audit(db: string, extra: string[] = []) {
     const out = path.join(dir, `report-${copies++}.json`);

@@ -17,6 +17,24 @@ export const FEES = { std: { asset: "EUR", fixed: 100n, basisPoints: 50, max: 10
 /** The audit tests' chain: the dev chain, where the escrow approver is `accounts.approverPayer`. */
 export type AuditChain = DevChain;
 
+/** `custody audit` arguments: database `db` against the chain's contracts, the report written to `out`. */
+export function auditArgs(c: AuditChain, db: string, out: string): string[] {
+  return [
+    "audit",
+    "--rpc",
+    c.node.rpcUrl,
+    "--db",
+    db,
+    "--contract",
+    c.deployment.custodyAnchor,
+    "--escrow",
+    c.deployment.custodyEscrow,
+    "--out",
+    out,
+    "--no-progress",
+  ];
+}
+
 export function tempDir(prefix = "custody-audit-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
