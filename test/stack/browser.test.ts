@@ -2,7 +2,8 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../support/browser";
 import { resolveConfig } from "../../src/stack/config";
 import { startDemo } from "../../src/stack/demo";
 import { startStack, type RunningStack } from "../../src/stack/stack";
@@ -12,16 +13,6 @@ import { startStack, type RunningStack } from "../../src/stack/stack";
  * relayer, API) serves the receipt page; Debian's Chromium loads it, and the page checks receipts the
  * stack issued against the chain's RPC itself.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const quiet = () => {};
 
 describe("stack: the receipt page in Chromium checks receipts the stack issued", function () {
@@ -49,7 +40,7 @@ describe("stack: the receipt page in Chromium checks receipts the stack issued",
     });
     expect(res.status).to.equal(200);
     receipt = await res.json();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {

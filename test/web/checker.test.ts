@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../support/browser";
 import { buildWeb } from "../../web/build";
 import { webRouter } from "../../web/serve";
 import type { ReceiptJson } from "../../src/verify";
@@ -14,17 +15,6 @@ import { startChainFixture, type ChainFixture } from "../verify/support/chain";
  * The receipt checker in a real browser (Debian's Chromium) against a real anvil: the page is served
  * by a small express app of this test with the /v1 routes the page reads.
  */
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 describe("web: receipt checker in Chromium", function () {
   let fx: ChainFixture;
@@ -78,7 +68,7 @@ describe("web: receipt checker in Chromium", function () {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
     baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
