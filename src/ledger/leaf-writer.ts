@@ -4,7 +4,7 @@ import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION, type LeafEntry, ZERO32, asset
 
 /**
  * Node-side fast path for leaf format v1: writes the same 416 bytes as `encodeLeaf` (checked by
- * test/ledger/leaf-writer.test.ts) without going through a generic ABI encoder, and hashes with
+ * test/ledger/leaf.test.ts) without going through a generic ABI encoder, and hashes with
  * node:crypto. The buffer carries one leading 0x00 byte so the RFC 9162 leaf hash
  * SHA-256(0x00 ‖ leaf) needs no copy. Callers pass fields the ledger validated already.
  */
