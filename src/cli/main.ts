@@ -70,6 +70,11 @@ const defaultIo = {
 };
 
 if (require.main === module) {
+  // A closed pipe (`custody … | head`) ends the output, not the process with a stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
