@@ -69,13 +69,14 @@ const defaultIo = {
   err: (s: string) => process.stderr.write(s + "\n"),
 };
 
-if (require.main === module) {
+/** The process entry point (bin/custody, `npm run custody`): runs the CLI and exits with its code. */
+export function main(argv: string[] = process.argv.slice(2)): void {
   // A closed pipe (`custody … | head`) ends the output, not the process with a stack trace.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
     throw e;
   });
-  runCli(process.argv.slice(2)).then(
+  runCli(argv).then(
     (code) => process.exit(code),
     (err) => {
       process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -83,3 +84,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();
