@@ -24,6 +24,12 @@ const quick = process.argv.includes("--quick");
 const pg1m = process.argv.includes("--pg-1m");
 const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+// `--only sqlite-batched-8000` (backend-mode-batch, spaces as dashes): run just that case, for profiling.
+const onlyArg = process.argv.indexOf("--only");
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
+const wanted = (backend: string, mode: string, batch: number, concurrency = 1) =>
+  ONLY === undefined ||
+  ONLY === `${backend}-${mode}-${batch}${concurrency > 1 ? `x${concurrency}` : ""}`.replace(/ /g, "-");
 const ACCOUNTS = 10_000;
 const KEY = new Uint8Array(32).fill(7);
 const PG_ADMIN = process.env.CUSTODY_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -80,6 +86,7 @@ async function measure(
   total: number,
   concurrency = 1,
 ): Promise<void> {
+  if (!wanted(backend, mode, batch, concurrency)) return;
   const rnd = rng(batch * 31 + concurrency);
   const t0 = performance.now();
   let done = 0;
@@ -150,6 +157,7 @@ function summary() {
 }
 
 async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
+  if (!wanted(backend, "checkInvariants", 0)) return;
   const t0 = performance.now();
   const r = await ledger.checkInvariants();
   const s = (performance.now() - t0) / 1000;
@@ -169,6 +177,7 @@ async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
 }
 
 async function sqlite(): Promise<void> {
+  if (ONLY !== undefined && !ONLY.startsWith("sqlite-")) return;
   const dir = mkdtempSync(join(tmpdir(), "bench-ledger-"));
   try {
     const db = openDatabase(join(dir, "ledger.db"));
@@ -189,6 +198,7 @@ async function sqlite(): Promise<void> {
 }
 
 async function postgres(): Promise<void> {
+  if (ONLY !== undefined && !ONLY.startsWith("postgres-")) return;
   const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();

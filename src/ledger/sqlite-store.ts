@@ -31,6 +31,8 @@ interface QueuedUnit {
 }
 
 const PAGE = 10_000;
+/** WAL pages between automatic checkpoints (SQLite's default is 1 000, i.e. 4 MiB). */
+const WAL_AUTOCHECKPOINT = 16_384;
 const EVENT_PAGE = 50_000;
 
 /**
@@ -52,6 +54,11 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async migrate(): Promise<void> {
+    // A batch of 8 000 transfers writes ~2 000 pages: with the default every such commit also
+    // checkpointed them into the database file (and synced it). A larger WAL checkpoints the
+    // account pages that every batch rewrites once per several batches. Durability is unchanged:
+    // a commit is durable once its WAL frames are synced.
+    this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
     await migrate(this.#db, ledgerMigrations);
     this.#stmts = this.prepare();
   }
