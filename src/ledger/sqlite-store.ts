@@ -33,6 +33,12 @@ interface QueuedUnit {
 const PAGE = 10_000;
 /** WAL pages between automatic checkpoints (SQLite's default is 1 000, i.e. 4 MiB). */
 const WAL_AUTOCHECKPOINT = 16_384;
+/** Accounts kept between transactions; beyond this the cache starts over. */
+const ACCOUNT_CACHE_MAX = 200_000;
+
+function cloneAccount(a: AccountRow): AccountRow {
+  return a.limits ? { ...a, limits: { ...a.limits } } : { ...a };
+}
 const EVENT_PAGE = 50_000;
 
 /**
@@ -46,6 +52,13 @@ export class SqliteLedgerStore implements LedgerStore {
   readonly #s: BetterSqlite3.Database;
   readonly #clock: () => number;
   #stmts?: ReturnType<SqliteLedgerStore["prepare"]>;
+  /**
+   * Account rows as this store last read or wrote them. Trusted only while nothing else changed
+   * the database: `data_version` moves when another connection commits, `total_changes()` when
+   * anything else writes through this connection; either clears it, as does any failed unit.
+   */
+  #accounts = new Map<string, AccountRow>();
+  #seen: [number, number] = [-1, -1];
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
     this.#db = db;
@@ -75,6 +88,8 @@ export class SqliteLedgerStore implements LedgerStore {
       hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
       holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
       decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
+      // Both stay put while only this store writes (see #accounts).
+      version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
       nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
       insertAccount: s.prepare(
         `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
@@ -138,6 +153,7 @@ export class SqliteLedgerStore implements LedgerStore {
       try {
         u.resolve(this.#s.transaction(() => this.#apply(u.keys, u.plan)).immediate());
       } catch (e) {
+        this.#accounts.clear();
         u.reject(e);
       }
       return;
@@ -154,6 +170,7 @@ export class SqliteLedgerStore implements LedgerStore {
             } catch (error) {
               // Some errors (I/O, out of memory) make SQLite roll back the whole transaction: then
               // none of the group is written and every unit must fail, not run on in autocommit.
+              this.#accounts.clear();
               if (!this.#s.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
@@ -162,6 +179,7 @@ export class SqliteLedgerStore implements LedgerStore {
         .immediate();
     } catch (e) {
       // The commit itself failed: nothing of the group was written.
+      this.#accounts.clear();
       for (const u of units) u.reject(e);
       return;
     }
@@ -195,14 +213,27 @@ export class SqliteLedgerStore implements LedgerStore {
         const r = st.holdByEscrow.get(e) as Row | undefined;
         if (r) state.holdsByEscrowId.set(e, holdFromRow(r));
       }
-      if (accountIds.size > 1) {
-        for (const r of st.accountsIn.all(JSON.stringify([...accountIds])) as Row[])
-          state.accounts.set(r.id as string, accountFromRow(r));
-      } else {
-        for (const id of accountIds) {
-          const r = st.account.get(id) as Row | undefined;
-          if (r) state.accounts.set(id, accountFromRow(r));
-        }
+      const cache = this.#accounts;
+      const [changes, version] = st.version.get() as [number, number];
+      if (changes !== this.#seen[0] || version !== this.#seen[1] || cache.size > ACCOUNT_CACHE_MAX)
+        cache.clear();
+      // The plan mutates what it is given: it gets copies, the cache holds written rows only.
+      const missing: string[] = [];
+      for (const id of accountIds) {
+        const a = cache.get(id);
+        if (a) state.accounts.set(id, cloneAccount(a));
+        else missing.push(id);
+      }
+      let fetched: Row[] = [];
+      if (missing.length > 1) fetched = st.accountsIn.all(JSON.stringify(missing)) as Row[];
+      else if (missing.length === 1) {
+        const r = st.account.get(missing[0]) as Row | undefined;
+        if (r) fetched = [r];
+      }
+      for (const r of fetched) {
+        const a = accountFromRow(r);
+        cache.set(a.id, a);
+        state.accounts.set(a.id, cloneAccount(a));
       }
       const transferIds = keys.transfers ?? [];
       if (transferIds.length > 1) {
@@ -226,7 +257,10 @@ export class SqliteLedgerStore implements LedgerStore {
 
       const p = plan(state, this.#clock());
       const c = p.changes;
-      if (c.events.length === 0) return p.result();
+      if (c.events.length === 0) {
+        this.#seen = [changes, version];
+        return p.result();
+      }
 
       let seq = Number(st.nextSeq.get());
       const sealed = c.events.map((d) => {
@@ -323,6 +357,10 @@ export class SqliteLedgerStore implements LedgerStore {
           leafHash,
         );
       }
+      // Written: the cache follows (a failure later in this transaction clears it).
+      for (const a of c.newAccounts) cache.set(a.id, cloneAccount(a));
+      for (const a of c.updatedAccounts) cache.set(a.id, cloneAccount(a));
+      this.#seen = [(st.version.get() as [number, number])[0], version];
       return p.result();
     }
   }
