@@ -45,6 +45,11 @@ export class Pseudonymizer {
     return `0x${createHmac("sha256", this.#key).update(`${kind}:${id}`, "utf8").digest("hex")}`;
   }
 
+  /** The same pseudonym as 32 bytes (for leaves: no hex round trip). */
+  ofBytes(kind: "account" | "transfer" | "hold", id: string): Buffer {
+    return createHmac("sha256", this.#key).update(`${kind}:${id}`, "utf8").digest();
+  }
+
   /** Account pseudonyms are cached: the set of accounts is small and they are used on every transfer. */
   account(id: string): Hex {
     let p = this.#accounts.get(id);

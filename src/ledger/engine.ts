@@ -16,7 +16,7 @@ import {
   UnknownHoldError,
 } from "./errors";
 import { type EventTypeName, ZERO32 } from "./leaf";
-import { prepareLeaf } from "./leaf-writer";
+import { type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
 import { checkMovement } from "./rules";
 import {
   type AccountRow,
@@ -109,9 +109,9 @@ function draft(
   now: number,
   leaf: {
     eventType: EventTypeName;
-    entryId: Hex;
-    debitAccount?: Hex;
-    creditAccount?: Hex;
+    entryId: Word32;
+    debitAccount?: Word32;
+    creditAccount?: Word32;
     asset: string;
     amount?: bigint;
     code: number;
@@ -283,7 +283,8 @@ export function planTransfers(
     debit.debitsPosted += i.amount;
     credit.creditsPosted += i.amount;
     changes.updatedAccounts.add(debit).add(credit);
-    const pseudonym = ctx.pseudonyms.of("transfer", i.id);
+    const entryId = ctx.pseudonyms.ofBytes("transfer", i.id);
+    const pseudonym: Hex = `0x${entryId.toString("hex")}`;
     const row: TransferRow = {
       id: i.id,
       pseudonym,
@@ -306,9 +307,9 @@ export function planTransfers(
       now,
       {
         eventType: "TRANSFER_POSTED",
-        entryId: pseudonym,
-        debitAccount: debit.pseudonym,
-        creditAccount: credit.pseudonym,
+        entryId,
+        debitAccount: recurringWord(debit.pseudonym),
+        creditAccount: recurringWord(credit.pseudonym),
         asset: debit.asset,
         amount: i.amount,
         code: TRANSFER_KINDS[i.kind],

@@ -23,6 +23,21 @@ function assetWord(asset: string): Buffer {
   return w;
 }
 
+// Account pseudonyms recur in every transfer's leaf: their bytes are decoded once.
+const WORD_CACHE_MAX = 100_000;
+const words = new Map<string, Buffer>();
+
+/** A 0x-hex 32-byte word that recurs (an account pseudonym) as bytes, decoded once. */
+export function recurringWord(hex: Hex): Buffer {
+  let w = words.get(hex);
+  if (!w) {
+    if (words.size >= WORD_CACHE_MAX) words.clear();
+    w = Buffer.from(hex.slice(2), "hex");
+    words.set(hex, w);
+  }
+  return w;
+}
+
 /** A 32-byte field as 0x-hex or raw bytes; the buffer starts zeroed, so zero words are skipped. */
 export type Word32 = Hex | Uint8Array;
 
