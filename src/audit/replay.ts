@@ -378,6 +378,8 @@ export class LedgerReplay {
         index: this.#events,
         escrowId: this.#awaitingRelease.escrowId,
       });
+    // Recomputed here rather than with src/ledger/invariants.ts on purpose: the audit must not trust
+    // the code it audits, only the leaves and the chain.
     const totals = new Map<string, AssetTotalsJson>();
     for (const a of this.#accounts.values()) {
       let t = totals.get(a.asset);
