@@ -13,7 +13,7 @@
  * the best and the median of the runs (the machine is shared: single runs are noisy).
  * Prints a table and writes bench/results/ledger.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -27,9 +27,13 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
 // `--only sqlite-batched-8000` (backend-mode-batch, spaces as dashes): run just that case, for profiling.
 const onlyArg = process.argv.indexOf("--only");
 const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
-const wanted = (backend: string, mode: string, batch: number, concurrency = 1) =>
-  ONLY === undefined ||
-  ONLY === `${backend}-${mode}-${batch}${concurrency > 1 ? `x${concurrency}` : ""}`.replace(/ /g, "-");
+// `--only sqlite` (a prefix ending at a dash) runs every case of that backend.
+const caseName = (backend: string, mode: string, batch: number, concurrency = 1) =>
+  `${backend}-${mode}-${batch}${concurrency > 1 ? `x${concurrency}` : ""}`.replace(/ /g, "-");
+const wanted = (backend: string, mode: string, batch: number, concurrency = 1) => {
+  const name = caseName(backend, mode, batch, concurrency);
+  return ONLY === undefined || ONLY === name || name.startsWith(`${ONLY}-`);
+};
 const ACCOUNTS = 10_000;
 const KEY = new Uint8Array(32).fill(7);
 const PG_ADMIN = process.env.CUSTODY_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -177,7 +181,7 @@ async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
 }
 
 async function sqlite(): Promise<void> {
-  if (ONLY !== undefined && !ONLY.startsWith("sqlite-")) return;
+  if (ONLY !== undefined && !`${ONLY}-`.startsWith("sqlite-")) return;
   const dir = mkdtempSync(join(tmpdir(), "bench-ledger-"));
   try {
     const db = openDatabase(join(dir, "ledger.db"));
@@ -198,7 +202,7 @@ async function sqlite(): Promise<void> {
 }
 
 async function postgres(): Promise<void> {
-  if (ONLY !== undefined && !ONLY.startsWith("postgres-")) return;
+  if (ONLY !== undefined && !`${ONLY}-`.startsWith("postgres-")) return;
   const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();
@@ -239,10 +243,30 @@ async function postgres(): Promise<void> {
   const best = summary();
   console.table(best);
   mkdirSync(join(__dirname, "results"), { recursive: true });
+  const file = join(__dirname, "results", "ledger.json");
+  let summaryOut: unknown[] = best;
+  let resultsOut: unknown[] = results;
+  if (ONLY !== undefined && existsSync(file)) {
+    // A partial run replaces its own cases and keeps the other cases of the last full run.
+    type Case = { backend: string; mode: string; batch: number; concurrency: number };
+    const key = (r: Case) => caseName(r.backend, r.mode, r.batch, r.concurrency);
+    const rerun = new Set((results as Case[]).map(key));
+    const prev = JSON.parse(readFileSync(file, "utf8")) as { summary: Case[]; results: Case[] };
+    summaryOut = [...prev.summary.filter((r) => !rerun.has(key(r))), ...best];
+    resultsOut = [...prev.results.filter((r) => !rerun.has(key(r))), ...results];
+  }
   writeFileSync(
-    join(__dirname, "results", "ledger.json"),
+    file,
     JSON.stringify(
-      { date: new Date().toISOString(), node: process.version, quick, runs: RUNS, summary: best, results },
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        quick,
+        runs: RUNS,
+        only: ONLY,
+        summary: summaryOut,
+        results: resultsOut,
+      },
       null,
       2,
     ),
