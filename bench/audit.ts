@@ -134,9 +134,14 @@ async function main() {
       );
     }
     const acc = s.prepare(
-      "INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, debits_posted, credits_posted, debits_pending, credits_pending, created_at, sequence) VALUES (?, ?, ?, 'EUR', 2, 'active', ?, ?, '0', '0', ?, ?)",
+      "INSERT INTO ledger_account_terms (id, pseudonym, type, asset, scale, status, created_at, sequence) VALUES (?, ?, ?, 'EUR', 2, 'active', ?, ?)",
     );
-    accounts.forEach((a, i) => acc.run(a.id, a.pseudonym, a.type, a.dp.toString(), a.cp.toString(), now, i));
+    const bal = s.prepare(
+      "INSERT INTO ledger_balances (account_key, debits_posted, credits_posted, debits_pending, credits_pending) VALUES (?, ?, ?, 0, 0)",
+    );
+    accounts.forEach((a, i) =>
+      bal.run(acc.run(a.id, a.pseudonym, a.type, now, i).lastInsertRowid, a.dp.toString(), a.cp.toString()),
+    );
   })();
   s.pragma("wal_checkpoint(TRUNCATE)");
   const genMs = performance.now() - t;

@@ -1,6 +1,8 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
+import { InvariantError } from "../errors";
+import { BackgroundCheckpointer } from "../db/checkpointer";
 import { migrate } from "../db/migrate";
 import { sealLeaf } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
@@ -33,8 +35,21 @@ interface QueuedUnit {
 const PAGE = 10_000;
 /** WAL pages between automatic checkpoints (SQLite's default is 1 000, i.e. 4 MiB). */
 const WAL_AUTOCHECKPOINT = 16_384;
+/** Once checkpoints run in the background, the writer's own is only a backstop: 256 MiB of WAL. */
+const WAL_AUTOCHECKPOINT_BACKSTOP = 65_536;
+/**
+ * Events written through this store before checkpoints move to a background thread (about 10 MiB
+ * of WAL): small ledgers (tests, demos) never start the thread.
+ */
+const BACKGROUND_CHECKPOINT_AFTER = 20_000;
 /** Accounts kept between transactions; beyond this the cache starts over. */
 const ACCOUNT_CACHE_MAX = 200_000;
+
+const INT64_MAX = 0x7fff_ffff_ffff_ffffn;
+/** A balance as stored (see ledger/003): INTEGER when it fits in 64 bits, else decimal TEXT. */
+function balance(v: bigint): bigint | string {
+  return v <= INT64_MAX && v >= -INT64_MAX ? v : v.toString();
+}
 
 function cloneAccount(a: AccountRow): AccountRow {
   return a.limits ? { ...a, limits: { ...a.limits } } : { ...a };
@@ -59,6 +74,8 @@ export class SqliteLedgerStore implements LedgerStore {
    */
   #accounts = new Map<string, AccountRow>();
   #seen: [number, number] = [-1, -1];
+  #eventsWritten = 0;
+  #checkpointer?: BackgroundCheckpointer;
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
     this.#db = db;
@@ -92,13 +109,17 @@ export class SqliteLedgerStore implements LedgerStore {
       version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
       nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
       insertAccount: s.prepare(
-        `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
-          credits_posted, debits_pending, credits_pending, created_at, sequence)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ledger_account_terms (id, pseudonym, type, asset, scale, status, limits, metadata, created_at,
+          sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      updateAccount: s.prepare(
-        `UPDATE ledger_accounts SET status = ?, debits_posted = ?, credits_posted = ?, debits_pending = ?,
-          credits_pending = ? WHERE id = ?`,
+      insertBalance: s.prepare(
+        `INSERT INTO ledger_balances (account_key, debits_posted, credits_posted, debits_pending, credits_pending)
+         VALUES (?, ?, ?, ?, ?)`,
+      ),
+      updateStatus: s.prepare("UPDATE ledger_account_terms SET status = ? WHERE key = ?"),
+      updateBalance: s.prepare(
+        `UPDATE ledger_balances SET debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?
+         WHERE account_key = ?`,
       ),
       insertTransfer: s.prepare(
         `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee,
@@ -151,7 +172,9 @@ export class SqliteLedgerStore implements LedgerStore {
       // Alone: its own transaction, no savepoint needed.
       const u = units[0];
       try {
-        u.resolve(this.#s.transaction(() => this.#apply(u.keys, u.plan)).immediate());
+        const value = this.#s.transaction(() => this.#apply(u.keys, u.plan)).immediate();
+        this.#committed();
+        u.resolve(value);
       } catch (e) {
         this.#accounts.clear();
         u.reject(e);
@@ -183,12 +206,25 @@ export class SqliteLedgerStore implements LedgerStore {
       for (const u of units) u.reject(e);
       return;
     }
+    this.#committed();
     units.forEach((u, i) => {
       const o = outcomes[i];
       if (o.ok) u.resolve(o.value);
       else u.reject(o.error);
     });
   }
+
+  /** After a commit: background checkpoints once the ledger writes in volume. */
+  #committed(): void {
+    if (this.#checkpointer) return this.#checkpointer.notify();
+    if (this.#eventsWritten < BACKGROUND_CHECKPOINT_AFTER || this.#closed) return;
+    const path = this.#s.name;
+    if (this.#s.memory || path === "" || path === ":memory:") return;
+    this.#checkpointer = new BackgroundCheckpointer(path);
+    this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_BACKSTOP}`);
+    this.#checkpointer.notify();
+  }
+  #closed = false;
 
   #apply<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): T {
     const st = this.stmts;
@@ -232,6 +268,7 @@ export class SqliteLedgerStore implements LedgerStore {
       }
       for (const r of fetched) {
         const a = accountFromRow(r);
+        a.key = Number(r.account_key);
         cache.set(a.id, a);
         state.accounts.set(a.id, cloneAccount(a));
       }
@@ -262,6 +299,7 @@ export class SqliteLedgerStore implements LedgerStore {
         return p.result();
       }
 
+      this.#eventsWritten += c.events.length;
       let seq = Number(st.nextSeq.get());
       const sealed = c.events.map((d) => {
         const s = seq++;
@@ -269,7 +307,7 @@ export class SqliteLedgerStore implements LedgerStore {
         return { d, s, ...sealLeaf(d.prepared, s) };
       });
       for (const a of c.newAccounts) {
-        st.insertAccount.run(
+        const { lastInsertRowid } = st.insertAccount.run(
           a.id,
           a.pseudonym,
           a.type,
@@ -278,22 +316,30 @@ export class SqliteLedgerStore implements LedgerStore {
           a.status,
           limitsToJson(a.limits),
           a.metadata,
-          a.debitsPosted.toString(),
-          a.creditsPosted.toString(),
-          a.debitsPending.toString(),
-          a.creditsPending.toString(),
           a.createdAt,
           a.sequence,
         );
+        a.key = Number(lastInsertRowid);
+        st.insertBalance.run(
+          a.key,
+          balance(a.debitsPosted),
+          balance(a.creditsPosted),
+          balance(a.debitsPending),
+          balance(a.creditsPending),
+        );
       }
       for (const a of c.updatedAccounts) {
-        st.updateAccount.run(
-          a.status,
-          a.debitsPosted.toString(),
-          a.creditsPosted.toString(),
-          a.debitsPending.toString(),
-          a.creditsPending.toString(),
-          a.id,
+        // Every account the plan saw was loaded through the cache, which still holds it as stored.
+        const stored = cache.get(a.id);
+        if (a.key === undefined || stored === undefined)
+          throw new InvariantError(`account ${a.id} was updated without being loaded`);
+        if (stored.status !== a.status) st.updateStatus.run(a.status, a.key);
+        st.updateBalance.run(
+          balance(a.debitsPosted),
+          balance(a.creditsPosted),
+          balance(a.debitsPending),
+          balance(a.creditsPending),
+          a.key,
         );
       }
       for (const t of c.newTransfers) {
@@ -449,10 +495,10 @@ export class SqliteLedgerStore implements LedgerStore {
         .all(fromSeq, limit) as Buffer[]
     ).map((b) => new Uint8Array(b));
   }
-  private scan<T>(table: string, map: (r: Row) => T, visit: (rows: T[]) => void, cols = "*"): void {
-    // rowid order: the physical order, cheapest to walk.
+  private scan<T>(table: string, map: (r: Row) => T, visit: (rows: T[]) => void, key = "rowid"): void {
+    // Integer key order: the physical order, cheapest to walk.
     const stmt = this.#s.prepare(
-      `SELECT rowid AS _rid, ${cols} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
+      `SELECT ${key} AS _rid, * FROM ${table} WHERE ${key} > ? ORDER BY ${key} LIMIT ${PAGE}`,
     );
     let after = -1;
     for (;;) {
@@ -525,7 +571,7 @@ export class SqliteLedgerStore implements LedgerStore {
     // One deferred read transaction: a WAL snapshot, unaffected by writers in other processes.
     this.#s.transaction(() => {
       if (v.events) this.scanEvents(v.events);
-      if (v.accounts) this.scan("ledger_accounts", accountFromRow, v.accounts);
+      if (v.accounts) this.scan("ledger_accounts", accountFromRow, v.accounts, "account_key");
       const totals = v.transferTotals ? this.transferTotals() : undefined;
       if (totals) v.transferTotals!(totals);
       else if (v.transfers) this.scan("ledger_transfers", transferFromRow, v.transfers);
@@ -533,6 +579,14 @@ export class SqliteLedgerStore implements LedgerStore {
     })();
   }
   async close() {
-    // The Database handle belongs to the caller (it may be shared with src/log); nothing to release here.
+    // The Database handle belongs to the caller (it may be shared with src/log); the checkpoint
+    // thread is this store's.
+    this.#closed = true;
+    const c = this.#checkpointer;
+    this.#checkpointer = undefined;
+    if (c) {
+      await c.close();
+      if (this.#s.open) this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+    }
   }
 }

@@ -19,6 +19,8 @@ export interface AccountRow extends AccountState {
   metadata: string | null;
   createdAt: number;
   sequence: number;
+  /** SQLite only: the account's integer key (ledger_account_terms.key = ledger_balances.account_key). */
+  key?: number;
 }
 
 export interface TransferRow {

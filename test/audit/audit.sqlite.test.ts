@@ -229,7 +229,11 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
   it("a stored balance edited (events intact): reported, but the events still check out", async () => {
     const db = copy();
     tamper(db, (s) =>
-      s.prepare("UPDATE ledger_accounts SET credits_posted = '999999' WHERE id = 'bob'").run(),
+      s
+        .prepare(
+          "UPDATE ledger_balances SET credits_posted = 999999 WHERE account_key = (SELECT key FROM ledger_account_terms WHERE id = 'bob')",
+        )
+        .run(),
     );
     const r = await audit(db);
     expect(r.code).to.equal(EXIT_INVALID);

@@ -94,7 +94,11 @@ describe("ledger account cache (sqlite)", () => {
       kind: "deposit",
     });
     if (a.kind !== "sqlite") throw new Error("sqlite expected");
-    a.sqlite.prepare("UPDATE ledger_accounts SET debits_posted = '1000' WHERE id = 'bank'").run();
+    a.sqlite
+      .prepare(
+        "UPDATE ledger_balances SET debits_posted = 1000 WHERE account_key = (SELECT key FROM ledger_account_terms WHERE id = 'bank')",
+      )
+      .run();
     await la.transfer({
       id: "r2",
       debitAccountId: "bank",

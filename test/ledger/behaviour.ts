@@ -39,6 +39,8 @@ import { type Backend, KEY, openTestLedger, rawExec, rejects, uniquePrefix } fro
 const hmac = (s: string): Hex => `0x${createHmac("sha256", Buffer.from(KEY)).update(s).digest("hex")}`;
 const sha = (s: string): Hex => `0x${createHash("sha256").update(s).digest("hex")}`;
 const txHash = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
+/** SQLite keeps balances in ledger_balances, keyed by the account's integer key (ledger/003). */
+const balanceKey = (accountId: string) => `(SELECT key FROM ledger_account_terms WHERE id = '${accountId}')`;
 
 /**
  * The behaviour every ledger backend must show. Tests share one database; each test names its
@@ -982,7 +984,10 @@ export function shouldBehaveLikeALedger(backend: Backend): void {
           `UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = '${id("bob")}'`,
         );
       } else {
-        await rawExec(db, `UPDATE ledger_accounts SET credits_posted = '1' WHERE id = '${id("bob")}'`);
+        await rawExec(
+          db,
+          `UPDATE ledger_balances SET credits_posted = '1' WHERE account_key = ${balanceKey(id("bob"))}`,
+        );
       }
       const r = await ledger.checkInvariants();
       expect(r.ok).to.equal(false);
@@ -996,7 +1001,11 @@ export function shouldBehaveLikeALedger(backend: Backend): void {
           db,
           `UPDATE ledger_accounts SET credits_posted = credits_posted - 1 WHERE id = '${id("bob")}'`,
         );
-      else await rawExec(db, `UPDATE ledger_accounts SET credits_posted = '0' WHERE id = '${id("bob")}'`);
+      else
+        await rawExec(
+          db,
+          `UPDATE ledger_balances SET credits_posted = 0 WHERE account_key = ${balanceKey(id("bob"))}`,
+        );
       expect((await ledger.checkInvariants()).ok).to.equal(true);
     });
   });
