@@ -1,6 +1,7 @@
-import { createHash, createHmac, hash as oneShotHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type { Hex } from "viem";
 import { ZERO32 } from "./leaf";
+import { HmacSha256 } from "./sha256";
 import type { JsonValue } from "./types";
 
 /**
@@ -32,28 +33,23 @@ export function detailsHash(details: Record<string, JsonValue | undefined>): Hex
   return sha256Hex(canonicalJson(details as JsonValue));
 }
 
-// HMAC-SHA256 (RFC 2104) from two one-shot SHA-256 calls over buffers holding the key pads
-// precomputed once: `createHmac` imports the key on every call, which dominated batch planning.
-const BLOCK = 64;
+// A message longer than this takes the createHmac path (ids are short; the scratch is reused).
 const SCRATCH_BYTES = 1024;
 
 /** Keyed pseudonyms: HMAC-SHA256(key, kind + ":" + id), lower-case 0x hex. */
 export class Pseudonymizer {
   readonly #key: Buffer;
   readonly #accounts = new Map<string, Hex>();
-  /** ipad ‖ message, written in place. */
-  readonly #inner = Buffer.alloc(SCRATCH_BYTES);
-  /** opad ‖ inner digest. */
-  readonly #outer = Buffer.alloc(BLOCK + 32);
+  readonly #hmac: HmacSha256;
+  /** The message, then room for its padding (see HmacSha256.hmacInto). */
+  readonly #scratch = Buffer.alloc(SCRATCH_BYTES + 128);
 
   constructor(key: Uint8Array) {
     this.#key = Buffer.from(key);
-    const k = Buffer.alloc(BLOCK);
-    (this.#key.length > BLOCK ? createHash("sha256").update(this.#key).digest() : this.#key).copy(k);
-    for (let i = 0; i < BLOCK; i++) {
-      this.#inner[i] = k[i] ^ 0x36;
-      this.#outer[i] = k[i] ^ 0x5c;
-    }
+    // RFC 2104: a key longer than the block is replaced by its hash.
+    this.#hmac = new HmacSha256(
+      this.#key.length > 64 ? createHash("sha256").update(this.#key).digest() : this.#key,
+    );
   }
 
   of(kind: "account" | "transfer" | "hold", id: string): Hex {
@@ -62,18 +58,21 @@ export class Pseudonymizer {
 
   /** The same pseudonym as 32 bytes (for leaves: no hex round trip). */
   ofBytes(kind: "account" | "transfer" | "hold", id: string): Buffer {
+    const out = Buffer.allocUnsafe(32);
+    this.writeInto(kind, id, out, 0);
+    return out;
+  }
+
+  /** Writes the pseudonym's 32 bytes at `out[offset..offset+32)`. */
+  writeInto(kind: "account" | "transfer" | "hold", id: string, out: Uint8Array, offset: number): void {
     const message = `${kind}:${id}`;
     // A UTF-8 character takes at most 3 bytes per UTF-16 unit: beyond the scratch, the slow path.
-    if (message.length * 3 > SCRATCH_BYTES - BLOCK)
-      return createHmac("sha256", this.#key).update(message, "utf8").digest();
-    const n = this.#inner.write(message, BLOCK, "utf8");
-    const innerDigest = oneShotHash(
-      "sha256",
-      this.#inner.subarray(0, BLOCK + n),
-      "buffer",
-    ) as unknown as Buffer;
-    innerDigest.copy(this.#outer, BLOCK);
-    return oneShotHash("sha256", this.#outer, "buffer") as unknown as Buffer;
+    if (message.length * 3 > SCRATCH_BYTES) {
+      out.set(createHmac("sha256", this.#key).update(message, "utf8").digest(), offset);
+      return;
+    }
+    const n = this.#scratch.write(message, 0, "utf8");
+    this.#hmac.hmacInto(this.#scratch, n, out, offset);
   }
 
   /** Account pseudonyms are cached: the set of accounts is small and they are used on every transfer. */

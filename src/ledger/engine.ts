@@ -308,8 +308,8 @@ export function planTransfers(
       {
         eventType: "TRANSFER_POSTED",
         entryId,
-        debitAccount: recurringWord(debit.pseudonym),
-        creditAccount: recurringWord(credit.pseudonym),
+        debitAccount: (debit.pseudonymBytes ??= recurringWord(debit.pseudonym)),
+        creditAccount: (credit.pseudonymBytes ??= recurringWord(credit.pseudonym)),
         asset: debit.asset,
         amount: i.amount,
         code: TRANSFER_KINDS[i.kind],

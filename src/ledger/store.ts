@@ -21,6 +21,8 @@ export interface AccountRow extends AccountState {
   sequence: number;
   /** SQLite only: the account's integer key (ledger_account_terms.key = ledger_balances.account_key). */
   key?: number;
+  /** The pseudonym's 32 bytes, decoded once and kept with the row (every transfer's leaf holds them). */
+  pseudonymBytes?: Buffer;
 }
 
 export interface TransferRow {

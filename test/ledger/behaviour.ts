@@ -628,6 +628,63 @@ export function shouldBehaveLikeALedger(backend: Backend): void {
       );
       expect(await ledger.transferBatch([])).to.deep.equal([]);
     });
+
+    it("replays a large batch idempotently, even where applying it again would now fail", async () => {
+      // 40 transfers: large enough for the stores' batch paths. Alice holds 10 000 and sends it all.
+      const batch = Array.from({ length: 40 }, (_, i) => ({
+        id: id(`big${i}`),
+        debitAccountId: id("alice"),
+        creditAccountId: id("bob"),
+        amount: 250n,
+        kind: "transfer" as const,
+      }));
+      const first = await ledger.transferBatch(batch);
+      expect((await ledger.getBalance(id("alice"))).posted).to.equal(0n);
+      const n = await ledger.eventCount();
+      // Alice has nothing left: only the stored transfers can answer this replay.
+      expect(await ledger.transferBatch(batch)).to.deep.equal(first);
+      expect(await ledger.eventCount()).to.equal(n);
+      // Bob can pay again: only the stored ids (a primary key, on SQLite) stop a second application.
+      const small = batch.slice(0, 20).map((t, i) => ({
+        ...t,
+        id: id(`small${i}`),
+        debitAccountId: id("bob"),
+        creditAccountId: id("carol"),
+        amount: 1n,
+      }));
+      const paid = await ledger.transferBatch(small);
+      const k = await ledger.eventCount();
+      expect(await ledger.transferBatch(small)).to.deep.equal(paid);
+      expect(await ledger.eventCount()).to.equal(k);
+      expect((await ledger.getBalance(id("carol"))).posted).to.equal(20n);
+      // A replay with one new transfer appended applies just that one.
+      await ledger.transfer({
+        id: id("refill"),
+        debitAccountId: id("bank"),
+        creditAccountId: id("alice"),
+        amount: 5n,
+        kind: "deposit",
+      });
+      const m = await ledger.eventCount();
+      const more = await ledger.transferBatch([...batch, { ...batch[0], id: id("big-new"), amount: 5n }]);
+      expect(more.slice(0, 40)).to.deep.equal(first);
+      expect(more[40].sequence).to.equal(m);
+      expect(await ledger.eventCount()).to.equal(m + 1);
+      // One stored id with another body: the whole batch is refused.
+      const fresh = Array.from({ length: 30 }, (_, i) => ({
+        ...batch[i],
+        id: id(`other${i}`),
+        amount: 1n,
+        debitAccountId: id("bob"),
+        creditAccountId: id("carol"),
+      }));
+      await refusesWithoutChange(
+        () => ledger.transferBatch([...fresh, { ...batch[7], amount: 1n }]),
+        IdempotencyConflictError,
+      );
+      await rejects(ledger.getTransfer(id("other0")), UnknownTransferError);
+      expect((await ledger.getBalance(id("bob"))).posted).to.equal(10_005n - 20n);
+    });
   });
 
   describe("holds", () => {

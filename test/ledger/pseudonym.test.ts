@@ -35,6 +35,16 @@ describe("Pseudonymizer (HMAC-SHA256 from precomputed pads)", () => {
     }
   });
 
+  it("equals createHmac for every message length across the SHA-256 padding boundaries (0 to 300 bytes)", () => {
+    const key = new Uint8Array(32).map((_, i) => 255 - i);
+    const p = new Pseudonymizer(key);
+    // "hold:" is 5 bytes: ids of 0..295 bytes give inner messages of 5..300 bytes.
+    for (let n = 0; n <= 295; n++) {
+      const id = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(9).slice(0, n);
+      expect(p.of("hold", id), `id of ${n} bytes`).to.equal(`0x${reference(key, "hold", id)}`);
+    }
+  });
+
   it("handles ids longer than its scratch buffer", () => {
     const key = new Uint8Array(32).fill(7);
     const id = "é".repeat(2000);
