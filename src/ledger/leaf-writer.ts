@@ -47,13 +47,14 @@ function put32(buf: Buffer, word: number, v: Word32): void {
 }
 
 // Leaves are cut from zeroed slabs: one allocation per SLAB_LEAVES events instead of one each.
-const SLAB_LEAVES = 256;
+// Slabs are shared memory, so a large batch's leaves can be hashed on two threads (leaf-hasher.ts).
+const SLAB_LEAVES = 1024;
 const LEAF_BUF = 1 + LEAF_V1_BYTES;
-let slab = Buffer.alloc(0);
+let slab: Buffer = Buffer.alloc(0);
 let slabOffset = 0;
 function zeroedLeafBuffer(): Buffer {
   if (slabOffset === slab.length) {
-    slab = Buffer.alloc(SLAB_LEAVES * LEAF_BUF);
+    slab = Buffer.from(new SharedArrayBuffer(SLAB_LEAVES * LEAF_BUF));
     slabOffset = 0;
   }
   const b = slab.subarray(slabOffset, slabOffset + LEAF_BUF);
@@ -113,6 +114,11 @@ export function prepareLeaf(e: PrepareLeafFields): PreparedLeaf {
   put32(buf, 11, e.reference);
   put32(buf, 12, e.metadataHash);
   return { buf };
+}
+
+/** Writes the sequence, the last field, into a prepared leaf. */
+export function setLeafSequence(p: PreparedLeaf, sequence: number): void {
+  putUint53(p.buf, 1 + 3 * 32, sequence);
 }
 
 /** Sets the sequence and returns the leaf bytes and the RFC 9162 leaf hash. */

@@ -4,7 +4,8 @@ import type { Database } from "../db/database";
 import { InvariantError } from "../errors";
 import { BackgroundCheckpointer } from "../db/checkpointer";
 import { migrate } from "../db/migrate";
-import { sealLeaf } from "./leaf-writer";
+import { startLeafHashes } from "./leaf-hasher";
+import { setLeafSequence } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
 import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
 import {
@@ -325,11 +326,16 @@ export class SqliteLedgerStore implements LedgerStore {
 
       this.#eventsWritten += c.events.length;
       let seq = Number(st.nextSeq.get());
-      const sealed = c.events.map((d) => {
-        const s = seq++;
-        d.assign(s);
-        return { d, s, ...sealLeaf(d.prepared, s) };
-      });
+      // Sequences first (rows below carry them); the leaves are hashed while the rows are written.
+      const events = c.events;
+      const leaves: Buffer[] = new Array(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const d = events[i];
+        d.assign(seq);
+        setLeafSequence(d.prepared, seq++);
+        leaves[i] = d.prepared.buf;
+      }
+      const hashing = startLeafHashes(leaves);
       for (const a of c.newAccounts) {
         const { lastInsertRowid } = st.insertAccount.run(
           a.id,
@@ -415,16 +421,18 @@ export class SqliteLedgerStore implements LedgerStore {
         );
       }
       for (const d of c.newDecisions) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
-      for (const { d, s, leafBytes, leafHash } of sealed) {
+      const hashes = hashing.finish();
+      for (let i = 0; i < events.length; i++) {
+        const d = events[i];
         st.insertEvent.run(
-          s,
+          seq - events.length + i,
           SUBJECT_KINDS[d.subjectKind],
           d.subjectId,
           d.debitAccountId,
           d.creditAccountId,
           d.createdAt,
-          leafBytes,
-          leafHash,
+          leaves[i].subarray(1),
+          hashes[i],
         );
       }
       // Written: the cache follows (a failure later in this transaction clears it).
