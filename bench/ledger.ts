@@ -238,6 +238,8 @@ async function postgres(): Promise<void> {
 }
 
 (async () => {
+  const flags = process.execArgv.filter((a) => a.startsWith("--max-semi-space-size"));
+  console.log(`node ${process.version} ${flags.join(" ") || "(default heap settings)"}`);
   await sqlite();
   await postgres();
   const best = summary();
@@ -261,6 +263,8 @@ async function postgres(): Promise<void> {
       {
         date: new Date().toISOString(),
         node: process.version,
+        // npm run bench:ledger runs with the young-generation size `npm start` uses (package.json).
+        nodeFlags: process.execArgv.filter((a) => a.startsWith("--max-semi-space-size")),
         quick,
         runs: RUNS,
         only: ONLY,

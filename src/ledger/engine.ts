@@ -229,6 +229,7 @@ export function planSetStatus(
   }
   a.status = status;
   changes.updatedAccounts.add(a);
+  changes.statusChanged.push(a);
   draft(
     changes,
     now,

@@ -43,6 +43,11 @@ const WAL_AUTOCHECKPOINT_BACKSTOP = 65_536;
  * of WAL): small ledgers (tests, demos) never start the thread.
  */
 const BACKGROUND_CHECKPOINT_AFTER = 20_000;
+/**
+ * Then one checkpoint per this many events (about 2 MiB of WAL): each one also syncs the database
+ * file, and one per small commit would compete with the commits' own WAL syncs.
+ */
+const BACKGROUND_CHECKPOINT_EVERY = 4_000;
 /** Accounts kept between transactions; beyond this the cache starts over. */
 const ACCOUNT_CACHE_MAX = 200_000;
 
@@ -52,9 +57,6 @@ function balance(v: bigint): bigint | string {
   return v <= INT64_MAX && v >= -INT64_MAX ? v : v.toString();
 }
 
-function cloneAccount(a: AccountRow): AccountRow {
-  return a.limits ? { ...a, limits: { ...a.limits } } : { ...a };
-}
 const EVENT_PAGE = 50_000;
 /** Units with at least this many transfer ids skip the id lookup on their first attempt (see #apply). */
 const OPTIMISTIC_MIN_TRANSFERS = 16;
@@ -78,6 +80,7 @@ export class SqliteLedgerStore implements LedgerStore {
   #accounts = new Map<string, AccountRow>();
   #seen: [number, number] = [-1, -1];
   #eventsWritten = 0;
+  #eventsAtCheckpoint = 0;
   #checkpointer?: BackgroundCheckpointer;
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
@@ -219,12 +222,17 @@ export class SqliteLedgerStore implements LedgerStore {
 
   /** After a commit: background checkpoints once the ledger writes in volume. */
   #committed(): void {
-    if (this.#checkpointer) return this.#checkpointer.notify();
+    if (this.#checkpointer) {
+      if (this.#eventsWritten - this.#eventsAtCheckpoint < BACKGROUND_CHECKPOINT_EVERY) return;
+      this.#eventsAtCheckpoint = this.#eventsWritten;
+      return this.#checkpointer.notify();
+    }
     if (this.#eventsWritten < BACKGROUND_CHECKPOINT_AFTER || this.#closed) return;
     const path = this.#s.name;
     if (this.#s.memory || path === "" || path === ":memory:") return;
     this.#checkpointer = new BackgroundCheckpointer(path);
     this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_BACKSTOP}`);
+    this.#eventsAtCheckpoint = this.#eventsWritten;
     this.#checkpointer.notify();
   }
   #closed = false;
@@ -278,11 +286,12 @@ export class SqliteLedgerStore implements LedgerStore {
       const [changes, version] = st.version.get() as [number, number];
       if (changes !== this.#seen[0] || version !== this.#seen[1] || cache.size > ACCOUNT_CACHE_MAX)
         cache.clear();
-      // The plan mutates what it is given: it gets copies, the cache holds written rows only.
+      // The plan mutates the cached rows in place: any unit that fails clears the whole cache
+      // (#flush, #apply), so what stays in it is what was written.
       const missing: string[] = [];
       for (const id of accountIds) {
         const a = cache.get(id);
-        if (a) state.accounts.set(id, cloneAccount(a));
+        if (a) state.accounts.set(id, a);
         else missing.push(id);
       }
       let fetched: Row[] = [];
@@ -295,7 +304,7 @@ export class SqliteLedgerStore implements LedgerStore {
         const a = accountFromRow(r);
         a.key = Number(r.account_key);
         cache.set(a.id, a);
-        state.accounts.set(a.id, cloneAccount(a));
+        state.accounts.set(a.id, a);
       }
       const transferIds = loadTransfers ? (keys.transfers ?? []) : [];
       if (transferIds.length > 1) {
@@ -358,12 +367,12 @@ export class SqliteLedgerStore implements LedgerStore {
           balance(a.creditsPending),
         );
       }
+      for (const a of c.statusChanged) {
+        if (a.key === undefined) throw new InvariantError(`account ${a.id} changed without being loaded`);
+        st.updateStatus.run(a.status, a.key);
+      }
       for (const a of c.updatedAccounts) {
-        // Every account the plan saw was loaded through the cache, which still holds it as stored.
-        const stored = cache.get(a.id);
-        if (a.key === undefined || stored === undefined)
-          throw new InvariantError(`account ${a.id} was updated without being loaded`);
-        if (stored.status !== a.status) st.updateStatus.run(a.status, a.key);
+        if (a.key === undefined) throw new InvariantError(`account ${a.id} was updated without being loaded`);
         st.updateBalance.run(
           balance(a.debitsPosted),
           balance(a.creditsPosted),
@@ -436,8 +445,8 @@ export class SqliteLedgerStore implements LedgerStore {
         );
       }
       // Written: the cache follows (a failure later in this transaction clears it).
-      for (const a of c.newAccounts) cache.set(a.id, cloneAccount(a));
-      for (const a of c.updatedAccounts) cache.set(a.id, cloneAccount(a));
+      // Updated accounts are the cached rows themselves; new ones join them.
+      for (const a of c.newAccounts) cache.set(a.id, a);
       this.#seen = [(st.version.get() as [number, number])[0], version];
       return p.result();
     }

@@ -116,6 +116,8 @@ export interface Changes {
   newAccounts: AccountRow[];
   /** Balances or status changed. */
   updatedAccounts: Set<AccountRow>;
+  /** The subset of updatedAccounts whose status changed. */
+  statusChanged: AccountRow[];
   newTransfers: TransferRow[];
   newHolds: HoldRow[];
   updatedHolds: HoldRow[];
@@ -127,6 +129,7 @@ export function emptyChanges(): Changes {
   return {
     newAccounts: [],
     updatedAccounts: new Set(),
+    statusChanged: [],
     newTransfers: [],
     newHolds: [],
     updatedHolds: [],
