@@ -7,6 +7,12 @@ import { Worker } from "node:worker_threads";
  * thread that also plans the next batch. Here a second connection on the other core does the same
  * PASSIVE checkpoint (it never blocks the writer or readers) shortly after commits.
  *
+ * A busy writer starts its next transaction before such a checkpoint ends, so SQLite never gets to
+ * restart the WAL from its beginning and the file would grow to the backstop below. Every
+ * `restartEvery`-th checkpoint is therefore a RESTART: it waits for the writer's current
+ * transaction, copies the few frames the passive runs have not (most are already in the database
+ * file) and rewinds the WAL, holding the writer back for only that long.
+ *
  * Durability is unchanged: a commit is durable once its WAL frames are synced (synchronous=FULL),
  * before any checkpoint. The writer keeps a (larger) automatic checkpoint as a backstop, so the WAL
  * stays bounded even if this thread falls behind or fails.
@@ -19,16 +25,21 @@ db.pragma("busy_timeout = 0");
 // Frames copied by this connection are synced here, not in the writer's commit.
 db.pragma("synchronous = FULL");
 let timer = null;
+let runs = 0;
 function run() {
   timer = null;
   let error = null;
+  const restart = ++runs % workerData.restartEvery === 0;
   try {
-    db.pragma("wal_checkpoint(PASSIVE)");
+    if (restart) db.pragma("busy_timeout = " + workerData.restartWaitMs);
+    db.pragma(restart ? "wal_checkpoint(RESTART)" : "wal_checkpoint(PASSIVE)");
   } catch (e) {
     // SQLITE_BUSY: another checkpoint is running; the next notification retries.
     error = String(e && e.message ? e.message : e);
+  } finally {
+    if (restart) db.pragma("busy_timeout = 0");
   }
-  parentPort.postMessage({ error });
+  parentPort.postMessage({ error, restart });
 }
 parentPort.on("message", (m) => {
   if (m === "close") {
@@ -44,6 +55,8 @@ parentPort.on("message", (m) => {
 export interface CheckpointerOptions {
   /** Wait this long after a notification before checkpointing (commits meanwhile share it). */
   delayMs?: number;
+  /** Every n-th checkpoint rewinds the WAL (RESTART); the others are PASSIVE. Default 8. */
+  restartEvery?: number;
 }
 
 export class BackgroundCheckpointer {
@@ -61,6 +74,9 @@ export class BackgroundCheckpointer {
         path,
         driver: require.resolve("better-sqlite3"),
         delayMs: opts.delayMs ?? 10,
+        restartEvery: opts.restartEvery ?? 8,
+        // A RESTART holds new writers back while it waits: never for long (it is retried later).
+        restartWaitMs: 500,
       },
     });
     this.#worker.on("message", (m: { error: string | null }) => {
