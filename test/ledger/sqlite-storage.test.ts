@@ -172,7 +172,13 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
     s.transaction(() => {
       for (let i = 0; i < 500; i++) insert.run();
     })();
+    // The next transaction is already open when the checkpoint starts, as with a busy writer: a
+    // passive checkpoint would leave its frames behind and the WAL could never start over.
+    s.prepare("BEGIN IMMEDIATE").run();
+    insert.run();
     c.notify();
+    await new Promise((r) => setTimeout(r, 100));
+    s.prepare("COMMIT").run();
     const deadline = Date.now() + 60_000;
     while (c.completed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(c.lastError).to.equal(null);
