@@ -263,7 +263,7 @@ async function postgres(): Promise<void> {
       {
         date: new Date().toISOString(),
         node: process.version,
-        // npm run bench:ledger runs with the young-generation size `npm start` uses (package.json).
+        // V8 heap flags change these figures (a larger young generation helps batches, hurts the recheck).
         nodeFlags: process.execArgv.filter((a) => a.startsWith("--max-semi-space-size")),
         quick,
         runs: RUNS,
