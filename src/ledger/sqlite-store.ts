@@ -289,11 +289,7 @@ export class SqliteLedgerStore implements LedgerStore {
       // The plan mutates the cached rows in place: any unit that fails clears the whole cache
       // (#flush, #apply), so what stays in it is what was written.
       const missing: string[] = [];
-      for (const id of accountIds) {
-        const a = cache.get(id);
-        if (a) state.accounts.set(id, a);
-        else missing.push(id);
-      }
+      for (const id of accountIds) if (!cache.has(id)) missing.push(id);
       let fetched: Row[] = [];
       if (missing.length > 1) fetched = st.accountsIn.all(JSON.stringify(missing)) as Row[];
       else if (missing.length === 1) {
@@ -304,8 +300,10 @@ export class SqliteLedgerStore implements LedgerStore {
         const a = accountFromRow(r);
         a.key = Number(r.account_key);
         cache.set(a.id, a);
-        state.accounts.set(a.id, a);
       }
+      // The plan reads the cache itself: it now holds every account named above that exists (the
+      // whole database is locked, so the other rows in it are current too).
+      state.accounts = cache;
       const transferIds = loadTransfers ? (keys.transfers ?? []) : [];
       if (transferIds.length > 1) {
         for (const r of st.transfersIn.all(JSON.stringify(transferIds)) as Row[])
