@@ -10,6 +10,19 @@ import { KEY, tempSqliteUrl } from "./support";
 const MAX_U128 = 2n ** 128n - 1n;
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** A ledger on a new SQLite file with a bank mirror and the given customers (EUR). */
+async function openWith(...customers: string[]) {
+  const { url } = tempSqliteUrl();
+  const db = openDatabase(url);
+  if (db.kind !== "sqlite") throw new Error("sqlite expected");
+  const ledger = await openLedger(db, { pseudonymKey: KEY });
+  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
+  for (const id of customers) await ledger.openAccount({ id, type: "customer", asset: "EUR", scale: 2 });
+  const deposit = (id: string, to: string, amount: bigint) =>
+    ledger.transfer({ id, debitAccountId: "bank", creditAccountId: to, amount, kind: "deposit" });
+  return { db, sqlite: db.sqlite, ledger, deposit };
+}
+
 describe("ledger: SQLite storage (balances table, background checkpoints)", () => {
   it("ledger/003 moves balances out of an existing accounts table, exactly, and the ledger goes on", async () => {
     const { url } = tempSqliteUrl();
@@ -66,19 +79,8 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
   });
 
   it("stores balances beyond 64 bits as decimal TEXT and reads every balance back exactly", async () => {
-    const { url } = tempSqliteUrl();
-    const db = openDatabase(url);
-    const ledger = await openLedger(db, { pseudonymKey: KEY });
-    await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
-    await ledger.openAccount({ id: "bob", type: "customer", asset: "EUR", scale: 2 });
-    await ledger.transfer({
-      id: "d1",
-      debitAccountId: "bank",
-      creditAccountId: "alice",
-      amount: MAX_U128,
-      kind: "deposit",
-    });
+    const { db, sqlite, ledger, deposit } = await openWith("alice", "bob");
+    await deposit("d1", "alice", MAX_U128);
     await ledger.transfer({
       id: "t1",
       debitAccountId: "alice",
@@ -86,8 +88,7 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
       amount: INT64_MAX + 2n,
       kind: "transfer",
     });
-    if (db.kind !== "sqlite") throw new Error("sqlite expected");
-    const stored = db.sqlite
+    const stored = sqlite
       .prepare(
         "SELECT t.id, typeof(b.debits_posted), typeof(b.credits_posted) FROM ledger_balances b JOIN ledger_account_terms t ON t.key = b.account_key ORDER BY t.id",
       )
@@ -109,21 +110,10 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
   });
 
   it("a status change is stored in the account's terms, balances in ledger_balances", async () => {
-    const { url } = tempSqliteUrl();
-    const db = openDatabase(url);
-    const ledger = await openLedger(db, { pseudonymKey: KEY });
-    await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
-    await ledger.transfer({
-      id: "d1",
-      debitAccountId: "bank",
-      creditAccountId: "alice",
-      amount: 10n,
-      kind: "deposit",
-    });
+    const { db, sqlite, ledger, deposit } = await openWith("alice");
+    await deposit("d1", "alice", 10n);
     await ledger.setAccountStatus("alice", "frozen");
-    if (db.kind !== "sqlite") throw new Error("sqlite expected");
-    const row = db.sqlite
+    const row = sqlite
       .prepare("SELECT status, credits_posted FROM ledger_accounts WHERE id = 'alice'")
       .raw()
       .get();
@@ -192,13 +182,8 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
   });
 
   it("a ledger writing in volume hands checkpoints to the background thread and stops it on close", async () => {
-    const { url } = tempSqliteUrl();
-    const db = openDatabase(url);
-    const ledger = await openLedger(db, { pseudonymKey: KEY });
-    await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
-    if (db.kind !== "sqlite") throw new Error("sqlite expected");
-    const autocheckpoint = () => db.sqlite.pragma("wal_autocheckpoint", { simple: true });
+    const { db, sqlite, ledger } = await openWith("alice");
+    const autocheckpoint = () => sqlite.pragma("wal_autocheckpoint", { simple: true });
     expect(autocheckpoint()).to.equal(16_384);
     for (let b = 0; b < 3; b++)
       await ledger.transferBatch(
