@@ -8,10 +8,11 @@ import { Worker } from "node:worker_threads";
  * PASSIVE checkpoint (it never blocks the writer or readers) shortly after commits.
  *
  * A busy writer starts its next transaction before such a checkpoint ends, so SQLite never gets to
- * restart the WAL from its beginning and the file would grow to the backstop below. Every
- * `restartEvery`-th checkpoint is therefore a RESTART: it waits for the writer's current
- * transaction, copies the few frames the passive runs have not (most are already in the database
- * file) and rewinds the WAL, holding the writer back for only that long.
+ * restart the WAL from its beginning and the file would grow to the backstop below. Something must
+ * run a RESTART between two transactions: the ledger's writer does (see sqlite-store.ts), which
+ * costs it only the frames the passive runs have not copied yet. Alternatively every
+ * `restartEvery`-th checkpoint here is a RESTART, which waits for the writer's current transaction
+ * (and often misses the short gap before the next one).
  *
  * Durability is unchanged: a commit is durable once its WAL frames are synced (synchronous=FULL),
  * before any checkpoint. The writer keeps a (larger) automatic checkpoint as a backstop, so the WAL
@@ -29,7 +30,7 @@ let runs = 0;
 function run() {
   timer = null;
   let error = null;
-  const restart = ++runs % workerData.restartEvery === 0;
+  const restart = workerData.restartEvery > 0 && ++runs % workerData.restartEvery === 0;
   try {
     if (restart) db.pragma("busy_timeout = " + workerData.restartWaitMs);
     db.pragma(restart ? "wal_checkpoint(RESTART)" : "wal_checkpoint(PASSIVE)");
@@ -55,7 +56,7 @@ parentPort.on("message", (m) => {
 export interface CheckpointerOptions {
   /** Wait this long after a notification before checkpointing (commits meanwhile share it). */
   delayMs?: number;
-  /** Every n-th checkpoint rewinds the WAL (RESTART); the others are PASSIVE. Default 8. */
+  /** Every n-th checkpoint rewinds the WAL (RESTART); the others are PASSIVE. Default 8; 0: never. */
   restartEvery?: number;
 }
 

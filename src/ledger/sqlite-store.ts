@@ -48,6 +48,15 @@ const BACKGROUND_CHECKPOINT_AFTER = 20_000;
  * file, and one per small commit would compete with the commits' own WAL syncs.
  */
 const BACKGROUND_CHECKPOINT_EVERY = 4_000;
+/**
+ * And every this many events (~40 MiB of WAL) the writer itself runs a RESTART checkpoint between
+ * two transactions: the background thread has copied all but the last few frames, so it copies
+ * those, rewinds the WAL and the file stops growing. A busy writer never leaves the background
+ * thread a gap between transactions to do this.
+ */
+const WAL_RESTART_EVERY = 64_000;
+/** How long that RESTART may wait for readers of older snapshots before giving up until next time. */
+const WAL_RESTART_WAIT_MS = 100;
 /** Accounts kept between transactions; beyond this the cache starts over. */
 const ACCOUNT_CACHE_MAX = 200_000;
 
@@ -81,6 +90,7 @@ export class SqliteLedgerStore implements LedgerStore {
   #seen: [number, number] = [-1, -1];
   #eventsWritten = 0;
   #eventsAtCheckpoint = 0;
+  #eventsAtRestart = 0;
   #checkpointer?: BackgroundCheckpointer;
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
@@ -223,6 +233,10 @@ export class SqliteLedgerStore implements LedgerStore {
   /** After a commit: background checkpoints once the ledger writes in volume. */
   #committed(): void {
     if (this.#checkpointer) {
+      if (this.#eventsWritten - this.#eventsAtRestart >= WAL_RESTART_EVERY) {
+        this.#eventsAtRestart = this.#eventsAtCheckpoint = this.#eventsWritten;
+        return this.#restartWal();
+      }
       if (this.#eventsWritten - this.#eventsAtCheckpoint < BACKGROUND_CHECKPOINT_EVERY) return;
       this.#eventsAtCheckpoint = this.#eventsWritten;
       return this.#checkpointer.notify();
@@ -230,10 +244,24 @@ export class SqliteLedgerStore implements LedgerStore {
     if (this.#eventsWritten < BACKGROUND_CHECKPOINT_AFTER || this.#closed) return;
     const path = this.#s.name;
     if (this.#s.memory || path === "" || path === ":memory:") return;
-    this.#checkpointer = new BackgroundCheckpointer(path);
+    this.#checkpointer = new BackgroundCheckpointer(path, { restartEvery: 0 });
     this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_BACKSTOP}`);
-    this.#eventsAtCheckpoint = this.#eventsWritten;
+    this.#eventsAtCheckpoint = this.#eventsAtRestart = this.#eventsWritten;
     this.#checkpointer.notify();
+  }
+
+  #restartWal(): void {
+    const s = this.#s;
+    const timeout = s.pragma("busy_timeout", { simple: true }) as number;
+    s.pragma(`busy_timeout = ${WAL_RESTART_WAIT_MS}`);
+    try {
+      // Busy (a reader on an older snapshot, the background checkpoint mid-run): next time.
+      s.pragma("wal_checkpoint(RESTART)");
+    } catch {
+      // SQLITE_BUSY can also surface as an error; the next restart tries again.
+    } finally {
+      s.pragma(`busy_timeout = ${timeout}`);
+    }
   }
   #closed = false;
 

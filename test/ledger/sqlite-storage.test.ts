@@ -181,6 +181,26 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a busy writer's WAL is rewound every 64 000 events instead of growing", async function () {
+    this.timeout(300_000);
+    const { db, ledger } = await openWith("alice", "bob");
+    for (let b = 0; b < 30; b++)
+      await ledger.transferBatch(
+        Array.from({ length: 8000 }, (_, i) => ({
+          id: `w${b}-${i}`,
+          debitAccountId: "bank",
+          creditAccountId: i % 2 ? "alice" : "bob",
+          amount: 1n,
+          kind: "deposit" as const,
+        })),
+      );
+    // The WAL file is as large as it ever got: ~143 MB here when only the background thread
+    // checkpoints (it never finds a gap between two transactions to rewind it), ~52 MB rewound.
+    expect(fs.statSync(`${db.url}-wal`).size).to.be.below(80e6);
+    await ledger.close();
+    await closeDatabase(db);
+  });
+
   it("a ledger writing in volume hands checkpoints to the background thread and stops it on close", async () => {
     const { db, sqlite, ledger } = await openWith("alice");
     const autocheckpoint = () => sqlite.pragma("wal_autocheckpoint", { simple: true });
