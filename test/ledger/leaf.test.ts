@@ -11,7 +11,6 @@ import {
   LEAF_V1_BYTES,
   type LeafEntry,
   LeafEncodingError,
-  ZERO32,
   assetToBytes32,
   bytes32ToAsset,
   decodeLeaf,
@@ -19,6 +18,7 @@ import {
   leafHashOf,
 } from "../../src/ledger/leaf";
 import { prepareLeaf, sealLeaf } from "../../src/ledger/leaf-writer";
+import { anyLeafEntry, word32 } from "../support/leaf-entries";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -55,24 +55,9 @@ describe("leaf encoding v1", () => {
   });
 
   it("the ledger's fast writer produces exactly encodeLeaf's bytes and hash", () => {
-    const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `0x${hex(b)}` as `0x${string}`);
-    const entry = fc.record({
-      eventType: fc.constantFrom(...(Object.keys(EVENT_TYPES) as EventTypeName[])),
-      sequence: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-      timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-      salt: b32,
-      entryId: b32,
-      debitAccount: b32,
-      creditAccount: b32,
-      asset: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
-      amount: fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
-      code: fc.integer({ min: 0, max: 255 }),
-      reference: b32,
-      metadataHash: b32,
-    });
     fc.assert(
-      fc.property(entry, ({ sequence, ...rest }) => {
-        const e: LeafEntry = { version: 1, sequence, ...rest };
+      fc.property(anyLeafEntry, (e) => {
+        const { sequence, version: _v, ...rest } = e;
         const sealed = sealLeaf(prepareLeaf(rest), sequence);
         expect(hex(sealed.leafBytes)).to.equal(hex(encodeLeaf(e)));
         expect(hex(sealed.leafHash)).to.equal(hex(leafHashOf(e)));
@@ -136,35 +121,10 @@ function viemDecode(bytes: Uint8Array): LeafEntry {
   return entry;
 }
 
-const word32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
-const hex32 = word32.map((b) => `0x${hex(b)}` as Hex);
-const anyEntry = fc.record({
-  version: fc.constant(1),
-  eventType: fc.constantFrom(...(Object.keys(EVENT_TYPES) as EventTypeName[])),
-  sequence: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
-  timestamp: fc.oneof(
-    fc.integer({ min: 1_600_000_000_000, max: 2_000_000_000_000 }),
-    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  ),
-  salt: hex32,
-  entryId: hex32,
-  debitAccount: fc.oneof(hex32, fc.constant(ZERO32)),
-  creditAccount: hex32,
-  asset: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
-  amount: fc.oneof(
-    fc.bigInt({ min: 0n, max: 10n ** 6n }),
-    fc.bigInt({ min: 2n ** 52n, max: 2n ** 54n }),
-    fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
-  ),
-  code: fc.integer({ min: 0, max: 255 }),
-  reference: fc.oneof(hex32, fc.constant(ZERO32)),
-  metadataHash: hex32,
-});
-
 describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => {
   it("encodeLeaf writes exactly viem's bytes, and decodeLeaf gives the entry back", () => {
     fc.assert(
-      fc.property(anyEntry, (e) => {
+      fc.property(anyLeafEntry, (e) => {
         const bytes = encodeLeaf(e);
         expect(hex(bytes)).to.equal(hex(viemEncode(e)));
         expect(decodeLeaf(bytes)).to.deep.equal(e);
@@ -176,7 +136,7 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
 
   it("accepts upper-case hex fields and decodes them in lower case", () => {
     fc.assert(
-      fc.property(anyEntry, (e) => {
+      fc.property(anyLeafEntry, (e) => {
         const upper = { ...e, salt: `0x${e.salt.slice(2).toUpperCase()}` as Hex };
         expect(hex(encodeLeaf(upper))).to.equal(hex(viemEncode(e)));
         expect(decodeLeaf(encodeLeaf(upper)).salt).to.equal(e.salt);
@@ -187,7 +147,7 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
 
   it("decodeLeaf accepts and rejects altered bytes exactly as the viem-based decoder did", () => {
     const mutation = fc.record({
-      entry: anyEntry,
+      entry: anyLeafEntry,
       edits: fc.array(
         fc.record({
           at: fc.integer({ min: 0, max: LEAF_V1_BYTES - 1 }),
@@ -235,7 +195,7 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
   });
 
   it("encodeLeaf rejects what viem's encoder or the field checks rejected, with LeafEncodingError", () => {
-    const e: LeafEntry = fc.sample(anyEntry, { numRuns: 1, seed: 7 })[0];
+    const e: LeafEntry = fc.sample(anyLeafEntry, { numRuns: 1, seed: 7 })[0];
     const bad: Partial<Record<keyof LeafEntry, unknown[]>> = {
       version: [0, 2],
       eventType: ["NOPE", "toString"],
@@ -262,7 +222,7 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
 
   it("the ledger's fast writer also takes 32-byte fields as bytes", () => {
     fc.assert(
-      fc.property(anyEntry, word32, word32, ({ sequence, version: _v, ...rest }, salt, entryId) => {
+      fc.property(anyLeafEntry, word32, word32, ({ sequence, version: _v, ...rest }, salt, entryId) => {
         const e: LeafEntry = {
           version: 1,
           sequence,
