@@ -238,8 +238,6 @@ async function postgres(): Promise<void> {
 }
 
 (async () => {
-  const flags = process.execArgv.filter((a) => a.startsWith("--max-semi-space-size"));
-  console.log(`node ${process.version} ${flags.join(" ") || "(default heap settings)"}`);
   await sqlite();
   await postgres();
   const best = summary();
@@ -263,8 +261,6 @@ async function postgres(): Promise<void> {
       {
         date: new Date().toISOString(),
         node: process.version,
-        // V8 heap flags change these figures (a larger young generation helps batches, hurts the recheck).
-        nodeFlags: process.execArgv.filter((a) => a.startsWith("--max-semi-space-size")),
         quick,
         runs: RUNS,
         only: ONLY,

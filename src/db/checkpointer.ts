@@ -9,10 +9,9 @@ import { Worker } from "node:worker_threads";
  *
  * A busy writer starts its next transaction before such a checkpoint ends, so SQLite never gets to
  * restart the WAL from its beginning and the file would grow to the backstop below. Something must
- * run a RESTART between two transactions: the ledger's writer does (see sqlite-store.ts), which
- * costs it only the frames the passive runs have not copied yet. Alternatively every
- * `restartEvery`-th checkpoint here is a RESTART, which waits for the writer's current transaction
- * (and often misses the short gap before the next one).
+ * run a RESTART between two transactions: the writer does (see sqlite-store.ts), which costs it
+ * only the frames this thread has not copied yet. (A RESTART from this thread would wait for the
+ * writer's transaction and mostly miss the short gap before the next one.)
  *
  * Durability is unchanged: a commit is durable once its WAL frames are synced (synchronous=FULL),
  * before any checkpoint. The writer keeps a (larger) automatic checkpoint as a backstop, so the WAL
@@ -26,21 +25,16 @@ db.pragma("busy_timeout = 0");
 // Frames copied by this connection are synced here, not in the writer's commit.
 db.pragma("synchronous = FULL");
 let timer = null;
-let runs = 0;
 function run() {
   timer = null;
   let error = null;
-  const restart = workerData.restartEvery > 0 && ++runs % workerData.restartEvery === 0;
   try {
-    if (restart) db.pragma("busy_timeout = " + workerData.restartWaitMs);
-    db.pragma(restart ? "wal_checkpoint(RESTART)" : "wal_checkpoint(PASSIVE)");
+    db.pragma("wal_checkpoint(PASSIVE)");
   } catch (e) {
     // SQLITE_BUSY: another checkpoint is running; the next notification retries.
     error = String(e && e.message ? e.message : e);
-  } finally {
-    if (restart) db.pragma("busy_timeout = 0");
   }
-  parentPort.postMessage({ error, restart });
+  parentPort.postMessage({ error });
 }
 parentPort.on("message", (m) => {
   if (m === "close") {
@@ -56,8 +50,6 @@ parentPort.on("message", (m) => {
 export interface CheckpointerOptions {
   /** Wait this long after a notification before checkpointing (commits meanwhile share it). */
   delayMs?: number;
-  /** Every n-th checkpoint rewinds the WAL (RESTART); the others are PASSIVE. Default 8; 0: never. */
-  restartEvery?: number;
 }
 
 export class BackgroundCheckpointer {
@@ -75,9 +67,6 @@ export class BackgroundCheckpointer {
         path,
         driver: require.resolve("better-sqlite3"),
         delayMs: opts.delayMs ?? 10,
-        restartEvery: opts.restartEvery ?? 8,
-        // A RESTART holds new writers back while it waits: never for long (it is retried later).
-        restartWaitMs: 500,
       },
     });
     this.#worker.on("message", (m: { error: string | null }) => {

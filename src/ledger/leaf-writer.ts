@@ -123,6 +123,6 @@ export function setLeafSequence(p: PreparedLeaf, sequence: number): void {
 
 /** Sets the sequence and returns the leaf bytes and the RFC 9162 leaf hash. */
 export function sealLeaf(p: PreparedLeaf, sequence: number): { leafBytes: Buffer; leafHash: Buffer } {
-  putUint53(p.buf, 1 + 3 * 32, sequence);
+  setLeafSequence(p, sequence);
   return { leafBytes: p.buf.subarray(1), leafHash: nodeHash("sha256", p.buf, "buffer") as unknown as Buffer };
 }

@@ -91,6 +91,7 @@ export class SqliteLedgerStore implements LedgerStore {
   #eventsWritten = 0;
   #eventsAtCheckpoint = 0;
   #eventsAtRestart = 0;
+  #closed = false;
   #checkpointer?: BackgroundCheckpointer;
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
@@ -230,7 +231,10 @@ export class SqliteLedgerStore implements LedgerStore {
     });
   }
 
-  /** After a commit: background checkpoints once the ledger writes in volume. */
+  /**
+   * After a commit, once the ledger writes in volume: a background checkpoint every
+   * BACKGROUND_CHECKPOINT_EVERY events, and the WAL rewound here every WAL_RESTART_EVERY.
+   */
   #committed(): void {
     if (this.#checkpointer) {
       if (this.#eventsWritten - this.#eventsAtRestart >= WAL_RESTART_EVERY) {
@@ -244,7 +248,7 @@ export class SqliteLedgerStore implements LedgerStore {
     if (this.#eventsWritten < BACKGROUND_CHECKPOINT_AFTER || this.#closed) return;
     const path = this.#s.name;
     if (this.#s.memory || path === "" || path === ":memory:") return;
-    this.#checkpointer = new BackgroundCheckpointer(path, { restartEvery: 0 });
+    this.#checkpointer = new BackgroundCheckpointer(path);
     this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_BACKSTOP}`);
     this.#eventsAtCheckpoint = this.#eventsAtRestart = this.#eventsWritten;
     this.#checkpointer.notify();
@@ -263,7 +267,6 @@ export class SqliteLedgerStore implements LedgerStore {
       s.pragma(`busy_timeout = ${timeout}`);
     }
   }
-  #closed = false;
 
   /**
    * Runs one unit inside the open transaction. A batch of transfers first runs without looking its

@@ -150,37 +150,6 @@ describe("ledger: SQLite storage (balances table, background checkpoints)", () =
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a RESTART checkpoint lets the writer start the WAL over instead of growing it", async () => {
-    const { url, dir } = tempSqliteUrl();
-    const db = openDatabase(url);
-    if (db.kind !== "sqlite") throw new Error("sqlite expected");
-    const s = db.sqlite;
-    s.pragma("wal_autocheckpoint = 0");
-    s.exec("CREATE TABLE t (x BLOB)");
-    const c = new BackgroundCheckpointer(url, { delayMs: 0, restartEvery: 1 });
-    const insert = s.prepare("INSERT INTO t VALUES (randomblob(4000))");
-    s.transaction(() => {
-      for (let i = 0; i < 500; i++) insert.run();
-    })();
-    // The next transaction is already open when the checkpoint starts, as with a busy writer: a
-    // passive checkpoint would leave its frames behind and the WAL could never start over.
-    s.prepare("BEGIN IMMEDIATE").run();
-    insert.run();
-    c.notify();
-    await new Promise((r) => setTimeout(r, 100));
-    s.prepare("COMMIT").run();
-    const deadline = Date.now() + 60_000;
-    while (c.completed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(c.lastError).to.equal(null);
-    insert.run();
-    // The WAL now holds only the last write's frames (a handful), not 500 pages and more.
-    const [r] = s.pragma("wal_checkpoint(PASSIVE)") as { log: number }[];
-    expect(r.log).to.be.within(1, 10);
-    await c.close();
-    await closeDatabase(db);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it("a busy writer's WAL is rewound every 64 000 events instead of growing", async function () {
     this.timeout(300_000);
     const { db, ledger } = await openWith("alice", "bob");
