@@ -74,3 +74,45 @@ export function runRules(source: string, events: RiskEvent[]): RuleHit[] {
 
 export const MIN = 60_000;
 export const DAY = 86_400_000;
+
+import type { Fact, FactInput, FactPort } from "../../src/risk/ports";
+
+/**
+ * Facts kept in memory, for engine tests that do not need them in the log (the ledger's
+ * recordFact is the real port once wired; idempotency is the same contract).
+ */
+export class MemoryFacts implements FactPort {
+  readonly facts = new Map<string, Fact>();
+  seq = 1_000_000;
+  failNext = 0;
+  async recordFact(input: FactInput): Promise<Fact> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("fact store unavailable");
+    }
+    const old = this.facts.get(input.id);
+    if (old) {
+      if (old.documentHash !== input.documentHash) throw new Error(`idempotency conflict on ${input.id}`);
+      return old;
+    }
+    const f: Fact = { ...input, sequence: this.seq++, recordedAt: Date.now() };
+    this.facts.set(input.id, f);
+    return f;
+  }
+  async getFact(id: string): Promise<Fact> {
+    const f = this.facts.get(id);
+    if (!f) throw new Error(`unknown fact ${id}`);
+    return f;
+  }
+  async listFacts(opts: { kind?: string; afterSequence?: number; limit?: number } = {}): Promise<Fact[]> {
+    return [...this.facts.values()]
+      .filter(
+        (f) => (opts.kind === undefined || f.kind === opts.kind) && f.sequence > (opts.afterSequence ?? -1),
+      )
+      .sort((a, b) => a.sequence - b.sequence)
+      .slice(0, opts.limit ?? 1000);
+  }
+  ofKind(kind: string): Fact[] {
+    return [...this.facts.values()].filter((f) => f.kind === kind);
+  }
+}
