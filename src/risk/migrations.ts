@@ -91,3 +91,9 @@ export const riskMigrations: Migration[] = [
     postgres: tables({ text: "TEXT", int: "BIGINT", serial: "BIGSERIAL PRIMARY KEY" }),
   },
 ];
+
+riskMigrations.push({
+  id: "risk/002_refusals",
+  sqlite: `CREATE TABLE risk_refusals (fact_id TEXT PRIMARY KEY, at INTEGER NOT NULL, document TEXT NOT NULL, document_hash TEXT NOT NULL)`,
+  postgres: `CREATE TABLE risk_refusals (fact_id TEXT PRIMARY KEY, at BIGINT NOT NULL, document TEXT NOT NULL, document_hash TEXT NOT NULL)`,
+});

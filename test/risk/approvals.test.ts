@@ -11,7 +11,7 @@ import {
 } from "../../src/risk/errors";
 import { ledgerExecutors } from "../../src/risk/executors";
 import { all, sqlRunner } from "../../src/risk/sql";
-import { MemoryFacts, rulesWith } from "./support";
+import { rulesWith } from "./support";
 import { cashIn, openAccounts, openRiskLedger } from "./fixture";
 
 async function rejects<E extends Error>(
@@ -30,15 +30,13 @@ async function rejects<E extends Error>(
 describe("risk approvals (maker-checker, SQLite)", () => {
   let env: Awaited<ReturnType<typeof openRiskLedger>>;
   let engine: RiskEngine;
-  let facts: MemoryFacts;
   let now: number;
   let executors: Executors;
   let approvals: Approvals;
   beforeEach(async () => {
     env = await openRiskLedger();
     await openAccounts(env.ledger);
-    facts = new MemoryFacts();
-    engine = await RiskEngine.open(env.db, env.ledger, facts, { rules: rulesWith(["pboc.lv.cash"]) });
+    engine = await RiskEngine.open(env.db, env.ledger, env.ledger, { rules: rulesWith(["pboc.lv.cash"]) });
     now = Date.parse("2026-03-02T10:00:00Z");
     executors = ledgerExecutors(env.ledger, engine);
     approvals = new Approvals(engine.runner, executors, () => now);
@@ -54,9 +52,8 @@ describe("risk approvals (maker-checker, SQLite)", () => {
     expect(done).to.include({ state: "executed", checker: "key-checker" });
     expect((await env.ledger.getAccount("alice")).status).to.equal("active");
     await engine.publish();
-    expect(facts.ofKind("APPROVAL_PROPOSED")).to.have.length(1);
-    expect(facts.ofKind("APPROVAL_DECIDED")).to.have.length(1);
-    expect(facts.ofKind("APPROVAL_EXECUTED")).to.have.length(1);
+    for (const kind of ["APPROVAL_PROPOSED", "APPROVAL_DECIDED", "APPROVAL_EXECUTED"] as const)
+      expect(await env.ledger.listFacts({ kind }), kind).to.have.length(1);
     await rejects(approvals.approve(p.id, "key-other"), ApprovalNotPendingError);
   });
 

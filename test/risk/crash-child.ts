@@ -9,7 +9,6 @@ import { openLedger } from "../../src/ledger";
 import { RiskEngine } from "../../src/risk/engine";
 import { CRASH_RULES } from "./crash-rules";
 import { KEY, openAccounts } from "./fixture";
-import { MemoryFacts } from "./support";
 
 async function main() {
   const [url, seedText, countText] = process.argv.slice(2);
@@ -18,7 +17,7 @@ async function main() {
   if ((await ledger.eventCount()) === 0) await openAccounts(ledger);
   const crashAt = Number(process.env.RISK_CRASH_AT_BATCH ?? 0);
   let batches = 0;
-  const engine = await RiskEngine.open(db, ledger, new MemoryFacts(), {
+  const engine = await RiskEngine.open(db, ledger, ledger, {
     rules: CRASH_RULES,
     batchSize: 7,
     beforeCommit: () => {

@@ -16,7 +16,6 @@ import { compileRuleFile } from "../../src/risk/rules-file";
 import { all } from "../../src/risk/sql";
 import { CRASH_RULES } from "./crash-rules";
 import { KEY, openRiskLedger } from "./fixture";
-import { MemoryFacts } from "./support";
 
 const CHILD = path.join(__dirname, "crash-child.ts");
 
@@ -109,7 +108,7 @@ describe("risk engine: exactly once across kill -9 (child processes)", function 
     const db = openDatabase(env.url);
     const ledger = await openLedger(db, { pseudonymKey: KEY });
     try {
-      const engine = await RiskEngine.open(db, ledger, new MemoryFacts(), { rules: CRASH_RULES });
+      const engine = await RiskEngine.open(db, ledger, ledger, { rules: CRASH_RULES });
       await engine.drain();
       const total = await ledger.eventCount();
       expect(engine.cursor).to.equal(total);

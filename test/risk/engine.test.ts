@@ -1,20 +1,23 @@
 import { expect } from "chai";
 import { Registry } from "prom-client";
-import { AccountFrozenError } from "../../src/ledger";
+import { AccountFrozenError, SegregationViolationError } from "../../src/ledger";
+import { recordSegregationRefusal } from "../../src/risk/refusals";
 import { RiskEngine } from "../../src/risk/engine";
 import { InvalidRuleFileError } from "../../src/risk/errors";
 import { listAlerts } from "../../src/risk/alerts";
 import { DEFAULT_RULE_FILE } from "../../src/risk/rules-file";
-import { MemoryFacts, rulesWith } from "./support";
+import { rulesWith } from "./support";
+import type { FactPort } from "../../src/risk/ports";
 import { cashIn, openAccounts, openRiskLedger, tid } from "./fixture";
 
 describe("risk engine (SQLite ledger)", () => {
   let env: Awaited<ReturnType<typeof openRiskLedger>>;
-  let facts: MemoryFacts;
+  let facts: FactPort;
+  const ofKind = (kind: string) => env.ledger.listFacts({ kind: kind as never });
   beforeEach(async () => {
     env = await openRiskLedger();
     await openAccounts(env.ledger);
-    facts = new MemoryFacts();
+    facts = env.ledger;
   });
   afterEach(async () => env.close());
 
@@ -33,10 +36,13 @@ describe("risk engine (SQLite ledger)", () => {
     expect(engine.cursor).to.equal(await env.ledger.eventCount());
     // The fact is published by the outbox (RULES_CHANGED of the initial file, then ALERT_RAISED).
     await engine.publish();
-    const raised = facts.ofKind("ALERT_RAISED");
+    const raised = await ofKind("ALERT_RAISED");
     expect(raised).to.have.length(1);
     expect(raised[0]).to.include({ documentHash: alerts[0].documentHash, subject: "alice" });
-    expect(facts.ofKind("RULES_CHANGED")).to.have.length(1);
+    expect(await ofKind("RULES_CHANGED")).to.have.length(1);
+    // The engine reads its own facts back from the log as events and stays caught up.
+    await engine.drain();
+    expect(engine.cursor).to.equal(await env.ledger.eventCount());
     const text = await metrics.metrics();
     expect(text).to.match(
       /custody_risk_alerts_total\{rule="pboc.lv.cash",severity="high",outcome="triggered"\} 1/,
@@ -126,5 +132,82 @@ describe("risk engine (SQLite ledger)", () => {
     await cashIn(env.ledger, "alice", 1n);
     await engine.drain();
     expect(await listAlerts(engine.runner, {})).to.have.length(1);
+  });
+
+  it("consumes the other modules' facts: a refused segregation attempt, a reconciliation break, a reserve shortfall", async () => {
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, {
+      rules: rulesWith(["segregation.refused", "bank.reconciliation-break", "solvency.reserve-shortfall"]),
+    });
+    const h = (c: string) => `0x${c.repeat(64)}` as const;
+    await cashIn(env.ledger, "alice", 100n);
+    let refused: unknown;
+    try {
+      await env.ledger.transfer({
+        id: "grab",
+        debitAccountId: "alice",
+        creditAccountId: "swift",
+        amount: 100n,
+        kind: "fee",
+      });
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).to.be.instanceOf(SegregationViolationError);
+    await recordSegregationRefusal(
+      engine.runner,
+      facts,
+      {
+        transferId: "grab",
+        debitAccountId: "alice",
+        creditAccountId: "swift",
+        kind: "fee",
+        amount: 100n,
+        errorCode: (refused as SegregationViolationError).code,
+      },
+      Date.now(),
+    );
+    await env.ledger.recordFact({
+      id: "recon-1",
+      kind: "BANK_RECONCILIATION",
+      documentHash: h("1"),
+      asset: "CNY",
+      amount: 0n,
+    });
+    await env.ledger.recordFact({
+      id: "recon-2",
+      kind: "BANK_RECONCILIATION",
+      documentHash: h("2"),
+      asset: "CNY",
+      amount: 3n,
+    });
+    await env.ledger.recordFact({
+      id: "liab-1",
+      kind: "LIABILITIES_SNAPSHOT",
+      documentHash: h("3"),
+      asset: "CNY",
+      amount: 100n,
+    });
+    await env.ledger.recordFact({
+      id: "res-1",
+      kind: "RESERVES_ATTESTED",
+      documentHash: h("4"),
+      asset: "CNY",
+      amount: 100n,
+    });
+    await env.ledger.recordFact({
+      id: "res-2",
+      kind: "RESERVES_ATTESTED",
+      documentHash: h("5"),
+      asset: "CNY",
+      amount: 99n,
+    });
+    await engine.drain();
+    const alerts = await listAlerts(engine.runner, {});
+    expect(alerts.map((a) => [a.ruleId, a.subject, a.severity])).to.deep.equal([
+      ["segregation.refused", "alice", "critical"],
+      ["bank.reconciliation-break", "asset:CNY", "high"],
+      ["solvency.reserve-shortfall", "asset:CNY", "critical"],
+    ]);
+    expect(alerts[2].details).to.deep.equal({ reserves: "99", liabilities: "100", shortfall: "1" });
   });
 });

@@ -9,7 +9,7 @@ import { ledgerExecutors } from "../../src/risk/executors";
 import { sqlRunner } from "../../src/risk/sql";
 import { describeWithPg } from "../support/pg";
 import { KEY, cashIn, openAccounts } from "./fixture";
-import { MemoryFacts, rulesWith } from "./support";
+import { rulesWith } from "./support";
 
 describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
   let db: Database;
@@ -25,8 +25,7 @@ describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
   });
 
   it("raises, reviews and publishes an alert; concurrent approvals execute once", async () => {
-    const facts = new MemoryFacts();
-    const engine = await RiskEngine.open(db, ledger, facts, { rules: rulesWith(["pboc.lv.cash"]) });
+    const engine = await RiskEngine.open(db, ledger, ledger, { rules: rulesWith(["pboc.lv.cash"]) });
     await cashIn(ledger, "alice", 5_000_000n);
     await engine.drain();
     const [a] = await listAlerts(engine.runner, { state: "open" });
@@ -35,7 +34,7 @@ describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
     const done = await transitionAlert(engine.runner, a.id, { to: "confirmed", by: "k2" }, Date.now());
     expect(done.transitions!.map((t) => t.to)).to.deep.equal(["under_review", "confirmed"]);
     await engine.publish();
-    expect(facts.ofKind("ALERT_TRANSITIONED")).to.have.length(2);
+    expect(await ledger.listFacts({ kind: "ALERT_TRANSITIONED" })).to.have.length(2);
 
     let calls = 0;
     const ex = ledgerExecutors(ledger, engine);
