@@ -1,5 +1,11 @@
 import type { Hex } from "viem";
-import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION, type EventTypeName, type LeafEntry } from "../ledger/leaf";
+import {
+  EVENT_TYPES,
+  LEAF_V1_BYTES,
+  LEAF_VERSION,
+  type EventTypeName,
+  type LeafEntry,
+} from "../protocol/leaf-v1";
 
 /**
  * Fast, allocation-light reader of leaf format v1 for bulk audits: the same acceptance as

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import { FeeScheduleViolationError, SegregationViolationError } from "../ledger/errors";
 import { segregationReport } from "../ledger/invariants";
-import { ZERO32, type LeafEntry } from "../ledger/leaf";
+import { ZERO32, type LeafEntry } from "../protocol/leaf-v1";
 import {
   type AccountState,
   type MovementContext,

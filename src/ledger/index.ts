@@ -17,6 +17,6 @@ export {
   type EventTypeName,
   type LeafEntry,
   type LeafEntryJson,
-} from "./leaf";
+} from "../protocol/leaf-v1";
 export { canonicalJson } from "./canonical";
 export { balanceOf, maxFee } from "./rules";

@@ -21,7 +21,7 @@ import {
   planTransfers,
 } from "./engine";
 import { InvariantChecker, segregationReport } from "./invariants";
-import { decodeLeaf } from "./leaf";
+import { decodeLeaf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import type { AccountRow, EventRow, HoldRow, LedgerStore, TransferRow } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";

@@ -1,7 +1,7 @@
 import { type Hex, isHex } from "viem";
 import { canonicalJson } from "./canonical";
 import { InvalidAmountError, InvalidLedgerInputError } from "./errors";
-import { assetToBytes32 } from "./leaf";
+import { assetToBytes32 } from "../protocol/leaf-v1";
 import {
   ACCOUNT_STATUSES,
   ACCOUNT_TYPES,
