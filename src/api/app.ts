@@ -18,6 +18,8 @@ import type { LogStore } from "../log/store";
 import { syncLog } from "../log/sync";
 import type { AnchorMirror, LedgerPort, RelayerStatusSource } from "./ports";
 import { auditRoutes } from "./routes/audit";
+import { riskRoutes } from "./routes/risk";
+import type { RiskService } from "../risk";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
 import { receiptRoutes } from "./routes/receipts";
@@ -80,6 +82,8 @@ export interface ApiDeps {
    * ledger's leaf hashes through src/log `syncLog`; `false` relies on the relayer's sync alone.
    */
   syncLog?: false | (() => Promise<void>);
+  /** Alerts and dual control (`/v1/alerts`, `/v1/approvals`); absent: those routes are not served. */
+  risk?: RiskService;
   options?: ApiOptions;
 }
 
@@ -152,6 +156,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     ...receiptRoutes(ctx),
     ...logRoutes(ctx),
     ...auditRoutes(ctx),
+    ...(deps.risk ? riskRoutes(deps.risk) : []),
   ];
 
   const app = express();
