@@ -7,6 +7,7 @@
  *   3. engine alone over the events already committed: events/s evaluated (and committed).
  * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,9 +26,19 @@ async function setup(dir: string) {
   const ledger = await openLedger(db, { pseudonymKey: KEY });
   const base = { asset: "CNY", scale: 2 } as const;
   await ledger.openAccount({ id: "cash", type: "settlement", ...base, metadata: { channel: "cash" } });
-  await ledger.openAccount({ id: "swift", type: "settlement", ...base, metadata: { channel: "cross_border" } });
+  await ledger.openAccount({
+    id: "swift",
+    type: "settlement",
+    ...base,
+    metadata: { channel: "cross_border" },
+  });
   for (let i = 0; i < CUSTOMERS; i++)
-    await ledger.openAccount({ id: `c${i}`, type: "customer", ...base, ...(i % 10 === 0 ? { metadata: { holder: "company" } } : {}) });
+    await ledger.openAccount({
+      id: `c${i}`,
+      type: "customer",
+      ...base,
+      ...(i % 10 === 0 ? { metadata: { holder: "company" } } : {}),
+    });
   return { db, ledger };
 }
 
@@ -41,8 +52,22 @@ function batch(prefix: string, n: number): TransferInput[] {
     const c = `c${Math.floor(rnd() * CUSTOMERS)}`;
     const r = rnd();
     const id = `${prefix}-${i}`;
-    if (r < 0.6) out.push({ id, debitAccountId: "cash", creditAccountId: c, amount: BigInt(1 + Math.floor(rnd() * 600_000)), kind: "deposit" });
-    else out.push({ id, debitAccountId: c, creditAccountId: r < 0.9 ? `c${Math.floor(rnd() * CUSTOMERS)}` : "swift", amount: 1n, kind: r < 0.9 ? "transfer" : "withdrawal" });
+    if (r < 0.6)
+      out.push({
+        id,
+        debitAccountId: "cash",
+        creditAccountId: c,
+        amount: BigInt(1 + Math.floor(rnd() * 600_000)),
+        kind: "deposit",
+      });
+    else
+      out.push({
+        id,
+        debitAccountId: c,
+        creditAccountId: r < 0.9 ? `c${Math.floor(rnd() * CUSTOMERS)}` : "swift",
+        amount: 1n,
+        kind: r < 0.9 ? "transfer" : "withdrawal",
+      });
   }
   // Self-transfers are invalid; first-in-batch balances may be short: keep debits at 1 fen after deposits.
   return out.filter((t) => t.debitAccountId !== t.creditAccountId);
@@ -71,26 +96,62 @@ function pct(xs: number[], p: number) {
 }
 
 async function main() {
-  console.log(`bench:risk — ${TOTAL} transfers per phase, batches of ${BATCH}, ${CUSTOMERS} customers, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+  const phase = process.argv[3];
+  if (phase === undefined) {
+    // Each phase in its own process: a second ledger opened in one process after the first closed
+    // stalled here, and separate processes also keep the phases' heaps apart.
+    for (const p of ["alone", "with-engine"]) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", __filename, String(TOTAL), p], {
+        stdio: "inherit",
+      });
+      if (r.status !== 0) process.exit(r.status ?? 1);
+    }
+    return;
+  }
+  if (phase === "alone") return phaseAlone();
+  return phaseWithEngine();
+}
+
+async function phaseAlone() {
+  console.log(
+    `bench:risk — ${TOTAL} transfers per phase, batches of ${BATCH}, ${CUSTOMERS} customers, ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
   // 1. Ledger alone.
   const d1 = fs.mkdtempSync(path.join(os.tmpdir(), "bench-risk-a-"));
   const a = await setup(d1);
   const alone = await commitAll(a.ledger, "a");
-  console.log(`ledger alone:            ${alone.rate.toFixed(0)} transfers/s (${alone.transfers} in ${alone.seconds.toFixed(2)} s)`);
+  console.log(
+    `ledger alone:            ${alone.rate.toFixed(0)} transfers/s (${alone.transfers} in ${alone.seconds.toFixed(2)} s)`,
+  );
   // 3. Engine alone over those events.
   const engineA = await RiskEngine.open(a.db, a.ledger, a.ledger, { rules: RULES, batchSize: BATCH });
   const t0 = process.hrtime.bigint();
   const evaluated = await engineA.drain();
   const es = Number(process.hrtime.bigint() - t0) / 1e9;
-  const alerts = (a.db.kind === "sqlite" && (a.db.sqlite.prepare("SELECT COUNT(*) AS n FROM risk_alerts").get() as { n: number }).n) || 0;
-  console.log(`engine alone:            ${(evaluated / es).toFixed(0)} events/s evaluated and committed (${evaluated} events, ${alerts} alerts, ${es.toFixed(2)} s)`);
+  const alerts =
+    (a.db.kind === "sqlite" &&
+      (a.db.sqlite.prepare("SELECT COUNT(*) AS n FROM risk_alerts").get() as { n: number }).n) ||
+    0;
+  console.log(
+    `engine alone:            ${(evaluated / es).toFixed(0)} events/s evaluated and committed (${evaluated} events, ${alerts} alerts, ${es.toFixed(2)} s)`,
+  );
   await a.ledger.close();
   await closeDatabase(a.db);
+  fs.rmSync(d1, { recursive: true, force: true });
+}
 
+async function phaseWithEngine() {
   // 2. Ledger with the engine running in the same process.
   const d2 = fs.mkdtempSync(path.join(os.tmpdir(), "bench-risk-b-"));
   const b = await setup(d2);
-  const engineB = await RiskEngine.open(b.db, b.ledger, b.ledger, { rules: RULES, batchSize: BATCH, pollIntervalMs: 5 });
+  const engineB = await RiskEngine.open(b.db, b.ledger, b.ledger, {
+    rules: RULES,
+    batchSize: BATCH,
+    pollIntervalMs: 5,
+  });
   await engineB.drain();
   const commitAt: { seq: number; at: number }[] = [];
   const latencies: number[] = [];
@@ -106,14 +167,20 @@ async function main() {
   const lastSeq = commitAt[commitAt.length - 1].seq;
   while (engineB.cursor <= lastSeq) await new Promise((r) => setTimeout(r, 5));
   await engineB.stop();
-  console.log(`ledger with engine:      ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s)`);
+  console.log(
+    `ledger with engine:      ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s)`,
+  );
   console.log(
     `commit → alert latency:  p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${pct(latencies, 100).toFixed(0)} ms over ${latencies.length} alerts`,
   );
   await b.ledger.close();
   await closeDatabase(b.db);
-  fs.rmSync(d1, { recursive: true, force: true });
   fs.rmSync(d2, { recursive: true, force: true });
-  console.log(`load after: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+  console.log(
+    `load after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
 }
-void main();
+void main().then(() => process.exit(0));
