@@ -4,13 +4,21 @@ import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { type Step, UnitOfWork } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
-import { LEAF_V1_BYTES } from "./leaf";
+import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
 import { ledgerMigrations } from "./migrations";
-import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  accountFromRow,
+  eventFromRow,
+  factFromRow,
+  holdFromRow,
+  limitsToJson,
+  transferFromRow,
+} from "./rows";
 import {
   type AccountFilter,
   type AccountRow,
   type DecisionRow,
+  type FactRow,
   type HoldRow,
   type TransferRow,
   type LedgerStore,
@@ -123,6 +131,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
             action: r.action as DecisionRow["action"],
           }),
         ) as R[];
+      case "facts":
+        return (await q("SELECT * FROM ledger_facts WHERE id = ANY($1::text[])")).map(factFromRow) as R[];
       default:
         throw new InvariantError(`no rows to load from ${String(table)}`);
     }
@@ -227,6 +237,23 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
           await c.query(
             "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
             [d.chainEventId, d.holdId, d.action],
+          );
+        return;
+      case "facts":
+        for (const f of rows as FactRow[])
+          await c.query(
+            `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              f.id,
+              f.kind,
+              f.documentHash,
+              f.subjectAccountId,
+              f.asset,
+              f.amount === null ? null : f.amount.toString(),
+              f.sequence,
+              f.createdAt,
+            ],
           );
         return;
       case "events": {
@@ -395,6 +422,18 @@ export class PostgresLedgerStore implements LedgerStore {
   async getHoldByEscrowId(escrowId: Hex) {
     const r = await this.#one("SELECT * FROM ledger_holds WHERE escrow_id = $1", [escrowId.toLowerCase()]);
     return r && holdFromRow(r);
+  }
+  async getFact(id: string) {
+    const r = await this.#one("SELECT * FROM ledger_facts WHERE id = $1", [id]);
+    return r && factFromRow(r);
+  }
+  async listFacts(filter: { kind?: number; afterSequence?: number; limit: number }) {
+    const { rows } = await this.#pool.query(
+      `SELECT * FROM ledger_facts WHERE sequence > $1 AND ($2::smallint IS NULL OR kind = $2)
+       ORDER BY sequence LIMIT $3`,
+      [filter.afterSequence ?? -1, filter.kind ?? null, filter.limit],
+    );
+    return rows.map(factFromRow);
   }
   async listOpenEscrowHolds() {
     const { rows } = await this.#pool.query(

@@ -6,12 +6,19 @@ import { migrate } from "../db/migrate";
 import { type Step, UnitOfWork, syncStep } from "../db/unit-of-work";
 import { WalPolicy } from "../db/wal-policy";
 import { ledgerMigrations } from "./migrations";
-import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  accountFromRow,
+  eventFromRow,
+  factFromRow,
+  holdFromRow,
+  limitsToJson,
+  transferFromRow,
+} from "./rows";
 import {
   type AccountFilter,
   type AccountRow,
   type DecisionRow,
-  type EventRow,
+  type FactRow,
   type HoldRow,
   type LedgerStore,
   type LoadKeys,
@@ -143,6 +150,8 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
           holdId: r.hold_id as string,
           action: r.action as DecisionRow["action"],
         }));
+      case "facts":
+        return each(st.fact, factFromRow);
       default:
         throw new InvariantError(`no rows to load from ${String(table)}`);
     }
@@ -253,6 +262,19 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
       case "decisions":
         for (const d of rows as DecisionRow[]) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
         return;
+      case "facts":
+        for (const f of rows as FactRow[])
+          st.insertFact.run(
+            f.id,
+            f.kind,
+            f.documentHash,
+            f.subjectAccountId,
+            f.asset,
+            f.amount === null ? null : f.amount.toString(),
+            f.sequence,
+            f.createdAt,
+          );
+        return;
       case "events":
         for (const e of rows as SealedEvent[]) {
           const d = e.draft;
@@ -330,6 +352,7 @@ function prepareStatements(s: BetterSqlite3.Database) {
     hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
     holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
     decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
+    fact: s.prepare("SELECT * FROM ledger_facts WHERE id = ?"),
     // Both stay put while only this store writes (see AccountCache).
     version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
     nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
@@ -362,6 +385,10 @@ function prepareStatements(s: BetterSqlite3.Database) {
     ),
     insertDecision: s.prepare(
       "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES (?, ?, ?)",
+    ),
+    insertFact: s.prepare(
+      `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertEvent: s.prepare(
       `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
@@ -440,6 +467,21 @@ export class SqliteLedgerStore implements LedgerStore {
   async getHoldByEscrowId(escrowId: Hex) {
     const r = this.stmts.holdByEscrow.get(escrowId.toLowerCase()) as Row | undefined;
     return r && holdFromRow(r);
+  }
+  async getFact(id: string) {
+    const r = this.stmts.fact.get(id) as Row | undefined;
+    return r && factFromRow(r);
+  }
+  async listFacts(filter: { kind?: number; afterSequence?: number; limit: number }) {
+    const rows = this.#s
+      .prepare(
+        `SELECT * FROM ledger_facts WHERE sequence > ? ${filter.kind === undefined ? "" : "AND kind = ?"}
+         ORDER BY sequence LIMIT ?`,
+      )
+      .all(
+        ...[filter.afterSequence ?? -1, ...(filter.kind === undefined ? [] : [filter.kind]), filter.limit],
+      ) as Row[];
+    return rows.map(factFromRow);
   }
   async listOpenEscrowHolds() {
     return (

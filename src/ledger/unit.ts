@@ -6,6 +6,7 @@ import type {
   AccountRow,
   DecisionRow,
   EventDraft,
+  FactRow,
   HoldRow,
   LoadKeys,
   LoadedState,
@@ -30,6 +31,7 @@ export type LedgerTables = {
   holds: { key: string; row: HoldRow };
   holdsByEscrowId: { key: Hex; row: HoldRow };
   decisions: { key: string; row: DecisionRow };
+  facts: { key: string; row: FactRow };
   events: { key: number; row: SealedEvent };
 };
 
@@ -95,6 +97,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
         holds: new Map(),
         holdsByEscrowId: new Map(),
         decisions: new Map(),
+        facts: new Map(),
       };
       const accountIds = new Set<string>();
       for (const k of keys) for (const id of k.accounts ?? []) accountIds.add(id);
@@ -122,6 +125,9 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
       if (chainEventIds.length)
         for (const r of (yield d.lockAndLoad(tx, "decisions", chainEventIds)) as DecisionRow[])
           state.decisions.set(r.chainEventId, r);
+      const factIds = unique(keys.map((k) => k.facts));
+      if (factIds.length)
+        for (const f of (yield d.lockAndLoad(tx, "facts", factIds)) as FactRow[]) state.facts.set(f.id, f);
       return state;
     },
 
@@ -133,6 +139,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
         transfers: state.transfers,
         holdsByEscrowId: state.holdsByEscrowId,
         decisions: state.decisions,
+        facts: state.facts,
       };
     },
 
@@ -147,6 +154,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
         if (h.escrowId) state.holdsByEscrowId.set(h.escrowId, h);
       }
       for (const x of c.newDecisions) state.decisions.set(x.chainEventId, x);
+      for (const f of c.newFacts) state.facts.set(f.id, f);
     },
 
     *write(d, tx, plans): Work<void> {
@@ -163,6 +171,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
       const firstNewHold = new Map<string, HoldRow>();
       const holds = new Map<string, HoldRow>();
       const decisions: DecisionRow[] = [];
+      const facts: FactRow[] = [];
       const events: EventDraft[] = plans.length === 1 ? plans[0].changes.events : [];
       for (const p of plans) {
         const c = p.changes;
@@ -179,6 +188,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
         }
         for (const h of c.updatedHolds) holds.set(h.id, h);
         for (const x of c.newDecisions) decisions.push(x);
+        for (const f of c.newFacts) facts.push(f);
         if (plans.length > 1) for (const e of c.events) events.push(e);
       }
       // A row created in this group is inserted once, as it ended.
@@ -213,6 +223,7 @@ export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown
       if (newHolds.size) yield d.insert(tx, "holds", [...newHolds.values()]);
       if (holds.size) yield d.upsert(tx, "holds", [...holds.values()]);
       if (decisions.length) yield d.insert(tx, "decisions", decisions);
+      if (facts.length) yield d.insert(tx, "facts", facts);
       const hashes = hashing.finish();
       const first = seq - eventCount;
       const sealed: SealedEvent[] = new Array(eventCount);
