@@ -37,7 +37,7 @@ export type LedgerTables = {
 
 export type LedgerDialect<Tx> = Dialect<Tx, LedgerTables>;
 
-/** Units with at least this many transfer ids skip the id lookup on their first attempt. */
+/** A group with a unit of at least this many transfer ids skips the id lookup on its first attempt. */
 const OPTIMISTIC_MIN_TRANSFERS = 16;
 
 /**
@@ -85,9 +85,8 @@ function unique<T>(lists: readonly (readonly T[] | undefined)[]): T[] {
 export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown>, Tx, LedgerTables> {
   return {
     optimistic(keys) {
-      let n = 0;
-      for (const k of keys) n += k.transfers?.length ?? 0;
-      return n >= OPTIMISTIC_MIN_TRANSFERS;
+      // Batches only: a group of single calls would redo the whole group for one failed call.
+      return keys.some((k) => (k.transfers?.length ?? 0) >= OPTIMISTIC_MIN_TRANSFERS);
     },
 
     *load(d, tx, keys, optimistic): Work<LoadedState> {

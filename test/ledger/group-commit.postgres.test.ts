@@ -164,7 +164,7 @@ describeWithPg("ledger group commit (postgres)", (ctx) => {
     });
     const checkoutsBefore = checkouts;
     const settled = await Promise.allSettled(calls.map((c) => ledger.transfer(c.input)));
-    // One group; its first attempt skips id lookups and is redone with them once a plan fails.
+    // One group, one transaction (a retry would make it two).
     expect(checkouts - checkoutsBefore, "transactions for 62 calls issued together").to.be.at.most(2);
     settled.forEach((s, i) => {
       const c = calls[i];
