@@ -106,7 +106,9 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
     chainId: count("chainId", d.chainId),
     custodyAnchor: address("custodyAnchor", d.custodyAnchor),
     custodyEscrow: address("custodyEscrow", d.custodyEscrow),
-    ...(d.custodySolvency === undefined ? {} : { custodySolvency: address("custodySolvency", d.custodySolvency) }),
+    ...(d.custodySolvency === undefined
+      ? {}
+      : { custodySolvency: address("custodySolvency", d.custodySolvency) }),
     deploymentBlock: count("deploymentBlock", d.deploymentBlock),
     deployedAt: d.deployedAt as string,
     roles: {
