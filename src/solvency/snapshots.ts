@@ -62,16 +62,8 @@ export interface SnapshotDocument {
   accounts: [Hex, string][];
 }
 
-/** The ledger fact port (src/ledger's recordFact once facts land): kind LIABILITIES_SNAPSHOT. */
-export interface FactSink {
-  recordFact(input: {
-    id: string;
-    kind: "LIABILITIES_SNAPSHOT" | "RESERVES_ATTESTED";
-    documentHash: Hex;
-    asset?: string;
-    amount?: bigint;
-  }): Promise<unknown>;
-}
+/** Where snapshot facts go: the ledger's recordFact (idempotent by id). */
+export type FactSink = Pick<Ledger, "recordFact">;
 
 /** Sends CustodySolvency.commitSnapshot; returns the transaction hash once mined. */
 export type CommitSnapshot = (params: {
