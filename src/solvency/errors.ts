@@ -17,7 +17,7 @@ export class UnknownSnapshotError extends CustodyError {
 export class NotInSnapshotError extends CustodyError {
   override name = "NotInSnapshotError";
   constructor(message: string, opts: Opts = {}) {
-    super("NOT_IN_SNAPSHOT", message, opts);
+    super("SNAPSHOT_ACCOUNT_NOT_FOUND", message, opts);
   }
 }
 

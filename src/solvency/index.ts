@@ -17,3 +17,10 @@ export {
   type SolvencySnapshotsOptions,
 } from "./snapshots";
 export { auditSolvency, type SolvencyAuditResult, type SolvencyFinding } from "./audit";
+export {
+  SolvencyWatcher,
+  attestationDocument,
+  type ReservesShortfall,
+  type SolvencyStatus,
+  type SolvencyWatcherOptions,
+} from "./watcher";
