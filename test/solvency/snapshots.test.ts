@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { Hex } from "viem";
 import { commitSnapshot } from "../../src/chain/actions/commit-snapshot";
 import { attestReserves } from "../../src/chain/actions/attest-reserves";
@@ -18,6 +22,19 @@ import { verifyBalanceProof } from "../../src/verify/balance-proof";
 import { openSolvencyWorld, type SolvencyWorld } from "./support";
 
 const SECRET = new Uint8Array(32).fill(0x5a);
+const BIN = path.join(__dirname, "..", "..", "bin", "custody");
+
+function custody(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 async function rejects(p: Promise<unknown>, cls: abstract new (...a: never[]) => Error) {
   try {
@@ -198,6 +215,39 @@ describe("solvency: snapshots, balance proofs and reserves on a real chain", fun
     await rejects(snapshots.balanceProof("own"), NotInSnapshotError);
     await rejects(snapshots.balanceProof("dora", "liabilities:EUR:2026-12-01"), NotInSnapshotError);
     await rejects(snapshots.take({ asset: "EUR", day: "2026-12-09", logSize: 10_000 }), SnapshotRefusedError);
+  });
+
+  it("custody verify-balance checks a proof file against the chain and prints every check", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-verify-balance-"));
+    try {
+      const good = await snapshots.balanceProof("alice", "liabilities:EUR:2026-12-01");
+      fs.writeFileSync(path.join(dir, "good.json"), JSON.stringify(good));
+      const ok = await custody(["verify-balance", path.join(dir, "good.json"), "--rpc", w.chain.node.rpcUrl]);
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(ok.stdout).to.match(/^VALID {4}balance 8900 EUR on 2026-12-01/);
+      expect(ok.stdout).to.match(/ok {4}reservesCoverLiabilities {2}reserves 12400 >= liabilities 12400/);
+      const forged = structuredClone(good);
+      forged.leaf.balance = "89000";
+      fs.writeFileSync(path.join(dir, "forged.json"), JSON.stringify(forged));
+      const bad = await custody([
+        "verify-balance",
+        path.join(dir, "forged.json"),
+        "--rpc",
+        w.chain.node.rpcUrl,
+      ]);
+      expect(bad.code).to.equal(1);
+      expect(bad.stdout).to.match(/^INVALID/);
+      expect(bad.stdout).to.match(/FAIL {2}leafHash/);
+      const missing = await custody([
+        "verify-balance",
+        path.join(dir, "absent.json"),
+        "--rpc",
+        w.chain.node.rpcUrl,
+      ]);
+      expect(missing.code).to.equal(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the audit rebuilds every snapshot from the ledger, and names the first account that differs", async function () {
