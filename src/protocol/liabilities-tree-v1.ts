@@ -23,6 +23,9 @@ const LEAF_INPUT_BYTES = 1 + 32 + 32 + 8;
 const NODE_INPUT_BYTES = 1 + 2 * (32 + SUM_BYTES);
 
 export type Sha256 = (data: Uint8Array) => Uint8Array;
+/** HKDF-Expand(prk, info, length) with SHA-256 (RFC 5869); injectable so Node can use its own HMAC. */
+export type HkdfExpand = (prk: Uint8Array, info: Uint8Array, length: number) => Uint8Array;
+const portableExpand: HkdfExpand = (prk, info, length) => expand(sha256, prk, info, length);
 
 /** A balance outside 0 ≤ b < 2^64, or a sum outside its level's range. */
 export class BalanceOutOfRangeError extends InvalidArgumentError {
@@ -251,16 +254,26 @@ export function snapshotPrk(masterSecret: Uint8Array, nonce: Uint8Array): Uint8A
 }
 
 /** Key and salt of the leaf of the account with pseudonym `pseudonym` (32 bytes) for `asset32`. */
-export function accountLeafSecrets(prk: Uint8Array, asset32: Uint8Array, pseudonym: Uint8Array) {
-  const okm = expand(sha256, prk, concat(INFO_LEAF, asset32, pseudonym), 64);
+export function accountLeafSecrets(
+  prk: Uint8Array,
+  asset32: Uint8Array,
+  pseudonym: Uint8Array,
+  hkdfExpand: HkdfExpand = portableExpand,
+) {
+  const okm = hkdfExpand(prk, concat(INFO_LEAF, asset32, pseudonym), 64);
   return { key: okm.slice(0, 32), salt: okm.slice(32, 64) };
 }
 
 /** Key and salt of padding leaf `j` (balance 0). */
-export function paddingLeafSecrets(prk: Uint8Array, asset32: Uint8Array, j: number) {
+export function paddingLeafSecrets(
+  prk: Uint8Array,
+  asset32: Uint8Array,
+  j: number,
+  hkdfExpand: HkdfExpand = portableExpand,
+) {
   const n = new Uint8Array(4);
   new DataView(n.buffer).setUint32(0, j);
-  const okm = expand(sha256, prk, concat(INFO_PADDING, asset32, n), 64);
+  const okm = hkdfExpand(prk, concat(INFO_PADDING, asset32, n), 64);
   return { key: okm.slice(0, 32), salt: okm.slice(32, 64) };
 }
 
@@ -348,6 +361,7 @@ export function buildLiabilitiesTree(params: {
   height: number;
   accounts: readonly LiabilityInput[];
   hash?: Sha256;
+  hkdfExpand?: HkdfExpand;
 }): LiabilitiesSnapshotTree {
   const { prk, asset32, height } = params;
   const hash = params.hash ?? sha256;
@@ -376,8 +390,8 @@ export function buildLiabilitiesTree(params: {
     const slot = order[pos]!;
     const account = accounts[slot];
     const secrets = account
-      ? accountLeafSecrets(prk, asset32, account.pseudonym)
-      : paddingLeafSecrets(prk, asset32, slot - accounts.length);
+      ? accountLeafSecrets(prk, asset32, account.pseudonym, params.hkdfExpand)
+      : paddingLeafSecrets(prk, asset32, slot - accounts.length, params.hkdfExpand);
     const balance = account ? account.balance : 0n;
     leaves[pos] = { slot, key: secrets.key, salt: secrets.salt, balance };
     leafHashes.set(liabilityLeafHash(secrets.key, secrets.salt, balance, hash), 32 * pos);

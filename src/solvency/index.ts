@@ -7,6 +7,7 @@ export {
   SolvencySnapshots,
   documentHashOf,
   liabilitiesAt,
+  nodeHkdfExpand,
   nodeSha256,
   snapshotIdOf,
   treeOfDocument,

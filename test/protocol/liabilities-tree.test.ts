@@ -24,6 +24,7 @@ import {
   verifyBalanceProofOffline,
 } from "../../src/protocol/balance-proof-v1";
 import { InvalidArgumentError } from "../../src/errors";
+import { nodeHkdfExpand } from "../../src/solvency/snapshots";
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.slice(2), "hex"));
 const nodeSha = (d: Uint8Array) => new Uint8Array(crypto.createHash("sha256").update(d).digest());
@@ -79,8 +80,17 @@ describe("liabilities tree v1: vectors", function () {
       height: s.height,
       accounts: s.accounts.map((a) => ({ pseudonym: hex(a.pseudonym), balance: BigInt(a.balance) })),
       hash: nodeSha,
+      hkdfExpand: nodeHkdfExpand,
     });
     expect(bytesToHex(built.tree.rootHash)).to.equal(s.want.rootHash);
+    // The portable HKDF gives the same tree.
+    const portable = buildLiabilitiesTree({
+      prk,
+      asset32,
+      height: s.height,
+      accounts: s.accounts.map((a) => ({ pseudonym: hex(a.pseudonym), balance: BigInt(a.balance) })),
+    });
+    expect(bytesToHex(portable.tree.rootHash)).to.equal(s.want.rootHash);
     expect(built.tree.rootSum.toString()).to.equal(s.want.rootSum);
     expect(built.tree.rootSum).to.equal(s.accounts.reduce((t, a) => t + BigInt(a.balance), 0n));
     const sorted = s.accounts.slice().sort((a, b) => (a.pseudonym < b.pseudonym ? -1 : 1));
