@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import { ACCOUNT_TYPES } from "../ledger/types";
-import type { LeafEntry } from "../ledger/leaf";
+import type { LeafEntry } from "../protocol/leaf-v1";
 
 /**
  * Customer liabilities replayed from log entries alone: the posted balance (credits − debits) of

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { Contract, Signer, TransactionReceipt } from "ethers";
-import { ReferenceTree } from "./support/referenceTree";
+import { ReferenceTree } from "./support/reference-tree";
 import { expectRevert } from "./support/errors";
 
 const role = (name: string) => ethers.keccak256(ethers.toUtf8Bytes(name));
