@@ -165,9 +165,78 @@ async function benchEscrow() {
   record("escrow refund", "after expiry", await gasOf(as(a3).refund(e6.id)));
 }
 
+/** CustodySolvency: attestations (direct and by EIP-712 signature) and snapshot commitments, each first and second of its day. */
+async function benchSolvency() {
+  const [admin, platform, custodian, relayer] = await ethers.getSigners();
+  const tree = new UniformTree(leafHash(Buffer.from("bench leaf")));
+  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
+  await anchor.anchor(2 ** 20, tree.root(2 ** 20), [], ethers.ZeroHash);
+  const solvency = (await ethers.deployContract("CustodySolvency", [
+    admin!.address,
+    await anchor.getAddress(),
+  ])) as unknown as Contract;
+  await solvency.grantRole(ethers.keccak256(ethers.toUtf8Bytes("PLATFORM_ROLE")), platform!.address);
+  await solvency.grantRole(ethers.keccak256(ethers.toUtf8Bytes("CUSTODIAN_ROLE")), custodian!.address);
+  const as = (s: unknown) => solvency.connect(s as never) as Contract;
+  const EUR = ethers.encodeBytes32String("EUR");
+  const statement = ethers.keccak256(ethers.toUtf8Bytes("statement"));
+  const root = ethers.keccak256(ethers.toUtf8Bytes("root"));
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = {
+    name: "CustodySolvency",
+    version: "1",
+    chainId,
+    verifyingContract: await solvency.getAddress(),
+  };
+  const types = {
+    ReservesAttestation: [
+      { name: "asset", type: "bytes32" },
+      { name: "day", type: "uint32" },
+      { name: "reserves", type: "uint128" },
+      { name: "statementHash", type: "bytes32" },
+    ],
+  };
+  const sign = (day: number, reserves: bigint) =>
+    custodian!.signTypedData(domain, types, { asset: EUR, day, reserves, statementHash: statement });
+  const big = 123_456_789_012_345n;
+  record(
+    "solvency attestReserves",
+    "first of its day",
+    await gasOf(as(custodian).attestReserves(EUR, 1, big, statement)),
+  );
+  record(
+    "solvency commitSnapshot",
+    "second of its day (compares, emits ReservesCovered)",
+    await gasOf(as(platform).commitSnapshot(EUR, 1, 2 ** 20, root, big, 2 ** 20)),
+  );
+  record(
+    "solvency commitSnapshot",
+    "first of its day",
+    await gasOf(as(platform).commitSnapshot(EUR, 2, 2 ** 20, root, big, 2 ** 20)),
+  );
+  record(
+    "solvency attestReserves",
+    "second of its day (compares, emits ReservesShortfall)",
+    await gasOf(as(custodian).attestReserves(EUR, 2, big - 1n, statement)),
+  );
+  record(
+    "solvency attestReservesWithSignature",
+    "first of its day, sent by the relayer",
+    await gasOf(as(relayer).attestReservesWithSignature(EUR, 3, big, statement, await sign(3, big))),
+  );
+  await as(platform).commitSnapshot(EUR, 4, 2 ** 20, root, big, 2 ** 20);
+  record(
+    "solvency attestReservesWithSignature",
+    "second of its day (compares), sent by the relayer",
+    await gasOf(as(relayer).attestReservesWithSignature(EUR, 4, big, statement, await sign(4, big))),
+  );
+}
+
 async function main() {
   await benchAnchor();
   await benchEscrow();
+  await benchSolvency();
   const width = Math.max(...rows.map((r) => r.operation.length));
   const dwidth = Math.max(...rows.map((r) => r.detail.length));
   console.log(

@@ -143,6 +143,11 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
     }
 
     /// @inheritdoc ICustodyAnchor
+    function latestTreeSize() external view returns (uint64) {
+        return uint48(_latestInfo);
+    }
+
+    /// @inheritdoc ICustodyAnchor
     function headCovering(uint64 leafIndex) external view returns (uint256 headIndex) {
         uint256 count = _headCount;
         uint64 latestSize = uint48(_latestInfo);

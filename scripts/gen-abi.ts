@@ -12,6 +12,12 @@ export const GENERATED_ABI_PATH = path.join(ROOT, "src/chain/generated/abi.ts");
 const CONTRACTS = [
   { name: "CustodyAnchor", artifact: "contracts/CustodyAnchor.sol/CustodyAnchor.json", id: "custodyAnchor" },
   { name: "CustodyEscrow", artifact: "contracts/CustodyEscrow.sol/CustodyEscrow.json", id: "custodyEscrow" },
+  {
+    name: "CustodySolvency",
+    artifact: "contracts/CustodySolvency.sol/CustodySolvency.json",
+    id: "custodySolvency",
+    constructor: "constructor(address admin, address custodyAnchor)",
+  },
 ] as const;
 
 /** The module text generated from the artifacts under `artifactsDir`. */
@@ -26,7 +32,8 @@ export function renderAbiModule(artifactsDir = path.join(ROOT, "artifacts")): st
     parts.push(`/** ABI of ${c.name}. */`);
     parts.push(`export const ${c.id}Abi = ${JSON.stringify(artifact.abi, null, 2)} as const;`);
     parts.push("");
-    parts.push(`/** Creation bytecode of ${c.name} (constructor(address admin)). */`);
+    const ctor = "constructor" in c ? c.constructor : "constructor(address admin)";
+    parts.push(`/** Creation bytecode of ${c.name} (${ctor}). */`);
     parts.push(`export const ${c.id}Bytecode = ${JSON.stringify(artifact.bytecode)} as const;`);
     parts.push("");
   }

@@ -136,6 +136,9 @@ interface ICustodyAnchor {
      */
     function latestHead() external view returns (uint256 headIndex, Head memory head);
 
+    /// @notice The tree size of the latest head; 0 before the first head. One storage read.
+    function latestTreeSize() external view returns (uint64);
+
     /**
      * @notice The first head whose tree covers leaf `leafIndex` (tree size > `leafIndex`): the head a
      * receipt for that leaf is proven against.

@@ -16,11 +16,18 @@ import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
 import { syncLog } from "../log/sync";
-import type { AnchorMirror, LedgerPort, RelayerStatusSource } from "./ports";
+import type {
+  AnchorMirror,
+  BalanceProofSource,
+  LedgerPort,
+  RelayerStatusSource,
+  SolvencyStatusSource,
+} from "./ports";
 import { auditRoutes } from "./routes/audit";
 import { riskRoutes } from "./routes/risk";
 import type { RiskService } from "../risk";
 import { accountRoutes } from "./routes/accounts";
+import { solvencyRoutes } from "./routes/solvency";
 import { escrowRoutes } from "./routes/escrows";
 import { receiptRoutes } from "./routes/receipts";
 import { transferRoutes } from "./routes/transfers";
@@ -71,6 +78,10 @@ export interface ApiDeps {
   relayerStatus?: RelayerStatusSource;
   chain?: ApiChain;
   auth: ApiKeyStore;
+  /** Liabilities snapshots: serves GET /v1/accounts/{id}/balance-proof when present. */
+  solvency?: BalanceProofSource;
+  /** Reserves vs liabilities alarm; a shortfall makes /v1/ready fail. */
+  solvencyStatus?: SolvencyStatusSource;
   /** Directory of the built receipt page (web/dist), served at `/`. */
   webDir?: string;
   /** Registry for request metrics, exposed at `/metrics` (default: a registry of this app's own). */
@@ -151,6 +162,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const routes: RouteDef[] = [
     ...systemRoutes(ctx),
     ...accountRoutes(ctx),
+    ...solvencyRoutes(ctx),
     ...transferRoutes(ctx),
     ...escrowRoutes(ctx),
     ...receiptRoutes(ctx),

@@ -1,4 +1,5 @@
 import type { Ledger } from "../ledger/ledger";
+import type { BalanceProofJson } from "../protocol/balance-proof-v1";
 import type { AnchorRecord as MirroredAnchor } from "../protocol/head";
 import type { RelayerStatus as RelayerSelfReport } from "../relayer/relayer";
 import type { RelayerAlarm } from "../relayer/types";
@@ -63,3 +64,17 @@ export type LedgerPort = Pick<
   | "getEventsForSubject"
   | "leafHashes"
 >;
+
+/** What the API needs from src/solvency (`SolvencySnapshots` satisfies it). */
+export interface BalanceProofSource {
+  /** custody-balance-proof-v1 of a customer account in a snapshot (default: the newest of its asset). */
+  balanceProof(accountId: string, snapshotId?: string): Promise<BalanceProofJson>;
+}
+
+/** The solvency alarm (src/solvency `SolvencyWatcher` satisfies it): shown on /v1/ready. */
+export interface SolvencyStatusSource {
+  status(): {
+    ok: boolean;
+    shortfalls: { asset: string; day: string; reserves: bigint; liabilities: bigint }[];
+  };
+}

@@ -20,6 +20,8 @@ import {
   custodyAnchorBytecode,
   custodyEscrowAbi,
   custodyEscrowBytecode,
+  custodySolvencyAbi,
+  custodySolvencyBytecode,
 } from "./generated/abi";
 
 export const DEPLOYMENT_VERSION = "custody-deployment-v1";
@@ -40,6 +42,8 @@ export interface Deployment {
   chainId: number;
   custodyAnchor: Address;
   custodyEscrow: Address;
+  /** CustodySolvency (reserves vs liabilities); absent in files written before it existed. */
+  custodySolvency?: Address;
   /** Block of the first deployment transaction: where log scans start. */
   deploymentBlock: number;
   /** ISO 8601 time of the deployment. */
@@ -102,6 +106,9 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
     chainId: count("chainId", d.chainId),
     custodyAnchor: address("custodyAnchor", d.custodyAnchor),
     custodyEscrow: address("custodyEscrow", d.custodyEscrow),
+    ...(d.custodySolvency === undefined
+      ? {}
+      : { custodySolvency: address("custodySolvency", d.custodySolvency) }),
     deploymentBlock: count("deploymentBlock", d.deploymentBlock),
     deployedAt: d.deployedAt as string,
     roles: {
@@ -182,6 +189,15 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
   );
   const custodyAnchor = getAddress(anchorReceipt.contractAddress!);
   const custodyEscrow = getAddress(escrowReceipt.contractAddress!);
+  const solvencyReceipt = await wait(
+    await walletClient.deployContract({
+      abi: custodySolvencyAbi,
+      bytecode: custodySolvencyBytecode,
+      args: [deployer, custodyAnchor],
+    }),
+    "deploying CustodySolvency",
+  );
+  const custodySolvency = getAddress(solvencyReceipt.contractAddress!);
 
   const roles: DeploymentRoles = {
     admin: getAddress(params.admin),
@@ -223,6 +239,20 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
       await wait(hash, `granting a role on CustodyEscrow to ${account}`);
     }
   }
+  for (const [role, accounts] of [
+    [ROLE_IDS.PLATFORM_ROLE, roles.platforms],
+    [ROLE_IDS.CUSTODIAN_ROLE, roles.custodians],
+  ] as const) {
+    for (const account of accounts) {
+      const hash = await walletClient.writeContract({
+        address: custodySolvency,
+        abi: custodySolvencyAbi,
+        functionName: "grantRole",
+        args: [role, account],
+      });
+      await wait(hash, `granting a role on CustodySolvency to ${account}`);
+    }
+  }
   for (const t of params.custodianThresholds ?? []) {
     const hash = await walletClient.writeContract({
       address: custodyEscrow,
@@ -236,6 +266,7 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
     for (const [address, abi] of [
       [custodyAnchor, custodyAnchorAbi],
       [custodyEscrow, custodyEscrowAbi],
+      [custodySolvency, custodySolvencyAbi],
     ] as const) {
       await wait(
         await walletClient.writeContract({
@@ -262,6 +293,7 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
     chainId,
     custodyAnchor,
     custodyEscrow,
+    custodySolvency,
     deploymentBlock: Number(anchorReceipt.blockNumber),
     deployedAt: new Date().toISOString(),
     roles,

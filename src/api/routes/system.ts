@@ -24,6 +24,13 @@ const ReadinessSchema = z
           .object({ kind: z.string(), firstBadSize: z.number().int().optional(), message: z.string() })
           .optional(),
       }).optional(),
+      solvency: CheckSchema.extend({
+        shortfalls: z
+          .array(
+            z.object({ asset: z.string(), day: z.string(), reserves: z.string(), liabilities: z.string() }),
+          )
+          .optional(),
+      }).optional(),
     }),
   })
   .meta({ id: "Readiness" });
@@ -112,7 +119,24 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
             checks.relayer = { ok: false, message: msg(e) };
           }
         }
-        const ready = [checks.log, checks.chain, checks.relayer].every((c) => c === undefined || c.ok);
+        if (deps.solvencyStatus) {
+          const s = deps.solvencyStatus.status();
+          checks.solvency = {
+            ok: s.ok,
+            shortfalls: s.shortfalls.map((f) => ({
+              asset: f.asset,
+              day: f.day,
+              reserves: f.reserves.toString(),
+              liabilities: f.liabilities.toString(),
+            })),
+            message: s.ok
+              ? undefined
+              : `critical: reserves below liabilities: ${s.shortfalls.map((f) => `${f.asset} ${f.day} (${f.reserves} < ${f.liabilities})`).join(", ")}`,
+          };
+        }
+        const ready = [checks.log, checks.chain, checks.relayer, checks.solvency].every(
+          (c) => c === undefined || c.ok,
+        );
         const leaves = ctx.proofs.cachedLeaves();
         if (leaves !== undefined) checks.proofCache = { leaves };
         return { status: ready ? 200 : 503, body: { ready, checks } };

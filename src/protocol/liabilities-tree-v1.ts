@@ -1,0 +1,402 @@
+import { sha256 } from "@noble/hashes/sha2";
+import { expand, extract } from "@noble/hashes/hkdf";
+import { InvalidArgumentError, InvariantError } from "../errors";
+
+/**
+ * Liabilities Merkle sum tree, version 1 (spec: docs/liabilities-tree-v1.md). Pure and
+ * browser-safe; bulk builders may inject a faster SHA-256 with the same result.
+ *
+ *   leaf      = SHA-256(0x00 ‖ key[32] ‖ salt[32] ‖ balance[8, big-endian])          (73 bytes in)
+ *   node      = SHA-256(0x01 ‖ leftHash[32] ‖ leftSum[16] ‖ rightHash[32] ‖ rightSum[16]) (97 bytes in)
+ *   node sum  = leftSum + rightSum
+ *
+ * Balances are 0 ≤ b < 2^64; a tree has exactly 2^height leaves with height ≤ 32, so every sum is
+ * below 2^96 and its 16-byte encoding never overflows.
+ */
+
+export const LIABILITIES_TREE_VERSION = "custody-liabilities-tree-v1";
+export const BALANCE_LIMIT = 1n << 64n;
+export const MAX_TREE_HEIGHT = 32;
+export const SUM_BYTES = 16;
+const SUM_LIMIT = 1n << BigInt(8 * SUM_BYTES);
+const LEAF_INPUT_BYTES = 1 + 32 + 32 + 8;
+const NODE_INPUT_BYTES = 1 + 2 * (32 + SUM_BYTES);
+
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+/** HKDF-Expand(prk, info, length) with SHA-256 (RFC 5869); injectable so Node can use its own HMAC. */
+export type HkdfExpand = (prk: Uint8Array, info: Uint8Array, length: number) => Uint8Array;
+const portableExpand: HkdfExpand = (prk, info, length) => expand(sha256, prk, info, length);
+
+/** A balance outside 0 ≤ b < 2^64, or a sum outside its level's range. */
+export class BalanceOutOfRangeError extends InvalidArgumentError {
+  override name = "BalanceOutOfRangeError";
+  override readonly code = "BALANCE_OUT_OF_RANGE";
+}
+
+/** A tree height outside 0..32, or more leaves than the height allows. */
+export class TreeHeightError extends InvalidArgumentError {
+  override name = "TreeHeightError";
+  override readonly code = "INVALID_TREE_HEIGHT";
+}
+
+/** The largest sum a node at `level` (0 = leaves) can hold: 2^level leaves each below 2^64. */
+export function sumLimitAt(level: number): bigint {
+  return BALANCE_LIMIT << BigInt(level);
+}
+
+export function checkBalance(balance: bigint): void {
+  if (typeof balance !== "bigint" || balance < 0n || balance >= BALANCE_LIMIT)
+    throw new BalanceOutOfRangeError(`balance out of range`, {
+      details: `expected 0 <= balance < 2^64, found ${String(balance)}`,
+    });
+}
+
+export function checkHeight(height: number): void {
+  if (!Number.isInteger(height) || height < 0 || height > MAX_TREE_HEIGHT)
+    throw new TreeHeightError("tree height out of range", {
+      details: `expected an integer 0..${MAX_TREE_HEIGHT}, found ${height}`,
+    });
+}
+
+/** The smallest height ≥ `minHeight` whose 2^height leaves hold `count` accounts. */
+export function heightFor(count: number, minHeight = 0): number {
+  let h = minHeight;
+  while (2 ** h < count) h++;
+  checkHeight(h);
+  return h;
+}
+
+/** Writes `value` (< 2^128) as 16 big-endian bytes at `offset`. */
+function writeSum(view: DataView, offset: number, value: bigint): void {
+  view.setBigUint64(offset, value >> 64n);
+  view.setBigUint64(offset + 8, value & 0xffffffffffffffffn);
+}
+
+/** Leaf hash of one account's (key, salt, balance). Requires 32-byte key and salt. */
+export function liabilityLeafHash(key: Uint8Array, salt: Uint8Array, balance: bigint, hash: Sha256 = sha256) {
+  checkBalance(balance);
+  if (key.length !== 32 || salt.length !== 32)
+    throw new InvalidArgumentError("leaf key and salt must be 32 bytes each", {
+      details: `found ${key.length} and ${salt.length} bytes`,
+    });
+  const buf = new Uint8Array(LEAF_INPUT_BYTES);
+  buf[0] = 0x00;
+  buf.set(key, 1);
+  buf.set(salt, 33);
+  new DataView(buf.buffer).setBigUint64(65, balance);
+  return hash(buf);
+}
+
+/** Node hash. Requires both sums in 0 ≤ s < 2^128 (callers check the tighter per-level range). */
+export function liabilityNodeHash(
+  left: Uint8Array,
+  leftSum: bigint,
+  right: Uint8Array,
+  rightSum: bigint,
+  hash: Sha256 = sha256,
+): Uint8Array {
+  if (leftSum < 0n || rightSum < 0n || leftSum >= SUM_LIMIT || rightSum >= SUM_LIMIT)
+    throw new BalanceOutOfRangeError("node sum outside 128 bits", {
+      details: `found ${leftSum} and ${rightSum}`,
+    });
+  const buf = new Uint8Array(NODE_INPUT_BYTES);
+  const view = new DataView(buf.buffer);
+  buf[0] = 0x01;
+  buf.set(left, 1);
+  writeSum(view, 33, leftSum);
+  buf.set(right, 49);
+  writeSum(view, 81, rightSum);
+  return hash(buf);
+}
+
+/** One level of a built tree: `hashes` holds count × 32 bytes. */
+export interface SumTreeLevel {
+  hashes: Uint8Array;
+  sums: bigint[];
+}
+
+/** A full binary sum tree; `levels[0]` are the leaves, `levels[height]` the root. */
+export interface SumTree {
+  height: number;
+  levels: SumTreeLevel[];
+  rootHash: Uint8Array;
+  rootSum: bigint;
+}
+
+/**
+ * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances).
+ * Requires every balance already range-checked (the leaf hashes were made from them).
+ */
+export function buildSumTree(
+  leafHashes: Uint8Array,
+  balances: readonly bigint[],
+  height: number,
+  hash: Sha256 = sha256,
+): SumTree {
+  checkHeight(height);
+  const n = 2 ** height;
+  if (balances.length !== n || leafHashes.length !== n * 32)
+    throw new TreeHeightError("a tree of this height needs exactly 2^height leaves", {
+      details: `height ${height} needs ${n} leaves, found ${balances.length} balances and ${leafHashes.length / 32} hashes`,
+    });
+  const levels: SumTreeLevel[] = [{ hashes: leafHashes, sums: balances.slice() }];
+  const buf = new Uint8Array(NODE_INPUT_BYTES);
+  const view = new DataView(buf.buffer);
+  buf[0] = 0x01;
+  for (let level = 0; level < height; level++) {
+    const below = levels[level]!;
+    const count = below.sums.length >> 1;
+    const hashes = new Uint8Array(count * 32);
+    const sums = new Array<bigint>(count);
+    for (let i = 0; i < count; i++) {
+      const ls = below.sums[2 * i]!;
+      const rs = below.sums[2 * i + 1]!;
+      buf.set(below.hashes.subarray(64 * i, 64 * i + 32), 1);
+      writeSum(view, 33, ls);
+      buf.set(below.hashes.subarray(64 * i + 32, 64 * i + 64), 49);
+      writeSum(view, 81, rs);
+      hashes.set(hash(buf), 32 * i);
+      sums[i] = ls + rs;
+    }
+    levels.push({ hashes, sums });
+  }
+  const top = levels[height]!;
+  return { height, levels, rootHash: top.hashes.slice(0, 32), rootSum: top.sums[0]! };
+}
+
+export interface SumSibling {
+  hash: Uint8Array;
+  sum: bigint;
+}
+
+/** The sibling path of leaf `index`, from the leaf level up. Requires 0 ≤ index < 2^height. */
+export function sumTreePath(tree: SumTree, index: number): SumSibling[] {
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** tree.height)
+    throw new InvalidArgumentError("leaf index out of range", {
+      details: `expected 0..${2 ** tree.height - 1}, found ${index}`,
+    });
+  const path: SumSibling[] = [];
+  let i = index;
+  for (let level = 0; level < tree.height; level++) {
+    const s = i ^ 1;
+    const l = tree.levels[level]!;
+    path.push({ hash: l.hashes.slice(32 * s, 32 * s + 32), sum: l.sums[s]! });
+    i >>= 1;
+  }
+  return path;
+}
+
+/** Outcome of folding a path: the computed root, or the first problem found. */
+export type PathFold =
+  { ok: true; rootHash: Uint8Array; rootSum: bigint } | { ok: false; level: number; problem: string };
+
+/**
+ * Folds a leaf up its sibling path. Rejects any sibling sum outside 0 ≤ s < 2^(64+level) (a
+ * negative or oversized sum would let a prover shrink the total) before hashing anything.
+ */
+export function foldSumPath(
+  leafHash: Uint8Array,
+  balance: bigint,
+  index: number,
+  path: readonly SumSibling[],
+  hash: Sha256 = sha256,
+): PathFold {
+  for (let level = 0; level < path.length; level++) {
+    const s = path[level]!.sum;
+    if (s < 0n || s >= sumLimitAt(level))
+      return {
+        ok: false,
+        level,
+        problem: `sibling sum ${s} at level ${level} is outside 0..2^${64 + level}-1`,
+      };
+  }
+  let h = leafHash;
+  let sum = balance;
+  let i = index;
+  for (let level = 0; level < path.length; level++) {
+    const sib = path[level]!;
+    h =
+      i & 1
+        ? liabilityNodeHash(sib.hash, sib.sum, h, sum, hash)
+        : liabilityNodeHash(h, sum, sib.hash, sib.sum, hash);
+    sum += sib.sum;
+    i = Math.floor(i / 2);
+  }
+  if (sum >= SUM_LIMIT) throw new InvariantError("sum above 128 bits despite per-level range checks");
+  return { ok: true, rootHash: h, rootSum: sum };
+}
+
+// ---- Per-snapshot keys, salts and positions (HKDF-SHA256, RFC 5869) ----
+
+const enc = new TextEncoder();
+const INFO_LEAF = enc.encode("custody-liabilities-v1/leaf");
+const INFO_PADDING = enc.encode("custody-liabilities-v1/padding");
+const INFO_SHUFFLE = enc.encode("custody-liabilities-v1/shuffle");
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * HKDF-Extract(salt = snapshot nonce, IKM = master secret): the snapshot's pseudorandom key.
+ * Requires a master secret of at least 32 bytes and a 32-byte nonce, fresh for every snapshot.
+ */
+export function snapshotPrk(masterSecret: Uint8Array, nonce: Uint8Array): Uint8Array {
+  if (masterSecret.length < 32) throw new InvalidArgumentError("master secret shorter than 32 bytes");
+  if (nonce.length !== 32) throw new InvalidArgumentError("snapshot nonce must be 32 bytes");
+  return extract(sha256, masterSecret, nonce);
+}
+
+/** Key and salt of the leaf of the account with pseudonym `pseudonym` (32 bytes) for `asset32`. */
+export function accountLeafSecrets(
+  prk: Uint8Array,
+  asset32: Uint8Array,
+  pseudonym: Uint8Array,
+  hkdfExpand: HkdfExpand = portableExpand,
+) {
+  const okm = hkdfExpand(prk, concat(INFO_LEAF, asset32, pseudonym), 64);
+  return { key: okm.slice(0, 32), salt: okm.slice(32, 64) };
+}
+
+/** Key and salt of padding leaf `j` (balance 0). */
+export function paddingLeafSecrets(
+  prk: Uint8Array,
+  asset32: Uint8Array,
+  j: number,
+  hkdfExpand: HkdfExpand = portableExpand,
+) {
+  const n = new Uint8Array(4);
+  new DataView(n.buffer).setUint32(0, j);
+  const okm = hkdfExpand(prk, concat(INFO_PADDING, asset32, n), 64);
+  return { key: okm.slice(0, 32), salt: okm.slice(32, 64) };
+}
+
+/**
+ * The snapshot's leaf order: position → input slot, where slots 0..n-1 are the accounts sorted by
+ * pseudonym and n.. the padding leaves. Fisher–Yates over 2^height slots driven by the stream
+ * SHA-256(seed ‖ counter[8]) read as big-endian uint32 words, with rejection so every draw is uniform.
+ */
+export function shufflePositions(prk: Uint8Array, asset32: Uint8Array, size: number, hash: Sha256 = sha256) {
+  const seed = expand(sha256, prk, concat(INFO_SHUFFLE, asset32), 32);
+  const block = new Uint8Array(40);
+  block.set(seed, 0);
+  const bview = new DataView(block.buffer);
+  let counter = 0n;
+  let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  let w = 8;
+  const next = (): number => {
+    if (w === 8) {
+      bview.setBigUint64(32, counter++);
+      const out = hash(block);
+      words = new DataView(out.buffer, out.byteOffset, 32);
+      w = 0;
+    }
+    return words.getUint32(4 * w++);
+  };
+  const order = new Uint32Array(size);
+  for (let i = 0; i < size; i++) order[i] = i;
+  for (let i = size - 1; i > 0; i--) {
+    const range = i + 1;
+    const limit = 2 ** 32 - (2 ** 32 % range);
+    let x = next();
+    while (x >= limit) x = next();
+    const j = x % range;
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** One customer sub-account's balance entering the tree. */
+export interface LiabilityInput {
+  /** The account's pseudonym (32 bytes), as in log leaves. */
+  pseudonym: Uint8Array;
+  balance: bigint;
+}
+
+export interface PlacedLeaf {
+  /** Slot: < accounts.length for an account (sorted by pseudonym), else padding. */
+  slot: number;
+  key: Uint8Array;
+  salt: Uint8Array;
+  balance: bigint;
+}
+
+export interface LiabilitiesSnapshotTree {
+  tree: SumTree;
+  /** position → the leaf placed there. */
+  leaves: PlacedLeaf[];
+  /** The accounts sorted by pseudonym, in slot order. */
+  accounts: LiabilityInput[];
+  /** Pseudonym hex (lower case, no 0x) → leaf position. */
+  positionOf: Map<string, number>;
+}
+
+function hexOf(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * Places every account and the padding leaves at their shuffled positions and builds the tree.
+ * Throws {@link BalanceOutOfRangeError} for any balance outside 0 ≤ b < 2^64, {@link TreeHeightError}
+ * if 2^height < accounts, and InvalidArgumentError for a repeated pseudonym.
+ */
+export function buildLiabilitiesTree(params: {
+  prk: Uint8Array;
+  asset32: Uint8Array;
+  height: number;
+  accounts: readonly LiabilityInput[];
+  hash?: Sha256;
+  hkdfExpand?: HkdfExpand;
+}): LiabilitiesSnapshotTree {
+  const { prk, asset32, height } = params;
+  const hash = params.hash ?? sha256;
+  checkHeight(height);
+  const size = 2 ** height;
+  if (params.accounts.length > size)
+    throw new TreeHeightError("more accounts than the tree height allows", {
+      details: `height ${height} holds ${size} leaves, found ${params.accounts.length} accounts`,
+    });
+  for (const a of params.accounts) {
+    checkBalance(a.balance);
+    if (a.pseudonym.length !== 32) throw new InvalidArgumentError("pseudonym must be 32 bytes");
+  }
+  const accounts = params.accounts.slice().sort((a, b) => compareBytes(a.pseudonym, b.pseudonym));
+  for (let i = 1; i < accounts.length; i++)
+    if (compareBytes(accounts[i - 1]!.pseudonym, accounts[i]!.pseudonym) === 0)
+      throw new InvalidArgumentError("an account appears twice in a snapshot", {
+        details: `pseudonym 0x${hexOf(accounts[i]!.pseudonym)}`,
+      });
+  const order = shufflePositions(prk, asset32, size, hash);
+  const leaves = new Array<PlacedLeaf>(size);
+  const leafHashes = new Uint8Array(size * 32);
+  const balances = new Array<bigint>(size);
+  const positionOf = new Map<string, number>();
+  for (let pos = 0; pos < size; pos++) {
+    const slot = order[pos]!;
+    const account = accounts[slot];
+    const secrets = account
+      ? accountLeafSecrets(prk, asset32, account.pseudonym, params.hkdfExpand)
+      : paddingLeafSecrets(prk, asset32, slot - accounts.length, params.hkdfExpand);
+    const balance = account ? account.balance : 0n;
+    leaves[pos] = { slot, key: secrets.key, salt: secrets.salt, balance };
+    leafHashes.set(liabilityLeafHash(secrets.key, secrets.salt, balance, hash), 32 * pos);
+    balances[pos] = balance;
+    if (account) positionOf.set(hexOf(account.pseudonym), pos);
+  }
+  return { tree: buildSumTree(leafHashes, balances, height, hash), leaves, accounts, positionOf };
+}
