@@ -48,6 +48,8 @@ export interface ApiOptions {
   readinessTimeoutMs?: number;
   /** /v1/ready fails when the relayer's anchor lags more than this (default 300 s). */
   maxRelayerLagSeconds?: number;
+  /** /v1/ready fails once this many relayer steps in a row have failed (default 3). */
+  maxRelayerFailures?: number;
   /** Escrow account id per asset, for escrow requests that name none. */
   escrowAccounts?: Record<string, string>;
   /**
@@ -111,6 +113,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     maxBatchSize: o.maxBatchSize ?? 1000,
     readinessTimeoutMs: o.readinessTimeoutMs ?? 2000,
     maxRelayerLagSeconds: o.maxRelayerLagSeconds ?? 300,
+    maxRelayerFailures: o.maxRelayerFailures ?? 3,
     escrowAccounts: o.escrowAccounts ?? {},
     now: o.now ?? Date.now,
   };

@@ -11,6 +11,7 @@ import { createChainClients } from "../chain/clients";
 import { readDeployment, writeDeployment, type Deployment } from "../chain/deployment";
 import { DEV_ROLES, deployDevContracts } from "../chain/dev";
 import { loadSigner } from "../chain/keys";
+import { requireRoles, type RequiredRole } from "../chain/roles";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
@@ -60,6 +61,9 @@ export interface RunningStack {
 }
 
 type Log = RelayerLogger;
+
+/** Most leaves one tree sync of the API appends (the relayer bounds its own by its batch size). */
+const API_SYNC_MAX_LEAVES = 50_000;
 
 /** Reads a secret file (hex) or creates it with 0600 permissions. */
 function secretFile(file: string, bytes: number): Uint8Array {
@@ -206,19 +210,33 @@ export async function startStack(
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
     const source = logAnchorSource({ ledger, logStore });
+    // Every call is bounded: under steady load the ledger never runs dry, and an unbounded sync
+    // would hold the relayer (waiting on this one) up for as long as the load lasts.
     let syncing: Promise<number> | undefined;
-    const sync = async (): Promise<number> => {
+    const sync = async (maxLeaves = API_SYNC_MAX_LEAVES): Promise<number> => {
       while (syncing) await syncing.catch(() => {});
-      syncing = source.sync().finally(() => (syncing = undefined));
+      syncing = source.sync(maxLeaves).finally(() => (syncing = undefined));
       return syncing;
     };
+    const requiredRoles: RequiredRole[] = [
+      { contract: "CustodyAnchor", address: deployment.custodyAnchor, role: "ANCHORER_ROLE" },
+      { contract: "CustodyEscrow", address: deployment.custodyEscrow as Address, role: "PLATFORM_ROLE" },
+    ];
+    // A relayer key without its roles would start, fail every step and block nothing: refuse now.
+    await requireRoles(clients.publicClient, account.address, requiredRoles);
     const relayer = createRelayer({
       db,
       source: { ...source, sync },
       publicClient: clients.publicClient,
       account,
       deployment,
-      policy: { batchSize: config.anchorBatchSize, maxDelayMs: config.anchorIntervalMs },
+      // --batch-size is the most entries one head may add; a full batch is also anchored at once.
+      policy: {
+        batchSize: config.anchorBatchSize,
+        maxBatch: config.anchorBatchSize,
+        maxDelayMs: config.anchorIntervalMs,
+      },
+      requiredRoles,
       confirmations: config.confirmations,
       registry,
       log: relayerLog,
