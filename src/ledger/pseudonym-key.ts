@@ -173,3 +173,18 @@ export async function checkPseudonyms(
   }
   return { checked, mismatches };
 }
+
+/** A pseudonym key given as hex (env var or key file) is malformed. Never carries the key. */
+export class PseudonymKeyInvalidError extends CustodyError {
+  override name = "PseudonymKeyInvalidError";
+  constructor(source: string) {
+    super("PSEUDONYM_KEY_INVALID", `${source} must hold at least 32 bytes of hex`);
+  }
+}
+
+/** Parses a hex pseudonym key (optional 0x, surrounding whitespace ignored) from `source`. */
+export function parsePseudonymKey(text: string, source: string): Uint8Array {
+  const hex = text.trim().replace(/^0x/, "");
+  if (!/^[0-9a-fA-F]{64,}$/.test(hex) || hex.length % 2 !== 0) throw new PseudonymKeyInvalidError(source);
+  return Buffer.from(hex, "hex");
+}

@@ -17,6 +17,7 @@ import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../ledger/leaf";
+import { ensurePseudonymKey, parsePseudonymKey, pseudonymKeyMigrations } from "../ledger/pseudonym-key";
 import { openLogStore, type LogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { jsonLogger, type RelayerLogger } from "../relayer/logger";
@@ -83,13 +84,7 @@ function secretFile(file: string, bytes: number): Uint8Array {
 
 function pseudonymKeyOf(config: StackConfig): Uint8Array {
   const fromEnv = process.env[config.pseudonymKeyEnv];
-  if (fromEnv) {
-    const hex = fromEnv.replace(/^0x/, "");
-    if (!/^[0-9a-fA-F]{64,}$/.test(hex)) {
-      throw new StackStartError(`$${config.pseudonymKeyEnv} must hold at least 32 bytes of hex`);
-    }
-    return Buffer.from(hex, "hex");
-  }
+  if (fromEnv) return parsePseudonymKey(fromEnv, `$${config.pseudonymKeyEnv}`);
   return secretFile(path.join(config.dataDir, "pseudonym.key"), 32);
 }
 
@@ -199,11 +194,14 @@ export async function startStack(
     // 3. Database: ledger, log, relayer and API tables share it.
     const db = openDatabase(config.dbUrl);
     cleanups.push(() => closeDatabase(db));
-    await migrate(db, [...relayerMigrations, ...apiMigrations]);
+    await migrate(db, [...relayerMigrations, ...apiMigrations, ...pseudonymKeyMigrations]);
+    const pseudonymKey = pseudonymKeyOf(config);
     const ledger = await openLedger(db, {
-      pseudonymKey: pseudonymKeyOf(config),
+      pseudonymKey,
       feeSchedule: parseFeeSchedule(config.feeSchedule),
     });
+    // Before anything is written: a process with another key would fork every pseudonym.
+    await ensurePseudonymKey(db, pseudonymKey);
     const logStore = await openLogStore(db);
 
     // 4. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
