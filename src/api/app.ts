@@ -11,7 +11,7 @@ import { jsonLineLogger, type ApiLogger } from "./http/logger";
 import { createFastGetHandler } from "./http/fastGet";
 import { createApiMetrics } from "./http/metrics";
 import { routeHandlers, type ApiLocals } from "./http/pipeline";
-import { createRateLimiter, type RateLimitOptions } from "./http/rateLimit";
+import { createRateLimiter, type RateLimiter, type RateLimitOptions } from "./http/rateLimit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
@@ -43,6 +43,8 @@ export interface ApiOptions {
   maxBatchSize?: number;
   /** Per key (or per client address for anonymous calls); `false` disables. Default 50/s, burst 100. */
   rateLimit?: RateLimitOptions | false;
+  /** The buckets behind `rateLimit` (default: in this process); e.g. `createPgRateLimiter` to share them. */
+  rateLimiter?: RateLimiter;
   /** Express "trust proxy" setting, for client addresses behind a reverse proxy (default false). */
   trustProxy?: boolean | number | string;
   readinessTimeoutMs?: number;
@@ -120,7 +122,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const logger = deps.logger ?? jsonLineLogger();
   const metrics = createApiMetrics(deps.metrics);
   const rateLimiter =
-    o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
+    o.rateLimit === false
+      ? undefined
+      : (o.rateLimiter ?? createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }));
   const sync =
     deps.syncLog ??
     (async () => {

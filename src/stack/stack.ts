@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Address, LocalAccount } from "viem";
-import { createApiApp, startApiServer, type ApiServer } from "../api/app";
+import { createApiApp, startApiServer, type ApiOptions, type ApiServer } from "../api/app";
+import { createPgRateLimiter, rateLimitMigrations } from "../api/http/rate-limit-pg";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
 import type { ApiLogger } from "../api/http/logger";
 import { devAccount, startAnvil, DEV_CHAIN_ID, type AnvilNode } from "../chain/anvil";
@@ -103,6 +104,15 @@ async function relayerAccountOf(config: StackConfig, embedded: boolean): Promise
   });
 }
 
+function rateLimitOf(config: StackConfig, db: Database): Pick<ApiOptions, "rateLimit" | "rateLimiter"> {
+  if (config.rateLimit === 0) return { rateLimit: false };
+  const rateLimit = { ratePerSecond: config.rateLimit, burst: Math.max(1, config.rateBurst) };
+  // On PostgreSQL several API processes share the ledger, so they share the buckets too.
+  return db.kind === "postgres"
+    ? { rateLimit, rateLimiter: createPgRateLimiter(db.pool, rateLimit) }
+    : { rateLimit };
+}
+
 async function apiKeysOf(db: Database, file: string): Promise<DemoKeys> {
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as DemoKeys;
   const keys: DemoKeys = {
@@ -194,7 +204,12 @@ export async function startStack(
     // 3. Database: ledger, log, relayer and API tables share it.
     const db = openDatabase(config.dbUrl);
     cleanups.push(() => closeDatabase(db));
-    await migrate(db, [...relayerMigrations, ...apiMigrations, ...pseudonymKeyMigrations]);
+    await migrate(db, [
+      ...relayerMigrations,
+      ...apiMigrations,
+      ...rateLimitMigrations,
+      ...pseudonymKeyMigrations,
+    ]);
     const pseudonymKey = pseudonymKeyOf(config);
     const ledger = await openLedger(db, {
       pseudonymKey,
@@ -269,7 +284,10 @@ export async function startStack(
       syncLog: async () => {
         await sync();
       },
-      options: { escrowAccounts: parseEscrowAccounts(config.escrowAccounts) },
+      options: {
+        escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
+        ...rateLimitOf(config, db),
+      },
     });
     let server: ApiServer;
     try {
