@@ -5,6 +5,7 @@ export * from "./errors";
 export * from "./types";
 export {
   EVENT_TYPES,
+  FACT_KINDS,
   LEAF_V1_ABI,
   LEAF_V1_BYTES,
   LEAF_VERSION,
@@ -15,8 +16,9 @@ export {
   leafEntryToJson,
   leafHashOf,
   type EventTypeName,
+  type FactKind,
   type LeafEntry,
   type LeafEntryJson,
-} from "./leaf";
+} from "../protocol/leaf-v1";
 export { canonicalJson } from "./canonical";
 export { balanceOf, maxFee } from "./rules";

@@ -3,7 +3,7 @@ import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import type { Migration } from "../db/migrate";
 import { CustodyError } from "../errors";
-import { decodeLeaf } from "./leaf";
+import { decodeLeaf } from "../protocol/leaf-v1";
 import { Pseudonymizer } from "./canonical";
 
 /**

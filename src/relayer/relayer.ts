@@ -1,17 +1,13 @@
 import { createHash } from "node:crypto";
 import { Registry } from "prom-client";
-import {
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-  encodeFunctionData,
-} from "viem";
+import { type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
 import { describeError } from "../chain/revert";
-import { missingRoles, type RequiredRole, RoleMissingError } from "../chain/roles";
+import { missingRoles, type RequiredRole, RoleMissingError } from "../chain/actions/read-missing-roles";
 import type { Database } from "../db/database";
-import { anchorAbi } from "./abi";
+import { anchorHeadCallData } from "../chain/actions/anchor-head";
+import { readAnchorRecord } from "../chain/actions/read-anchor-record";
+import { readHeadCount } from "../chain/actions/read-head-count";
+import { readLatestHead } from "../chain/actions/read-latest-head";
 import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
 import { auditAgainstHeads } from "./audit";
 import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
@@ -20,7 +16,6 @@ import { type LeaderLease, createLeaderLease } from "./lease";
 import { type RelayerLogger, jsonLogger } from "./logger";
 import { type RelayerMetrics, createRelayerMetrics } from "./metrics";
 import { type AnchorPolicy, backoffDelay, isFinal, nextAnchorSize } from "./policy";
-import { readAnchorRecord, readHeadCount } from "./read-heads";
 import { TxSender } from "./tx-sender";
 import type { AnchorSource, RelayerAlarm } from "./types";
 
@@ -435,10 +430,11 @@ export class Relayer {
     const root = await this.o.source.root(target);
     const proof = anchoredSize === 0 ? [] : await this.o.source.consistencyProof(anchoredSize, target);
     const lastEntryAt = (await this.o.source.entryTimestamp(target - 1)) ?? 0;
-    const data = encodeFunctionData({
-      abi: anchorAbi,
-      functionName: "anchor",
-      args: [BigInt(target), root, proof, anchorMetadataHash(target, lastEntryAt)],
+    const data = anchorHeadCallData({
+      treeSize: target,
+      rootHash: root,
+      consistencyProof: proof,
+      metadataHash: anchorMetadataHash(target, lastEntryAt),
     });
     // Fencing: never send on a lease that may have lapsed.
     if (!(await this.lease.tryAcquire())) throw new RelayerNotLeaderError();
@@ -470,16 +466,10 @@ export class Relayer {
   private async anchoredOnChain(fin: AnchorRecord | undefined): Promise<number> {
     try {
       const pc = this.o.publicClient;
-      const count = await readHeadCount(pc, this.contract);
-      if (count === 0) return 0;
-      const head = await pc.readContract({
-        address: this.contract,
-        abi: anchorAbi,
-        functionName: "getHead",
-        args: [BigInt(count - 1)],
-      });
+      const head = await readLatestHead(pc, this.contract);
+      if (!head) return 0;
       const tip = Number(await pc.getBlockNumber({ cacheTime: 0 }));
-      if (isFinal(Number(head.blockNumber), tip, this.o.confirmations ?? 0)) return Number(head.treeSize);
+      if (isFinal(head.blockNumber, tip, this.o.confirmations ?? 0)) return head.treeSize;
     } catch {
       // chain unreachable: fall back to what was last recorded
     }

@@ -4,7 +4,7 @@ import { closeDatabase, openDatabase, type Database } from "../../src/db/databas
 import { migrate } from "../../src/db/migrate";
 import { apiMigrations } from "../../src/api/auth/keys";
 import { createPgRateLimiter, rateLimitMigrations } from "../../src/api/http/rate-limit-pg";
-import { createRateLimiter } from "../../src/api/http/rateLimit";
+import { createRateLimiter } from "../../src/api/http/rate-limit";
 import { describeWithPg } from "../support/pg";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
 

@@ -10,7 +10,7 @@ import { closeDatabase, openDatabase, type Database } from "../../src/db/databas
 import { migrate } from "../../src/db/migrate";
 import { openLedger, type Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
-import { anchorAbi } from "../../src/relayer/abi";
+import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
 import { silentLogger } from "../../src/relayer/logger";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";

@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import type { Migration } from "../../db/migrate";
-import type { RateLimiter, RateLimitOptions } from "./rateLimit";
+import type { RateLimiter, RateLimitOptions } from "./rate-limit";
 
 /** The shared token buckets of `createPgRateLimiter` (applied with the API's migrations). */
 export const rateLimitMigrations: Migration[] = [

@@ -1,29 +1,15 @@
 import type { Address, PublicClient } from "viem";
-import { CustodyError } from "../errors";
-import { ROLE_IDS } from "./deployment";
-import { custodyAnchorAbi, custodyEscrowAbi } from "./generated/abi";
+import { ROLE_IDS } from "../deployment";
+import { RoleMissingError } from "../errors";
+import { custodyAnchorAbi, custodyEscrowAbi } from "../generated/abi";
+
+export { RoleMissingError };
 
 /** A role one of the contracts requires of an account, e.g. the relayer's ANCHORER_ROLE on CustodyAnchor. */
 export interface RequiredRole {
   contract: "CustodyAnchor" | "CustodyEscrow";
   address: Address;
   role: keyof typeof ROLE_IDS;
-}
-
-/** An account lacks a role it needs; the message names the account, the role and the contract. */
-export class RoleMissingError extends CustodyError {
-  override name = "RoleMissingError";
-  readonly account: Address;
-  readonly missing: readonly RequiredRole[];
-  constructor(account: Address, missing: readonly RequiredRole[], opts: { cause?: unknown } = {}) {
-    super(
-      "ROLE_MISSING",
-      `account ${account} lacks ${missing.map((m) => `${m.role} on ${m.contract} ${m.address}`).join(" and ")}`,
-      { details: "grant the role with the admin key (grantRole), or use a key that holds it", ...opts },
-    );
-    this.account = account;
-    this.missing = missing;
-  }
 }
 
 /**
