@@ -150,6 +150,8 @@ export async function startStack(
       node = await startAnvil({
         port: config.chainPort,
         statePath: path.join(config.dataDir, "chain", "state.json"),
+        // A node left running by a previous process that was killed is ours to stop; no other.
+        pidFile: path.join(config.dataDir, "chain", "anvil.pid.json"),
         stateIntervalSeconds: 1,
         blockTime: config.blockTime || undefined,
         chainId: DEV_CHAIN_ID,

@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Registry } from "prom-client";
 import { startDevChain, type DevChain } from "../../src/chain/dev";
@@ -11,6 +9,7 @@ import { migrate } from "../../src/db/migrate";
 import { openLedger, type Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
 import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
+import { describeWithPg } from "../support/pg";
 import { silentLogger } from "../../src/relayer/logger";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
@@ -19,17 +18,16 @@ import { logAnchorSource } from "../../src/relayer/source";
 const WRITER = path.join(__dirname, "fixtures", "write-ledger.ts");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("relayer: anchoring under steady load", function () {
+// PostgreSQL, where the stall was seen: several writers, and no file lock between them and the relayer.
+describeWithPg("relayer: anchoring under steady load", (ctx) => {
   let chain: DevChain;
-  let dir: string;
   let db: Database;
   let ledger: Ledger;
   let dbPath: string;
   let relayer: Relayer | undefined;
   before(async () => {
     chain = await startDevChain();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-load-"));
-    dbPath = path.join(dir, "ledger.db");
+    dbPath = ctx.url;
     db = openDatabase(dbPath);
     await migrate(db, relayerMigrations);
   });
@@ -38,10 +36,10 @@ describe("relayer: anchoring under steady load", function () {
     await ledger?.close();
     if (db) await closeDatabase(db);
     await chain?.node.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("anchors heads of at most batch-size entries while another process keeps adding events", async () => {
+  it("anchors heads of at most batch-size entries while another process keeps adding events", async function () {
+    this.timeout(300_000);
     const BATCH = 50;
     const key = randomBytes(32);
     ledger = await openLedger(db, { pseudonymKey: key });
