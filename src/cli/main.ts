@@ -1,11 +1,17 @@
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./audit";
 import { EXIT_USAGE, type CliContext } from "./context";
+import { keysCommand } from "./keys";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
-const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand, auditCommand];
+const COMMANDS: ((ctx: CliContext) => Command)[] = [
+  verifyCommand,
+  verifyHashCommand,
+  auditCommand,
+  keysCommand,
+];
 
 function applyExitOverride(cmd: Command): void {
   cmd.exitOverride();
