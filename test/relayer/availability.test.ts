@@ -69,8 +69,7 @@ describe("relayer: chain unreachable for a while", function () {
 
       await node.stop();
       await appendEntries(db, 30);
-      await sleep(1500);
-      expect(relayer.status().lastError, "the relayer noticed the outage").to.be.a("string");
+      await until("the relayer noticed the outage", async () => relayer!.status().lastError);
       expect((await relayer.anchors.latest())!.treeSize).to.equal(8);
 
       node = await startAnvil({ statePath, port });

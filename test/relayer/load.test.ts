@@ -31,12 +31,13 @@ describeWithPg("relayer: anchoring under steady load", (ctx) => {
     db = openDatabase(dbPath);
     await migrate(db, relayerMigrations);
   });
-  after(async () => {
+  // Closed inside the test: the suite's own after hook drops the database first.
+  const close = async () => {
     await relayer?.stop();
     await ledger?.close();
     if (db) await closeDatabase(db);
     await chain?.node.stop();
-  });
+  };
 
   it("anchors heads of at most batch-size entries while another process keeps adding events", async function () {
     this.timeout(300_000);
@@ -100,6 +101,7 @@ describeWithPg("relayer: anchoring under steady load", (ctx) => {
     } finally {
       writer.kill("SIGKILL");
       await exited;
+      await close();
     }
   });
 });
