@@ -11,7 +11,7 @@ import { jsonLineLogger, type ApiLogger } from "./http/logger";
 import { createFastGetHandler } from "./http/fast-get";
 import { createApiMetrics } from "./http/metrics";
 import { routeHandlers, type ApiLocals } from "./http/pipeline";
-import { createRateLimiter, type RateLimitOptions } from "./http/rate-limit";
+import { createRateLimiter, type RateLimiter, type RateLimitOptions } from "./http/rate-limit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
@@ -52,11 +52,15 @@ export interface ApiOptions {
   maxBatchSize?: number;
   /** Per key (or per client address for anonymous calls); `false` disables. Default 50/s, burst 100. */
   rateLimit?: RateLimitOptions | false;
+  /** The buckets behind `rateLimit` (default: in this process); e.g. `createPgRateLimiter` to share them. */
+  rateLimiter?: RateLimiter;
   /** Express "trust proxy" setting, for client addresses behind a reverse proxy (default false). */
   trustProxy?: boolean | number | string;
   readinessTimeoutMs?: number;
   /** /v1/ready fails when the relayer's anchor lags more than this (default 300 s). */
   maxRelayerLagSeconds?: number;
+  /** /v1/ready fails once this many relayer steps in a row have failed (default 3). */
+  maxRelayerFailures?: number;
   /** Escrow account id per asset, for escrow requests that name none. */
   escrowAccounts?: Record<string, string>;
   /**
@@ -126,13 +130,16 @@ export function createApiApp(deps: ApiDeps): express.Express {
     maxBatchSize: o.maxBatchSize ?? 1000,
     readinessTimeoutMs: o.readinessTimeoutMs ?? 2000,
     maxRelayerLagSeconds: o.maxRelayerLagSeconds ?? 300,
+    maxRelayerFailures: o.maxRelayerFailures ?? 3,
     escrowAccounts: o.escrowAccounts ?? {},
     now: o.now ?? Date.now,
   };
   const logger = deps.logger ?? jsonLineLogger();
   const metrics = createApiMetrics(deps.metrics);
   const rateLimiter =
-    o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
+    o.rateLimit === false
+      ? undefined
+      : (o.rateLimiter ?? createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }));
   const sync =
     deps.syncLog ??
     (async () => {

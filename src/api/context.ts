@@ -17,6 +17,7 @@ export interface ResolvedApiOptions {
   maxBatchSize: number;
   readinessTimeoutMs: number;
   maxRelayerLagSeconds: number;
+  maxRelayerFailures: number;
   /** Escrow account id per asset, used when an escrow request names none. */
   escrowAccounts: Readonly<Record<string, string>>;
   /** Milliseconds since the Unix epoch. */

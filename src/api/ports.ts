@@ -37,10 +37,11 @@ export interface AnchorMirror {
 }
 
 /** The part of the relayer's self-report (src/relayer/relayer.ts) shown by /v1/ready. */
-export type RelayerStatus = Pick<RelayerSelfReport, "leader" | "lagEntries" | "lagSeconds"> & {
-  lastAnchor?: Pick<MirroredAnchor, "headIndex" | "treeSize">;
-  alarm?: Omit<RelayerAlarm, "kind"> & { kind: string };
-};
+export type RelayerStatus = Pick<RelayerSelfReport, "leader" | "lagEntries" | "lagSeconds"> &
+  Partial<Pick<RelayerSelfReport, "account" | "lastError" | "failuresInARow" | "missingRoles">> & {
+    lastAnchor?: Pick<MirroredAnchor, "headIndex" | "treeSize">;
+    alarm?: Omit<RelayerAlarm, "kind"> & { kind: string };
+  };
 
 export interface RelayerStatusSource {
   status(): RelayerStatus | Promise<RelayerStatus>;

@@ -28,11 +28,78 @@ export interface StartAnvilParameters {
   mnemonic?: string;
   /** How long to wait for the node to answer (ms). Default 30 000. */
   startTimeoutMs?: number;
+  /**
+   * Ownership record of the node (`custody-anvil-pid-v1`: pid, port, start time, command line).
+   * At start, a node this file names that is still running with the same start time and command
+   * line was started by us and left behind (its parent was killed): it is stopped (SIGINT, so it
+   * dumps its state) before the new one starts. A process that does not match is never touched.
+   */
+  pidFile?: string;
+}
+
+/** What `pidFile` records about the node we started. */
+export interface AnvilPidRecord {
+  format: "custody-anvil-pid-v1";
+  pid: number;
+  port: number;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22): tells a reused pid apart. */
+  startTime: string;
+  /** The command line, NUL-separated as in /proc/<pid>/cmdline. */
+  cmdline: string;
+}
+
+/** Start time and command line of a live process, or undefined if there is none (Linux /proc). */
+function processIdentity(pid: number): { startTime: string; cmdline: string } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const startTime = fields[19]!;
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return { startTime, cmdline };
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Stops the node `pidFile` names if, and only if, it is the very process we started (same pid,
+ * start time and command line); removes the record either way. Returns what was done.
+ */
+export async function reclaimAnvil(pidFile: string): Promise<"none" | "stopped" | "not-ours"> {
+  let rec: AnvilPidRecord;
+  try {
+    rec = JSON.parse(fs.readFileSync(pidFile, "utf8")) as AnvilPidRecord;
+  } catch {
+    return "none";
+  }
+  const id = Number.isSafeInteger(rec.pid) && rec.pid > 1 ? processIdentity(rec.pid) : undefined;
+  const ours =
+    rec.format === "custody-anvil-pid-v1" && id?.startTime === rec.startTime && id.cmdline === rec.cmdline;
+  if (ours) {
+    process.kill(rec.pid, "SIGINT");
+    for (let i = 0; i < 150 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(rec.pid)) process.kill(rec.pid, "SIGKILL");
+    for (let i = 0; i < 50 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  fs.rmSync(pidFile, { force: true });
+  return ours ? "stopped" : id ? "not-ours" : "none";
 }
 
 export interface AnvilNode {
   rpcUrl: string;
   chainId: number;
+  /** Process id of the node. */
+  pid?: number;
   /** Stops the node; with a state path, anvil writes the state file before exiting. */
   stop(): Promise<void>;
 }
@@ -82,6 +149,7 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
     args.push("--state", params.statePath);
     if (params.stateIntervalSeconds) args.push("--state-interval", String(params.stateIntervalSeconds));
   }
+  if (params.pidFile) await reclaimAnvil(params.pidFile);
   const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
@@ -120,7 +188,24 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
     });
     const rpcUrl = `http://127.0.0.1:${port}`;
     await waitForRpc(rpcUrl, chainId, timeoutMs);
-    return { rpcUrl, chainId, stop: () => stopChild(child, exited) };
+    const pidFile = params.pidFile;
+    if (pidFile && child.pid !== undefined) {
+      const id = processIdentity(child.pid);
+      if (id) {
+        const rec: AnvilPidRecord = { format: "custody-anvil-pid-v1", pid: child.pid, port, ...id };
+        fs.mkdirSync(path.dirname(path.resolve(pidFile)), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(pidFile, JSON.stringify(rec) + "\n", { mode: 0o600 });
+      }
+    }
+    return {
+      rpcUrl,
+      chainId,
+      pid: child.pid,
+      stop: async () => {
+        await stopChild(child, exited);
+        if (pidFile) fs.rmSync(pidFile, { force: true });
+      },
+    };
   } catch (err) {
     await stopChild(child, exited);
     throw err;

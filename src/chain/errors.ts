@@ -1,3 +1,4 @@
+import type { Address } from "viem";
 import { CustodyError } from "../errors";
 
 /** No signing key could be loaded (missing, malformed, or wrong keystore password). Never carries the key. */
@@ -45,5 +46,25 @@ export class AuditAttestationError extends CustodyError {
   override name = "AuditAttestationError";
   constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
     super("AUDIT_ATTESTATION_FAILED", message, opts);
+  }
+}
+
+/** An account lacks a role it needs; the message names the account, the role and the contract. */
+export class RoleMissingError extends CustodyError {
+  override name = "RoleMissingError";
+  readonly account: Address;
+  readonly missing: readonly { contract: string; address: Address; role: string }[];
+  constructor(
+    account: Address,
+    missing: readonly { contract: string; address: Address; role: string }[],
+    opts: { cause?: unknown } = {},
+  ) {
+    super(
+      "ROLE_MISSING",
+      `account ${account} lacks ${missing.map((m) => `${m.role} on ${m.contract} ${m.address}`).join(" and ")}`,
+      { details: "grant the role with the admin key (grantRole), or use a key that holds it", ...opts },
+    );
+    this.account = account;
+    this.missing = missing;
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./audit";
 import { EXIT_USAGE, type CliContext } from "./context";
+import { keysCommand } from "./keys";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 import { verifyBalanceCommand } from "./verify-balance";
@@ -11,6 +12,7 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   verifyHashCommand,
   verifyBalanceCommand,
   auditCommand,
+  keysCommand,
 ];
 
 function applyExitOverride(cmd: Command): void {

@@ -8,9 +8,10 @@ export interface LeafSource {
 }
 
 /**
- * Appends to the store whatever the source has beyond store.size(), in batches; returns the new
- * size. Safe to run from several processes: a batch that lost a race (LogAppendConflictError) is
- * re-read from the new size.
+ * Appends to the store what the source has beyond store.size(), in batches, and returns the new
+ * size. With `maxLeaves` it stops once that many leaves were appended, so a caller that must act
+ * on what it has (the relayer) is never held up by a source that keeps growing. Safe to run from
+ * several processes: a batch that lost a race (LogAppendConflictError) is re-read from the new size.
  *
  * @example
  * const size = await syncLog({ leafHashes: (from, limit) => ledger.leafHashes(from, limit) }, store);
@@ -18,16 +19,21 @@ export interface LeafSource {
 export async function syncLog(
   source: LeafSource,
   store: LogStore,
-  opts: { batchSize?: number } = {},
+  opts: { batchSize?: number; maxLeaves?: number } = {},
 ): Promise<number> {
   const batchSize = opts.batchSize ?? 10_000;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new LogArgumentError("batchSize must be >= 1");
+  const maxLeaves = opts.maxLeaves ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(maxLeaves) || maxLeaves < 1) throw new LogArgumentError("maxLeaves must be >= 1");
   let size = await store.size();
+  const end = size + maxLeaves;
   for (;;) {
-    const batch = await source.leafHashes(size, batchSize);
+    const want = Math.min(batchSize, end - size);
+    if (want <= 0) return size;
+    const batch = await source.leafHashes(size, want);
     if (batch.length === 0) return size;
     try {
-      size = await store.append(size, batch.slice(0, batchSize));
+      size = await store.append(size, batch.slice(0, want));
     } catch (e) {
       if (!(e instanceof LogAppendConflictError)) throw e;
       size = await store.size();

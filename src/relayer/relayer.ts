@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
 import { Registry } from "prom-client";
 import { type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
+import { describeError } from "../chain/revert";
+import { missingRoles, type RequiredRole, RoleMissingError } from "../chain/actions/read-missing-roles";
 import type { Database } from "../db/database";
 import { anchorHeadCallData } from "../chain/actions/anchor-head";
 import { readAnchorRecord } from "../chain/actions/read-anchor-record";
 import { readHeadCount } from "../chain/actions/read-head-count";
+import { readLatestHead } from "../chain/actions/read-latest-head";
 import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
 import { auditAgainstHeads } from "./audit";
 import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
@@ -56,19 +59,33 @@ export interface RelayerOptions {
   /** Replace a transaction unmined for this long (default 20 s). */
   stuckAfterMs?: number;
   tasks?: RelayerTask[];
+  /**
+   * Roles the signer must hold, checked on every step by leader and standby alike (default:
+   * ANCHORER_ROLE on the anchor contract). Without them the relayer sends nothing and is not ready.
+   */
+  requiredRoles?: RequiredRole[];
+  /** Most leaves appended to the tree per sync call (default max(maxBatch ?? batchSize, 10 000)). */
+  syncMaxLeaves?: number;
   now?: () => number;
 }
 
 export interface RelayerStatus {
+  /** Address of the signing key (never the key). */
+  account: Address;
   leader: boolean;
-  /** Entries not covered by a final anchor. */
+  /** Ledger entries not covered by the chain's latest final head (measured, not remembered). */
   lagEntries: number;
   /** Age of the oldest such entry (0 when none). */
   lagSeconds: number;
   treeSize: number;
   lastAnchor?: AnchorRecord;
   alarm?: RelayerAlarm;
+  /** The last step's error, with any contract revert decoded (`EnforcedPause(): …`). */
   lastError?: string;
+  /** Steps failed in a row (0 after a step that succeeded). */
+  failuresInARow: number;
+  /** Roles the signer lacks, as of the last check (`ANCHORER_ROLE on CustodyAnchor 0x…`). */
+  missingRoles?: string[];
 }
 
 export interface RunOnceResult {
@@ -120,10 +137,13 @@ export class Relayer {
   private lagEntries = 0;
   private lagSeconds = 0;
   private lastFinal?: AnchorRecord;
+  private missing?: string[];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = true;
   private failuresInARow = 0;
+  private readonly requiredRoles: RequiredRole[];
+  private readonly syncMaxLeaves: number;
 
   constructor(o: RelayerOptions) {
     this.o = o;
@@ -135,6 +155,10 @@ export class Relayer {
     this.registry = o.registry ?? new Registry();
     this.metrics = createRelayerMetrics(this.registry);
     this.anchors = openAnchorStore(o.db);
+    this.requiredRoles = o.requiredRoles ?? [
+      { contract: "CustodyAnchor", address: o.deployment.custodyAnchor, role: "ANCHORER_ROLE" },
+    ];
+    this.syncMaxLeaves = o.syncMaxLeaves ?? Math.max(this.policy.maxBatch ?? this.policy.batchSize, 10_000);
     this.sender = new TxSender({
       db: o.db,
       publicClient: o.publicClient,
@@ -160,9 +184,8 @@ export class Relayer {
       let delay = this.o.pollIntervalMs ?? 250;
       try {
         await this.runOnce();
-        this.failuresInARow = 0;
       } catch {
-        delay = Math.max(delay, backoffDelay(++this.failuresInARow, { baseMs: 200, capMs: 10_000 }));
+        delay = Math.max(delay, backoffDelay(this.failuresInARow, { baseMs: 200, capMs: 10_000 }));
       }
       if (!this.stopped) this.timer = setTimeout(() => void (this.running = tick()), delay);
     };
@@ -181,6 +204,7 @@ export class Relayer {
 
   status(): RelayerStatus {
     return {
+      account: this.o.account.address,
       leader: this.leader,
       lagEntries: this.lagEntries,
       lagSeconds: this.lagSeconds,
@@ -188,6 +212,8 @@ export class Relayer {
       lastAnchor: this.lastFinal,
       alarm: this.alarm,
       lastError: this.lastError,
+      failuresInARow: this.failuresInARow,
+      missingRoles: this.missing,
     };
   }
 
@@ -198,13 +224,42 @@ export class Relayer {
    * next step re-reads everything from the chain.
    */
   async runOnce(): Promise<RunOnceResult> {
+    try {
+      const r = await this.step();
+      this.failuresInARow = 0;
+      this.lastError = undefined;
+      return r;
+    } catch (e) {
+      this.failuresInARow++;
+      this.needAudit = true;
+      this.lastError = describeError(e);
+      const step = (e as { step?: string }).step ?? "run";
+      this.metrics.failures.inc({ step });
+      this.log("error", "relayer step failed", {
+        error: this.lastError,
+        code: (e as { code?: string }).code,
+      });
+      throw e;
+    } finally {
+      // Failing or not, leader or standby: the lag is measured from the ledger and the chain.
+      await this.refreshLag().catch((e) => this.log("warn", "lag not measured", { error: describeError(e) }));
+    }
+  }
+
+  private async step(): Promise<RunOnceResult> {
+    // Leader or standby: a key without its roles can never anchor, so it is not ready, and it
+    // must not hold the lease that a standby with a good key could use.
+    const missing = await missingRoles(this.o.publicClient, this.o.account.address, this.requiredRoles);
+    this.missing = missing.length ? missing.map((m) => `${m.role} on ${m.contract} ${m.address}`) : undefined;
+    if (missing.length) {
+      if (this.leader || this.lease.isHeld()) await this.lease.release();
+      this.leader = false;
+      this.metrics.leader.set(0);
+      throw new RoleMissingError(this.o.account.address, missing);
+    }
     this.leader = await this.lease.tryAcquire();
     this.metrics.leader.set(this.leader ? 1 : 0);
-    if (!this.leader) {
-      // A standby only reports; its view of the anchors comes from the leader's records.
-      await this.refreshLag().catch(() => {});
-      return { leader: false };
-    }
+    if (!this.leader) return { leader: false };
     const heartbeat = setInterval(() => void this.lease.tryAcquire(), this.o.heartbeatMs ?? 1000);
     try {
       await this.finishInFlight();
@@ -216,19 +271,9 @@ export class Relayer {
         if (!this.lease.isHeld()) throw new RelayerNotLeaderError();
         await t.run({ sender: this.sender, tip });
       }
-      await this.refreshLag();
-      this.lastError = undefined;
       return { leader: true, anchored, alarm: this.alarm };
-    } catch (e) {
-      this.needAudit = true;
-      this.lastError = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      const step = (e as { step?: string }).step ?? "run";
-      this.metrics.failures.inc({ step });
-      this.log("error", "relayer step failed", {
-        error: this.lastError,
-        code: (e as { code?: string }).code,
-      });
-      throw e;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -299,7 +344,7 @@ export class Relayer {
     if (finals.length) await this.anchors.markFinal(Math.max(...finals.map((r) => r.headIndex)));
 
     // Check the local log against the chain's heads: new ones cheaply, all of them on audit.
-    this.treeSize = await this.o.source.sync();
+    this.treeSize = await this.syncTree((await this.anchors.latest())?.treeSize ?? 0);
     const auditDue = this.needAudit || this.now() - this.lastAuditAt >= (this.o.auditIntervalMs ?? 600_000);
     if (auditDue) {
       const heads = await this.allHeads();
@@ -325,6 +370,20 @@ export class Relayer {
         }
       }
     }
+  }
+
+  /**
+   * Syncs the tree in bounded calls: up to `minSize` (the chain's latest head, which the audit
+   * needs), then one more bounded call. A ledger that keeps growing never holds a step up.
+   */
+  private async syncTree(minSize: number): Promise<number> {
+    let size = await this.o.source.sync(this.syncMaxLeaves);
+    while (size < minSize) {
+      const next = await this.o.source.sync(this.syncMaxLeaves);
+      if (next === size) break;
+      size = next;
+    }
+    return size;
   }
 
   private async allHeads(): Promise<AnchorRecord[]> {
@@ -400,12 +459,30 @@ export class Relayer {
     return rec;
   }
 
+  /**
+   * The chain's latest final head size: read from the contract (a standby or a failing leader
+   * has no fresher records); the records are used only when the chain cannot be read.
+   */
+  private async anchoredOnChain(fin: AnchorRecord | undefined): Promise<number> {
+    try {
+      const pc = this.o.publicClient;
+      const head = await readLatestHead(pc, this.contract);
+      if (!head) return 0;
+      const tip = Number(await pc.getBlockNumber({ cacheTime: 0 }));
+      if (isFinal(head.blockNumber, tip, this.o.confirmations ?? 0)) return head.treeSize;
+    } catch {
+      // chain unreachable: fall back to what was last recorded
+    }
+    return fin?.treeSize ?? 0;
+  }
+
   private async refreshLag() {
     const fin = await this.anchors.latestFinal();
     this.lastFinal = fin;
-    const anchored = fin?.treeSize ?? 0;
+    const anchored = await this.anchoredOnChain(fin);
+    const logSize = this.o.source.logSize ? await this.o.source.logSize() : this.treeSize;
     if (!this.leader) this.treeSize = Math.max(this.treeSize, anchored);
-    this.lagEntries = Math.max(0, this.treeSize - anchored);
+    this.lagEntries = Math.max(0, logSize - anchored);
     const oldest = this.lagEntries > 0 ? await this.o.source.entryTimestamp(anchored) : undefined;
     this.lagSeconds = oldest === undefined ? 0 : Math.max(0, (this.now() - oldest) / 1000);
     this.metrics.lagEntries.set(this.lagEntries);

@@ -15,12 +15,13 @@ import type { AnchorSource } from "./types";
  * const source = logAnchorSource({ ledger, logStore: await openLogStore(db) });
  */
 export function logAnchorSource(p: {
-  ledger: Pick<Ledger, "leafHashes" | "getEvents">;
+  ledger: Pick<Ledger, "leafHashes" | "getEvents" | "eventCount">;
   logStore: LogStore;
 }): AnchorSource {
   const { ledger, logStore } = p;
   return {
-    sync: () => syncLog(ledger, logStore),
+    sync: (maxLeaves) => syncLog(ledger, logStore, { maxLeaves }),
+    logSize: () => ledger.eventCount(),
     root: async (size) => bytesToHex(await logStore.root(size)),
     consistencyProof: async (a, b) =>
       (await logStore.consistencyProof(a, b)).map((h) => bytesToHex(h) as Hex),

@@ -5,8 +5,13 @@ import type { Hex } from "viem";
  * ledger and the log store to it; tests may pass a fake.
  */
 export interface AnchorSource {
-  /** Brings the Merkle tree up to date with the ledger; returns the tree size. */
-  sync(): Promise<number>;
+  /**
+   * Appends the ledger's new entries to the Merkle tree, at most `maxLeaves` of them when given
+   * (a ledger under load never runs dry, so the relayer bounds each step); returns the tree size.
+   */
+  sync(maxLeaves?: number): Promise<number>;
+  /** Number of entries in the ledger (may be ahead of the tree); the lag is measured from it. */
+  logSize?(): Promise<number>;
   /** RFC 9162 root of the first `size` leaves of the tree. Requires size <= tree size. */
   root(size: number): Promise<Hex>;
   /** RFC 9162 consistency proof from `size1` to `size2`. Requires 1 <= size1 <= size2 <= tree size. */

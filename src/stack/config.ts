@@ -40,6 +40,10 @@ export interface StackConfig {
   feeSchedule: string;
   /** Run the demo workload (accounts, transfers, fees, an escrow lifecycle). */
   demo: boolean;
+  /** API requests per second per key, and per client address before authentication (0 = no limit). */
+  rateLimit: number;
+  /** Requests a caller may send at once before the rate applies. */
+  rateBurst: number;
 }
 
 export interface SettingSpec {
@@ -165,6 +169,20 @@ export const SETTINGS: readonly SettingSpec[] = [
     help: 'fee schedule JSON (default {"standard":{"asset":"EUR","basisPoints":100,"max":"10000"}})',
   },
   { key: "demo", flag: "--demo", env: "CUSTODY_DEMO", kind: "bool", help: "run the demo workload" },
+  {
+    key: "rateLimit",
+    flag: "--rate-limit",
+    env: "CUSTODY_RATE_LIMIT",
+    kind: "int",
+    help: "API requests/s per key and per client address; shared by all processes on PostgreSQL; 0 = off (default 50)",
+  },
+  {
+    key: "rateBurst",
+    flag: "--rate-burst",
+    env: "CUSTODY_RATE_BURST",
+    kind: "int",
+    help: "requests a caller may send at once (default 100)",
+  },
 ];
 
 export class ConfigError extends InvalidArgumentError {
@@ -191,6 +209,8 @@ function defaults(dataDir: string): StackConfig {
     escrowAccounts: "EUR=escrow-eur",
     feeSchedule: JSON.stringify({ standard: { asset: "EUR", basisPoints: 100, max: "10000" } }),
     demo: false,
+    rateLimit: 50,
+    rateBurst: 100,
   };
 }
 

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Address, LocalAccount } from "viem";
-import { createApiApp, startApiServer, type ApiServer } from "../api/app";
+import { createApiApp, startApiServer, type ApiOptions, type ApiServer } from "../api/app";
+import { createPgRateLimiter, rateLimitMigrations } from "../api/http/rate-limit-pg";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
 import type { ApiLogger } from "../api/http/logger";
 import { devAccount, startAnvil, DEV_CHAIN_ID, type AnvilNode } from "../chain/anvil";
@@ -11,11 +12,13 @@ import { createChainClients } from "../chain/clients";
 import { readDeployment, writeDeployment, type Deployment } from "../chain/deployment";
 import { DEV_ROLES, deployDevContracts } from "../chain/dev";
 import { loadSigner } from "../chain/keys";
+import { requireRoles, type RequiredRole } from "../chain/actions/read-missing-roles";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../protocol/leaf-v1";
+import { ensurePseudonymKey, parsePseudonymKey, pseudonymKeyMigrations } from "../ledger/pseudonym-key";
 import { openLogStore, type LogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { jsonLogger, type RelayerLogger } from "../relayer/logger";
@@ -61,6 +64,9 @@ export interface RunningStack {
 
 type Log = RelayerLogger;
 
+/** Most leaves one tree sync of the API appends (the relayer bounds its own by its batch size). */
+const API_SYNC_MAX_LEAVES = 50_000;
+
 /** Reads a secret file (hex) or creates it with 0600 permissions. */
 function secretFile(file: string, bytes: number): Uint8Array {
   if (fs.existsSync(file)) {
@@ -79,13 +85,7 @@ function secretFile(file: string, bytes: number): Uint8Array {
 
 function pseudonymKeyOf(config: StackConfig): Uint8Array {
   const fromEnv = process.env[config.pseudonymKeyEnv];
-  if (fromEnv) {
-    const hex = fromEnv.replace(/^0x/, "");
-    if (!/^[0-9a-fA-F]{64,}$/.test(hex)) {
-      throw new StackStartError(`$${config.pseudonymKeyEnv} must hold at least 32 bytes of hex`);
-    }
-    return Buffer.from(hex, "hex");
-  }
+  if (fromEnv) return parsePseudonymKey(fromEnv, `$${config.pseudonymKeyEnv}`);
   return secretFile(path.join(config.dataDir, "pseudonym.key"), 32);
 }
 
@@ -102,6 +102,15 @@ async function relayerAccountOf(config: StackConfig, embedded: boolean): Promise
     keystorePath: config.relayerKeystore || undefined,
     password: process.env[config.relayerKeystorePasswordEnv],
   });
+}
+
+function rateLimitOf(config: StackConfig, db: Database): Pick<ApiOptions, "rateLimit" | "rateLimiter"> {
+  if (config.rateLimit === 0) return { rateLimit: false };
+  const rateLimit = { ratePerSecond: config.rateLimit, burst: Math.max(1, config.rateBurst) };
+  // On PostgreSQL several API processes share the ledger, so they share the buckets too.
+  return db.kind === "postgres"
+    ? { rateLimit, rateLimiter: createPgRateLimiter(db.pool, rateLimit) }
+    : { rateLimit };
 }
 
 async function apiKeysOf(db: Database, file: string): Promise<DemoKeys> {
@@ -141,6 +150,8 @@ export async function startStack(
       node = await startAnvil({
         port: config.chainPort,
         statePath: path.join(config.dataDir, "chain", "state.json"),
+        // A node left running by a previous process that was killed is ours to stop; no other.
+        pidFile: path.join(config.dataDir, "chain", "anvil.pid.json"),
         stateIntervalSeconds: 1,
         blockTime: config.blockTime || undefined,
         chainId: DEV_CHAIN_ID,
@@ -195,30 +206,52 @@ export async function startStack(
     // 3. Database: ledger, log, relayer and API tables share it.
     const db = openDatabase(config.dbUrl);
     cleanups.push(() => closeDatabase(db));
-    await migrate(db, [...relayerMigrations, ...apiMigrations]);
+    await migrate(db, [
+      ...relayerMigrations,
+      ...apiMigrations,
+      ...rateLimitMigrations,
+      ...pseudonymKeyMigrations,
+    ]);
+    const pseudonymKey = pseudonymKeyOf(config);
     const ledger = await openLedger(db, {
-      pseudonymKey: pseudonymKeyOf(config),
+      pseudonymKey,
       feeSchedule: parseFeeSchedule(config.feeSchedule),
     });
+    // Before anything is written: a process with another key would fork every pseudonym.
+    await ensurePseudonymKey(db, pseudonymKey);
     const logStore = await openLogStore(db);
 
     // 4. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
     const source = logAnchorSource({ ledger, logStore });
+    // Every call is bounded: under steady load the ledger never runs dry, and an unbounded sync
+    // would hold the relayer (waiting on this one) up for as long as the load lasts.
     let syncing: Promise<number> | undefined;
-    const sync = async (): Promise<number> => {
+    const sync = async (maxLeaves = API_SYNC_MAX_LEAVES): Promise<number> => {
       while (syncing) await syncing.catch(() => {});
-      syncing = source.sync().finally(() => (syncing = undefined));
+      syncing = source.sync(maxLeaves).finally(() => (syncing = undefined));
       return syncing;
     };
+    const requiredRoles: RequiredRole[] = [
+      { contract: "CustodyAnchor", address: deployment.custodyAnchor, role: "ANCHORER_ROLE" },
+      { contract: "CustodyEscrow", address: deployment.custodyEscrow as Address, role: "PLATFORM_ROLE" },
+    ];
+    // A relayer key without its roles would start, fail every step and block nothing: refuse now.
+    await requireRoles(clients.publicClient, account.address, requiredRoles);
     const relayer = createRelayer({
       db,
       source: { ...source, sync },
       publicClient: clients.publicClient,
       account,
       deployment,
-      policy: { batchSize: config.anchorBatchSize, maxDelayMs: config.anchorIntervalMs },
+      // --batch-size is the most entries one head may add; a full batch is also anchored at once.
+      policy: {
+        batchSize: config.anchorBatchSize,
+        maxBatch: config.anchorBatchSize,
+        maxDelayMs: config.anchorIntervalMs,
+      },
+      requiredRoles,
       confirmations: config.confirmations,
       registry,
       log: relayerLog,
@@ -253,7 +286,10 @@ export async function startStack(
       syncLog: async () => {
         await sync();
       },
-      options: { escrowAccounts: parseEscrowAccounts(config.escrowAccounts) },
+      options: {
+        escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
+        ...rateLimitOf(config, db),
+      },
     });
     let server: ApiServer;
     try {

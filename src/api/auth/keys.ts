@@ -187,3 +187,33 @@ export function openApiKeyStore(db: Database, opts: OpenApiKeyStoreOptions = {})
     },
   };
 }
+
+/** A key as listed for operators: never the key or its hash. */
+export interface ApiKeyInfo {
+  keyId: string;
+  role: string;
+  accounts: string[];
+  createdAt: string;
+  revoked: boolean;
+}
+
+/** Every key, oldest first (public ids, roles, scopes, revocation; no secrets). */
+export async function listApiKeys(db: Database): Promise<ApiKeyInfo[]> {
+  const sql = "SELECT key_id, role, accounts, created_at, revoked FROM api_keys ORDER BY created_at, key_id";
+  type Row = {
+    key_id: string;
+    role: string;
+    accounts: string;
+    created_at: string;
+    revoked: number | boolean;
+  };
+  const rows: Row[] =
+    db.kind === "sqlite" ? (db.sqlite.prepare(sql).all() as Row[]) : (await db.pool.query<Row>(sql)).rows;
+  return rows.map((r) => ({
+    keyId: r.key_id,
+    role: r.role,
+    accounts: JSON.parse(r.accounts) as string[],
+    createdAt: r.created_at,
+    revoked: r.revoked === 1 || r.revoked === true,
+  }));
+}

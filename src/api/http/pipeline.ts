@@ -50,8 +50,10 @@ export function parse<T>(
 }
 
 /**
- * Authenticates (a key, when given, must be valid even on public routes), authorises the role and
- * takes a rate-limit token. Returns the caller's principal, if any.
+ * Rate-limits by client address before authenticating, then authenticates (a key, when given, must
+ * be valid even on public routes), authorises the role and takes a token of the key's own bucket.
+ * Anonymous calls and failed authentications spend the address's tokens, so guessing keys from
+ * one address is throttled like any other anonymous traffic. Returns the caller's principal, if any.
  */
 export async function admit(
   route: RouteDef,
@@ -59,14 +61,36 @@ export async function admit(
   ip: string | undefined,
   opts: PipelineOptions,
 ): Promise<ApiPrincipal | undefined> {
-  const key = bearerOf(authorization);
+  const limiter = opts.rateLimiter;
+  const address = `ip:${ip ?? "?"}`;
+  if (limiter) {
+    const wait = limiter.peek(address);
+    if (wait > 0) throw new RateLimitedError(wait);
+  }
+  const spendAddress = async () => {
+    const wait = limiter ? await limiter.take(address) : 0;
+    if (wait > 0) throw new RateLimitedError(wait);
+  };
+  let key: string | undefined;
+  try {
+    key = bearerOf(authorization);
+  } catch (e) {
+    await spendAddress();
+    throw e;
+  }
   let principal: ApiPrincipal | undefined;
   if (key !== undefined) {
     principal = await opts.auth.authenticate(key);
-    if (!principal) throw new UnauthenticatedError("unknown or revoked API key");
+    if (!principal) {
+      await spendAddress();
+      throw new UnauthenticatedError("unknown or revoked API key");
+    }
   }
   if (route.access !== "public") {
-    if (!principal) throw new UnauthenticatedError();
+    if (!principal) {
+      await spendAddress();
+      throw new UnauthenticatedError();
+    }
     if (!route.access.includes(principal.role))
       throw new ForbiddenError(
         `role ${principal.role} may not call ${route.method.toUpperCase()} /v1${route.path}`,
@@ -75,9 +99,10 @@ export async function admit(
         },
       );
   }
-  if (opts.rateLimiter) {
-    const wait = opts.rateLimiter.take(principal ? `key:${principal.keyId}` : `ip:${ip ?? "?"}`);
+  if (limiter) {
+    const wait = principal ? await limiter.take(`key:${principal.keyId}`) : 0;
     if (wait > 0) throw new RateLimitedError(wait);
+    if (!principal) await spendAddress();
   }
   return principal;
 }

@@ -1,7 +1,8 @@
 /**
- * A token bucket per caller (API key id, or client address for public routes): `ratePerSecond`
- * tokens refill continuously up to `burst`; a request takes one token or is refused.
- * In-process: with several API instances the effective limit is per instance.
+ * A token bucket per caller (API key id, or client address for anonymous calls and failed
+ * authentications): `ratePerSecond` tokens refill continuously up to `burst`; a request takes one
+ * token or is refused. `createRateLimiter` keeps the buckets in this process;
+ * `createPgRateLimiter` (src/api/http/rate-limit-pg.ts) shares them between API processes.
  */
 export interface RateLimitOptions {
   ratePerSecond: number;
@@ -13,7 +14,12 @@ export interface RateLimitOptions {
 
 export interface RateLimiter {
   /** Takes one token; returns 0 when allowed, else the seconds until a token is available. */
-  take(caller: string): number;
+  take(caller: string): number | Promise<number>;
+  /**
+   * Seconds until `caller` may be served again (0 = now), without taking a token and without I/O:
+   * lets the API refuse a throttled address before spending an authentication on it.
+   */
+  peek(caller: string): number;
 }
 
 export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
@@ -32,6 +38,12 @@ export function createRateLimiter(opts: RateLimitOptions): RateLimiter {
   }
 
   return {
+    peek(caller) {
+      const b = buckets.get(caller);
+      if (!b) return 0;
+      const tokens = Math.min(burst, b.tokens + ((now() - b.at) / 1000) * ratePerSecond);
+      return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / ratePerSecond));
+    },
     take(caller) {
       const t = now();
       let b = buckets.get(caller);

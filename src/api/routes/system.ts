@@ -20,6 +20,9 @@ const ReadinessSchema = z
         leader: z.boolean().optional(),
         lagEntries: z.number().optional(),
         lagSeconds: z.number().optional(),
+        failuresInARow: z.number().int().optional(),
+        lastError: z.string().optional().meta({ description: "the last step's error, reverts decoded" }),
+        missingRoles: z.array(z.string()).optional(),
         alarm: z
           .object({ kind: z.string(), firstBadSize: z.number().int().optional(), message: z.string() })
           .optional(),
@@ -102,18 +105,27 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
         if (deps.relayerStatus) {
           try {
             const s = await withTimeout(Promise.resolve(deps.relayerStatus.status()), timeout, "relayer");
-            const lagOk = s.lagSeconds <= ctx.options.maxRelayerLagSeconds;
+            const failures = s.failuresInARow ?? 0;
+            // The first reason that applies, each with what an operator needs to act on it.
+            const reason = s.alarm
+              ? `alarm: ${s.alarm.kind}: ${s.alarm.message}`
+              : s.missingRoles?.length
+                ? `relayer key ${s.account ?? ""} lacks ${s.missingRoles.join(", ")}`.replace("  ", " ")
+                : failures >= ctx.options.maxRelayerFailures
+                  ? `${failures} relayer steps failed in a row; last error: ${s.lastError ?? "unknown"}`
+                  : s.lagSeconds > ctx.options.maxRelayerLagSeconds
+                    ? `anchoring lags ${s.lagSeconds} s (limit ${ctx.options.maxRelayerLagSeconds} s)`
+                    : undefined;
             checks.relayer = {
-              ok: lagOk && !s.alarm,
+              ok: reason === undefined,
               leader: s.leader,
               lagEntries: s.lagEntries,
               lagSeconds: s.lagSeconds,
+              failuresInARow: s.failuresInARow,
+              lastError: s.lastError,
+              missingRoles: s.missingRoles,
               alarm: s.alarm,
-              message: s.alarm
-                ? `alarm: ${s.alarm.kind}`
-                : lagOk
-                  ? undefined
-                  : `anchoring lags ${s.lagSeconds} s (limit ${ctx.options.maxRelayerLagSeconds} s)`,
+              message: reason,
             };
           } catch (e) {
             checks.relayer = { ok: false, message: msg(e) };

@@ -78,12 +78,20 @@ export class TableSource implements AnchorSource {
   readonly tree = new MemoryTree(nodeHasher);
   constructor(private readonly db: Database) {}
 
-  async sync(): Promise<number> {
+  async sync(maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
+    const end = this.tree.size + maxLeaves;
     for (;;) {
-      const r = await rows(this.db, this.tree.size, 5000);
+      const want = Math.min(5000, end - this.tree.size);
+      if (want <= 0) return this.tree.size;
+      const r = await rows(this.db, this.tree.size, want);
       for (const row of r) this.tree.append(nodeHasher.hashLeaf(row.leaf));
-      if (r.length < 5000) return this.tree.size;
+      if (r.length < want) return this.tree.size;
     }
+  }
+  async logSize(): Promise<number> {
+    if (this.db.kind === "sqlite")
+      return (this.db.sqlite.prepare("SELECT COUNT(*) AS n FROM test_entries").get() as { n: number }).n;
+    return Number((await this.db.pool.query("SELECT COUNT(*) AS n FROM test_entries")).rows[0].n);
   }
   async root(size: number): Promise<Hex> {
     return bytesToHex(this.tree.root(size));
