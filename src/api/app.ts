@@ -16,7 +16,8 @@ import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
 import { syncLog } from "../log/sync";
-import type { AnchorSource, LedgerPort, RelayerStatusSource } from "./ports";
+import type { AnchorSource, BankPort, LedgerPort, RelayerStatusSource } from "./ports";
+import { bankRoutes, registerBankMetrics } from "./routes/bank";
 import { auditRoutes } from "./routes/audit";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
@@ -81,6 +82,8 @@ export interface ApiDeps {
    */
   syncLog?: false | (() => Promise<void>);
   options?: ApiOptions;
+  /** The custodian bank's statements and reconciliations (src/bank); its routes exist only when set. */
+  bank?: BankPort;
 }
 
 function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
@@ -116,6 +119,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   };
   const logger = deps.logger ?? jsonLineLogger();
   const metrics = createApiMetrics(deps.metrics);
+  if (deps.bank) registerBankMetrics(metrics.registry, deps.bank);
   const rateLimiter =
     o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
   const sync =
@@ -152,6 +156,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     ...receiptRoutes(ctx),
     ...logRoutes(ctx),
     ...auditRoutes(ctx),
+    ...(deps.bank ? bankRoutes(ctx, deps.bank) : []),
   ];
 
   const app = express();

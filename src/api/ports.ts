@@ -1,3 +1,4 @@
+import type { CustodianBank } from "../bank/bank";
 import type { Ledger } from "../ledger/ledger";
 import type { AnchorRecord as MirroredAnchor } from "../relayer/anchor-store";
 import type { RelayerStatus as RelayerSelfReport } from "../relayer/relayer";
@@ -62,4 +63,16 @@ export type LedgerPort = Pick<
   | "getEvents"
   | "getEventsForSubject"
   | "leafHashes"
+>;
+
+/** What the API needs from the bank module (src/bank `CustodianBank` satisfies it). */
+export type BankPort = Pick<
+  CustodianBank,
+  | "importStatement"
+  | "reconcile"
+  | "getReconciliations"
+  | "listBreaks"
+  | "getBreak"
+  | "resolveBreak"
+  | "alarmSummary"
 >;

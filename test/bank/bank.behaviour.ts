@@ -146,6 +146,18 @@ export function bankBehaviour(
     expect(rec.report.segregation).to.deep.include({ customerLiabilities: "320050", ok: true });
     expect(rec.report.counts.matched).to.equal(3);
     expect(rec.report.statements[0].documentHash).to.equal(imp.documentHash);
+    const fact = await env.ledger.getFact(`bank-statement:${imp.documentHash.slice(2)}`);
+    expect([fact.kind, fact.documentHash, fact.sequence]).to.deep.equal([
+      "BANK_STATEMENT",
+      imp.documentHash,
+      imp.factSequence,
+    ]);
+    const rfact = await env.ledger.getFact(`bank-reconciliation:${rec.reportHash.slice(2)}`);
+    expect([rfact.kind, rfact.documentHash, rfact.sequence]).to.deep.equal([
+      "BANK_RECONCILIATION",
+      rec.reportHash,
+      rec.factSequence,
+    ]);
     const [again] = await env.bank.getReconciliations(D1);
     expect(again.reportHash).to.equal(rec.reportHash);
     // Re-running the stored reconciliation reaches the same report.

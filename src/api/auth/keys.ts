@@ -12,8 +12,9 @@ import { InvalidArgumentError } from "../../errors";
  * - `platform`: the platform's back office; writes (accounts, transfers, escrows) and reads all.
  * - `auditor`: reads everything (balances, entries with their salts, receipts); writes nothing.
  * - `holder`: an account holder; reads only what involves its own accounts (`accounts`).
+ * - `custodian`: the custodian bank; posts statements and reads reconciliations and breaks.
  */
-export const API_ROLES = ["platform", "auditor", "holder"] as const;
+export const API_ROLES = ["platform", "auditor", "holder", "custodian"] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /** Who is calling, once the key checked out. */
