@@ -15,6 +15,7 @@ import {
   runAudit,
 } from "../audit";
 import { AuditAttestationError } from "../audit/errors";
+import { auditBank, formatBankAudit, hasBankTables, type BankAuditResult } from "../bank/audit";
 import { readDeployment } from "../chain/deployment";
 import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
@@ -137,8 +138,11 @@ export function auditCommand(ctx: CliContext): Command {
         } else events = apiEventSource({ url: parseUrlOption("--api", opts.api!), key: opts.key! });
         const progress = progressWriter(opts.progress ?? process.stderr.isTTY === true);
         let report;
+        let bankAudit: BankAuditResult | undefined;
         try {
           report = await runAudit({ events, chain, onProgress: progress.update });
+          // The custodian bank's stored reconciliations are re-run from the stored statements and the log.
+          if (db && (await hasBankTables(db))) bankAudit = await auditBank(db);
         } finally {
           progress.done();
           if (db) await closeDatabase(db);
@@ -153,6 +157,7 @@ export function auditCommand(ctx: CliContext): Command {
         }
         if (opts.json) ctx.out(canonicalReport(report));
         else ctx.out(`${formatAuditSummary(report)}\n\nreport ${opts.out}\nreport hash ${reportHash}`);
+        if (bankAudit) (opts.json ? ctx.err : ctx.out)(formatBankAudit(bankAudit));
         if (signer) {
           const head = report.heads.latest;
           if (!head) throw new AuditAttestationError("nothing to attest: no head is anchored");
@@ -173,7 +178,7 @@ export function auditCommand(ctx: CliContext): Command {
             `attested head ${head.headIndex} (${report.passed ? "passed" : "failed"}) by ${signer.address} in ${tx}`,
           );
         }
-        ctx.exitCode = report.passed ? EXIT_VALID : EXIT_INVALID;
+        ctx.exitCode = report.passed && (bankAudit?.passed ?? true) ? EXIT_VALID : EXIT_INVALID;
       }),
     );
 }

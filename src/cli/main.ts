@@ -1,11 +1,18 @@
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./audit";
+import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verifyHash";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
-const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand, auditCommand];
+const COMMANDS: ((ctx: CliContext) => Command)[] = [
+  verifyCommand,
+  verifyHashCommand,
+  auditCommand,
+  statementsCommand,
+  reconcileCommand,
+];
 
 function applyExitOverride(cmd: Command): void {
   cmd.exitOverride();
