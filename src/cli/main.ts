@@ -3,7 +3,7 @@ import { auditCommand } from "./audit";
 import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { verifyCommand } from "./verify";
-import { verifyHashCommand } from "./verifyHash";
+import { verifyHashCommand } from "./verify-hash";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
 const COMMANDS: ((ctx: CliContext) => Command)[] = [
