@@ -72,7 +72,13 @@ function syntheticStatement(n: number): BankStatement {
 }
 
 function parserBench() {
-  const xml = Buffer.from(writeCamt053([syntheticStatement(ENTRIES)], { version: "08", messageId: "B", createdAt: `${DAY}T18:00:00Z` }));
+  const xml = Buffer.from(
+    writeCamt053([syntheticStatement(ENTRIES)], {
+      version: "08",
+      messageId: "B",
+      createdAt: `${DAY}T18:00:00Z`,
+    }),
+  );
   const plain = new XMLParser({ ignoreAttributes: false });
   const ours: number[] = [];
   const raw: number[] = [];
@@ -123,32 +129,58 @@ async function importBench(backend: "sqlite" | "postgres") {
   const ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(9), clock: () => now });
   try {
     const t0 = process.hrtime.bigint();
-    await ledger.openAccount({ id: "bank-eur", type: "bank_mirror", asset: "EUR", scale: 2, metadata: { bankAccount: IBAN } });
-    for (let c = 0; c < CUSTOMERS; c++) await ledger.openAccount({ id: `c${c}`, type: "customer", asset: "EUR", scale: 2 });
+    await ledger.openAccount({
+      id: "bank-eur",
+      type: "bank_mirror",
+      asset: "EUR",
+      scale: 2,
+      metadata: { bankAccount: IBAN },
+    });
+    for (let c = 0; c < CUSTOMERS; c++)
+      await ledger.openAccount({ id: `c${c}`, type: "customer", asset: "EUR", scale: 2 });
     // Funding the day before so customer transfers can move money.
     const fund: TransferInput[] = [];
     for (let c = 0; c < CUSTOMERS; c++)
-      fund.push({ id: `f${c}`, debitAccountId: "bank-eur", creditAccountId: `c${c}`, amount: 10n ** 9n, kind: "deposit" });
+      fund.push({
+        id: `f${c}`,
+        debitAccountId: "bank-eur",
+        creditAccountId: `c${c}`,
+        amount: 10n ** 9n,
+        kind: "deposit",
+      });
     await ledger.transferBatch(fund);
     const filler = Math.max(0, EVENTS - ENTRIES - 2 * CUSTOMERS - 1);
-    for (let done = 0; done < filler; ) {
+    for (let done = 0; done < filler;) {
       const n = Math.min(8000, filler - done);
       const batch: TransferInput[] = [];
       for (let i = 0; i < n; i++) {
         const k = done + i;
         const a = k % CUSTOMERS;
-        batch.push({ id: `x${String(k).padStart(9, "0")}`, debitAccountId: `c${a}`, creditAccountId: `c${(a + 1 + (k % 7)) % CUSTOMERS}`, amount: 1n, kind: "transfer" });
+        batch.push({
+          id: `x${String(k).padStart(9, "0")}`,
+          debitAccountId: `c${a}`,
+          creditAccountId: `c${(a + 1 + (k % 7)) % CUSTOMERS}`,
+          amount: 1n,
+          kind: "transfer",
+        });
       }
       await ledger.transferBatch(batch);
       done += n;
     }
     now = Date.parse(`${DAY}T09:00:00Z`);
-    for (let done = 0; done < ENTRIES; ) {
+    for (let done = 0; done < ENTRIES;) {
       const n = Math.min(8000, ENTRIES - done);
       const batch: TransferInput[] = [];
       for (let i = 0; i < n; i++) {
         const k = done + i;
-        batch.push({ id: `d${String(k).padStart(9, "0")}`, debitAccountId: "bank-eur", creditAccountId: `c${k % CUSTOMERS}`, amount: BigInt(100 + (k % 9900)), kind: "deposit", metadata: { endToEndId: `E2E-${k}` } });
+        batch.push({
+          id: `d${String(k).padStart(9, "0")}`,
+          debitAccountId: "bank-eur",
+          creditAccountId: `c${k % CUSTOMERS}`,
+          amount: BigInt(100 + (k % 9900)),
+          kind: "deposit",
+          metadata: { endToEndId: `E2E-${k}` },
+        });
       }
       await ledger.transferBatch(batch);
       done += n;
@@ -156,8 +188,20 @@ async function importBench(backend: "sqlite" | "postgres") {
     const events = await ledger.eventCount();
     const buildS = ms(t0) / 1000;
     const view = await readLedgerDay(db, "bank-eur", "EUR", CUTOFF);
-    const s = deriveStatement({ id: "BENCH", account: IBAN, currency: "EUR", exponent: 2, day: DAY, opening: view.mirrorBalance - view.today.reduce((a, m) => a + m.amount, 0n), openingDate: DAY, cutoff: CUTOFF, movements: view.today });
-    const xml = Buffer.from(writeCamt053([s], { version: "08", messageId: "B", createdAt: `${DAY}T18:00:00Z` }));
+    const s = deriveStatement({
+      id: "BENCH",
+      account: IBAN,
+      currency: "EUR",
+      exponent: 2,
+      day: DAY,
+      opening: view.mirrorBalance - view.today.reduce((a, m) => a + m.amount, 0n),
+      openingDate: DAY,
+      cutoff: CUTOFF,
+      movements: view.today,
+    });
+    const xml = Buffer.from(
+      writeCamt053([s], { version: "08", messageId: "B", createdAt: `${DAY}T18:00:00Z` }),
+    );
     const bank = await openCustodianBank({ db, ledger });
     let t = process.hrtime.bigint();
     await bank.importStatement(xml);
@@ -187,11 +231,20 @@ async function importBench(backend: "sqlite" | "postgres") {
 
 async function main() {
   const { loadavg, cpus } = await import("node:os");
-  console.log(`bench:bank ${new Date().toISOString()} cpus=${cpus().length} load=${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `bench:bank ${new Date().toISOString()} cpus=${cpus().length} load=${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   parserBench();
   if (BACKEND === "sqlite" || BACKEND === "both") await importBench("sqlite");
   if (BACKEND === "postgres" || BACKEND === "both") await importBench("postgres");
-  console.log(`load after=${(await import("node:os")).loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `load after=${(await import("node:os"))
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
 }
 
 void main();
