@@ -19,6 +19,8 @@ import { syncLog } from "../log/sync";
 import type { AnchorMirror, BankPort, LedgerPort, RelayerStatusSource } from "./ports";
 import { bankRoutes, registerBankMetrics } from "./routes/bank";
 import { auditRoutes } from "./routes/audit";
+import { riskRoutes } from "./routes/risk";
+import type { RiskService } from "../risk";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
 import { receiptRoutes } from "./routes/receipts";
@@ -81,6 +83,8 @@ export interface ApiDeps {
    * ledger's leaf hashes through src/log `syncLog`; `false` relies on the relayer's sync alone.
    */
   syncLog?: false | (() => Promise<void>);
+  /** Alerts and dual control (`/v1/alerts`, `/v1/approvals`); absent: those routes are not served. */
+  risk?: RiskService;
   options?: ApiOptions;
   /** The custodian bank's statements and reconciliations (src/bank); its routes exist only when set. */
   bank?: BankPort;
@@ -157,6 +161,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     ...logRoutes(ctx),
     ...auditRoutes(ctx),
     ...(deps.bank ? bankRoutes(ctx, deps.bank) : []),
+    ...(deps.risk ? riskRoutes(deps.risk) : []),
   ];
 
   const app = express();

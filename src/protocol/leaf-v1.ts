@@ -63,6 +63,7 @@ export const FACT_KINDS = {
   APPROVAL_DECIDED: 43,
   APPROVAL_EXECUTED: 44,
   RULES_CHANGED: 45,
+  SEGREGATION_REFUSED: 46,
 } as const;
 export type FactKind = keyof typeof FACT_KINDS;
 

@@ -42,6 +42,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   STATEMENT_CONFLICT: 409,
   BREAK_NOT_RESOLVABLE: 409,
   STATEMENT_INCOMPLETE: 409,
+  // Risk review and dual control (src/risk).
+  INVALID_ALERT_TRANSITION: 409,
+  APPROVAL_NOT_PENDING: 409,
+  APPROVAL_EXPIRED: 409,
+  MAKER_IS_CHECKER: 403,
+  DUAL_CONTROL_REQUIRED: 403,
   // Proof requests out of range are the caller's fault.
   PROOF_INDEX_OUT_OF_RANGE: 400,
   PROOF_INVALID_INPUT: 400,

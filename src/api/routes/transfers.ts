@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { SegregationViolationError } from "../../ledger";
+import { DualControlRequiredError } from "../../risk";
 import { defineRoute, type RouteDef } from "../http/route";
 import { EmptyQuery, ExternalId, IndexString, ReceiptSchema } from "../schemas/common";
 import { TransferBody, TransferSchema, transferJson } from "../schemas/ledger";
@@ -19,6 +21,56 @@ export function transferRoutes(ctx: ApiContext): RouteDef[] {
     return t;
   }
 
+  type Submitted = {
+    id: string;
+    debitAccountId: string;
+    creditAccountId: string;
+    kind: string;
+    amount: bigint;
+  };
+
+  /** Withdrawals above the dual-control threshold go through /v1/approvals (src/risk). */
+  async function guardRisk(ts: readonly Submitted[]) {
+    const risk = ctx.deps.risk;
+    if (!risk) return;
+    for (const t of ts)
+      if (t.kind === "withdrawal" && (await risk.approvals.needsDualControl(t.amount)))
+        throw new DualControlRequiredError(`withdrawal ${t.id} is above the dual-control threshold`, {
+          details: "propose it at POST /v1/approvals (operation withdrawal); a checker approves it",
+        });
+  }
+
+  /** A refused segregation attempt becomes a SEGREGATION_REFUSED fact (and an alert) before the 422. */
+  async function withRefusalsLogged<T>(
+    ts: readonly Submitted[],
+    by: string | undefined,
+    post: () => Promise<T>,
+  ) {
+    try {
+      return await post();
+    } catch (e) {
+      const risk = ctx.deps.risk;
+      if (risk && e instanceof SegregationViolationError) {
+        // A batch does not say which of its transfers was refused: single transfers only.
+        const t = ts.length === 1 ? ts[0] : undefined;
+        if (t) {
+          const { id: transferId, debitAccountId, creditAccountId, kind, amount } = t;
+          const attempt = {
+            transferId,
+            debitAccountId,
+            creditAccountId,
+            kind,
+            amount,
+            errorCode: e.code,
+            by,
+          };
+          await risk.recordRefusal(attempt).catch(() => undefined);
+        }
+      }
+      throw e;
+    }
+  }
+
   return [
     defineRoute({
       method: "post",
@@ -35,7 +87,13 @@ export function transferRoutes(ctx: ApiContext): RouteDef[] {
         409: { description: "id reused with another body (IDEMPOTENCY_CONFLICT)" },
         422: { description: "refused by a ledger rule (INSUFFICIENT_FUNDS, ACCOUNT_FROZEN, SEGREGATION_…)" },
       },
-      handler: async ({ body }) => ({ status: 201, body: transferJson(await ledger.transfer(body)) }),
+      handler: async ({ body, principal }) => {
+        await guardRisk([body]);
+        return {
+          status: 201,
+          body: transferJson(await withRefusalsLogged([body], principal?.keyId, () => ledger.transfer(body))),
+        };
+      },
     }),
     defineRoute({
       method: "post",
@@ -54,10 +112,13 @@ export function transferRoutes(ctx: ApiContext): RouteDef[] {
         409: { description: "an id reused with another body (IDEMPOTENCY_CONFLICT)" },
         422: { description: "refused by a ledger rule; nothing was posted" },
       },
-      handler: async ({ body }) => ({
-        status: 201,
-        body: { transfers: (await ledger.transferBatch(body.transfers)).map(transferJson) },
-      }),
+      handler: async ({ body, principal }) => {
+        await guardRisk(body.transfers);
+        const posted = await withRefusalsLogged(body.transfers, principal?.keyId, () =>
+          ledger.transferBatch(body.transfers),
+        );
+        return { status: 201, body: { transfers: posted.map(transferJson) } };
+      },
     }),
     defineRoute({
       method: "get",

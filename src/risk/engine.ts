@@ -1,0 +1,534 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Database } from "../db/database";
+import { migrate } from "../db/migrate";
+import { TRANSFER_KINDS, type Account, type LedgerEvent } from "../ledger";
+import {
+  ALERT_FORMAT,
+  RISK_FACT_KINDS,
+  RULES_CHANGE_FORMAT,
+  alertIdOf,
+  documentBytes,
+  documentHash,
+  factIds,
+} from "./documents";
+import { InvalidRuleFileError, RiskStateError } from "./errors";
+import {
+  type AccountProfile,
+  type AccountRiskState,
+  type GlobalRiskState,
+  type RiskEvent,
+  type RuleHit,
+  RuleEvaluator,
+  accountStateFromJson,
+  accountStateToJson,
+  globalStateFromJson,
+  globalStateToJson,
+} from "./evaluate";
+import { riskMigrations } from "./migrations";
+import { type WebhookOptions, enqueue, factPayload, publishOutbox } from "./outbox";
+import type { Fact, FactPort, RiskLedgerPort } from "./ports";
+import { type CompiledRules, DEFAULT_RULE_SOURCE, compileRuleFile } from "./rules-file";
+import { type Body, type SqlRunner, all, get, num, run, sqlRunner } from "./sql";
+
+/**
+ * The rules engine: a consumer of the ledger's committed events with its own cursor. Each batch of
+ * events is evaluated in memory and then, in ONE transaction of the risk tables, the rule state,
+ * the new alerts, their outbox work (fact, webhook, freeze) and the cursor are written. A crash
+ * before that commit re-evaluates the batch from the last committed state; after it, the batch is
+ * never seen again: every event is evaluated exactly once. The ledger's own commits never wait for
+ * the engine (it only reads the events table).
+ */
+export interface RiskEngineOptions {
+  /** Rule file (JSON or YAML) to start with; ignored if a higher revision is already active. */
+  rules?: string;
+  /** Events per batch (default 8000, at most 10 000). */
+  batchSize?: number;
+  /** Idle poll interval of `start()` (default 100 ms). */
+  pollIntervalMs?: number;
+  /** Counters per rule and severity are registered here. */
+  metrics?: Registry;
+  webhook?: WebhookOptions;
+  clock?: () => number;
+  /** Current anchoring lag in seconds (the relayer's), checked by `anchor_lag` rules on each tick. */
+  anchorLagSeconds?: () => number | undefined | Promise<number | undefined>;
+  /** Fault injection for tests: runs after a batch is evaluated and before it is committed. */
+  beforeCommit?: (batch: { from: number; to: number }) => void;
+}
+
+const STATE_GLOBAL = "global";
+const STATE_ACCOUNT = "account:";
+const MOVEMENTS = new Set(["TRANSFER_POSTED", "HOLD_POSTED"]);
+const KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(TRANSFER_KINDS).map(([k, v]) => [v, k]),
+);
+
+export interface ActiveRules {
+  revision: number;
+  sourceHash: string;
+  source: string;
+  activatedAt: number;
+}
+
+function profileOf(a: Account): AccountProfile {
+  const m = a.metadata ?? {};
+  return {
+    id: a.id,
+    type: a.type,
+    asset: a.asset,
+    scale: a.scale,
+    holder: m.holder === "company" ? "company" : "individual",
+    channel: m.channel === "cash" ? "cash" : m.channel === "cross_border" ? "cross_border" : "domestic",
+    createdAt: a.createdAt,
+  };
+}
+
+/** An alert row ready to insert, with its canonical document. */
+function alertDocument(h: RuleHit, revision: number) {
+  const id = alertIdOf(h.ruleId, h.subject, h.window);
+  const doc = documentBytes({
+    format: ALERT_FORMAT,
+    id,
+    ruleId: h.ruleId,
+    ruleType: h.ruleType,
+    rulesRevision: revision,
+    severity: h.severity,
+    action: h.action,
+    outcome: h.outcome,
+    subject: h.subject,
+    window: h.window,
+    sequence: h.sequence,
+    raisedAt: h.at,
+    details: h.details,
+  });
+  return { id, doc, hash: documentHash(doc) };
+}
+
+/** Account subjects enter the fact leaf as the account's pseudonym; other subjects stay in the document. */
+function isAccountSubject(h: RuleHit): boolean {
+  return !h.subject.startsWith("asset:") && h.subject !== "relayer" && h.subject !== "platform";
+}
+
+export class RiskEngine {
+  readonly #db: Database;
+  readonly #runner: SqlRunner;
+  readonly #ledger: RiskLedgerPort;
+  readonly #facts: FactPort;
+  readonly #opts: RiskEngineOptions;
+  readonly #clock: () => number;
+  readonly #batch: number;
+  #evaluator!: RuleEvaluator;
+  #next = 0;
+  #processed = 0;
+  #accounts = new Map<string, AccountRiskState>();
+  #global: GlobalRiskState = { liabilities: new Map() };
+  readonly #profiles = new Map<string, AccountProfile>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
+  readonly #eventsCounter?: Counter;
+  readonly #cursorGauge?: Gauge;
+  /** Called after each committed batch with the alerts it created (for latency measurements). */
+  onAlerts?: (alerts: { id: string; sequence: number; ruleId: string }[]) => void;
+
+  private constructor(db: Database, ledger: RiskLedgerPort, facts: FactPort, opts: RiskEngineOptions) {
+    this.#db = db;
+    this.#runner = sqlRunner(db);
+    this.#ledger = ledger;
+    this.#facts = facts;
+    this.#opts = opts;
+    this.#clock = opts.clock ?? Date.now;
+    this.#batch = Math.min(Math.max(1, opts.batchSize ?? 8000), 10_000);
+    if (opts.metrics) {
+      this.#alertsCounter = new Counter({
+        name: "custody_risk_alerts_total",
+        help: "Alerts raised, per rule, severity and outcome (triggered or cannot_evaluate).",
+        labelNames: ["rule", "severity", "outcome"],
+        registers: [opts.metrics],
+      });
+      this.#eventsCounter = new Counter({
+        name: "custody_risk_events_evaluated_total",
+        help: "Ledger events evaluated by the rules engine.",
+        registers: [opts.metrics],
+      });
+      this.#cursorGauge = new Gauge({
+        name: "custody_risk_cursor",
+        help: "Next ledger sequence the rules engine will evaluate.",
+        registers: [opts.metrics],
+      });
+    }
+  }
+
+  /** Applies the risk migrations, loads the active rules, the cursor and the rule state. */
+  static async open(
+    db: Database,
+    ledger: RiskLedgerPort,
+    facts: FactPort,
+    opts: RiskEngineOptions = {},
+  ): Promise<RiskEngine> {
+    await migrate(db, riskMigrations);
+    const e = new RiskEngine(db, ledger, facts, opts);
+    await e.#load();
+    const wanted = compileRuleFile(opts.rules ?? DEFAULT_RULE_SOURCE);
+    if (wanted.revision > e.#evaluator?.rules.revision || !e.#evaluator) await e.#activate(wanted, undefined);
+    return e;
+  }
+
+  get runner(): SqlRunner {
+    return this.#runner;
+  }
+  get database(): Database {
+    return this.#db;
+  }
+  get rules(): CompiledRules {
+    return this.#evaluator.rules;
+  }
+  /** Next ledger sequence to evaluate (= events evaluated so far). */
+  get cursor(): number {
+    return this.#next;
+  }
+
+  async #load(): Promise<void> {
+    const { cursor, rules, states } = await this.#runner.read(function* () {
+      const cursor = yield* get<{ next_sequence: unknown; processed: unknown }>(
+        "SELECT next_sequence, processed FROM risk_cursor WHERE id = 1",
+      );
+      const rules = yield* get<{ source: string }>(
+        "SELECT source FROM risk_rulesets ORDER BY revision DESC LIMIT 1",
+      );
+      const states = yield* all<{ key: string; state: string }>("SELECT key, state FROM risk_state");
+      return { cursor, rules, states };
+    });
+    this.#next = cursor ? num(cursor.next_sequence) : 0;
+    this.#processed = cursor ? num(cursor.processed) : 0;
+    this.#accounts = new Map();
+    this.#global = { liabilities: new Map() };
+    for (const s of states) {
+      if (s.key === STATE_GLOBAL) this.#global = globalStateFromJson(s.state);
+      else this.#accounts.set(s.key.slice(STATE_ACCOUNT.length), accountStateFromJson(s.state));
+    }
+    if (rules) this.#evaluator = new RuleEvaluator(compileRuleFile(rules.source));
+  }
+
+  /** The active rule file and its revision. */
+  async activeRules(): Promise<ActiveRules> {
+    const r = await this.#runner.read(() =>
+      get<{ revision: unknown; source: string; source_hash: string; activated_at: unknown }>(
+        "SELECT revision, source, source_hash, activated_at FROM risk_rulesets ORDER BY revision DESC LIMIT 1",
+      ),
+    );
+    if (!r) throw new RiskStateError("no active rule file");
+    return {
+      revision: num(r.revision),
+      source: r.source,
+      sourceHash: r.source_hash,
+      activatedAt: num(r.activated_at),
+    };
+  }
+
+  async #activate(rules: CompiledRules, approvalId: string | undefined): Promise<void> {
+    const now = this.#clock();
+    const doc = documentBytes({
+      format: RULES_CHANGE_FORMAT,
+      revision: rules.revision,
+      sourceHash: rules.sourceHash,
+      activatedAt: now,
+      approvalId: approvalId ?? null,
+    });
+    await this.#runner.tx(function* () {
+      const cur = yield* get<{ revision: unknown }>("SELECT MAX(revision) AS revision FROM risk_rulesets");
+      const active = cur?.revision === null || cur?.revision === undefined ? 0 : num(cur.revision);
+      if (rules.revision <= active)
+        throw new InvalidRuleFileError(
+          `rule file revision ${rules.revision} is not above the active ${active}`,
+        );
+      yield* run(
+        "INSERT INTO risk_rulesets (revision, source, source_hash, activated_at, approval_id) VALUES (?, ?, ?, ?, ?)",
+        rules.revision,
+        rules.source,
+        rules.sourceHash,
+        now,
+        approvalId ?? null,
+      );
+      yield* enqueue(
+        "fact",
+        factIds.rules(rules.revision),
+        factPayload({
+          id: factIds.rules(rules.revision),
+          kind: RISK_FACT_KINDS.RULES_CHANGED,
+          documentHash: documentHash(doc),
+        }),
+        now,
+      );
+    });
+    this.#evaluator = new RuleEvaluator(rules);
+  }
+
+  /**
+   * Validates and activates a new rule file without a restart; it applies from the next batch.
+   * Throws InvalidRuleFileError (and keeps the active rules) unless it validates and its revision
+   * is above the active one. Callers outside tests go through dual control (approvals.ts).
+   */
+  async reloadRules(source: string, approvalId?: string): Promise<CompiledRules> {
+    const rules = compileRuleFile(source);
+    await this.#activate(rules, approvalId);
+    return rules;
+  }
+
+  async #profile(id: string): Promise<AccountProfile> {
+    let p = this.#profiles.get(id);
+    if (!p) this.#profiles.set(id, (p = profileOf(await this.#ledger.getAccount(id))));
+    return p;
+  }
+
+  async #factsFor(events: LedgerEvent[]): Promise<Map<number, Fact>> {
+    const seqs = events
+      .filter((e) => (e.entry.eventType as string) === "FACT_RECORDED")
+      .map((e) => e.sequence);
+    const out = new Map<number, Fact>();
+    if (seqs.length === 0) return out;
+    let after = seqs[0] - 1;
+    const last = seqs[seqs.length - 1];
+    while (after < last) {
+      const page = await this.#facts.listFacts({ afterSequence: after, limit: 1000 });
+      if (page.length === 0) break;
+      for (const f of page) if (f.sequence <= last) out.set(f.sequence, f);
+      after = page[page.length - 1].sequence;
+    }
+    return out;
+  }
+
+  async #toRiskEvents(events: LedgerEvent[]): Promise<RiskEvent[]> {
+    const facts = await this.#factsFor(events);
+    const out: RiskEvent[] = [];
+    for (const ev of events) {
+      const t = ev.entry.eventType as string;
+      if (MOVEMENTS.has(t) && ev.accounts.length === 2) {
+        out.push({
+          kind: "movement",
+          sequence: ev.sequence,
+          at: ev.createdAt,
+          transferKind: KIND_NAMES[ev.entry.code] ?? "unknown",
+          asset: ev.entry.asset,
+          amount: ev.entry.amount,
+          debit: await this.#profile(ev.accounts[0]),
+          credit: await this.#profile(ev.accounts[1]),
+        });
+      } else if (t === "FACT_RECORDED") {
+        const f = facts.get(ev.sequence);
+        if (!f) throw new RiskStateError(`fact at sequence ${ev.sequence} is missing from listFacts`);
+        out.push({
+          kind: "fact",
+          sequence: ev.sequence,
+          at: ev.createdAt,
+          factKind: f.kind,
+          factId: f.id,
+          subject: f.subject,
+          asset: f.asset,
+          amount: f.amount,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Evaluates and commits the next batch of committed events; returns how many it took (0 = caught up). */
+  async runOnce(): Promise<number> {
+    const from = this.#next;
+    const events = await this.#ledger.getEvents(from, this.#batch);
+    if (events.length === 0) return 0;
+    const to = from + events.length;
+    if (events[0].sequence !== from || events[events.length - 1].sequence !== to - 1)
+      throw new RiskStateError("the ledger returned a gap in its event sequence", {
+        details: `asked from ${from}, got ${events[0].sequence}..${events[events.length - 1].sequence}`,
+      });
+    const riskEvents = await this.#toRiskEvents(events);
+    const dirty = new Set<string>();
+    const hits: RuleHit[] = [];
+    const ev = this.#evaluator;
+    try {
+      for (const e of riskEvents) ev.evaluate(e, this.#accounts, this.#global, dirty, hits);
+      this.#opts.beforeCommit?.({ from, to });
+      const inserted = await this.#commit(
+        from,
+        to,
+        events.length,
+        hits,
+        dirty,
+        riskEvents.some((e) => e.kind === "fact"),
+      );
+      this.#next = to;
+      this.#processed += events.length;
+      this.#eventsCounter?.inc(events.length);
+      this.#cursorGauge?.set(to);
+      for (const h of inserted)
+        this.#alertsCounter?.inc({ rule: h.ruleId, severity: h.severity, outcome: h.outcome });
+      if (inserted.length > 0 && this.onAlerts)
+        this.onAlerts(
+          inserted.map((h) => ({
+            id: alertIdOf(h.ruleId, h.subject, h.window),
+            sequence: h.sequence,
+            ruleId: h.ruleId,
+          })),
+        );
+    } catch (e) {
+      // The in-memory state already moved: take the committed state back.
+      await this.#load();
+      throw e;
+    }
+    return events.length;
+  }
+
+  /** Writes the batch's outcome; returns the hits that became new alerts (the others were duplicates). */
+  async #commit(
+    from: number,
+    to: number,
+    count: number,
+    hits: RuleHit[],
+    dirty: Set<string>,
+    globalDirty: boolean,
+  ): Promise<RuleHit[]> {
+    const now = this.#clock();
+    const revision = this.#evaluator.rules.revision;
+    const states = [...dirty].map(
+      (id) => [STATE_ACCOUNT + id, accountStateToJson(this.#accounts.get(id)!)] as const,
+    );
+    if (globalDirty) states.push([STATE_GLOBAL, globalStateToJson(this.#global)]);
+    const webhook = this.#opts.webhook !== undefined;
+    const processed = this.#processed + count;
+    return this.#runner.tx(function* (): Body<RuleHit[]> {
+      const moved = yield* run(
+        "UPDATE risk_cursor SET next_sequence = ?, processed = ?, rules_revision = ? WHERE id = 1 AND next_sequence = ?",
+        to,
+        processed,
+        revision,
+        from,
+      );
+      if (moved === 0) {
+        const exists = yield* get("SELECT 1 AS x FROM risk_cursor WHERE id = 1");
+        if (exists)
+          throw new RiskStateError("another engine moved the risk cursor", { details: `expected ${from}` });
+        yield* run(
+          "INSERT INTO risk_cursor (id, next_sequence, processed, rules_revision) VALUES (1, ?, ?, ?)",
+          to,
+          processed,
+          revision,
+        );
+      }
+      for (const [k, s] of states)
+        yield* run(
+          "INSERT INTO risk_state (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+          k,
+          s,
+        );
+      const inserted: RuleHit[] = [];
+      for (const h of hits) {
+        const a = alertDocument(h, revision);
+        const n = yield* run(
+          `INSERT INTO risk_alerts (id, rule_id, subject, window_key, severity, outcome, sequence, raised_at, state, updated_at, document, document_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) ON CONFLICT DO NOTHING`,
+          a.id,
+          h.ruleId,
+          h.subject,
+          h.window,
+          h.severity,
+          h.outcome,
+          h.sequence,
+          h.at,
+          h.at,
+          a.doc,
+          a.hash,
+        );
+        if (n === 0) continue;
+        inserted.push(h);
+        const fid = factIds.alert(a.id);
+        yield* enqueue(
+          "fact",
+          fid,
+          factPayload({
+            id: fid,
+            kind: RISK_FACT_KINDS.ALERT_RAISED,
+            documentHash: a.hash,
+            ...(isAccountSubject(h) ? { subject: h.subject } : {}),
+          }),
+          now,
+        );
+        if (webhook) yield* enqueue("webhook", a.id, JSON.parse(a.doc), now);
+        if (h.action === "freeze" && isAccountSubject(h))
+          yield* enqueue("freeze", a.id, { accountId: h.subject }, now);
+      }
+      return inserted;
+    });
+  }
+
+  /** Evaluates until caught up with the ledger; returns the number of events evaluated. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.runOnce();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  /** Checks the anchoring lag rules once (an alert per rule and hour while the lag lasts). */
+  async checkAnchorLag(): Promise<number> {
+    const lag = await this.#opts.anchorLagSeconds?.();
+    if (lag === undefined) return 0;
+    const hits = this.#evaluator.anchorLag(lag, this.#clock());
+    if (hits.length === 0) return 0;
+    const inserted = await this.#commitHitsOnly(hits);
+    return inserted;
+  }
+
+  async #commitHitsOnly(hits: RuleHit[]): Promise<number> {
+    // Same as a batch of no events: the cursor does not move.
+    const from = this.#next;
+    const inserted = await this.#commit(from, from, 0, hits, new Set(), false);
+    for (const h of inserted)
+      this.#alertsCounter?.inc({ rule: h.ruleId, severity: h.severity, outcome: h.outcome });
+    return inserted.length;
+  }
+
+  /** Does due outbox work (facts, freezes, webhooks). */
+  async publish(): Promise<number> {
+    return publishOutbox({
+      runner: this.#runner,
+      facts: this.#facts,
+      ledger: this.#ledger,
+      webhook: this.#opts.webhook,
+      now: this.#clock,
+    });
+  }
+
+  /** Runs batches, the anchor-lag check and the outbox in the background until `stop()`. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const tick = async () => {
+      try {
+        while (!this.#stopped && (await this.runOnce()) > 0) await this.publish();
+        if (!this.#stopped) {
+          await this.checkAnchorLag();
+          await this.publish();
+        }
+      } catch {
+        // Retried on the next tick; state was reloaded from the last commit.
+      }
+    };
+    const loop = () => {
+      if (this.#stopped) return;
+      this.#running = tick().finally(() => {
+        this.#running = undefined;
+        if (!this.#stopped) this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
+      });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+}

@@ -1,0 +1,142 @@
+import { createHmac } from "node:crypto";
+import { InvalidStatusTransitionError } from "../ledger";
+import type { FactInput, FactPort, RiskLedgerPort } from "./ports";
+import { type Body, type SqlRunner, all, num, run } from "./sql";
+
+/**
+ * Work that must follow a committed risk change, written in the same transaction as the change
+ * (so nothing acknowledged is lost) and done afterwards, at least once, by `publishOutbox`:
+ * - `fact`: the change's fact leaf (recordFact is idempotent by id, so a retry is harmless);
+ * - `freeze`: freezing an account a rule named (setAccountStatus is idempotent);
+ * - `webhook`: the alert POSTed to the operator's endpoint, HMAC-signed, retried with backoff.
+ */
+export type OutboxKind = "fact" | "freeze" | "webhook";
+
+export function* enqueue(kind: OutboxKind, ref: string, payload: unknown, now: number): Body<number> {
+  return yield* run(
+    "INSERT INTO risk_outbox (kind, ref, payload, next_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, ref) DO NOTHING",
+    kind,
+    ref,
+    JSON.stringify(payload, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    now,
+  );
+}
+
+export function factPayload(f: FactInput): unknown {
+  return { ...f, amount: f.amount?.toString() };
+}
+
+export interface WebhookOptions {
+  url: string;
+  /** HMAC-SHA256 key for the `X-Custody-Signature` header (from an env var or keystore, never the repo). */
+  secret: Uint8Array | string;
+  timeoutMs?: number;
+}
+
+export interface OutboxDeps {
+  runner: SqlRunner;
+  facts: FactPort;
+  ledger: Pick<RiskLedgerPort, "setAccountStatus">;
+  webhook?: WebhookOptions;
+  now: () => number;
+  /** First retry delay (default 1000 ms), doubled per attempt up to maxBackoffMs (default 5 min). */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Signature over `timestamp + "." + body`: receivers recompute it with the shared secret and
+ * refuse stale timestamps, so a captured request cannot be replayed later.
+ */
+export function webhookSignature(secret: Uint8Array | string, timestamp: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`, "utf8").digest("hex")}`;
+}
+
+interface OutboxRow {
+  id: unknown;
+  kind: OutboxKind;
+  ref: string;
+  payload: string;
+  attempts: unknown;
+}
+
+async function perform(d: OutboxDeps, r: OutboxRow): Promise<void> {
+  const p = JSON.parse(r.payload) as Record<string, unknown>;
+  if (r.kind === "fact") {
+    await d.facts.recordFact({
+      ...(p as unknown as FactInput),
+      amount: p.amount === undefined || p.amount === null ? undefined : BigInt(p.amount as string),
+    });
+  } else if (r.kind === "freeze") {
+    try {
+      await d.ledger.setAccountStatus(p.accountId as string, "frozen");
+    } catch (e) {
+      // A closed account stays closed: nothing left to freeze.
+      if (!(e instanceof InvalidStatusTransitionError)) throw e;
+    }
+  } else {
+    if (!d.webhook) throw new Error("no webhook configured");
+    const body = r.payload;
+    const ts = String(Math.floor(d.now() / 1000));
+    const res = await fetch(d.webhook.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-custody-timestamp": ts,
+        "x-custody-delivery": r.ref,
+        "x-custody-signature": webhookSignature(d.webhook.secret, ts, body),
+      },
+      body,
+      signal: AbortSignal.timeout(d.webhook.timeoutMs ?? 5000),
+    });
+    if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
+  }
+}
+
+/** Does the due outbox work once, oldest first; returns how many items completed. */
+export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number> {
+  const now = d.now();
+  const rows = await d.runner.read(() =>
+    all<OutboxRow>(
+      "SELECT id, kind, ref, payload, attempts FROM risk_outbox WHERE done_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?",
+      now,
+      limit,
+    ),
+  );
+  let done = 0;
+  for (const r of rows) {
+    try {
+      await perform(d, r);
+      await d.runner.tx(() =>
+        run("UPDATE risk_outbox SET done_at = ?, last_error = NULL WHERE id = ?", d.now(), r.id),
+      );
+      done++;
+    } catch (e) {
+      const attempts = num(r.attempts) + 1;
+      const delay = Math.min(
+        (d.baseBackoffMs ?? 1000) * 2 ** Math.min(attempts - 1, 30),
+        d.maxBackoffMs ?? 300_000,
+      );
+      await d.runner.tx(() =>
+        run(
+          "UPDATE risk_outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+          attempts,
+          d.now() + delay,
+          String(e instanceof Error ? e.message : e).slice(0, 500),
+          r.id,
+        ),
+      );
+    }
+  }
+  return done;
+}
+
+/** Items not yet done, per kind (for /v1/ready-style checks and tests). */
+export async function pendingOutbox(runner: SqlRunner): Promise<Record<string, number>> {
+  const rows = await runner.read(() =>
+    all<{ kind: string; n: unknown }>(
+      "SELECT kind, COUNT(*) AS n FROM risk_outbox WHERE done_at IS NULL GROUP BY kind",
+    ),
+  );
+  return Object.fromEntries(rows.map((r) => [r.kind, num(r.n)]));
+}

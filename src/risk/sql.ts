@@ -1,0 +1,109 @@
+import type BetterSqlite3 from "better-sqlite3";
+import type { Database } from "../db/database";
+
+/**
+ * One transaction body for both backends. A body is a generator that yields statements and
+ * receives their results: on SQLite the runner drives it synchronously inside one IMMEDIATE
+ * transaction (nothing else can interleave on the shared connection); on PostgreSQL it awaits
+ * each statement on one pooled client between BEGIN and COMMIT. SQL uses `?` placeholders.
+ */
+export interface Statement {
+  sql: string;
+  params: readonly unknown[];
+  mode: "run" | "get" | "all";
+}
+export type Body<T> = Generator<Statement, T, unknown>;
+type Row = Record<string, unknown>;
+
+export function* run(sql: string, ...params: unknown[]): Body<number> {
+  return (yield { sql, params, mode: "run" }) as number;
+}
+export function* get<R = Row>(sql: string, ...params: unknown[]): Body<R | undefined> {
+  return (yield { sql, params, mode: "get" }) as R | undefined;
+}
+export function* all<R = Row>(sql: string, ...params: unknown[]): Body<R[]> {
+  return (yield { sql, params, mode: "all" }) as R[];
+}
+
+function toPg(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+export interface SqlRunner {
+  readonly kind: "sqlite" | "postgres";
+  tx<T>(body: () => Body<T>): Promise<T>;
+  /** A read outside any transaction (SQLite: on the shared connection). */
+  read<T>(body: () => Body<T>): Promise<T>;
+}
+
+export function sqlRunner(db: Database): SqlRunner {
+  if (db.kind === "sqlite") {
+    const s = db.sqlite;
+    const cache = new Map<string, BetterSqlite3.Statement>();
+    const exec = (st: Statement): unknown => {
+      let p = cache.get(st.sql);
+      if (!p) cache.set(st.sql, (p = s.prepare(st.sql)));
+      const params = st.params.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
+      if (st.mode === "run") return p.run(...params).changes;
+      if (st.mode === "get") return p.get(...params);
+      return p.all(...params);
+    };
+    const drive = <T>(body: () => Body<T>): T => {
+      const it = body();
+      let v: unknown;
+      for (;;) {
+        const n = it.next(v);
+        if (n.done) return n.value;
+        v = exec(n.value);
+      }
+    };
+    return {
+      kind: "sqlite",
+      tx: async (body) => s.transaction(() => drive(body)).immediate(),
+      read: async (body) => drive(body),
+    };
+  }
+  const pool = db.pool;
+  const drive = async <T>(
+    q: (sql: string, params: unknown[]) => Promise<{ rows: Row[]; rowCount: number | null }>,
+    body: () => Body<T>,
+  ) => {
+    const it = body();
+    let v: unknown;
+    for (;;) {
+      const n = it.next(v);
+      if (n.done) return n.value;
+      const r = await q(toPg(n.value.sql), [...n.value.params]);
+      v = n.value.mode === "run" ? (r.rowCount ?? 0) : n.value.mode === "get" ? r.rows[0] : r.rows;
+    }
+  };
+  return {
+    kind: "postgres",
+    async tx(body) {
+      const c = await pool.connect();
+      try {
+        await c.query("BEGIN");
+        try {
+          const v = await drive((sql, p) => c.query(sql, p), body);
+          await c.query("COMMIT");
+          return v;
+        } catch (e) {
+          await c.query("ROLLBACK").catch(() => {});
+          throw e;
+        }
+      } finally {
+        c.release();
+      }
+    },
+    read: (body) => drive((sql, p) => pool.query(sql, p), body),
+  };
+}
+
+/** PostgreSQL returns BIGINT as text; both backends' integers as a JS number. */
+export function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v);
+}
+export function optNum(v: unknown): number | undefined {
+  return v === null || v === undefined ? undefined : num(v);
+}

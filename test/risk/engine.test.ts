@@ -1,0 +1,213 @@
+import { expect } from "chai";
+import { Registry } from "prom-client";
+import { AccountFrozenError, SegregationViolationError } from "../../src/ledger";
+import { recordSegregationRefusal } from "../../src/risk/refusals";
+import { RiskEngine } from "../../src/risk/engine";
+import { InvalidRuleFileError } from "../../src/risk/errors";
+import { listAlerts } from "../../src/risk/alerts";
+import { DEFAULT_RULE_FILE } from "../../src/risk/rules-file";
+import { rulesWith } from "./support";
+import type { FactPort } from "../../src/risk/ports";
+import { cashIn, openAccounts, openRiskLedger, tid } from "./fixture";
+
+describe("risk engine (SQLite ledger)", () => {
+  let env: Awaited<ReturnType<typeof openRiskLedger>>;
+  let facts: FactPort;
+  const ofKind = (kind: string) => env.ledger.listFacts({ kind: kind as never });
+  beforeEach(async () => {
+    env = await openRiskLedger();
+    await openAccounts(env.ledger);
+    facts = env.ledger;
+  });
+  afterEach(async () => env.close());
+
+  it("evaluates committed events once, raises a deduplicated alert and logs it as a fact", async () => {
+    const metrics = new Registry();
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, { metrics });
+    await cashIn(env.ledger, "alice", 3_000_000n);
+    expect(await engine.drain()).to.equal(6); // 5 accounts opened + 1 deposit
+    await cashIn(env.ledger, "alice", 2_000_000n); // the day's cash reaches ¥50 000
+    await cashIn(env.ledger, "alice", 1_000_000n); // same rule, subject and day: no second alert
+    await engine.drain();
+    const alerts = await listAlerts(engine.runner, {});
+    expect(alerts.map((a) => [a.ruleId, a.subject, a.state])).to.deep.equal([
+      ["pboc.lv.cash", "alice", "open"],
+    ]);
+    expect(engine.cursor).to.equal(await env.ledger.eventCount());
+    // The fact is published by the outbox (RULES_CHANGED of the initial file, then ALERT_RAISED).
+    await engine.publish();
+    const raised = await ofKind("ALERT_RAISED");
+    expect(raised).to.have.length(1);
+    expect(raised[0]).to.include({ documentHash: alerts[0].documentHash, subject: "alice" });
+    expect(await ofKind("RULES_CHANGED")).to.have.length(1);
+    // The engine reads its own facts back from the log as events and stays caught up.
+    await engine.drain();
+    expect(engine.cursor).to.equal(await env.ledger.eventCount());
+    const text = await metrics.metrics();
+    expect(text).to.match(
+      /custody_risk_alerts_total\{rule="pboc.lv.cash",severity="high",outcome="triggered"\} 1/,
+    );
+  });
+
+  it("a freeze rule freezes the account: debits refused with a named error, credits still post", async () => {
+    const freezing = JSON.stringify({
+      ...DEFAULT_RULE_FILE,
+      rules: DEFAULT_RULE_FILE.rules
+        .filter((r) => r.id === "pboc.lv.cash")
+        .map((r) => ({ ...r, action: "freeze" })),
+    });
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, { rules: freezing });
+    await cashIn(env.ledger, "alice", 5_000_000n);
+    await engine.drain();
+    await engine.publish();
+    expect((await env.ledger.getAccount("alice")).status).to.equal("frozen");
+    let err: unknown;
+    try {
+      await env.ledger.transfer({
+        id: tid(),
+        debitAccountId: "alice",
+        creditAccountId: "bob",
+        amount: 1n,
+        kind: "transfer",
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(AccountFrozenError);
+    await cashIn(env.ledger, "alice", 1n);
+    expect((await env.ledger.getBalance("alice")).posted).to.equal(5_000_001n);
+  });
+
+  it("reloads a rule file without a restart; refuses an invalid or older one and keeps the rules in force", async () => {
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, { rules: rulesWith(["pboc.lv.cash"]) });
+    await cashIn(env.ledger, "alice", 1_000_000n);
+    await engine.drain();
+    expect(await listAlerts(engine.runner, {})).to.have.length(0);
+    const lower = JSON.parse(rulesWith(["pboc.lv.cash"], { revision: 2 }));
+    lower.rules[0].threshold = "10000";
+    await engine.reloadRules(JSON.stringify(lower));
+    for (const bad of [
+      "{",
+      JSON.stringify({ ...lower, revision: 2 }),
+      JSON.stringify({ ...lower, revision: 1 }),
+    ]) {
+      let err: unknown;
+      try {
+        await engine.reloadRules(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(InvalidRuleFileError);
+    }
+    expect(engine.rules.revision).to.equal(2);
+    await cashIn(env.ledger, "bob", 1_000_000n);
+    await engine.drain();
+    expect((await listAlerts(engine.runner, {})).map((a) => a.subject)).to.deep.equal(["bob"]);
+    // A restarted engine keeps the reloaded revision even when started with the older file.
+    const again = await RiskEngine.open(env.db, env.ledger, facts, { rules: rulesWith(["pboc.lv.cash"]) });
+    expect(again.rules.revision).to.equal(2);
+    expect((await engine.activeRules()).revision).to.equal(2);
+  });
+
+  it("a failure between evaluation and commit leaves nothing behind; the retry evaluates once", async () => {
+    let fail = true;
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, {
+      beforeCommit: () => {
+        if (fail) throw new Error("injected crash before commit");
+      },
+    });
+    await cashIn(env.ledger, "alice", 3_000_000n);
+    await cashIn(env.ledger, "alice", 2_000_000n);
+    let err: unknown;
+    try {
+      await engine.drain();
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).to.contain("injected");
+    expect(engine.cursor).to.equal(0);
+    expect(await listAlerts(engine.runner, {})).to.have.length(0);
+    fail = false;
+    await engine.drain();
+    await cashIn(env.ledger, "alice", 1n);
+    await engine.drain();
+    expect(await listAlerts(engine.runner, {})).to.have.length(1);
+  });
+
+  it("consumes the other modules' facts: a refused segregation attempt, a reconciliation break, a reserve shortfall", async () => {
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, {
+      rules: rulesWith(["segregation.refused", "bank.reconciliation-break", "solvency.reserve-shortfall"]),
+    });
+    const h = (c: string) => `0x${c.repeat(64)}` as const;
+    await cashIn(env.ledger, "alice", 100n);
+    let refused: unknown;
+    try {
+      await env.ledger.transfer({
+        id: "grab",
+        debitAccountId: "alice",
+        creditAccountId: "swift",
+        amount: 100n,
+        kind: "fee",
+      });
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).to.be.instanceOf(SegregationViolationError);
+    await recordSegregationRefusal(
+      engine.runner,
+      facts,
+      {
+        transferId: "grab",
+        debitAccountId: "alice",
+        creditAccountId: "swift",
+        kind: "fee",
+        amount: 100n,
+        errorCode: (refused as SegregationViolationError).code,
+      },
+      Date.now(),
+    );
+    await env.ledger.recordFact({
+      id: "recon-1",
+      kind: "BANK_RECONCILIATION",
+      documentHash: h("1"),
+      asset: "CNY",
+      amount: 0n,
+    });
+    await env.ledger.recordFact({
+      id: "recon-2",
+      kind: "BANK_RECONCILIATION",
+      documentHash: h("2"),
+      asset: "CNY",
+      amount: 3n,
+    });
+    await env.ledger.recordFact({
+      id: "liab-1",
+      kind: "LIABILITIES_SNAPSHOT",
+      documentHash: h("3"),
+      asset: "CNY",
+      amount: 100n,
+    });
+    await env.ledger.recordFact({
+      id: "res-1",
+      kind: "RESERVES_ATTESTED",
+      documentHash: h("4"),
+      asset: "CNY",
+      amount: 100n,
+    });
+    await env.ledger.recordFact({
+      id: "res-2",
+      kind: "RESERVES_ATTESTED",
+      documentHash: h("5"),
+      asset: "CNY",
+      amount: 99n,
+    });
+    await engine.drain();
+    const alerts = await listAlerts(engine.runner, {});
+    expect(alerts.map((a) => [a.ruleId, a.subject, a.severity])).to.deep.equal([
+      ["segregation.refused", "alice", "critical"],
+      ["bank.reconciliation-break", "asset:CNY", "high"],
+      ["solvency.reserve-shortfall", "asset:CNY", "critical"],
+    ]);
+    expect(alerts[2].details).to.deep.equal({ reserves: "99", liabilities: "100", shortfall: "1" });
+  });
+});
