@@ -19,10 +19,12 @@ import { syncLog } from "../log/sync";
 import type {
   AnchorMirror,
   BalanceProofSource,
+  BankPort,
   LedgerPort,
   RelayerStatusSource,
   SolvencyStatusSource,
 } from "./ports";
+import { bankRoutes, registerBankMetrics } from "./routes/bank";
 import { auditRoutes } from "./routes/audit";
 import { riskRoutes } from "./routes/risk";
 import type { RiskService } from "../risk";
@@ -100,6 +102,8 @@ export interface ApiDeps {
   /** Alerts and dual control (`/v1/alerts`, `/v1/approvals`); absent: those routes are not served. */
   risk?: RiskService;
   options?: ApiOptions;
+  /** The custodian bank's statements and reconciliations (src/bank); its routes exist only when set. */
+  bank?: BankPort;
 }
 
 function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
@@ -136,6 +140,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   };
   const logger = deps.logger ?? jsonLineLogger();
   const metrics = createApiMetrics(deps.metrics);
+  if (deps.bank) registerBankMetrics(metrics.registry, deps.bank);
   const rateLimiter =
     o.rateLimit === false
       ? undefined
@@ -175,6 +180,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     ...receiptRoutes(ctx),
     ...logRoutes(ctx),
     ...auditRoutes(ctx),
+    ...(deps.bank ? bankRoutes(ctx, deps.bank) : []),
     ...(deps.risk ? riskRoutes(deps.risk) : []),
   ];
 

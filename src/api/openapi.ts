@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
-import type { z } from "zod";
+import { z } from "zod";
 import type { RouteDef } from "./http/route";
 import { ErrorSchema } from "./schemas/common";
 
@@ -49,7 +49,14 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], opts: { server
       request: {
         params: r.params as z.ZodObject | undefined,
         query: r.query as z.ZodObject | undefined,
-        body: r.body ? { required: true, content: { "application/json": { schema: r.body } } } : undefined,
+        body: r.body
+          ? { required: true, content: { "application/json": { schema: r.body } } }
+          : r.rawBody
+            ? {
+                required: true,
+                content: Object.fromEntries(r.rawBody.map((t) => [t, { schema: z.string() }])),
+              }
+            : undefined,
       },
       responses,
     });

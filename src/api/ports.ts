@@ -1,3 +1,4 @@
+import type { CustodianBank } from "../bank/bank";
 import type { Ledger } from "../ledger/ledger";
 import type { BalanceProofJson } from "../protocol/balance-proof-v1";
 import type { AnchorRecord as MirroredAnchor } from "../protocol/head";
@@ -79,3 +80,15 @@ export interface SolvencyStatusSource {
     shortfalls: { asset: string; day: string; reserves: bigint; liabilities: bigint }[];
   };
 }
+
+/** What the API needs from the bank module (src/bank `CustodianBank` satisfies it). */
+export type BankPort = Pick<
+  CustodianBank,
+  | "importStatement"
+  | "reconcile"
+  | "getReconciliations"
+  | "listBreaks"
+  | "getBreak"
+  | "resolveBreak"
+  | "alarmSummary"
+>;

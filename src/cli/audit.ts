@@ -16,6 +16,7 @@ import {
   runAudit,
 } from "../audit";
 import { AuditAttestationError } from "../audit/errors";
+import { auditBank, formatBankAudit, hasBankTables, type BankAuditResult } from "../bank/audit";
 import { readDeployment } from "../chain/deployment";
 import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
@@ -152,9 +153,12 @@ export function auditCommand(ctx: CliContext): Command {
         const progress = progressWriter(opts.progress ?? process.stderr.isTTY === true);
         let report: AuditReport & { pseudonyms?: { checked: number; mismatches: PseudonymMismatch[] } };
         let pseudonyms: { checked: number; mismatches: PseudonymMismatch[] } | undefined;
+        let bankAudit: BankAuditResult | undefined;
         try {
           report = await runAudit({ events, chain, onProgress: progress.update });
           if (db && pseudonymKey) pseudonyms = await checkPseudonyms(db, pseudonymKey);
+          // The custodian bank's stored reconciliations are re-run from the stored statements and the log.
+          if (db && (await hasBankTables(db))) bankAudit = await auditBank(db);
         } finally {
           progress.done();
           if (db) await closeDatabase(db);
@@ -178,6 +182,7 @@ export function auditCommand(ctx: CliContext): Command {
         if (opts.json) ctx.out(canonicalReport(report));
         else ctx.out(`${formatAuditSummary(report)}\n\nreport ${opts.out}\nreport hash ${reportHash}`);
         if (!opts.json) ctx.out(pseudonymSummary(pseudonyms, !!opts.db));
+        if (bankAudit) (opts.json ? ctx.err : ctx.out)(formatBankAudit(bankAudit));
         if (signer) {
           const head = report.heads.latest;
           if (!head) throw new AuditAttestationError("nothing to attest: no head is anchored");
@@ -198,7 +203,7 @@ export function auditCommand(ctx: CliContext): Command {
             `attested head ${head.headIndex} (${report.passed ? "passed" : "failed"}) by ${signer.address} in ${tx}`,
           );
         }
-        ctx.exitCode = report.passed ? EXIT_VALID : EXIT_INVALID;
+        ctx.exitCode = report.passed && (bankAudit?.passed ?? true) ? EXIT_VALID : EXIT_INVALID;
       }),
     );
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { auditCommand } from "./audit";
+import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { keysCommand } from "./keys";
 import { verifyCommand } from "./verify";
@@ -13,6 +14,8 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   verifyBalanceCommand,
   auditCommand,
   keysCommand,
+  statementsCommand,
+  reconcileCommand,
 ];
 
 function applyExitOverride(cmd: Command): void {

@@ -16,6 +16,8 @@ import { requireRoles, type RequiredRole } from "../chain/actions/read-missing-r
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
+import { openCustodianBank } from "../bank";
+import { watchStatementInbox } from "../bank/inbox";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../protocol/leaf-v1";
 import { ensurePseudonymKey, parsePseudonymKey, pseudonymKeyMigrations } from "../ledger/pseudonym-key";
@@ -220,6 +222,13 @@ export async function startStack(
     // Before anything is written: a process with another key would fork every pseudonym.
     await ensurePseudonymKey(db, pseudonymKey);
     const logStore = await openLogStore(db);
+    // The custodian bank's statements: API route, and an inbox folder watched for statement files.
+    const bank = await openCustodianBank({ db, ledger });
+    await bank.completePending();
+    const inbox = watchStatementInbox(bank, path.join(config.dataDir, "bank-inbox"), {
+      log: (msg, fields) => relayerLog("info", msg, fields),
+    });
+    cleanups.push(() => inbox.stop());
 
     // 4. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
     const registry = new Registry();
@@ -280,6 +289,7 @@ export async function startStack(
       relayerStatus: relayer,
       chain: { publicClient: clients.publicClient, deployment, rpcUrl },
       auth: openApiKeyStore(db),
+      bank,
       webDir,
       metrics: registry,
       logger: opts.apiLogger,

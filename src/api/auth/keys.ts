@@ -15,8 +15,9 @@ import { InvalidArgumentError } from "../../errors";
  * - `operator`: the maker of dual control; reviews alerts and proposes dangerous operations.
  * - `checker`: approves or rejects proposals, never its own (a key has exactly one role, so no
  *   key is both maker and checker).
+ * - `custodian`: the custodian bank; posts statements and reads reconciliations and breaks.
  */
-export const API_ROLES = ["platform", "auditor", "holder", "operator", "checker"] as const;
+export const API_ROLES = ["platform", "auditor", "holder", "operator", "checker", "custodian"] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /** Who is calling, once the key checked out. */

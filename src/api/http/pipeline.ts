@@ -123,16 +123,25 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
       const type = req.headers["content-type"];
       if (!req.is("application/json")) throw new UnsupportedMediaTypeError(type ?? "no content type");
     }
+    if (route.rawBody) {
+      const type = req.headers["content-type"];
+      if (!req.is([...route.rawBody])) throw new UnsupportedMediaTypeError(type ?? "no content type");
+    }
     next();
   });
   if (route.body) handlers.push(express.json({ limit: opts.bodyLimitBytes, strict: false }));
+  if (route.rawBody) handlers.push(express.raw({ type: () => true, limit: opts.bodyLimitBytes }));
   handlers.push(async (req: Request, res: Response) => {
     if (route.body && req.body === undefined)
       throw new RequestValidationError("body", [{ path: [], message: "a JSON body is required" }]);
     const result = await route.handler({
       params: parse(route.params, { ...req.params }, "params"),
       query: parse(route.query, { ...(req.query as object) }, "query"),
-      body: parse(route.body, req.body, "body"),
+      body: route.rawBody
+        ? Buffer.isBuffer(req.body)
+          ? req.body
+          : Buffer.alloc(0)
+        : parse(route.body, req.body, "body"),
       principal: (res.locals as ApiLocals).principal,
     });
     if (result.headers) res.set(result.headers);

@@ -41,6 +41,8 @@ export interface RouteDef<
   params?: P;
   query?: Q;
   body?: B;
+  /** Instead of a JSON `body`: the raw request bytes (a Buffer) of one of these content types. */
+  rawBody?: readonly string[];
   responses: Record<number, RouteResponseSpec>;
   handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<RouteResult> | RouteResult;
 }

@@ -34,6 +34,10 @@ const ReadinessSchema = z
           )
           .optional(),
       }).optional(),
+      bank: CheckSchema.extend({
+        openBreaks: z.record(z.string(), z.number().int()).optional(),
+        segregationShortfall: z.boolean().optional(),
+      }).optional(),
     }),
   })
   .meta({ id: "Readiness" });
@@ -146,7 +150,26 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
               : `critical: reserves below liabilities: ${s.shortfalls.map((f) => `${f.asset} ${f.day} (${f.reserves} < ${f.liabilities})`).join(", ")}`,
           };
         }
-        const ready = [checks.log, checks.chain, checks.relayer, checks.solvency].every(
+        if (deps.bank) {
+          try {
+            const s = await withTimeout(deps.bank.alarmSummary(), timeout, "bank");
+            const open = Object.values(s.openBreaks).reduce((a, b) => a + b, 0);
+            checks.bank = {
+              ok: open === 0,
+              openBreaks: s.openBreaks,
+              segregationShortfall: s.shortfalls > 0,
+              message:
+                s.shortfalls > 0
+                  ? "alarm: segregation shortfall (customer liabilities above the bank's closing balance)"
+                  : open > 0
+                    ? `alarm: ${open} open reconciliation break${open === 1 ? "" : "s"}`
+                    : undefined,
+            };
+          } catch (e) {
+            checks.bank = { ok: false, message: msg(e) };
+          }
+        }
+        const ready = [checks.log, checks.chain, checks.relayer, checks.solvency, checks.bank].every(
           (c) => c === undefined || c.ok,
         );
         const leaves = ctx.proofs.cachedLeaves();

@@ -1,0 +1,68 @@
+import type { Migration } from "../db/migrate";
+
+/**
+ * The bank module's tables. Statement documents are kept whole (raw bytes) with their SHA-256; a
+ * document counts only once its BANK_STATEMENT fact is in the log (`fact_sequence` set). Amounts are
+ * decimal TEXT on both backends. Documents and statements are never updated except to note their fact.
+ */
+const tables = (blob: string, bigint: string) => `
+CREATE TABLE bank_documents (
+  hash TEXT PRIMARY KEY,
+  format TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  raw ${blob} NOT NULL,
+  received_at ${bigint} NOT NULL,
+  fact_id TEXT NOT NULL,
+  fact_sequence ${bigint}
+);
+CREATE TABLE bank_statements (
+  bank_account TEXT NOT NULL,
+  statement_id TEXT NOT NULL,
+  page INTEGER NOT NULL,
+  last_page INTEGER NOT NULL,
+  ledger_account TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  day TEXT NOT NULL,
+  cutoff ${bigint} NOT NULL,
+  document_hash TEXT NOT NULL REFERENCES bank_documents (hash),
+  statement_index INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  opening TEXT NOT NULL,
+  closing TEXT NOT NULL,
+  entries INTEGER NOT NULL,
+  PRIMARY KEY (bank_account, statement_id, page)
+);
+CREATE INDEX bank_statements_day ON bank_statements (ledger_account, day);
+CREATE TABLE bank_reconciliations (
+  ledger_account TEXT NOT NULL,
+  day TEXT NOT NULL,
+  run INTEGER NOT NULL,
+  report TEXT NOT NULL,
+  report_hash TEXT NOT NULL,
+  fact_id TEXT NOT NULL,
+  fact_sequence ${bigint},
+  created_at ${bigint} NOT NULL,
+  PRIMARY KEY (ledger_account, day, run)
+);
+CREATE TABLE bank_breaks (
+  id TEXT PRIMARY KEY,
+  ledger_account TEXT NOT NULL,
+  day TEXT NOT NULL,
+  run INTEGER NOT NULL,
+  class TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  transfer_id TEXT,
+  detail TEXT NOT NULL,
+  status TEXT NOT NULL,
+  cleared_by TEXT,
+  resolution TEXT,
+  resolution_hash TEXT,
+  resolution_fact_sequence ${bigint}
+);
+CREATE INDEX bank_breaks_status ON bank_breaks (status);
+CREATE INDEX bank_breaks_transfer ON bank_breaks (transfer_id);
+`;
+
+export const bankMigrations: Migration[] = [
+  { id: "bank/001_init", sqlite: tables("BLOB", "INTEGER"), postgres: tables("BYTEA", "BIGINT") },
+];
