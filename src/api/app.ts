@@ -27,6 +27,8 @@ import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
 import type { ProofCacheOptions } from "./services/proofCache";
+import { CheckpointService, type CheckpointSettings } from "./services/checkpoints";
+import { tlogRouter } from "./tlog";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -81,6 +83,8 @@ export interface ApiDeps {
    */
   syncLog?: false | (() => Promise<void>);
   options?: ApiOptions;
+  /** Signed checkpoints and the C2SP tlog-tiles API at `/tlog` (docs/checkpoints.md); off when absent. */
+  checkpoints?: CheckpointSettings;
 }
 
 function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
@@ -208,6 +212,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
     throw new RouteNotFoundError(req.method, `/v1${req.path}`);
   });
   app.use("/v1", v1);
+
+  if (deps.checkpoints)
+    app.use(
+      "/tlog",
+      tlogRouter({
+        checkpoints: new CheckpointService(deps.checkpoints, deps.anchors, deps.logStore, ensureLogSize),
+        log: deps.logStore,
+        ledger: deps.ledger,
+        pipeline: { ...options, auth: deps.auth, rateLimiter },
+      }),
+    );
 
   if (deps.webDir) app.use(express.static(deps.webDir, { index: "index.html", fallthrough: true }));
   app.use((req: Request) => {

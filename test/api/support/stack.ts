@@ -48,7 +48,9 @@ export interface ApiStack {
   stop(): Promise<void>;
 }
 
-export async function startApiStack(opts: { options?: ApiDeps["options"] } = {}): Promise<ApiStack> {
+export async function startApiStack(
+  opts: { options?: ApiDeps["options"]; checkpoints?: ApiDeps["checkpoints"] } = {},
+): Promise<ApiStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-api-"));
   const db = openDatabase(path.join(dir, "ledger.db"));
   await migrate(db, [...apiMigrations, ...relayerMigrations]);
@@ -100,6 +102,7 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
     auth: openApiKeyStore(db, { cacheTtlMs: 0 }),
     logger,
     options: { rateLimit: false, escrowAccounts: { EUR: "escrow-eur" }, ...opts.options },
+    checkpoints: opts.checkpoints,
   });
   const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
 
