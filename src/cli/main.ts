@@ -3,9 +3,15 @@ import { auditCommand } from "./audit";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verifyHash";
+import { witnessCommand } from "./witness";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
-const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand, auditCommand];
+const COMMANDS: ((ctx: CliContext) => Command)[] = [
+  verifyCommand,
+  verifyHashCommand,
+  auditCommand,
+  witnessCommand,
+];
 
 function applyExitOverride(cmd: Command): void {
   cmd.exitOverride();

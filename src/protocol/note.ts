@@ -218,9 +218,24 @@ export function formatVerifierKey(name: string, sigType: number, publicKey: Uint
   return `${name}+${hex8(noteKeyId(name, sigType, publicKey))}+${encodeBase64(body)}`;
 }
 
+/** Splits at the first n-1 "+" signs (the last field may hold "+"). */
+function splitPlus(s: string, n: number): string[] {
+  const out: string[] = [];
+  let rest = s;
+  while (out.length < n - 1) {
+    const i = rest.indexOf("+");
+    if (i < 0) break;
+    out.push(rest.slice(0, i));
+    rest = rest.slice(i + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
 /** Parses a vkey; the key id must match the name, type and key. */
 export function parseVerifierKey(vkey: string): VerifierKey {
-  const parts = typeof vkey === "string" ? vkey.split("+") : [];
+  // Key names hold no "+", but base64 may: split at the first two only.
+  const parts = typeof vkey === "string" ? splitPlus(vkey, 3) : [];
   if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1]))
     throw new NoteFormatError("a verifier key is <name>+<8 hex digits>+<base64>", {
       details: `got ${JSON.stringify(String(vkey).slice(0, 120))}`,
@@ -260,7 +275,7 @@ export function formatSignerKey(name: string, sigType: number, seed: Uint8Array)
 }
 
 export function parseSignerKey(skey: string): SignerKey {
-  const parts = typeof skey === "string" ? skey.trim().split("+") : [];
+  const parts = typeof skey === "string" ? splitPlus(skey.trim(), 5) : [];
   if (parts.length !== 5 || parts[0] !== "PRIVATE" || parts[1] !== "KEY" || !/^[0-9a-f]{8}$/.test(parts[3]))
     throw new NoteFormatError("a signer key is PRIVATE+KEY+<name>+<8 hex digits>+<base64>");
   checkKeyNameOrThrow(parts[2]);

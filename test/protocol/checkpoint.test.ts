@@ -14,6 +14,8 @@ import {
 import { CosignatureQuorumError, NoteFormatError, NoteSignatureError } from "../../src/protocol/errors";
 import {
   ed25519NoteSigner,
+  formatSignerKey,
+  formatVerifierKey,
   ed25519NoteVerifier,
   openNote,
   parseNote,
@@ -167,5 +169,20 @@ describe("protocol: signed notes and checkpoints (C2SP)", () => {
     expect(back.checkpoint).to.equal(c.signed);
     expect(() => parseAddCheckpointRequest(`old 04\n\n${c.signed}`)).to.throw(NoteFormatError);
     expect(() => parseAddCheckpointRequest(`old 4\nAAAA\n\n${c.signed}`)).to.throw(NoteFormatError);
+  });
+});
+
+describe("protocol: keys whose base64 holds '+'", () => {
+  it("round-trips vkeys and signer keys for many seeds (some encode '+')", () => {
+    let plus = 0;
+    for (let b = 0; b < 64; b++) {
+      const seed = new Uint8Array(32).fill(b);
+      const vkey = formatVerifierKey("w.example/x", 4, ed25519.getPublicKey(seed));
+      const skey = formatSignerKey("w.example/x", 4, seed);
+      if (vkey.split("+").length > 3 || skey.split("+").length > 5) plus++;
+      expect(parseVerifierKey(vkey).name).to.equal("w.example/x");
+      expect(Buffer.from(parseSignerKey(skey).seed).equals(Buffer.from(seed))).to.equal(true);
+    }
+    expect(plus).to.be.greaterThan(0);
   });
 });
