@@ -85,6 +85,8 @@ export interface ApiDeps {
   options?: ApiOptions;
   /** Signed checkpoints and the C2SP tlog-tiles API at `/tlog` (docs/checkpoints.md); off when absent. */
   checkpoints?: CheckpointSettings;
+  /** A trust policy `/v1/config` suggests (marked as supplied by the platform, not independent). */
+  suggestedTrustPolicy?: Record<string, unknown>;
 }
 
 function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
