@@ -24,6 +24,7 @@ import { toHex } from "../../src/log/hex";
 import type { WitnessEndpoint } from "../../src/relayer/cosignatures";
 import { openWitness, startWitnessServer, type WitnessServer } from "../../src/witness";
 import { seedLedger, startApiStack, type ApiStack } from "../api/support/stack";
+import { runCli } from "../../src/cli/main";
 
 const ORIGIN = "custody.test/log";
 const LOG_SEED = new Uint8Array(32).fill(0x11);
@@ -282,6 +283,53 @@ describe("witness: C2SP tlog-witness with chain checks, relayer collection, dura
       (await post(url, formatAddCheckpointRequest({ oldSize: head.treeSize, proof: [], checkpoint: good })))
         .status,
     ).to.equal(200);
+  });
+
+  it("`custody verify --policy --checkpoint`: valid path passes; a lookalike contract and a short quorum are refused", async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const receipt = await s.call("GET", "/v1/receipts/3", { key: s.keys.platform });
+    expect(receipt.status).to.equal(200);
+    const receiptFile = path.join(dir, "receipt.json");
+    fs.writeFileSync(receiptFile, JSON.stringify(receipt.body));
+    const cpFile = path.join(dir, "checkpoint.txt");
+    const note = await (await fetch(`${s.url}/tlog/checkpoint`)).text();
+    fs.writeFileSync(cpFile, note);
+    const rpc = s.chain.node.rpcUrl;
+    const args = (policy: string, cp: string) => [
+      "verify",
+      receiptFile,
+      "--rpc",
+      rpc,
+      "--policy",
+      policy,
+      "--checkpoint",
+      cp,
+    ];
+    expect(await runCli(args(policyFile, cpFile), io), out.join("\n")).to.equal(0);
+    expect(out.join("\n")).to.match(/cosigned by .*bank\.test\/witness/);
+
+    const lookalike = path.join(dir, "lookalike.json");
+    const p = JSON.parse(fs.readFileSync(policyFile, "utf8"));
+    fs.writeFileSync(lookalike, JSON.stringify({ ...p, anchorContract: "0x" + "ab".repeat(20) }));
+    out.length = 0;
+    expect(await runCli(args(lookalike, cpFile), io), out.join("\n")).to.equal(1);
+
+    const short = path.join(dir, "short.txt");
+    fs.writeFileSync(
+      short,
+      note
+        .split("\n")
+        .filter((l) => !l.startsWith("— auditor.test/"))
+        .join("\n"),
+    );
+    out.length = 0;
+    expect(await runCli(args(policyFile, short), io), out.join("\n")).to.equal(1);
+    expect(out.join("\n")).to.match(/valid witness cosignatures, the policy needs 2/);
+
+    const broken = path.join(dir, "broken.json");
+    fs.writeFileSync(broken, JSON.stringify({ ...p, witnesses: { quorum: 3, vkeys: p.witnesses.vkeys } }));
+    expect(await runCli(args(broken, cpFile), io)).to.equal(2);
   });
 
   it("refuses to start on a key file others can read", async () => {
