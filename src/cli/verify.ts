@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import type { Address } from "viem";
-import { readHead, readHeadCovering } from "../chain/anchor";
+import { readHead } from "../chain/actions/read-head";
+import { readHeadCovering } from "../chain/actions/read-head-covering";
 import { createChainClients } from "../chain/clients";
 import { CustodyError } from "../errors";
 import {

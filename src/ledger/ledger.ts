@@ -24,7 +24,7 @@ import {
   planTransfers,
 } from "./engine";
 import { InvariantChecker, segregationReport } from "./invariants";
-import { FACT_KINDS, decodeLeaf, factKindOf } from "./leaf";
+import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";

@@ -1,17 +1,18 @@
-import { type Address, type Hex, type PublicClient, encodeFunctionData } from "viem";
-import { findEscrow } from "../chain/escrow";
+import type { Address, Hex, PublicClient } from "viem";
+import { createEscrowCallData } from "../chain/actions/create-escrow";
+import { findEscrow } from "../chain/actions/find-escrow";
+import { readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
 import {
   EscrowTermsInvalidError,
   escrowTermsOf,
   toOnChainTerms,
   type EscrowTerms,
-} from "../chain/escrow-terms";
+} from "../protocol/escrow-terms-v1";
 import { revertErrorName } from "../chain/revert";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
-import { assetToBytes32 } from "../ledger/leaf";
+import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { Metadata } from "../ledger/types";
-import { escrowAbi } from "./abi";
 import type { FaultHook } from "./faults";
 import type { RelayerLogger } from "./logger";
 import type { RelayerMetrics } from "./metrics";
@@ -43,7 +44,7 @@ export interface EscrowLedger {
 
 /**
  * The on-chain terms of an escrow hold: parties (account pseudonyms), asset and amount from the
- * hold; the rules from its `custody-escrow-terms-v1` metadata (src/chain/escrow-terms.ts).
+ * hold; the rules from its `custody-escrow-terms-v1` metadata (src/protocol/escrow-terms-v1.ts).
  * Throws InvalidArgumentError (EscrowTermsInvalidError for bad or missing terms).
  */
 export async function onChainTermsOf(ledger: EscrowLedger, hold: EscrowHold): Promise<EscrowTerms> {
@@ -117,7 +118,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         });
         continue;
       }
-      const data = encodeFunctionData({ abi: escrowAbi, functionName: "createEscrow", args: [id, terms] });
+      const data = createEscrowCallData(id, terms);
       try {
         sent.push(
           await sender.send(
@@ -159,17 +160,10 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     let from = rows[0] ? Number(rows[0].block_number) + 1 : o.fromBlock;
     while (from <= safe) {
       const to = Math.min(safe, from + (o.maxBlockRange ?? 2000) - 1);
-      const logs = await o.publicClient.getContractEvents({
-        address: o.escrow,
-        abi: escrowAbi,
-        fromBlock: BigInt(from),
-        toBlock: BigInt(to),
-      });
-      logs.sort((a, b) => Number(a.blockNumber! - b.blockNumber!) || a.logIndex! - b.logIndex!);
-      for (const ev of logs) {
-        if (ev.eventName !== "EscrowReleased" && ev.eventName !== "EscrowRefunded") continue;
-        const escrowId = (ev.args as { escrowId: Hex }).escrowId.toLowerCase() as Hex;
-        const chainEventId = `${ev.transactionHash!.toLowerCase()}:${ev.logIndex}`;
+      for (const { kind, escrowId, chainEventId } of await readEscrowDecisions(o.publicClient, o.escrow, {
+        fromBlock: from,
+        toBlock: to,
+      })) {
         const hold = await o.ledger.getHoldByEscrowId(escrowId);
         if (!hold) {
           o.log("warn", "escrow event for an escrow this ledger does not hold", { escrowId, chainEventId });
@@ -177,7 +171,6 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         }
         if (o.faults) await o.faults("escrow:beforeApply");
         const decision = { source: "chain" as const, chainEventId };
-        const kind = ev.eventName === "EscrowReleased" ? "release" : "refund";
         try {
           if (kind === "release") await o.ledger.postHold(hold.id, decision);
           else await o.ledger.voidHold(hold.id, decision);

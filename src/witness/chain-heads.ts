@@ -1,5 +1,6 @@
 import type { Address, PublicClient } from "viem";
-import { readHead, readHeadCovering } from "../chain/anchor";
+import { readHead } from "../chain/actions/read-head";
+import { readHeadCovering } from "../chain/actions/read-head-covering";
 import type { AnchoredHeadLookup } from "./witness";
 
 /**

@@ -2,7 +2,7 @@ import { InvariantError } from "../../errors";
 import { toHex } from "../../log/hex";
 import { formatCheckpoint } from "../../protocol/checkpoint";
 import { type NoteSigner, signNote } from "../../protocol/note";
-import type { AnchorRecord, AnchorSource, LogReader } from "../ports";
+import type { AnchorRecord, AnchorMirror, LogReader } from "../ports";
 
 /** Witness cosignature lines stored for a checkpoint (the relayer's cosignature store satisfies it). */
 export interface CosignatureSource {
@@ -27,7 +27,7 @@ export class CheckpointService {
 
   constructor(
     private readonly settings: CheckpointSettings,
-    private readonly anchors: AnchorSource,
+    private readonly anchors: AnchorMirror,
     private readonly log: LogReader,
     private readonly ensureLogSize: (size: number) => Promise<void>,
   ) {}
