@@ -7,7 +7,7 @@ import { formatAddCheckpointRequest } from "../protocol/witness-request";
 import type { AnchorStore } from "./anchor-store";
 import type { RelayerLogger } from "./logger";
 import type { RelayerTask } from "./relayer";
-import { all, run } from "./sql";
+import { all, run } from "../db/sql";
 
 /**
  * Witness cosignatures of anchored heads (docs/witness.md). After each anchor the relayer sends
