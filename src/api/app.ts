@@ -38,6 +38,8 @@ import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
 import type { ProofCacheOptions } from "./services/proof-cache";
+import { CheckpointService, type CheckpointSettings } from "./services/checkpoints";
+import { tlogRouter } from "./tlog";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -104,6 +106,10 @@ export interface ApiDeps {
   options?: ApiOptions;
   /** The custodian bank's statements and reconciliations (src/bank); its routes exist only when set. */
   bank?: BankPort;
+  /** Signed checkpoints and the C2SP tlog-tiles API at `/tlog` (docs/checkpoints.md); off when absent. */
+  checkpoints?: CheckpointSettings;
+  /** A trust policy `/v1/config` suggests (marked as supplied by the platform, not independent). */
+  suggestedTrustPolicy?: Record<string, unknown>;
 }
 
 function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
@@ -238,6 +244,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
     throw new RouteNotFoundError(req.method, `/v1${req.path}`);
   });
   app.use("/v1", v1);
+
+  if (deps.checkpoints)
+    app.use(
+      "/tlog",
+      tlogRouter({
+        checkpoints: new CheckpointService(deps.checkpoints, deps.anchors, deps.logStore, ensureLogSize),
+        log: deps.logStore,
+        ledger: deps.ledger,
+        pipeline: { ...options, auth: deps.auth, rateLimiter },
+      }),
+    );
 
   if (deps.webDir) app.use(express.static(deps.webDir, { index: "index.html", fallthrough: true }));
   app.use((req: Request) => {

@@ -6,6 +6,7 @@ import { keysCommand } from "./keys";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 import { verifyBalanceCommand } from "./verify-balance";
+import { witnessCommand } from "./witness";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
 const COMMANDS: ((ctx: CliContext) => Command)[] = [
@@ -16,6 +17,7 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   keysCommand,
   statementsCommand,
   reconcileCommand,
+  witnessCommand,
 ];
 
 function applyExitOverride(cmd: Command): void {

@@ -1,3 +1,5 @@
+import { InvalidProofInputError } from "./errors";
+
 /**
  * Integer helpers for tree sizes and indices up to 2^53 - 1 (JS bitwise operators stop at 2^32,
  * so these use BigInt or plain arithmetic). Browser-safe.
@@ -61,4 +63,19 @@ export function consistencyProofLength(size1: number, size2: number): number {
   let shift = 0;
   for (let m = size1; m % 2 === 0; m /= 2) shift++;
   return (isPowerOfTwo(size1) ? 0 : 1) + (inner - shift) + border;
+}
+
+/** Requires a node range [start, start + count) at `level` that fits in a safe-integer tree (else InvalidProofInputError). */
+export function checkNodeRange(level: number, start: number, count: number): void {
+  if (
+    !isSize(level) ||
+    level > 52 ||
+    !isSize(start) ||
+    !isSize(count) ||
+    count < 1 ||
+    !isSize((start + count) * 2 ** level)
+  )
+    throw new InvalidProofInputError("node range must be non-negative integers with count >= 1", {
+      details: `got level=${level}, start=${start}, count=${count}`,
+    });
 }

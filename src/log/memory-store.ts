@@ -2,7 +2,7 @@ import type { Hasher } from "./hash";
 import { HASH_SIZE } from "./hash";
 import { IndexOutOfRangeError, LogAppendConflictError, LogArgumentError } from "./errors";
 import { toHex } from "./hex";
-import { isSize } from "./math";
+import { checkNodeRange, isSize } from "./math";
 import { MemoryTree } from "./tree";
 import type { LogStore } from "./store";
 
@@ -50,6 +50,16 @@ export class MemoryLogStore implements LogStore {
 
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
     return this.tree.consistencyProof(size1, size2).map((h) => Uint8Array.from(h));
+  }
+
+  async nodeHashes(level: number, start: number, count: number): Promise<Uint8Array> {
+    checkNodeRange(level, start, count);
+    const end = (start + count) * 2 ** level;
+    if (end > this.tree.size)
+      throw new IndexOutOfRangeError(end - 1, this.tree.size, "last leaf under the nodes");
+    const out = new Uint8Array(count * HASH_SIZE);
+    for (let i = 0; i < count; i++) out.set(this.tree.node(level, start + i), i * HASH_SIZE);
+    return out;
   }
 
   async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {

@@ -4,7 +4,7 @@ import { type Hasher, HASH_SIZE } from "./hash";
 import { nodeHasher } from "./node-hasher";
 import { IndexOutOfRangeError, InvalidProofInputError, LogArgumentError, LogCorruptError } from "./errors";
 import { equalBytes } from "./hex";
-import { isSize } from "./math";
+import { checkNodeRange, isSize } from "./math";
 import {
   type LeafRange,
   type NodeId,
@@ -45,6 +45,12 @@ export interface LogStore {
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   /** Index of a leaf hash (the first, if repeated), or undefined (for "proof by leaf hash"). */
   findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
+  /**
+   * The hashes of the perfect nodes at tree `level` with indices [start, start + count), concatenated
+   * (count·32 bytes): what a C2SP hash tile holds. Requires every one of them complete in the stored
+   * tree, i.e. (start + count)·2^level <= size() (else IndexOutOfRangeError).
+   */
+  nodeHashes(level: number, start: number, count: number): Promise<Uint8Array>;
 }
 
 export const logMigrations: Migration[] = [
@@ -260,6 +266,20 @@ export class TileLogStore implements LogStore {
   async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
     const ranges = consistencyRanges(size1, size2);
     return this.hashRanges(ranges, size2, "tree size");
+  }
+
+  async nodeHashes(level: number, start: number, count: number): Promise<Uint8Array> {
+    checkNodeRange(level, start, count);
+    const nodes: NodeId[] = [];
+    for (let i = 0; i < count; i++) nodes.push({ level, index: start + i });
+    const reader = await this.readNodes(nodes);
+    if (!reader) {
+      const size = await this.backend.size();
+      throw new IndexOutOfRangeError((start + count) * 2 ** level - 1, size, "last leaf under the nodes");
+    }
+    const out = new Uint8Array(count * HASH_SIZE);
+    for (let i = 0; i < count; i++) out.set(reader.node(level, start + i), i * HASH_SIZE);
+    return out;
   }
 
   async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {

@@ -28,6 +28,18 @@ import { relayerMigrations } from "../relayer/migrations";
 import { createRelayer, type Relayer } from "../relayer/relayer";
 import { logAnchorSource } from "../relayer/source";
 import { buildWeb } from "../../web/build";
+import {
+  SIG_TYPE_COSIGNATURE_V1,
+  SIG_TYPE_ED25519,
+  ed25519NoteSigner,
+  formatSignerKey,
+  formatVerifierKey,
+  parseSignerKey,
+  type NoteSigner,
+} from "../protocol/note";
+import { TRUST_POLICY_VERSION } from "../protocol/trust-policy";
+import { cosignatureMigrations, cosignatureStore, createCosignatureTask } from "../relayer/cosignatures";
+import { openWitness, startWitnessServer } from "../witness";
 import { parseEscrowAccounts, parseFeeSchedule, type StackConfig } from "./config";
 
 /** The stack could not start (bad data folder, missing key, chain without the contracts, …). */
@@ -89,6 +101,39 @@ function pseudonymKeyOf(config: StackConfig): Uint8Array {
   const fromEnv = process.env[config.pseudonymKeyEnv];
   if (fromEnv) return parsePseudonymKey(fromEnv, `$${config.pseudonymKeyEnv}`);
   return secretFile(path.join(config.dataDir, "pseudonym.key"), 32);
+}
+
+/** A signer-key file (PRIVATE+KEY+…) read, or created 0600 with a fresh Ed25519 seed. */
+function signerKeyFile(file: string, name: string, sigType: number) {
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, formatSignerKey(name, sigType, randomBytes(32)) + "\n", {
+      mode: 0o600,
+      flag: "wx",
+    });
+  }
+  return parseSignerKey(fs.readFileSync(file, "utf8"));
+}
+
+/**
+ * The log's checkpoint key: `$CUSTODY_LOG_KEY` (a signer key, PRIVATE+KEY+<origin>+…) or
+ * `<data-dir>/log.key`, created 0600 on first start. Its key name is the checkpoint origin.
+ */
+function logSignerOf(
+  config: StackConfig,
+  deployment: Deployment,
+): { signer: NoteSigner; publicKey: Uint8Array } {
+  const fromEnv = process.env.CUSTODY_LOG_KEY;
+  const k = fromEnv
+    ? parseSignerKey(fromEnv)
+    : signerKeyFile(
+        path.join(config.dataDir, "log.key"),
+        `localhost/custody/${deployment.chainId}/${deployment.custodyAnchor.toLowerCase()}`,
+        SIG_TYPE_ED25519,
+      );
+  if (k.sigType !== SIG_TYPE_ED25519)
+    throw new StackStartError("the log key must be an Ed25519 (type 0x01) signer key");
+  return { signer: ed25519NoteSigner(k.name, k.seed), publicKey: k.publicKey };
 }
 
 async function relayerAccountOf(config: StackConfig, embedded: boolean): Promise<LocalAccount> {
@@ -210,6 +255,7 @@ export async function startStack(
     cleanups.push(() => closeDatabase(db));
     await migrate(db, [
       ...relayerMigrations,
+      ...cosignatureMigrations,
       ...apiMigrations,
       ...rateLimitMigrations,
       ...pseudonymKeyMigrations,
@@ -230,7 +276,47 @@ export async function startStack(
     });
     cleanups.push(() => inbox.stop());
 
-    // 4. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
+    // 4. Checkpoints and two local witnesses (the bank's and an auditor's, in this process for the
+    // embedded stack; in production each runs `custody witness` on its own machine).
+    const { signer: logSigner, publicKey: logPublicKey } = logSignerOf(config, deployment);
+    const witnessKeys = ["bank", "auditor"].map((who) =>
+      signerKeyFile(
+        path.join(config.dataDir, "witnesses", `${who}.key`),
+        `localhost/custody/witness/${who}`,
+        SIG_TYPE_COSIGNATURE_V1,
+      ),
+    );
+    const suggestedTrustPolicy = {
+      version: TRUST_POLICY_VERSION,
+      name: "embedded stack (suggested by the platform)",
+      chainId,
+      anchorContract: deployment.custodyAnchor.toLowerCase(),
+      log: {
+        origin: logSigner.name,
+        vkey: formatVerifierKey(logSigner.name, SIG_TYPE_ED25519, logPublicKey),
+      },
+      witnesses: {
+        quorum: 2,
+        vkeys: witnessKeys.map((k) => formatVerifierKey(k.name, SIG_TYPE_COSIGNATURE_V1, k.publicKey)),
+      },
+    };
+    const policyFile = path.join(config.dataDir, "trust-policy.json");
+    fs.writeFileSync(policyFile, JSON.stringify(suggestedTrustPolicy, null, 2) + "\n");
+    const witnessEndpoints = [];
+    for (const who of ["bank", "auditor"]) {
+      const keyFile = path.join(config.dataDir, "witnesses", `${who}.key`);
+      const witness = await openWitness({
+        keyFile,
+        policyFile,
+        stateFile: path.join(config.dataDir, "witnesses", `${who}.state.json`),
+        publicClient: clients.publicClient,
+      });
+      const ws = await startWitnessServer(witness, { host: "127.0.0.1", port: 0, origins: [witness.origin] });
+      cleanups.push(() => ws.close());
+      witnessEndpoints.push({ name: witness.name, url: ws.url });
+    }
+
+    // 5. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
     const source = logAnchorSource({ ledger, logStore });
@@ -274,12 +360,21 @@ export async function startStack(
           confirmations: config.confirmations,
           log: relayerLog,
         }),
+        createCosignatureTask({
+          db,
+          logStore,
+          anchors: { latestFinal: () => relayer.anchors.latestFinal() },
+          origin: logSigner.name,
+          signer: logSigner,
+          witnesses: witnessEndpoints,
+          log: relayerLog,
+        }),
       ],
     });
     relayer.start();
     cleanups.push(() => relayer.stop());
 
-    // 5. API with the receipt page.
+    // 6. API with the receipt page.
     const webDir = await buildWeb();
     const apiKeys = await apiKeysOf(db, path.join(config.dataDir, "api-keys.json"));
     const app = createApiApp({
@@ -300,6 +395,8 @@ export async function startStack(
         escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
         ...rateLimitOf(config, db),
       },
+      checkpoints: { origin: logSigner.name, signer: logSigner, cosignatures: cosignatureStore(db) },
+      suggestedTrustPolicy,
     });
     let server: ApiServer;
     try {

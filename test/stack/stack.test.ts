@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { ConfigError, parseEscrowAccounts, parseFeeSchedule, resolveConfig } from "../../src/stack/config";
 import { startStack, type RunningStack } from "../../src/stack/stack";
+import { loadTrustPolicy, verifyPolicyCheckpoint } from "../../src/protocol/trust-policy";
 import { startDemo } from "../../src/stack/demo";
 import { verifyReceipt } from "../../src/verify/chain";
 
@@ -145,5 +146,23 @@ describe("stack: one process, resumed after a restart", function () {
       expectedContract: s.deployment.custodyAnchor,
     });
     expect(verdict.ok, verdict.reason).to.equal(true);
+  });
+
+  it("signs checkpoints with the 0600 log key of its data folder; its two witnesses cosign them after the restart too", async () => {
+    expect(fs.statSync(path.join(dataDir, "log.key")).mode & 0o777).to.equal(0o600);
+    const policy = loadTrustPolicy(fs.readFileSync(path.join(dataDir, "trust-policy.json"), "utf8"));
+    const latest = (await s!.relayer.anchors.latest())!;
+    const v = await waitFor("a checkpoint cosigned by both witnesses", async () => {
+      const note = await (await fetch(`${s!.apiUrl}/tlog/checkpoint`)).text();
+      try {
+        return verifyPolicyCheckpoint(policy, note);
+      } catch {
+        return undefined;
+      }
+    });
+    expect(v.checkpoint.size).to.be.at.least(latest.treeSize);
+    expect(v.witnesses).to.have.length(2);
+    const config = await api(s!, "GET", "/config");
+    expect(config.body.suggestedTrustPolicy.log.vkey).to.equal(policy.policy.log.vkey);
   });
 });

@@ -48,6 +48,10 @@ const ConfigSchema = z
     rpcUrl: z.string().optional(),
     custodyAnchor: AddressOut,
     custodyEscrow: AddressOut.optional(),
+    suggestedTrustPolicy: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        "a custody-trust-policy-v1 the platform suggests; supplied by the platform, so not independent (docs/checkpoints.md)",
+    }),
   })
   .meta({ id: "ChainConfig" });
 
@@ -196,6 +200,7 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
             rpcUrl: chain.rpcUrl,
             custodyAnchor: d.custodyAnchor.toLowerCase(),
             custodyEscrow: d.custodyEscrow?.toLowerCase(),
+            suggestedTrustPolicy: deps.suggestedTrustPolicy,
           },
         };
       },

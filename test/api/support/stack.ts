@@ -18,6 +18,12 @@ import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
 import { relayerMigrations } from "../../../src/relayer/migrations";
 import { logAnchorSource } from "../../../src/relayer/source";
+import {
+  type WitnessEndpoint,
+  cosignatureMigrations,
+  cosignatureStore,
+  createCosignatureTask,
+} from "../../../src/relayer/cosignatures";
 
 /**
  * A whole stack for API tests: SQLite ledger and log, a fresh anvil chain with the contracts, the
@@ -48,13 +54,23 @@ export interface ApiStack {
   stop(): Promise<void>;
 }
 
-export async function startApiStack(opts: { options?: ApiDeps["options"] } = {}): Promise<ApiStack> {
+export async function startApiStack(
+  opts: {
+    options?: ApiDeps["options"];
+    checkpoints?: ApiDeps["checkpoints"];
+    /** Collect witness cosignatures after each anchor (the array may be filled after start). */
+    witnesses?: WitnessEndpoint[];
+  } = {},
+): Promise<ApiStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-api-"));
   const db = openDatabase(path.join(dir, "ledger.db"));
-  await migrate(db, [...apiMigrations, ...relayerMigrations]);
+  await migrate(db, [...apiMigrations, ...relayerMigrations, ...cosignatureMigrations]);
   const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
   const logStore = await openLogStore(db);
 
+  // The cosignature task reads the relayer's anchor mirror, which exists once the relayer does.
+  let relayerRef: Relayer | undefined;
+  const relayerAnchors = () => ({ latestFinal: () => relayerRef!.anchors.latestFinal() });
   const devChain = await startDevChain();
   const { node, deployment, clients } = devChain;
   const relayer = createRelayer({
@@ -75,9 +91,23 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
         fromBlock: deployment.deploymentBlock,
         log: silentRelayerLog,
       }),
+      ...(opts.witnesses && opts.checkpoints
+        ? [
+            createCosignatureTask({
+              db,
+              logStore,
+              anchors: relayerAnchors(),
+              origin: opts.checkpoints.origin,
+              signer: opts.checkpoints.signer,
+              witnesses: opts.witnesses,
+              log: silentRelayerLog,
+            }),
+          ]
+        : []),
     ],
   });
 
+  relayerRef = relayer;
   const keys = {
     platform: (await createApiKey(db, { role: "platform" })).key,
     auditor: (await createApiKey(db, { role: "auditor" })).key,
@@ -100,6 +130,10 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
     auth: openApiKeyStore(db, { cacheTtlMs: 0 }),
     logger,
     options: { rateLimit: false, escrowAccounts: { EUR: "escrow-eur" }, ...opts.options },
+    checkpoints: opts.checkpoints && {
+      ...opts.checkpoints,
+      cosignatures: opts.witnesses ? cosignatureStore(db) : undefined,
+    },
   });
   const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
 

@@ -1,0 +1,167 @@
+import { expect } from "chai";
+import { ed25519 } from "@noble/curves/ed25519";
+import { hashLeaf } from "../../src/log/hash";
+import { verifyCheckpoint } from "../../src/protocol/checkpoint";
+import {
+  SIG_TYPE_ED25519,
+  ed25519NoteSigner,
+  ed25519NoteVerifier,
+  formatVerifierKey,
+} from "../../src/protocol/note";
+import { decodeEntryBundle } from "../../src/protocol/tlog-tiles";
+import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
+import { runTlogcheck, tlogcheckBinary } from "../support/go-interop";
+
+const ORIGIN = "custody.test/log";
+const SEED = new Uint8Array(32).fill(0x2a);
+const PUB = ed25519.getPublicKey(SEED);
+const VKEY = formatVerifierKey(ORIGIN, SIG_TYPE_ED25519, PUB);
+
+async function transfers(s: ApiStack, prefix: string, n: number): Promise<void> {
+  const body = {
+    transfers: Array.from({ length: n }, (_, i) => ({
+      id: `${prefix}-${i}`,
+      debitAccountId: "alice",
+      creditAccountId: "bob",
+      amount: "1",
+      kind: "transfer",
+    })),
+  };
+  const r = await s.call("POST", "/v1/transfers/batch", { key: s.keys.platform, body });
+  expect(r.status, JSON.stringify(r.body)).to.equal(201);
+}
+
+async function bytes(s: ApiStack, p: string, key?: string) {
+  const res = await fetch(s.url + p, key ? { headers: { authorization: `Bearer ${key}` } } : {});
+  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+describe("api: signed checkpoints and the C2SP tlog-tiles API", () => {
+  let s: ApiStack;
+  const sizes: number[] = [];
+  before(async () => {
+    s = await startApiStack({ checkpoints: { origin: ORIGIN, signer: ed25519NoteSigner(ORIGIN, SEED) } });
+  });
+  after(async () => s?.stop());
+
+  it("serves a signed size-0 checkpoint before the first anchor, and no tiles", async () => {
+    const r = await s.call("GET", "/tlog/checkpoint");
+    expect(r.status).to.equal(200);
+    const v = verifyCheckpoint(r.body, { origin: ORIGIN, log: ed25519NoteVerifier(ORIGIN, PUB) });
+    expect(v.checkpoint.size).to.equal(0);
+    expect(v.checkpoint.rootHash).to.equal(
+      "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+    expect((await bytes(s, "/tlog/tile/0/000.p/1")).status).to.equal(404);
+  });
+
+  it("signs the newest anchored head: same size and root as on chain, short cache lifetime", async () => {
+    await seedLedger(s);
+    await s.anchor();
+    sizes.push((await s.relayer.anchors.latest())!.treeSize);
+    await transfers(s, "a", 300);
+    await s.anchor();
+    sizes.push((await s.relayer.anchors.latest())!.treeSize);
+    await transfers(s, "b", 300);
+    await s.anchor();
+    const head = (await s.relayer.anchors.latest())!;
+    const res = await fetch(`${s.url}/tlog/checkpoint`);
+    expect(res.headers.get("content-type")).to.match(/^text\/plain; charset=utf-8/);
+    expect(res.headers.get("cache-control")).to.equal("public, max-age=2");
+    const v = verifyCheckpoint(await res.text(), { origin: ORIGIN, log: ed25519NoteVerifier(ORIGIN, PUB) });
+    expect(v.checkpoint.size).to.equal(head.treeSize);
+    expect(v.checkpoint.rootHash).to.equal(head.rootHash.toLowerCase());
+    expect(head.treeSize).to.be.greaterThan(512);
+  });
+
+  it("serves full and partial hash tiles of height 8 as immutable, and nothing past the checkpoint", async () => {
+    const size = (await s.relayer.anchors.latest())!.treeSize;
+    const full = await bytes(s, "/tlog/tile/0/000");
+    expect(full.status).to.equal(200);
+    expect(full.headers.get("content-type")).to.equal("application/octet-stream");
+    expect(full.headers.get("cache-control")).to.equal("public, max-age=31536000, immutable");
+    expect(full.body.length).to.equal(8192);
+    expect(
+      Buffer.from(full.body.subarray(32 * 5, 32 * 6)).equals(Buffer.from(await s.logStore.leafHash(5))),
+    ).to.equal(true);
+    const w = size % 256;
+    const part = await bytes(s, `/tlog/tile/0/002.p/${w}`);
+    expect(part.status).to.equal(200);
+    expect(part.body.length).to.equal(32 * w);
+    const l1 = await bytes(s, "/tlog/tile/1/000.p/2");
+    expect(l1.status).to.equal(200);
+    // The level-1 entry is the root of the first 256 leaves.
+    expect(Buffer.from(l1.body.subarray(0, 32)).equals(Buffer.from(await s.logStore.root(256)))).to.equal(
+      true,
+    );
+    for (const p of [
+      `/tlog/tile/0/002.p/${w + 1}`,
+      "/tlog/tile/0/002",
+      "/tlog/tile/1/000",
+      "/tlog/tile/0/2",
+      "/tlog/tile/0/000.p/256",
+      "/tlog/tile/64/000",
+    ])
+      expect((await bytes(s, p)).status, p).to.equal(404);
+  });
+
+  it("serves entry bundles to auditors only; every entry hashes to its level-0 tile hash", async () => {
+    expect((await bytes(s, "/tlog/tile/entries/000")).status).to.equal(401);
+    expect((await bytes(s, "/tlog/tile/entries/000", s.keys.platform)).status).to.equal(403);
+    expect((await bytes(s, "/tlog/tile/entries/000", s.keys.alice)).status).to.equal(403);
+    const r = await bytes(s, "/tlog/tile/entries/000", s.keys.auditor);
+    expect(r.status).to.equal(200);
+    expect(r.headers.get("cache-control")).to.match(/^private/);
+    const entries = decodeEntryBundle(r.body);
+    expect(entries).to.have.length(256);
+    const tile = (await bytes(s, "/tlog/tile/0/000")).body;
+    entries.forEach((e, i) =>
+      expect(
+        Buffer.from(hashLeaf(e)).equals(Buffer.from(tile.subarray(32 * i, 32 * i + 32))),
+        `entry ${i}`,
+      ).to.equal(true),
+    );
+  });
+
+  it("golang.org/x/mod sumdb/note and sumdb/tlog agree: checkpoint, tiles, roots, inclusion and consistency proofs", async function () {
+    const bin = tlogcheckBinary();
+    if (!bin) return this.skip();
+    const out = await runTlogcheck(bin, [
+      "-api",
+      s.url,
+      "-vkey",
+      VKEY,
+      "-origin",
+      ORIGIN,
+      "-auditor-key",
+      s.keys.auditor,
+      "-sizes",
+      [...sizes, 1, 255, 256, 257].join(","),
+      "-vectors",
+      require.resolve("../vectors/checkpoint-v1.json"),
+    ]);
+    const size = (await s.relayer.anchors.latest())!.treeSize;
+    expect(out).to.include({
+      disagreements: 0,
+      treeSize: size,
+      inclusionProofs: size,
+      entries: size,
+      consistencyProofs: sizes.length + 4,
+      vectorCheckpoints: 2,
+    });
+    expect(out.apiInclusionProofs).to.be.greaterThan(10);
+  });
+
+  it("tlogcheck itself fails on a wrong log key (the interop run can fail)", async function () {
+    const bin = tlogcheckBinary();
+    if (!bin) return this.skip();
+    const other = formatVerifierKey(
+      ORIGIN,
+      SIG_TYPE_ED25519,
+      ed25519.getPublicKey(new Uint8Array(32).fill(1)),
+    );
+    let failed = false;
+    await runTlogcheck(bin, ["-api", s.url, "-vkey", other, "-origin", ORIGIN]).catch(() => (failed = true));
+    expect(failed).to.equal(true);
+  });
+});
