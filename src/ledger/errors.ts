@@ -141,6 +141,23 @@ export class HoldNotPendingError extends CustodyError {
   }
 }
 
+/**
+ * A chain decision for a hold that an earlier, different chain event already decided the same way
+ * (posted for a release, voided for a refund). Nothing changes; a caller replaying chain events may
+ * skip it, since the outcome it asks for is already applied.
+ */
+export class HoldAlreadyDecidedError extends HoldNotPendingError {
+  override name = "HoldAlreadyDecidedError";
+}
+
+/**
+ * A chain decision for a hold that is already decided the other way (a release for a voided hold, a
+ * refund for a posted one). Nothing changes; the ledger and the chain disagree and someone must look.
+ */
+export class HoldDecidedOtherwiseError extends HoldNotPendingError {
+  override name = "HoldDecidedOtherwiseError";
+}
+
 /** voidHold with source "timeout" before the hold's expiry (or on a hold without one). */
 export class HoldNotExpiredError extends CustodyError {
   override name = "HoldNotExpiredError";
