@@ -114,7 +114,9 @@ function termsOnChain(e: OnChainEscrow): EscrowTerms {
  *    (`escrow-terms-mismatch`), and no decision of that escrow is ever applied;
  * 2. `EscrowReleased` / `EscrowRefunded` events from confirmed blocks are applied to the ledger
  *    (post / void the hold) keyed by `<txHash>:<logIndex>`, so a replay changes nothing; a cursor
- *    in the database remembers the last block applied, across restarts.
+ *    in the database remembers the last block applied, across restarts;
+ * 3. escrows whose auto-release time or expiry has come get their permissionless `release` or
+ *    `refund` sent (the contract decides which from the terms, however late it is sent).
  *
  * The cursor moves past an event only once its outcome is in the ledger, is already there
  * (HoldAlreadyDecidedError), or is recorded as an alarm in `relayer_escrow_alarms` (a hold decided
@@ -258,6 +260,64 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     }
   }
 
+  /**
+   * Sends `release` for open escrows the rules released (auto-release time reached) and `refund` for
+   * expired ones no rule released: both are permissionless, and the contract decides which one
+   * applies from the terms (docs/contracts-v1.md, the outcome rule), so sending late (after an outage
+   * or a pause) gives the same outcome as sending on time.
+   */
+  async function settleDue(sender: TxSender) {
+    const now = Number((await o.publicClient.getBlock({ blockTag: "latest" })).timestamp);
+    const inFlight = new Set(
+      [...(await sender.inFlight("escrow-release")), ...(await sender.inFlight("escrow-refund"))].map((p) =>
+        String(p.request.meta?.escrowId),
+      ),
+    );
+    const sent = [];
+    for (const hold of await o.ledger.listOpenEscrowHolds()) {
+      const id = hold.escrowId?.toLowerCase() as Hex | undefined;
+      if (!id || !known.has(id) || inFlight.has(id)) continue;
+      let t;
+      try {
+        t = escrowTermsOf(hold.metadata);
+      } catch {
+        continue;
+      }
+      if (!t || !((t.autoReleaseAt !== 0 && t.autoReleaseAt <= now) || t.expiresAt <= now)) continue;
+      for (const functionName of ["release", "refund"] as const) {
+        const due = await o.publicClient.readContract({
+          address: o.escrow,
+          abi: escrowAbi,
+          functionName: functionName === "release" ? "releasable" : "refundable",
+          args: [id],
+        });
+        if (!due) continue;
+        const data = encodeFunctionData({ abi: escrowAbi, functionName, args: [id] });
+        try {
+          sent.push(
+            await sender.send(`escrow-${functionName}`, {
+              to: o.escrow,
+              data,
+              meta: { escrowId: id, holdId: hold.id },
+            }),
+          );
+        } catch (e) {
+          // Someone else decided it (or paused the contract) between the read and the send.
+          if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
+          o.log("warn", `escrow ${functionName} not sent`, { escrowId: id, error: String(e).split("\n")[0] });
+        }
+        break;
+      }
+    }
+    for (const p of sent) {
+      await sender.waitMined(p);
+      o.log("info", `escrow ${p.kind.slice("escrow-".length)} sent`, {
+        escrowId: p.request.meta?.escrowId,
+        txHash: p.txHash,
+      });
+    }
+  }
+
   /** Applies one terminal escrow event to the ledger. Throws (cursor stays) on anything not settled. */
   async function applyDecision(escrowId: Hex, kind: "release" | "refund", chainEventId: string) {
     const hold = await o.ledger.getHoldByEscrowId(escrowId);
@@ -347,6 +407,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       await loadAlarms();
       await createMissing(ctx.sender);
       await applyEvents(ctx.tip);
+      await settleDue(ctx.sender);
     },
     alarm(): RelayerAlarm | undefined {
       // The newest one, and how many others wait.

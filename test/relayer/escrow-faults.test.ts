@@ -270,6 +270,34 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       await relayer.runOnce();
       expect((await ledger.getHold("mism1")).status).to.equal("pending");
     });
+
+    it("an auto-release nobody sent before expiry, the contract paused over the whole window: released and posted after unpause", async () => {
+      const t0 = await chainNow();
+      const t = { ...(await terms({ threshold: 2 })), autoReleaseAt: t0 + 100, expiresAt: t0 + 200 };
+      const hold = await openEscrowHold("late1", t);
+      await relayer.runOnce(); // created on chain
+      const admin = chain.clientsOf(chain.accounts.admin);
+      const pause = async (functionName: "pause" | "unpause") => {
+        const hash = await admin.walletClient.writeContract({
+          address: chain.deployment.custodyEscrow,
+          abi: escrowAbi,
+          functionName,
+        });
+        await admin.publicClient.waitForTransactionReceipt({ hash });
+      };
+      await pause("pause");
+      const pc = chain.clients.publicClient;
+      await pc.request({ method: "evm_increaseTime" as never, params: [300] as never });
+      await pc.request({ method: "evm_mine" as never, params: [] as never });
+      await relayer.runOnce(); // paused: nothing can be sent
+      expect((await ledger.getHold("late1")).status).to.equal("pending");
+      await pause("unpause");
+      await relayer.runOnce(); // sends release (the rules released it at autoReleaseAt)
+      await relayer.runOnce(); // applies EscrowReleased
+      const h = await ledger.getHold("late1");
+      expect(h.status).to.equal("posted");
+      expect(hold.escrowId).to.be.a("string");
+    });
   });
 }
 
