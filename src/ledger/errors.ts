@@ -1,4 +1,4 @@
-import { CustodyError, InvalidArgumentError } from "../errors";
+import { CustodyError, InvalidArgumentError, InvariantError } from "../errors";
 
 /**
  * Every failure of the ledger a caller acts on. A failed operation changes nothing.
@@ -254,5 +254,17 @@ export class EscrowMovementNotAllowedError extends SegregationViolationError {
   override name = "EscrowMovementNotAllowedError";
   constructor(message: string, opts: Opts = {}) {
     super("SEGREGATION_ESCROW_RESERVED", message, opts);
+  }
+}
+
+/**
+ * A transfer id already has its event in the log but no transfer row: the derived table was
+ * altered (a row deleted). The ledger refuses to apply it again; `custody audit` names the row.
+ */
+export class TransferEventExistsError extends InvariantError {
+  override name = "TransferEventExistsError";
+  override readonly code = "TRANSFER_EVENT_EXISTS";
+  constructor(opts: { details?: string; cause?: unknown } = {}) {
+    super("a transfer of this batch is already in the event log but its transfer row is missing", opts);
   }
 }
