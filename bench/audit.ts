@@ -19,7 +19,7 @@ import { startDevChain } from "../src/chain/dev";
 import { custodyAnchorAbi } from "../src/chain/generated/abi";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
-import { ZERO32 } from "../src/ledger/leaf";
+import { ZERO32 } from "../src/protocol/leaf-v1";
 import { prepareLeaf, sealLeaf } from "../src/ledger/leaf-writer";
 import { ledgerMigrations } from "../src/ledger/migrations";
 import { ACCOUNT_TYPES, TRANSFER_KINDS } from "../src/ledger/types";

@@ -11,7 +11,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Contract, ContractTransactionResponse } from "ethers";
-import { UniformTree, leafHash } from "../test/contracts/support/referenceTree";
+import { UniformTree, leafHash } from "../test/contracts/support/reference-tree";
 
 const { ethers } = hre;
 const rows: { operation: string; detail: string; gas: number }[] = [];

@@ -7,17 +7,17 @@ import type { PublicClient } from "viem";
 import type { ApiKeyStore } from "./auth/keys";
 import type { ApiContext, ResolvedApiOptions } from "./context";
 import { RouteNotFoundError } from "./errors";
-import { errorBodyOf, fromBodyParserError, httpStatusOf } from "./http/errorShape";
+import { errorBodyOf, fromBodyParserError, httpStatusOf } from "./http/error-shape";
 import { jsonLineLogger, type ApiLogger } from "./http/logger";
-import { createFastGetHandler } from "./http/fastGet";
+import { createFastGetHandler } from "./http/fast-get";
 import { createApiMetrics } from "./http/metrics";
 import { routeHandlers, type ApiLocals } from "./http/pipeline";
-import { createRateLimiter, type RateLimitOptions } from "./http/rateLimit";
+import { createRateLimiter, type RateLimitOptions } from "./http/rate-limit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
 import type { LogStore } from "../log/store";
 import { syncLog } from "../log/sync";
-import type { AnchorSource, LedgerPort, RelayerStatusSource } from "./ports";
+import type { AnchorMirror, LedgerPort, RelayerStatusSource } from "./ports";
 import { auditRoutes } from "./routes/audit";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
@@ -27,7 +27,7 @@ import { ReceiptService } from "./services/receipts";
 import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
-import type { ProofCacheOptions } from "./services/proofCache";
+import type { ProofCacheOptions } from "./services/proof-cache";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -66,7 +66,7 @@ export interface ApiDeps {
   ledger: LedgerPort;
   /** The log tree over the ledger's events; the API appends to it lazily (see `syncLog`). */
   logStore: LogStore;
-  anchors: AnchorSource;
+  anchors: AnchorMirror;
   relayerStatus?: RelayerStatusSource;
   chain?: ApiChain;
   auth: ApiKeyStore;

@@ -2,7 +2,7 @@ import { CustodyError, InvalidArgumentError } from "../errors";
 
 /**
  * Errors raised by the HTTP layer itself. Each carries the HTTP status it maps to; errors from the
- * lower layers are mapped by `httpStatusOf` (src/api/http/errorShape.ts).
+ * lower layers are mapped by `httpStatusOf` (src/api/http/error-shape.ts).
  */
 export abstract class ApiError extends CustodyError {
   abstract readonly status: number;

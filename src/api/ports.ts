@@ -1,5 +1,5 @@
 import type { Ledger } from "../ledger/ledger";
-import type { AnchorRecord as MirroredAnchor } from "../relayer/anchor-store";
+import type { AnchorRecord as MirroredAnchor } from "../protocol/head";
 import type { RelayerStatus as RelayerSelfReport } from "../relayer/relayer";
 import type { RelayerAlarm } from "../relayer/types";
 
@@ -25,8 +25,8 @@ export interface LogReader {
   findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
 }
 
-/** Read side of the anchor mirror. */
-export interface AnchorSource {
+/** Read side of the relayer's mirror of the anchored heads (the relayer's `AnchorStore` satisfies it). */
+export interface AnchorMirror {
   latest(): Promise<AnchorRecord | undefined>;
   /** Newest first; `beforeHeadIndex` pages backwards (exclusive). */
   list(opts?: { limit?: number; beforeHeadIndex?: number }): Promise<AnchorRecord[]>;

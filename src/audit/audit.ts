@@ -1,12 +1,13 @@
 import type { Address, Hex } from "viem";
-import type { OnChainEscrow } from "../chain/escrow";
-import { leafEntryToJson, type LeafEntryJson } from "../ledger/leaf";
+import type { OnChainEscrow } from "../chain/actions/read-escrow";
+import { leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
 import { toHex } from "../log/hex";
 import { nodeHasher } from "../log/node-hasher";
 import { MemoryTree } from "../log/tree";
 import { checkEscrows } from "./escrows";
 import { FindingList } from "./findings";
-import { type ChainHead, type LeafHashReference, checkHeads } from "./heads";
+import type { AnchoredHead } from "../protocol/head";
+import { type LeafHashReference, checkHeads } from "./heads";
 import { readLeaf } from "./leaf";
 import { LedgerReplay } from "./replay";
 import { AUDIT_REPORT_FORMAT, type AuditReport, checkTable } from "./report";
@@ -54,7 +55,7 @@ export interface AuditChainReader {
   readonly custodyEscrow?: Address;
   blockNumber(): Promise<number>;
   /** Every anchored head, in head-index order. */
-  heads(): Promise<ChainHead[]>;
+  heads(): Promise<AnchoredHead[]>;
   /** The escrows with these ids (undefined for an id the chain does not know). */
   escrows(ids: readonly Hex[]): Promise<Map<Hex, OnChainEscrow | undefined>>;
 }

@@ -10,12 +10,13 @@ import {
   defineChain,
   http,
 } from "viem";
-import { readHead, readHeadCount } from "../chain/anchor";
-import { type OnChainEscrow, findEscrow } from "../chain/escrow";
-import { custodyAnchorAbi } from "../chain/generated/abi";
+import { findEscrow } from "../chain/actions/find-escrow";
+import type { OnChainEscrow } from "../chain/actions/read-escrow";
+import { readHead } from "../chain/actions/read-head";
+import { readHeadCount } from "../chain/actions/read-head-count";
 import type { AuditChainReader } from "./audit";
-import { AuditAttestationError, AuditChainError } from "./errors";
-import type { ChainHead } from "./heads";
+import { AuditChainError } from "./errors";
+import type { AnchoredHead } from "../protocol/head";
 
 const PARALLEL = 64;
 
@@ -89,7 +90,7 @@ export async function chainReader(
       read("the anchored heads", async () => {
         const n = await readHeadCount(client, p.custodyAnchor);
         const idx = Array.from({ length: n }, (_, i) => i);
-        return inChunks(idx, async (i): Promise<ChainHead> => readHead(client, p.custodyAnchor, i));
+        return inChunks(idx, async (i): Promise<AnchoredHead> => readHead(client, p.custodyAnchor, i));
       }),
     escrows: async (ids) => {
       const out = new Map<Hex, OnChainEscrow | undefined>();
@@ -111,41 +112,4 @@ export async function chainReader(
   };
 }
 
-export interface AttestAuditParameters {
-  publicClient: PublicClient;
-  walletClient: WalletClient<Transport, Chain | undefined, Account>;
-  custodyAnchor: Address;
-  headIndex: number;
-  reportHash: Hex;
-  passed: boolean;
-}
-
-/**
- * Records the audit on chain: `CustodyAnchor.attest(headIndex, reportHash, passed)` signed by the
- * auditor (AUDITOR_ROLE). Waits for the receipt; returns the transaction hash.
- */
-export async function attestAudit(p: AttestAuditParameters): Promise<Hex> {
-  let hash: Hex;
-  try {
-    const { request } = await p.publicClient.simulateContract({
-      address: p.custodyAnchor,
-      abi: custodyAnchorAbi,
-      functionName: "attest",
-      args: [BigInt(p.headIndex), p.reportHash, p.passed],
-      account: p.walletClient.account,
-    });
-    hash = await p.walletClient.writeContract(request);
-  } catch (cause) {
-    const m = /CustodyAnchor[A-Za-z]+|AccessControlUnauthorizedAccount/.exec(
-      String((cause as Error).message),
-    );
-    throw new AuditAttestationError(`the chain refused the attestation of head ${p.headIndex}`, {
-      details: m ? m[0] : (cause as Error).message.split("\n")[0],
-      cause,
-    });
-  }
-  const receipt = await p.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success")
-    throw new AuditAttestationError(`attestation transaction ${hash} reverted`);
-  return hash;
-}
+export { attestAudit, type AttestAuditParameters } from "../chain/actions/attest-audit";

@@ -19,9 +19,4 @@ export class AuditChainError extends CustodyError {
 }
 
 /** Recording the report hash on chain failed (no head to attest, reverted, already attested). */
-export class AuditAttestationError extends CustodyError {
-  override name = "AuditAttestationError";
-  constructor(message: string, opts: Opts = {}) {
-    super("AUDIT_ATTESTATION_FAILED", message, opts);
-  }
-}
+export { AuditAttestationError } from "../chain/errors";

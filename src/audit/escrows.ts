@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
-import type { OnChainEscrow } from "../chain/escrow";
-import { assetToBytes32 } from "../ledger/leaf";
+import type { OnChainEscrow } from "../chain/actions/read-escrow";
+import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { FindingList } from "./findings";
 import type { ReplayedHold } from "./replay";
 

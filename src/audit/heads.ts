@@ -1,19 +1,9 @@
-import type { Hex } from "viem";
+import type { AnchoredHead } from "../protocol/head";
 import { toHex } from "../log/hex";
 import { nodeHasher } from "../log/node-hasher";
 import type { MemoryTree } from "../log/tree";
 import { verifyConsistency } from "../log/verify";
 import type { FindingList } from "./findings";
-
-/** A head as anchored in CustodyAnchor (read from the chain, never from the relayer's table). */
-export interface ChainHead {
-  headIndex: number;
-  treeSize: number;
-  rootHash: Hex;
-  blockNumber?: number;
-  /** Block time, Unix seconds. */
-  timestamp?: number;
-}
 
 /**
  * Where the exact altered leaf can be looked up once a head's root no longer matches: a copy of the
@@ -43,12 +33,12 @@ export interface HeadCheckResult {
  */
 export async function checkHeads(
   tree: MemoryTree,
-  heads: readonly ChainHead[],
+  heads: readonly AnchoredHead[],
   findings: FindingList,
   reference?: LeafHashReference,
 ): Promise<HeadCheckResult> {
   const out: HeadCheckResult = { verified: 0, consistent: 0, verifiedSize: 0 };
-  let prev: ChainHead | undefined;
+  let prev: AnchoredHead | undefined;
   for (const h of heads) {
     const prevSize = prev?.treeSize ?? 0;
     if (h.treeSize <= prevSize) {
@@ -115,7 +105,7 @@ export async function checkHeads(
 /** The first index in [from, head.treeSize) where the rebuilt tree departs from a reference proven by the head. */
 async function pinpoint(
   tree: MemoryTree,
-  head: ChainHead,
+  head: AnchoredHead,
   from: number,
   ref: LeafHashReference,
 ): Promise<number | undefined> {

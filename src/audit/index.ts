@@ -9,7 +9,7 @@ export {
   type StoredBalance,
 } from "./audit";
 export { AUDIT_CHECKS, FindingList, type AuditCheck, type AuditFinding } from "./findings";
-export { checkHeads, type ChainHead, type HeadCheckResult, type LeafHashReference } from "./heads";
+export { checkHeads, type HeadCheckResult, type LeafHashReference } from "./heads";
 export { checkEscrows } from "./escrows";
 export { readLeaf } from "./leaf";
 export { LedgerReplay, type ReplayResult, type ReplayedAccount, type ReplayedHold } from "./replay";

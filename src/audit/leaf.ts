@@ -6,7 +6,7 @@ import {
   type EventTypeName,
   type LeafEntry,
   factKindOf,
-} from "../ledger/leaf";
+} from "../protocol/leaf-v1";
 
 /**
  * Fast, allocation-light reader of leaf format v1 for bulk audits: the same acceptance as

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import { FeeScheduleViolationError, SegregationViolationError } from "../ledger/errors";
 import { segregationReport } from "../ledger/invariants";
-import { type FactKind, ZERO32, factKindOf, type LeafEntry } from "../ledger/leaf";
+import { type FactKind, ZERO32, factKindOf, type LeafEntry } from "../protocol/leaf-v1";
 import {
   type AccountState,
   type MovementContext,

@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
-import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../ledger/leaf";
+import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
 import { logMigrations, openLogStore } from "../log/store";
 import type { AuditEventRow, AuditEventSource, StoredBalance } from "./audit";
 import { AuditSourceError } from "./errors";

@@ -31,3 +31,19 @@ export class NodeStartError extends CustodyError {
     super("NODE_START_FAILED", message, opts);
   }
 }
+
+/** The `HeadAnchored` event of an existing head is not in the head's block (the block is being reorganised: retry later). */
+export class HeadEventNotFoundError extends CustodyError {
+  override name = "HeadEventNotFoundError";
+  constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("HEAD_EVENT_NOT_FOUND", message, opts);
+  }
+}
+
+/** The chain refused an audit attestation (no head to attest, reverted, already attested). */
+export class AuditAttestationError extends CustodyError {
+  override name = "AuditAttestationError";
+  constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("AUDIT_ATTESTATION_FAILED", message, opts);
+  }
+}

@@ -43,15 +43,21 @@ export {
   type CreateChainClientsParameters,
 } from "./clients";
 export { loadSigner, type LoadSignerParameters } from "./keys";
-export {
-  readHead,
-  readHeadCount,
-  readHeadCovering,
-  readLatestHead,
-  verifyConsistencyOnChain,
-  verifyInclusionOnChain,
-  type AnchoredHead,
-} from "./anchor";
+export { readHeadCount } from "./actions/read-head-count";
+export { readHead } from "./actions/read-head";
+export { readLatestHead } from "./actions/read-latest-head";
+export { readHeadCovering } from "./actions/read-head-covering";
+export { readAnchorRecord, type ReadAnchorRecordParameters } from "./actions/read-anchor-record";
+export { verifyInclusionOnChain } from "./actions/verify-inclusion-on-chain";
+export { verifyConsistencyOnChain } from "./actions/verify-consistency-on-chain";
+export { anchorHeadCallData, type AnchorHeadParameters } from "./actions/anchor-head";
+export { attestAudit, type AttestAuditParameters } from "./actions/attest-audit";
+export { createEscrowCallData } from "./actions/create-escrow";
+export { decideEscrow, type DecideEscrowParameters } from "./actions/decide-escrow";
+export { readEscrowDecisions, type EscrowDecision } from "./actions/read-escrow-decisions";
+export { ESCROW_STATES, readEscrow, type EscrowStateName, type OnChainEscrow } from "./actions/read-escrow";
+export { findEscrow } from "./actions/find-escrow";
+export type { AnchoredHead, AnchorLocation, AnchorRecord } from "../protocol/head";
 export {
   ESCROW_TERMS_FORMAT,
   ESCROW_TERMS_KEY,
@@ -64,7 +70,13 @@ export {
   type EscrowTerms,
   type EscrowTermsIssue,
   type EscrowTermsV1,
-} from "./escrow-terms";
-export { ESCROW_STATES, findEscrow, readEscrow, type EscrowStateName, type OnChainEscrow } from "./escrow";
+} from "../protocol/escrow-terms-v1";
 export { revertErrorName } from "./revert";
-export { DeploymentFailedError, DeploymentFileError, KeyUnavailableError, NodeStartError } from "./errors";
+export {
+  AuditAttestationError,
+  DeploymentFailedError,
+  DeploymentFileError,
+  HeadEventNotFoundError,
+  KeyUnavailableError,
+  NodeStartError,
+} from "./errors";

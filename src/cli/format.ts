@@ -9,7 +9,7 @@ export function formatVerdict(v: VerificationResult, subject: string): string {
     if (h) {
       lines.push(
         `         anchored in head #${h.headIndex} (tree size ${h.treeSize}, root ${h.rootHash})`,
-        `         by ${h.contract} on chain ${h.chainId}, block ${h.blockNumber}, ${new Date(h.timestamp * 1000).toISOString()}`,
+        `         by ${h.contract} on chain ${h.chainId}, block ${h.blockNumber}, ${new Date(h.blockTimestamp * 1000).toISOString()}`,
       );
     }
   } else {

@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import { auditCommand } from "./audit";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { verifyCommand } from "./verify";
-import { verifyHashCommand } from "./verifyHash";
+import { verifyHashCommand } from "./verify-hash";
 
 /** Every command is one file exporting `(ctx) => Command`; adding one is one line here. */
 const COMMANDS: ((ctx: CliContext) => Command)[] = [verifyCommand, verifyHashCommand, auditCommand];

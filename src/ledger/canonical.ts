@@ -1,6 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
 import type { Hex } from "viem";
-import { ZERO32 } from "./leaf";
+import { ZERO32 } from "../protocol/leaf-v1";
 import { HmacSha256 } from "./sha256";
 import type { JsonValue } from "./types";
 

@@ -17,7 +17,7 @@ import {
   UnknownAccountError,
   UnknownHoldError,
 } from "./errors";
-import { type EventTypeName, FACT_KINDS, type FactKind, ZERO32 } from "./leaf";
+import { type EventTypeName, FACT_KINDS, type FactKind, ZERO32 } from "../protocol/leaf-v1";
 import { type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
 import { checkMovement } from "./rules";
 import {

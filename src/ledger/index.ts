@@ -19,6 +19,6 @@ export {
   type FactKind,
   type LeafEntry,
   type LeafEntryJson,
-} from "./leaf";
+} from "../protocol/leaf-v1";
 export { canonicalJson } from "./canonical";
 export { balanceOf, maxFee } from "./rules";

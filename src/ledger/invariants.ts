@@ -1,4 +1,4 @@
-import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION } from "./leaf";
+import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION } from "../protocol/leaf-v1";
 
 /** Word 2 (sequence, uint64) of a 0x00-prefixed leaf, exact up to 2^53 (NaN-free: larger gives an unsafe number). */
 function leafSequence(p: Uint8Array): number {

@@ -1,10 +1,17 @@
 import { hash as nodeHash } from "node:crypto";
 import type { Hex } from "viem";
-import { EVENT_TYPES, LEAF_V1_BYTES, LEAF_VERSION, type LeafEntry, ZERO32, assetToBytes32 } from "./leaf";
+import {
+  EVENT_TYPES,
+  LEAF_V1_BYTES,
+  LEAF_VERSION,
+  type LeafEntry,
+  ZERO32,
+  assetToBytes32,
+} from "../protocol/leaf-v1";
 
 /**
  * Node-side fast path for leaf format v1: writes the same 416 bytes as `encodeLeaf` (checked by
- * test/ledger/leaf.test.ts) without going through a generic ABI encoder, and hashes with
+ * test/protocol/leaf-v1.test.ts) without going through a generic ABI encoder, and hashes with
  * node:crypto. The buffer carries one leading 0x00 byte so the RFC 9162 leaf hash
  * SHA-256(0x00 ‖ leaf) needs no copy. Callers pass fields the ledger validated already.
  */

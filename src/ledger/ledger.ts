@@ -26,7 +26,7 @@ import {
 } from "./engine";
 import { InvariantChecker, segregationReport } from "./invariants";
 import { TRANSFER_EVENT_ONCE_INDEX } from "./migrations";
-import { FACT_KINDS, decodeLeaf, factKindOf } from "./leaf";
+import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";

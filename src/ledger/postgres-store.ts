@@ -3,7 +3,7 @@ import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { InvariantError } from "../errors";
-import { LEAF_V1_BYTES } from "./leaf";
+import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
 import { sealLeaf } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
 import {

@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import type { FactKind, LeafEntry } from "./leaf";
+import type { FactKind, LeafEntry } from "../protocol/leaf-v1";
 
 /**
  * Account types. The numbering is the leaf `code` of ACCOUNT_OPENED events; never renumber.

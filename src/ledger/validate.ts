@@ -2,7 +2,7 @@ import { type Hex, isHex } from "viem";
 import { canonicalJson } from "./canonical";
 import { InvalidAmountError, InvalidLedgerInputError } from "./errors";
 import type { NewFact } from "./engine";
-import { FACT_KINDS, type FactKind, assetToBytes32 } from "./leaf";
+import { FACT_KINDS, type FactKind, assetToBytes32 } from "../protocol/leaf-v1";
 import {
   ACCOUNT_STATUSES,
   ACCOUNT_TYPES,

@@ -23,8 +23,8 @@ import {
   leafPrefix,
   sqlitePrefixExpression,
 } from "./leaf-keys";
-import { SqliteTileBackend } from "./store-sqlite";
-import { PostgresTileBackend } from "./store-postgres";
+import { SqliteTileBackend } from "./sqlite-store";
+import { PostgresTileBackend } from "./postgres-store";
 
 /**
  * The persistent, append-only RFC 9162 tree over the ledger's leaf hashes. Proofs are served for

@@ -5,30 +5,9 @@ import { all, run, transaction } from "./sql";
 
 export { relayerMigrations } from "./migrations";
 
-/**
- * One head held by the anchor contract, as mirrored by the relayer. Everything here comes from the
- * chain (the `HeadAnchored` event, its receipt and block); the relayer adds only `final`.
- */
-export interface AnchorRecord {
-  /** Index of the head in the contract (0-based, as in `getHead(i)`). */
-  headIndex: number;
-  /** Number of log entries the head commits to. */
-  treeSize: number;
-  /** RFC 9162 root of the first `treeSize` entries, 0x lower-case. */
-  rootHash: Hex;
-  metadataHash: Hex;
-  /** Transaction that anchored the head. */
-  txHash: Hex;
-  blockNumber: number;
-  blockHash: Hex;
-  /** Block timestamp, seconds since the Unix epoch. */
-  blockTimestamp: number;
-  chainId: number;
-  /** Anchor contract address, 0x lower-case. */
-  contract: Address;
-  /** True once the block is at least the configured confirmation depth deep. */
-  final: boolean;
-}
+/** One head held by the anchor contract, as mirrored by the relayer (src/protocol/head.ts). */
+export type { AnchorRecord } from "../protocol/head";
+import type { AnchorRecord } from "../protocol/head";
 
 /** Reads (and, for the relayer, writes) the mirrored anchors. */
 export interface AnchorStore {

@@ -1,12 +1,16 @@
-import { type Address, type Hex, type PublicClient, encodeFunctionData } from "viem";
-import { findEscrow, type OnChainEscrow } from "../chain/escrow";
+import type { Address, Hex, PublicClient } from "viem";
+import { createEscrowCallData } from "../chain/actions/create-escrow";
+import { findEscrow } from "../chain/actions/find-escrow";
+import type { OnChainEscrow } from "../chain/actions/read-escrow";
+import { readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
+import { readEscrowSettlement, settleEscrowCallData } from "../chain/actions/settle-escrow";
 import {
   EscrowTermsInvalidError,
   escrowTermsDifferences,
   escrowTermsOf,
   toOnChainTerms,
   type EscrowTerms,
-} from "../chain/escrow-terms";
+} from "../protocol/escrow-terms-v1";
 import { revertErrorName } from "../chain/revert";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
@@ -15,9 +19,8 @@ import {
   HoldDecidedOtherwiseError,
   ChainEventConflictError,
 } from "../ledger/errors";
-import { assetToBytes32 } from "../ledger/leaf";
+import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { Metadata } from "../ledger/types";
-import { escrowAbi } from "./abi";
 import type { FaultHook } from "./faults";
 import type { RelayerLogger } from "./logger";
 import type { RelayerMetrics } from "./metrics";
@@ -231,7 +234,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         });
         continue;
       }
-      const data = encodeFunctionData({ abi: escrowAbi, functionName: "createEscrow", args: [id, terms] });
+      const data = createEscrowCallData(id, terms);
       try {
         sent.push(
           await sender.send(
@@ -284,29 +287,20 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         continue;
       }
       if (!t || !((t.autoReleaseAt !== 0 && t.autoReleaseAt <= now) || t.expiresAt <= now)) continue;
-      for (const functionName of ["release", "refund"] as const) {
-        const due = await o.publicClient.readContract({
-          address: o.escrow,
-          abi: escrowAbi,
-          functionName: functionName === "release" ? "releasable" : "refundable",
-          args: [id],
-        });
-        if (!due) continue;
-        const data = encodeFunctionData({ abi: escrowAbi, functionName, args: [id] });
-        try {
-          sent.push(
-            await sender.send(`escrow-${functionName}`, {
-              to: o.escrow,
-              data,
-              meta: { escrowId: id, holdId: hold.id },
-            }),
-          );
-        } catch (e) {
-          // Someone else decided it (or paused the contract) between the read and the send.
-          if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
-          o.log("warn", `escrow ${functionName} not sent`, { escrowId: id, error: String(e).split("\n")[0] });
-        }
-        break;
+      const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
+      if (!settlement) continue;
+      try {
+        sent.push(
+          await sender.send(`escrow-${settlement}`, {
+            to: o.escrow,
+            data: settleEscrowCallData(id, settlement),
+            meta: { escrowId: id, holdId: hold.id },
+          }),
+        );
+      } catch (e) {
+        // Someone else decided it (or paused the contract) between the read and the send.
+        if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
+        o.log("warn", `escrow ${settlement} not sent`, { escrowId: id, error: String(e).split("\n")[0] });
       }
     }
     for (const p of sent) {
@@ -376,18 +370,11 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     let from = rows[0] ? Number(rows[0].block_number) + 1 : o.fromBlock;
     while (from <= safe) {
       const to = Math.min(safe, from + (o.maxBlockRange ?? 2000) - 1);
-      const logs = await o.publicClient.getContractEvents({
-        address: o.escrow,
-        abi: escrowAbi,
-        fromBlock: BigInt(from),
-        toBlock: BigInt(to),
-      });
-      logs.sort((a, b) => Number(a.blockNumber! - b.blockNumber!) || a.logIndex! - b.logIndex!);
-      for (const ev of logs) {
-        if (ev.eventName !== "EscrowReleased" && ev.eventName !== "EscrowRefunded") continue;
-        const escrowId = (ev.args as { escrowId: Hex }).escrowId.toLowerCase() as Hex;
-        const chainEventId = `${ev.transactionHash!.toLowerCase()}:${ev.logIndex}`;
-        await applyDecision(escrowId, ev.eventName === "EscrowReleased" ? "release" : "refund", chainEventId);
+      for (const { kind, escrowId, chainEventId } of await readEscrowDecisions(o.publicClient, o.escrow, {
+        fromBlock: from,
+        toBlock: to,
+      })) {
+        await applyDecision(escrowId, kind, chainEventId);
       }
       await run(
         o.db,

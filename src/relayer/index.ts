@@ -12,7 +12,7 @@ export {
   type RunOnceResult,
 } from "./relayer";
 export { createEscrowBridge, onChainTermsOf, type EscrowLedger, type EscrowHold } from "./escrow-bridge";
-export type { EscrowTerms } from "../chain/escrow-terms";
+export type { EscrowTerms } from "../protocol/escrow-terms-v1";
 export { logAnchorSource } from "./source";
 export type { AnchorSource, RelayerAlarm } from "./types";
 export {

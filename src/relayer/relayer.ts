@@ -1,15 +1,10 @@
 import { createHash } from "node:crypto";
 import { Registry } from "prom-client";
-import {
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-  encodeFunctionData,
-} from "viem";
+import { type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
 import type { Database } from "../db/database";
-import { anchorAbi } from "./abi";
+import { anchorHeadCallData } from "../chain/actions/anchor-head";
+import { readAnchorRecord } from "../chain/actions/read-anchor-record";
+import { readHeadCount } from "../chain/actions/read-head-count";
 import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
 import { auditAgainstHeads } from "./audit";
 import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
@@ -18,7 +13,6 @@ import { type LeaderLease, createLeaderLease } from "./lease";
 import { type RelayerLogger, jsonLogger } from "./logger";
 import { type RelayerMetrics, createRelayerMetrics } from "./metrics";
 import { type AnchorPolicy, backoffDelay, isFinal, nextAnchorSize } from "./policy";
-import { readAnchorRecord, readHeadCount } from "./read-heads";
 import { TxSender } from "./tx-sender";
 import type { AnchorSource, RelayerAlarm } from "./types";
 
@@ -387,10 +381,11 @@ export class Relayer {
     const root = await this.o.source.root(target);
     const proof = anchoredSize === 0 ? [] : await this.o.source.consistencyProof(anchoredSize, target);
     const lastEntryAt = (await this.o.source.entryTimestamp(target - 1)) ?? 0;
-    const data = encodeFunctionData({
-      abi: anchorAbi,
-      functionName: "anchor",
-      args: [BigInt(target), root, proof, anchorMetadataHash(target, lastEntryAt)],
+    const data = anchorHeadCallData({
+      treeSize: target,
+      rootHash: root,
+      consistencyProof: proof,
+      metadataHash: anchorMetadataHash(target, lastEntryAt),
     });
     // Fencing: never send on a lease that may have lapsed.
     if (!(await this.lease.tryAcquire())) throw new RelayerNotLeaderError();

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { toHex, type Address, type Hex } from "viem";
 import { devAccount } from "../chain/anvil";
 import { createChainClients } from "../chain/clients";
-import { custodyEscrowAbi } from "../chain/generated/abi";
+import { decideEscrow } from "../chain/actions/decide-escrow";
+import { readEscrow } from "../chain/actions/read-escrow";
 import { DEV_ROLES, type RunningStack } from "./stack";
 
 /**
@@ -50,23 +51,18 @@ export function startDemo(
       chainId: stack.chainId,
       account: who,
     });
-    const hash = await walletClient!.writeContract({
-      address: escrowAddress,
-      abi: custodyEscrowAbi,
-      functionName,
-      args: [escrowId],
+    return decideEscrow({
+      publicClient,
+      walletClient: walletClient!,
+      escrow: escrowAddress,
+      escrowId,
+      decision: functionName,
     });
-    return publicClient.waitForTransactionReceipt({ hash });
   };
   const onChain = async (escrowId: Hex) => {
     for (let i = 0; i < 60 && !stopped; i++) {
       try {
-        await publicClient.readContract({
-          address: escrowAddress,
-          abi: custodyEscrowAbi,
-          functionName: "getEscrow",
-          args: [escrowId],
-        });
+        await readEscrow(publicClient, escrowAddress, escrowId);
         return true;
       } catch {
         await sleep(500);

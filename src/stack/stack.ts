@@ -15,7 +15,7 @@ import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { openLedger, type Ledger } from "../ledger";
-import { assetToBytes32 } from "../ledger/leaf";
+import { assetToBytes32 } from "../protocol/leaf-v1";
 import { openLogStore, type LogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { jsonLogger, type RelayerLogger } from "../relayer/logger";

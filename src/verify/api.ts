@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import type { Address, Hex } from "viem";
 import { CustodyError, InvalidArgumentError } from "../errors";
-import { parseLeafProof, type LeafProof } from "./receipt";
+import { parseLeafProof, type LeafProof } from "../protocol/receipt-v1";
 
 /**
  * Reads what a verifier needs from the project's API (GET /v1/proofs/by-leaf-hash/:leafHash and

@@ -9,12 +9,16 @@ import {
   type PublicClient,
 } from "viem";
 import { CustodyError } from "../errors";
-import { anchorVerifierAbi } from "./anchorAbi";
-import { checkReceiptFormat, verifyReceiptOffline, verifyLeafProofOffline, type LeafProof } from "./receipt";
+import { readHead } from "../chain/actions/read-head";
+import { readHeadCount } from "../chain/actions/read-head-count";
+import { verifyInclusionOnChain } from "../chain/actions/verify-inclusion-on-chain";
+import { custodyAnchorAbi } from "../chain/generated/abi";
+import type { LeafProof } from "../protocol/receipt-v1";
+import { checkReceiptFormat, verifyLeafProofOffline, verifyReceiptOffline } from "./receipt";
 import {
   mergeVerdicts,
   verdictOf,
-  type AnchoredHead,
+  type VerifiedHead,
   type VerificationCheck,
   type VerificationResult,
 } from "./result";
@@ -93,7 +97,7 @@ export async function verifyAnchorOnChain(
 ): Promise<VerificationResult> {
   const { anchor } = proof;
   const checks: VerificationCheck[] = [];
-  const done = (head?: AnchoredHead) => verdictOf(checks, head);
+  const done = (head?: VerifiedHead) => verdictOf(checks, head);
 
   if (opts.expectedContract !== undefined) {
     const ok = same(anchor.contract, opts.expectedContract);
@@ -133,11 +137,9 @@ export async function verifyAnchorOnChain(
   });
   if (!hasCode) return done();
 
-  let headCount: bigint;
+  let headCount: number;
   try {
-    headCount = await read("the head count", () =>
-      client.readContract({ address: contract, abi: anchorVerifierAbi, functionName: "headCount" }),
-    );
+    headCount = await read("the head count", () => readHeadCount(client, contract));
   } catch (err) {
     if (!isRevert(err)) throw err;
     checks.push({
@@ -147,7 +149,7 @@ export async function verifyAnchorOnChain(
     });
     return done();
   }
-  if (BigInt(anchor.headIndex) >= headCount) {
+  if (anchor.headIndex >= headCount) {
     checks.push({
       name: "anchoredHead",
       ok: false,
@@ -155,22 +157,10 @@ export async function verifyAnchorOnChain(
     });
     return done();
   }
-  const h = await read("the anchored head", () =>
-    client.readContract({
-      address: contract,
-      abi: anchorVerifierAbi,
-      functionName: "getHead",
-      args: [BigInt(anchor.headIndex)],
-    }),
-  );
-  const head: AnchoredHead = {
+  const head: VerifiedHead = {
     chainId: rpcChainId,
     contract,
-    headIndex: anchor.headIndex,
-    treeSize: Number(h.treeSize),
-    rootHash: h.rootHash.toLowerCase() as `0x${string}`,
-    blockNumber: Number(h.blockNumber),
-    timestamp: Number(h.timestamp),
+    ...(await read("the anchored head", () => readHead(client, contract, anchor.headIndex))),
   };
   const diffs: string[] = [];
   if (head.treeSize !== anchor.treeSize)
@@ -178,8 +168,8 @@ export async function verifyAnchorOnChain(
   if (head.rootHash !== anchor.rootHash) diffs.push(`root ${head.rootHash} (receipt: ${anchor.rootHash})`);
   if (head.blockNumber !== anchor.blockNumber)
     diffs.push(`block ${head.blockNumber} (receipt: ${anchor.blockNumber})`);
-  if (head.timestamp !== anchor.timestamp)
-    diffs.push(`time ${head.timestamp} (receipt: ${anchor.timestamp})`);
+  if (head.blockTimestamp !== anchor.timestamp)
+    diffs.push(`time ${head.blockTimestamp} (receipt: ${anchor.timestamp})`);
   checks.push({
     name: "anchoredHead",
     ok: diffs.length === 0,
@@ -195,11 +185,11 @@ export async function verifyAnchorOnChain(
   let why = "";
   try {
     included = await read("the on-chain inclusion check", () =>
-      client.readContract({
-        address: contract,
-        abi: anchorVerifierAbi,
-        functionName: "verifyInclusion",
-        args: [BigInt(anchor.headIndex), BigInt(proof.leafIndex), proof.leafHash, proof.inclusionProof],
+      verifyInclusionOnChain(client, contract, {
+        headIndex: anchor.headIndex,
+        leafIndex: proof.leafIndex,
+        leafHash: proof.leafHash,
+        proof: proof.inclusionProof,
       }),
     );
   } catch (err) {
@@ -232,7 +222,7 @@ async function checkAnchorTransaction(client: PublicClient, proof: LeafProof): P
   }
   if (receipt.status !== "success") return fail(`transaction ${anchor.txHash} reverted`);
   const events = parseEventLogs({
-    abi: anchorVerifierAbi,
+    abi: custodyAnchorAbi,
     eventName: "HeadAnchored",
     logs: receipt.logs.filter((l) => same(l.address, anchor.contract)),
   });

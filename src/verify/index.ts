@@ -9,15 +9,17 @@ export {
   parseLeafProof,
   receiptToJson,
   createReceipt,
-  checkReceiptFormat,
-  checkInclusionProof,
-  verifyReceiptOffline,
-  verifyLeafProofOffline,
   type Receipt,
   type ReceiptJson,
   type ReceiptAnchor,
   type LeafProof,
   type CreateReceiptParameters,
+} from "../protocol/receipt-v1";
+export {
+  checkReceiptFormat,
+  checkInclusionProof,
+  verifyReceiptOffline,
+  verifyLeafProofOffline,
 } from "./receipt";
 export {
   ChainReadError,
@@ -41,5 +43,5 @@ export {
   type CheckName,
   type VerificationCheck,
   type VerificationResult,
-  type AnchoredHead,
+  type VerifiedHead,
 } from "./result";

@@ -1,3 +1,5 @@
+import type { AnchoredHead, AnchorLocation } from "../protocol/head";
+
 /**
  * The verdict of a receipt verification: every check that ran, in order, and the first failure.
  * Browser-safe.
@@ -26,17 +28,8 @@ export interface VerificationCheck {
   detail: string;
 }
 
-/** The head as read from the anchor contract (present once the chain was read successfully). */
-export interface AnchoredHead {
-  chainId: number;
-  contract: `0x${string}`;
-  headIndex: number;
-  treeSize: number;
-  rootHash: `0x${string}`;
-  blockNumber: number;
-  /** Unix seconds. */
-  timestamp: number;
-}
+/** The head as read from the anchor contract, and where (present once the chain was read successfully). */
+export type VerifiedHead = AnchoredHead & AnchorLocation;
 
 export interface VerificationResult {
   /** True only when every check ran and passed. */
@@ -47,11 +40,11 @@ export interface VerificationResult {
   /** The first failing check's name; absent when ok. */
   failedCheck?: CheckName;
   /** The head read from the chain, when the on-chain checks got that far. */
-  anchoredHead?: AnchoredHead;
+  anchoredHead?: VerifiedHead;
 }
 
 /** Builds the verdict from checks in the order they ran. An empty list is never ok. */
-export function verdictOf(checks: VerificationCheck[], anchoredHead?: AnchoredHead): VerificationResult {
+export function verdictOf(checks: VerificationCheck[], anchoredHead?: VerifiedHead): VerificationResult {
   const failed = checks.find((c) => !c.ok);
   const result: VerificationResult = { ok: checks.length > 0 && !failed, checks };
   if (failed) {

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { encodeAbiParameters } from "viem";
-import { EVENT_TYPES, LEAF_V1_ABI, assetToBytes32 } from "../../src/ledger/leaf";
-import { readEscrow } from "../../src/chain/escrow";
-import { readHead } from "../../src/chain/anchor";
+import { EVENT_TYPES, LEAF_V1_ABI, assetToBytes32 } from "../../src/protocol/leaf-v1";
+import { readEscrow } from "../../src/chain/actions/read-escrow";
+import { readHead } from "../../src/chain/actions/read-head";
 import { createApiKey } from "../../src/api/auth/keys";
 import { verifyReceiptOffline } from "../../src/verify/receipt";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";

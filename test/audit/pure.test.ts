@@ -2,8 +2,14 @@ import { expect } from "chai";
 import fc from "fast-check";
 import type { Hex } from "viem";
 import { FindingList, LedgerReplay, checkEscrows, formatProgress, readLeaf } from "../../src/audit";
-import type { OnChainEscrow } from "../../src/chain/escrow";
-import { ZERO32, decodeLeaf, encodeLeaf, type EventTypeName, type LeafEntry } from "../../src/ledger/leaf";
+import type { OnChainEscrow } from "../../src/chain/actions/read-escrow";
+import {
+  ZERO32,
+  decodeLeaf,
+  encodeLeaf,
+  type EventTypeName,
+  type LeafEntry,
+} from "../../src/protocol/leaf-v1";
 import { ACCOUNT_TYPES, TRANSFER_KINDS } from "../../src/ledger/types";
 import { anyLeafEntry } from "../support/leaf-entries";
 

@@ -7,7 +7,7 @@ import type { DevChain } from "../../src/chain/dev";
 import { custodyAnchorAbi, custodyEscrowAbi } from "../../src/chain/generated/abi";
 import type { Database } from "../../src/db/database";
 import { type Ledger, ZERO32 } from "../../src/ledger";
-import { assetToBytes32 } from "../../src/ledger/leaf";
+import { assetToBytes32 } from "../../src/protocol/leaf-v1";
 import { openLogStore } from "../../src/log/store";
 import { logAnchorSource } from "../../src/relayer/source";
 

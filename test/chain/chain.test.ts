@@ -179,7 +179,7 @@ describe("chain: deployment on a real anvil node", function () {
       treeSize: 2,
       blockNumber: Number(r.blockNumber),
     });
-    expect(head0.timestamp).to.be.greaterThan(0);
+    expect(head0.blockTimestamp).to.be.greaterThan(0);
     expect(await readLatestHead(publicClient, address)).to.include({
       headIndex: 1,
       treeSize: 3,

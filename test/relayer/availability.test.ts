@@ -7,7 +7,7 @@ import { startAnvil } from "../../src/chain/anvil";
 import { writeDeployment } from "../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
-import { anchorAbi } from "../../src/relayer/abi";
+import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";

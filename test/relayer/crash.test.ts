@@ -5,7 +5,7 @@ import path from "node:path";
 import { type Deployment, writeDeployment } from "../../src/chain/deployment";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
-import { anchorAbi } from "../../src/relayer/abi";
+import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
 import { openAnchorStore, relayerMigrations } from "../../src/relayer/anchor-store";
 import { startDevChain, type DevChain } from "../../src/chain/dev";
 import { spawnRelayer } from "./support/spawn";

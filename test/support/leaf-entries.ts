@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { type Hex, bytesToHex } from "viem";
-import { EVENT_TYPES, type EventTypeName, FACT_KINDS, type LeafEntry, ZERO32 } from "../../src/ledger/leaf";
+import {
+  EVENT_TYPES,
+  type EventTypeName,
+  FACT_KINDS,
+  type LeafEntry,
+  ZERO32,
+} from "../../src/protocol/leaf-v1";
 
 /** 32 random bytes. */
 export const word32 = fc.uint8Array({ minLength: 32, maxLength: 32 });

@@ -1,3 +1,4 @@
+import type { AnchoredHead, AnchorRecord } from "../../src/protocol/head";
 import { ago, byId, el, isoTime } from "./dom";
 
 /**
@@ -5,14 +6,8 @@ import { ago, byId, el, isoTime } from "./dom";
  * public endpoints. Informational only (nothing here is verified); renders what is available.
  */
 
-interface AnchorJson {
-  headIndex: number;
-  treeSize: number;
-  rootHash: string;
-  txHash: string;
-  blockNumber: number;
-  blockTimestamp: number;
-}
+/** An anchor as GET /v1/log/anchors serves it. */
+type AnchorJson = AnchoredHead & Pick<AnchorRecord, "txHash">;
 
 async function getJson(url: string): Promise<{ status: number; body: any } | undefined> {
   try {

@@ -60,7 +60,7 @@ export function showVerdict(v: VerificationResult, subject: { receipt?: Receipt;
     // On an invalid verdict this is what the chain holds at the index the receipt named.
     fact(facts, v.ok ? "Anchored head" : "Head on chain", `#${h.headIndex} · tree size ${h.treeSize}`);
     fact(facts, "Root", h.rootHash, { mono: true });
-    fact(facts, "Block", `${h.blockNumber} · ${isoTime(h.timestamp)}`);
+    fact(facts, "Block", `${h.blockNumber} · ${isoTime(h.blockTimestamp)}`);
     fact(facts, "Contract", `${shortHex(h.contract, 12)} on chain ${h.chainId}`, {
       mono: true,
       title: h.contract,

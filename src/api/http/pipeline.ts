@@ -9,7 +9,7 @@ import {
   UnsupportedMediaTypeError,
   type ValidationIssue,
 } from "../errors";
-import type { RateLimiter } from "./rateLimit";
+import type { RateLimiter } from "./rate-limit";
 import type { RouteDef } from "./route";
 
 export interface PipelineOptions {

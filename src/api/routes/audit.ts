@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { leafEntryToJson } from "../../ledger/leaf";
+import { leafEntryToJson } from "../../protocol/leaf-v1";
 import { toHex } from "../../log/hex";
 import type { ApiContext } from "../context";
 import { defineRoute, type RouteDef } from "../http/route";

@@ -1,13 +1,14 @@
 import { z } from "zod";
 import type { Hex } from "viem";
-import { ESCROW_STATES, findEscrow } from "../../chain/escrow";
+import { findEscrow } from "../../chain/actions/find-escrow";
+import { ESCROW_STATES } from "../../chain/actions/read-escrow";
 import {
   ESCROW_TERMS_FORMAT,
   ESCROW_TERMS_KEY,
   EscrowTermsInvalidError,
   escrowTermsOf,
   parseEscrowTerms,
-} from "../../chain/escrow-terms";
+} from "../../protocol/escrow-terms-v1";
 import { InvalidArgumentError } from "../../errors";
 import type { Hold, JsonValue } from "../../ledger/types";
 import { NotFoundError } from "../errors";

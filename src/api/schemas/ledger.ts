@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import { z } from "zod";
-import { ESCROW_TERMS_FORMAT, escrowTermsIssues, type EscrowTermsV1 } from "../../chain/escrow-terms";
+import { ESCROW_TERMS_FORMAT, escrowTermsIssues, type EscrowTermsV1 } from "../../protocol/escrow-terms-v1";
 import type { Account, Balance, Hold, Metadata, Transfer } from "../../ledger/types";
 import { AmountString, AssetCode, ExternalId, Hex32, Hex32Out, PositiveAmountString } from "./common";
 
@@ -93,7 +93,7 @@ export const OpenEscrowBody = z
     metadata: MetadataSchema.optional(),
   })
   .superRefine((b, ctx) => {
-    // The terms' rules are the stored format's own (src/chain/escrow-terms.ts).
+    // The terms' rules are the stored format's own (src/protocol/escrow-terms-v1.ts).
     for (const issue of escrowTermsIssues(escrowTermsOfBody(b)))
       ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
     if (b.payer === b.payee)

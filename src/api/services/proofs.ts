@@ -1,10 +1,10 @@
 import type { Hex } from "viem";
 import { InvariantError } from "../../errors";
-import type { LeafProof, ReceiptAnchor } from "../../verify/receipt";
+import type { LeafProof, ReceiptAnchor } from "../../protocol/receipt-v1";
 import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
-import type { AnchorRecord, AnchorSource, LogReader, RelayerStatusSource } from "../ports";
-import { AnchorCache } from "./anchorCache";
-import { ProofCache, type LeafHashSource, type ProofCacheOptions } from "./proofCache";
+import type { AnchorRecord, AnchorMirror, LogReader, RelayerStatusSource } from "../ports";
+import { AnchorCache } from "./anchor-cache";
+import { ProofCache, type LeafHashSource, type ProofCacheOptions } from "./proof-cache";
 
 /** Lower-case 0x-hex; Node's encoder is several times faster than a per-byte loop on the hot path. */
 function bytesToHex(b: Uint8Array): Hex {
@@ -44,13 +44,13 @@ export class ProofService {
 
   constructor(
     private readonly log: LogReader,
-    anchorSource: AnchorSource,
+    anchorMirror: AnchorMirror,
     private readonly relayer?: RelayerStatusSource,
     /** Copies ledger events into the log store until it holds `size` leaves (or all there are). */
     private readonly ensureLogSize?: (size: number) => Promise<void>,
     cache?: { leaves: LeafHashSource; options?: ProofCacheOptions },
   ) {
-    this.anchors = new AnchorCache(anchorSource);
+    this.anchors = new AnchorCache(anchorMirror);
     if (cache) this.cache = new ProofCache(cache.leaves, cache.options);
   }
 

@@ -1,9 +1,9 @@
 import { InvariantError } from "../../errors";
 import type { LedgerEvent, SubjectKind } from "../../ledger/types";
-import { leafEntryToJson } from "../../ledger/leaf";
+import { leafEntryToJson } from "../../protocol/leaf-v1";
 import { toHex as bytesToHex } from "../../log/hex";
 import { nodeHasher } from "../../log/node-hasher";
-import { RECEIPT_FORMAT_V1, type ReceiptJson } from "../../verify/receipt";
+import { RECEIPT_FORMAT_V1, type ReceiptJson } from "../../protocol/receipt-v1";
 import { NotAnchoredYetError, NotFoundError } from "../errors";
 import type { LedgerPort } from "../ports";
 import type { ProofService } from "./proofs";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { bytesToHex, type Hex } from "viem";
-import { encodeLeaf, type LeafEntry } from "../../../src/ledger/leaf";
+import { encodeLeaf, type LeafEntry } from "../../../src/protocol/leaf-v1";
 import { refConsistencyProof, refInclusionPath, refLeafHash, refRoot } from "../../support/rfc9162";
 
 /** Deterministic test entries and their tree, built with the independent reference (not src/log). */

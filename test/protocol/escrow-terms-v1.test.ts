@@ -7,7 +7,7 @@ import {
   escrowTermsOf,
   parseEscrowTerms,
   toOnChainTerms,
-} from "../../src/chain/escrow-terms";
+} from "../../src/protocol/escrow-terms-v1";
 import { InvalidArgumentError } from "../../src/errors";
 
 const A = `0x${"a1".repeat(20)}`;

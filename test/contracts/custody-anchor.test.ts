@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { shouldTransferAdminInTwoSteps } from "./support/admin-rules";
 import { ethers } from "hardhat";
 import type { Contract, Signer } from "ethers";
-import { ReferenceTree, nodeHash, type Hex } from "./support/referenceTree";
+import { ReferenceTree, nodeHash, type Hex } from "./support/reference-tree";
 import { expectRevert } from "./support/errors";
 import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 

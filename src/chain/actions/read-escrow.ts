@@ -1,7 +1,6 @@
 import { type Address, type Hex, type PublicClient } from "viem";
-import type { EscrowTermsV1 } from "./escrow-terms";
-import { custodyEscrowAbi } from "./generated/abi";
-import { revertErrorName } from "./revert";
+import type { EscrowTermsV1 } from "../../protocol/escrow-terms-v1";
+import { custodyEscrowAbi } from "../generated/abi";
 
 /** Escrow states, numbered as in ICustodyEscrow.EscrowState. */
 export const ESCROW_STATES = ["None", "Open", "Disputed", "Released", "Refunded"] as const;
@@ -27,7 +26,7 @@ export interface OnChainEscrow extends Omit<EscrowTermsV1, "format"> {
   closedAt: number;
 }
 
-/** Reads escrow `escrowId`; reverts (CustodyEscrowNotFound) if it does not exist. */
+/** Reads escrow `escrowId` (`getEscrow`); reverts (CustodyEscrowNotFound) if it does not exist. */
 export async function readEscrow(
   client: PublicClient,
   address: Address,
@@ -59,18 +58,4 @@ export async function readEscrow(
     createdAt: Number(s.createdAt),
     closedAt: Number(s.closedAt),
   };
-}
-
-/** Reads escrow `escrowId`, or undefined if the contract has none (it reverts CustodyEscrowNotFound). */
-export async function findEscrow(
-  client: PublicClient,
-  address: Address,
-  escrowId: Hex,
-): Promise<OnChainEscrow | undefined> {
-  try {
-    return await readEscrow(client, address, escrowId);
-  } catch (e) {
-    if (revertErrorName(e) === "CustodyEscrowNotFound") return undefined;
-    throw e;
-  }
 }

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { hexToBytes, type Hex } from "viem";
-import { encodeLeaf, leafEntryFromJson } from "../../src/ledger/leaf";
+import { encodeLeaf, leafEntryFromJson } from "../../src/protocol/leaf-v1";
 import {
   RECEIPT_FORMAT_V1,
   ReceiptFormatError,
@@ -15,7 +15,7 @@ import {
   type ReceiptAnchor,
   type ReceiptJson,
 } from "../../src/verify";
-import { makeTree } from "./support/entries";
+import { makeTree } from "../verify/support/entries";
 import { refLeafHash, refVerifyInclusion } from "../support/rfc9162";
 
 const tree = makeTree(11);

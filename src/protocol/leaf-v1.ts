@@ -12,7 +12,7 @@ import { hashLeaf } from "../log/hash";
  * unguessable from its public fields, so a leaf hash reveals nothing to whoever lacks the entry.
  *
  * The tuple is static (13 words), so the encoder writes each word into a preallocated buffer
- * instead of going through a generic ABI encoder; test/ledger/leaf.test.ts checks it byte for byte
+ * instead of going through a generic ABI encoder; test/protocol/leaf-v1.test.ts checks it byte for byte
  * against viem's `encodeAbiParameters(LEAF_V1_ABI, …)` and `decodeAbiParameters`.
  */
 export const LEAF_VERSION = 1;

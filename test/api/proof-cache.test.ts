@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ProofCache } from "../../src/api/services/proofCache";
+import { ProofCache } from "../../src/api/services/proof-cache";
 import { refInclusionPath, refLeafHash, refRoot } from "../support/rfc9162";
 
 /** The cache must give byte-identical proofs and roots to the RFC 9162 definitions, for every size it covers. */

@@ -17,7 +17,7 @@ import {
   decodeLeaf,
   encodeLeaf,
   leafHashOf,
-} from "../../src/ledger/leaf";
+} from "../../src/protocol/leaf-v1";
 import { prepareLeaf, sealLeaf } from "../../src/ledger/leaf-writer";
 import { anyLeafEntry, word32 } from "../support/leaf-entries";
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiPrincipal } from "../auth/keys";
 import { RequestValidationError } from "../errors";
-import { errorBodyOf, httpStatusOf } from "./errorShape";
+import { errorBodyOf, httpStatusOf } from "./error-shape";
 import type { ApiLogger } from "./logger";
 import type { ApiMetrics } from "./metrics";
 import { admit, parse, sendsBody, type PipelineOptions } from "./pipeline";

@@ -1,4 +1,4 @@
-import type { AnchorRecord, AnchorSource } from "../ports";
+import type { AnchorRecord, AnchorMirror } from "../ports";
 
 /**
  * Anchors are immutable once confirmed, so the proof hot path keeps the ones it has seen and
@@ -12,7 +12,7 @@ export class AnchorCache {
   private sorted: AnchorRecord[] = [];
 
   constructor(
-    readonly source: AnchorSource,
+    readonly source: AnchorMirror,
     private readonly maxEntries = 100_000,
   ) {}
 

@@ -4,7 +4,7 @@ import { ethers } from "hardhat";
 import fs from "node:fs";
 import path from "node:path";
 import type { Contract } from "ethers";
-import { ReferenceTree, leafHash, nodeHash, type Hex } from "./support/referenceTree";
+import { ReferenceTree, leafHash, nodeHash, type Hex } from "./support/reference-tree";
 
 const VECTORS = path.join(__dirname, "..", "vectors");
 

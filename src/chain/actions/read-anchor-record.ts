@@ -1,30 +1,32 @@
 import type { Address, Hex, PublicClient } from "viem";
-import { anchorAbi } from "./abi";
-import type { AnchorRecord } from "./anchor-store";
+import type { AnchorRecord } from "../../protocol/head";
+import { HeadEventNotFoundError } from "../errors";
+import { custodyAnchorAbi } from "../generated/abi";
 
-/** Reads `headCount()` from the anchor contract at the latest block. */
-export async function readHeadCount(client: PublicClient, contract: Address): Promise<number> {
-  const n = await client.readContract({ address: contract, abi: anchorAbi, functionName: "headCount" });
-  return Number(n);
+export interface ReadAnchorRecordParameters {
+  contract: Address;
+  chainId: number;
+  headIndex: number;
 }
 
 /**
- * Reads head `headIndex` and the `HeadAnchored` event that created it, as an anchor record (not
- * final). Throws if the event cannot be found (the head's block is being reorganised: retry later).
+ * Head `headIndex` (`getHead`) and the `HeadAnchored` event that created it, as an anchor record
+ * (not final). Throws HeadEventNotFoundError if the event is not in the head's block (the block is
+ * being reorganised: retry later).
  */
 export async function readAnchorRecord(
   client: PublicClient,
-  p: { contract: Address; chainId: number; headIndex: number },
+  p: ReadAnchorRecordParameters,
 ): Promise<AnchorRecord> {
   const head = await client.readContract({
     address: p.contract,
-    abi: anchorAbi,
+    abi: custodyAnchorAbi,
     functionName: "getHead",
     args: [BigInt(p.headIndex)],
   });
   const events = await client.getContractEvents({
     address: p.contract,
-    abi: anchorAbi,
+    abi: custodyAnchorAbi,
     eventName: "HeadAnchored",
     args: { headIndex: BigInt(p.headIndex) },
     fromBlock: head.blockNumber,
@@ -32,7 +34,9 @@ export async function readAnchorRecord(
   });
   const ev = events.find((e) => e.args.headIndex === BigInt(p.headIndex) && !e.removed);
   if (!ev || ev.blockHash === null || ev.transactionHash === null) {
-    throw new Error(`HeadAnchored event of head ${p.headIndex} not found in block ${head.blockNumber}`);
+    throw new HeadEventNotFoundError(
+      `HeadAnchored event of head ${p.headIndex} not found in block ${head.blockNumber}`,
+    );
   }
   return {
     headIndex: p.headIndex,

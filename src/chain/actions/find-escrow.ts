@@ -1,0 +1,17 @@
+import type { Address, Hex, PublicClient } from "viem";
+import { revertErrorName } from "../revert";
+import { readEscrow, type OnChainEscrow } from "./read-escrow";
+
+/** Reads escrow `escrowId`, or undefined if the contract has none (it reverts CustodyEscrowNotFound). */
+export async function findEscrow(
+  client: PublicClient,
+  address: Address,
+  escrowId: Hex,
+): Promise<OnChainEscrow | undefined> {
+  try {
+    return await readEscrow(client, address, escrowId);
+  } catch (e) {
+    if (revertErrorName(e) === "CustodyEscrowNotFound") return undefined;
+    throw e;
+  }
+}
