@@ -25,7 +25,7 @@ import type { FaultHook } from "./faults";
 import type { RelayerLogger } from "./logger";
 import type { RelayerMetrics } from "./metrics";
 import type { RelayerTask } from "./relayer";
-import { all, run } from "./sql";
+import { all, run } from "../db/sql";
 import type { RelayerAlarm } from "./types";
 import type { TxSender } from "./tx-sender";
 
@@ -378,9 +378,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       }
       await run(
         o.db,
-        o.db.kind === "sqlite"
-          ? "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number"
-          : "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = EXCLUDED.block_number",
+        "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
         [CURSOR, to],
       );
       from = to + 1;

@@ -19,7 +19,7 @@ import { createEscrowBridge, onChainTermsOf, type EscrowLedger } from "../../src
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
-import { all } from "../../src/relayer/sql";
+import { all } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
 
 /**
