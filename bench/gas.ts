@@ -43,7 +43,10 @@ function longestFrom(tree: UniformTree, n: number): number {
  */
 async function gasOfAnchorAfter(tree: UniformTree, sizes: number[], meta: string): Promise<number> {
   const [admin] = await ethers.getSigners();
-  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  const anchor = (await ethers.deployContract("CustodyAnchor", [
+    admin!.address,
+    2 * 86_400,
+  ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   let gas = 0;
   let previous = 0;
@@ -81,7 +84,10 @@ async function benchAnchor() {
   }
   // verifyInclusion as a transaction would cost (eth_call gas estimate, includes the 21k base), on
   // heads that are not the latest (the latest head's info is also in the count word, one read less).
-  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  const anchor = (await ethers.deployContract("CustodyAnchor", [
+    admin!.address,
+    2 * 86_400,
+  ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   let previous = 0;
   for (const n of [2 ** 10, 2 ** 20, 2 ** 30, 2 ** 30 + 1]) {
@@ -101,7 +107,10 @@ async function benchAnchor() {
 
 async function benchEscrow() {
   const [admin, platform, custodian, a1, a2, a3] = await ethers.getSigners();
-  const escrow = (await ethers.deployContract("CustodyEscrow", [admin!.address])) as unknown as Contract;
+  const escrow = (await ethers.deployContract("CustodyEscrow", [
+    admin!.address,
+    2 * 86_400,
+  ])) as unknown as Contract;
   await escrow.grantRole(ethers.keccak256(ethers.toUtf8Bytes("PLATFORM_ROLE")), platform!.address);
   await escrow.grantRole(ethers.keccak256(ethers.toUtf8Bytes("CUSTODIAN_ROLE")), custodian!.address);
   const EUR = ethers.encodeBytes32String("EUR");
@@ -158,11 +167,13 @@ async function benchEscrow() {
   );
 
   const e5 = await fresh();
-  const e6 = await fresh();
+  const e6 = await fresh({ autoReleaseAt: 0 });
+  const e7 = await fresh();
   await time.increaseTo(now + 2 * 86_400);
   record("escrow release", "auto-release after its time", await gasOf(as(a3).release(e5.id)));
   await time.increaseTo(now + 31 * 86_400);
-  record("escrow refund", "after expiry", await gasOf(as(a3).refund(e6.id)));
+  record("escrow refund", "after expiry, no auto-release", await gasOf(as(a3).refund(e6.id)));
+  record("escrow release", "auto-release nobody sent before expiry", await gasOf(as(a3).release(e7.id)));
 }
 
 /** CustodySolvency: attestations (direct and by EIP-712 signature) and snapshot commitments, each first and second of its day. */

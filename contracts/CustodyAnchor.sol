@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ICustodyAnchor} from "./interfaces/ICustodyAnchor.sol";
 import {LogProof} from "./libraries/LogProof.sol";
@@ -18,9 +18,9 @@ import {LogProof} from "./libraries/LogProof.sol";
  * metadata hash lives only in the {HeadAnchored} event: another slot would add ~22k gas to every
  * anchor.
  */
-contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
+contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausable {
     /// @notice Version of this contract's interface and storage semantics.
-    string public constant VERSION = "1.0.0";
+    string public constant VERSION = "1.1.0";
 
     bytes32 public constant ANCHORER_ROLE = keccak256("ANCHORER_ROLE");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
@@ -39,10 +39,16 @@ contract CustodyAnchor is ICustodyAnchor, AccessControl, Pausable {
     mapping(uint256 pairIndex => uint256) private _headInfoPairs;
     mapping(uint256 headIndex => mapping(address auditor => Attestation)) private _attestations;
 
-    /// @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role.
-    constructor(address admin) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
+    /**
+     * @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role. It is held
+     * by one account at a time and changes hands in two steps: {beginDefaultAdminTransfer}, then
+     * {acceptDefaultAdminTransfer} by the new admin once `adminTransferDelay` seconds have passed.
+     * @param adminTransferDelay seconds between the two steps (changing it is itself delayed).
+     */
+    constructor(
+        address admin,
+        uint48 adminTransferDelay
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {}
 
     /// @inheritdoc ICustodyAnchor
     function anchor(

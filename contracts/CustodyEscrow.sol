@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ICustodyEscrow} from "./interfaces/ICustodyEscrow.sol";
 
@@ -14,9 +14,9 @@ import {ICustodyEscrow} from "./interfaces/ICustodyEscrow.sol";
  * Every transition reads and writes one packed status word, so transitions stay cheap; the terms
  * are written once at creation and only read afterwards.
  */
-contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
+contract CustodyEscrow is ICustodyEscrow, AccessControlDefaultAdminRules, Pausable {
     /// @notice Version of this contract's interface and storage semantics.
-    string public constant VERSION = "1.0.0";
+    string public constant VERSION = "1.1.0";
 
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
     bytes32 public constant CUSTODIAN_ROLE = keccak256("CUSTODIAN_ROLE");
@@ -52,10 +52,16 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
     mapping(bytes32 escrowId => mapping(address approver => uint256)) private _approverPosition;
     mapping(bytes32 asset => uint128) private _custodianThresholds;
 
-    /// @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role.
-    constructor(address admin) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
+    /**
+     * @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role. It is held
+     * by one account at a time and changes hands in two steps: {beginDefaultAdminTransfer}, then
+     * {acceptDefaultAdminTransfer} by the new admin once `adminTransferDelay` seconds have passed.
+     * @param adminTransferDelay seconds between the two steps (changing it is itself delayed).
+     */
+    constructor(
+        address admin,
+        uint48 adminTransferDelay
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {}
 
     /// @inheritdoc ICustodyEscrow
     function createEscrow(
@@ -131,6 +137,8 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
         if (position == 0 || (uint256(e.payerSideMask) >> (position - 1)) & 1 == 0) {
             revert CustodyEscrowNotPayerSide(escrowId, msg.sender);
         }
+        // The rules released it already (at autoReleaseAt); a late dispute cannot undo that.
+        if (_releasable(e)) revert CustodyEscrowReleaseDue(escrowId, e.autoReleaseAt);
         e.state = EscrowState.Disputed;
         emit EscrowDisputed(escrowId, msg.sender);
     }
@@ -152,13 +160,18 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
 
     /// @inheritdoc ICustodyEscrow
     function release(bytes32 escrowId) external whenNotPaused {
-        Record storage e = _openUnexpired(escrowId);
+        Record storage e = _existing(escrowId);
+        if (e.state != EscrowState.Open) revert CustodyEscrowUnexpectedState(escrowId, e.state);
+        // Releasable after expiry too: the deciding condition was met before it (see _releasable).
+        if (_releasable(e)) {
+            _release(escrowId, e, false);
+            return;
+        }
+        if (block.timestamp >= e.expiresAt) revert CustodyEscrowExpired(escrowId, e.expiresAt);
         if (!_ruleAllowsRelease(e)) {
             revert CustodyEscrowReleaseNotAllowed(escrowId, e.approvalCount, e.threshold, e.autoReleaseAt);
         }
-        if (e.custodianApprovalRequired && !e.custodianApproved)
-            revert CustodyEscrowCustodianApprovalMissing(escrowId);
-        _release(escrowId, e, false);
+        revert CustodyEscrowCustodianApprovalMissing(escrowId);
     }
 
     /// @inheritdoc ICustodyEscrow
@@ -169,6 +182,9 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
             revert CustodyEscrowUnexpectedState(escrowId, state);
         }
         if (block.timestamp < e.expiresAt) revert CustodyEscrowNotExpired(escrowId, e.expiresAt);
+        if (state == EscrowState.Open && _releasable(e)) {
+            revert CustodyEscrowReleaseDue(escrowId, e.autoReleaseAt);
+        }
         _refund(escrowId, e, false);
     }
 
@@ -212,7 +228,7 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
     /// @inheritdoc ICustodyEscrow
     function releasable(bytes32 escrowId) external view returns (bool) {
         Record storage e = _escrows[escrowId];
-        return !paused() && e.state == EscrowState.Open && block.timestamp < e.expiresAt && _releasable(e);
+        return !paused() && e.state == EscrowState.Open && _releasable(e);
     }
 
     /// @inheritdoc ICustodyEscrow
@@ -220,13 +236,15 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
         Record storage e = _escrows[escrowId];
         return
             !paused() &&
-            (e.state == EscrowState.Open || e.state == EscrowState.Disputed) &&
+            (e.state == EscrowState.Disputed || (e.state == EscrowState.Open && !_releasable(e))) &&
             block.timestamp >= e.expiresAt;
     }
 
     /**
-     * @notice Stops every transition and creation until {unpause}. Time keeps running: an escrow may
-     * expire while paused, and then only a refund remains.
+     * @notice Stops every transition and creation until {unpause}. Time keeps running, but a pause
+     * never changes an outcome: an escrow whose auto-release time passed (undisputed, custodian
+     * approval given if required) is released after {unpause} even if it expired meanwhile, and one
+     * that no rule released before its expiry is refunded.
      *
      * Requirements:
      * - the caller has PAUSER_ROLE; the contract is not paused.
@@ -293,7 +311,11 @@ contract CustodyEscrow is ICustodyEscrow, AccessControl, Pausable {
         return e.approvalCount >= e.threshold || (e.autoReleaseAt != 0 && block.timestamp >= e.autoReleaseAt);
     }
 
-    /// @dev Requires an Open, unexpired escrow.
+    /**
+     * @dev For an Open escrow: the rules have released it. Approvals and the custodian's approval
+     * are only accepted before expiry and autoReleaseAt < expiresAt, so once true this was already
+     * true at a time before expiry, whenever the transaction that records it is sent.
+     */
     function _releasable(Record storage e) private view returns (bool) {
         return _ruleAllowsRelease(e) && (!e.custodianApprovalRequired || e.custodianApproved);
     }

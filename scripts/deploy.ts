@@ -13,7 +13,11 @@ import { Command } from "commander";
 import { getAddress, isAddress, stringToHex, type Address, type Hex } from "viem";
 import { CustodyError } from "../src/errors";
 import { createChainClients } from "../src/chain/clients";
-import { deployCustodyContracts, writeDeployment } from "../src/chain/deployment";
+import {
+  DEFAULT_ADMIN_TRANSFER_DELAY,
+  deployCustodyContracts,
+  writeDeployment,
+} from "../src/chain/deployment";
 import { loadSigner } from "../src/chain/keys";
 
 function addresses(flag: string[], envVar: string): Address[] {
@@ -48,7 +52,15 @@ async function main(): Promise<void> {
       "--keystore <path>",
       "encrypted JSON keystore of the deployer (password: $CUSTODY_KEYSTORE_PASSWORD)",
     )
-    .option("--admin <address>", "final DEFAULT_ADMIN_ROLE holder (default: the deployer)")
+    .option(
+      "--admin <address>",
+      "final DEFAULT_ADMIN_ROLE holder (default: the deployer); it accepts with acceptDefaultAdminTransfer after the delay",
+    )
+    .option(
+      "--admin-delay <seconds>",
+      "delay between the two steps of a DEFAULT_ADMIN_ROLE transfer",
+      String(DEFAULT_ADMIN_TRANSFER_DELAY),
+    )
     .option("--anchorer <address>", "grant ANCHORER_ROLE (repeatable)", collect, [])
     .option("--auditor <address>", "grant AUDITOR_ROLE (repeatable)", collect, [])
     .option("--pauser <address>", "grant PAUSER_ROLE on both contracts (repeatable)", collect, [])
@@ -67,6 +79,7 @@ async function main(): Promise<void> {
     keyEnv: string;
     keystore?: string;
     admin?: string;
+    adminDelay: string;
     anchorer: string[];
     auditor: string[];
     pauser: string[];
@@ -84,6 +97,9 @@ async function main(): Promise<void> {
   const chainId = await probe.publicClient.getChainId();
   const { publicClient, walletClient } = createChainClients({ rpcUrl: o.rpcUrl, chainId, account });
   const admin = addresses(o.admin ? [o.admin] : [], "CUSTODY_ADMIN")[0] ?? account.address;
+  if (!/^\d{1,12}$/.test(o.adminDelay))
+    throw new Error(`--admin-delay expects seconds, found ${o.adminDelay}`);
+  const adminDelay = Number(o.adminDelay);
   const custodianThresholds = o.custodianThreshold.map((spec) => {
     const m = /^([\x21-\x7e]{1,32})=(\d+)$/.exec(spec);
     if (!m) throw new Error(`--custodian-threshold expects ASSET=amount, found ${spec}`);
@@ -99,12 +115,17 @@ async function main(): Promise<void> {
     platforms: addresses(o.platform, "CUSTODY_PLATFORMS"),
     custodians: addresses(o.custodian, "CUSTODY_CUSTODIANS"),
     custodianThresholds,
+    adminTransferDelay: adminDelay,
   });
   writeDeployment(o.out, deployment);
   console.log(
     `deployed on chain ${deployment.chainId} at block ${deployment.deploymentBlock}:\n` +
       `  CustodyAnchor ${deployment.custodyAnchor}\n  CustodyEscrow ${deployment.custodyEscrow}\nwrote ${o.out}`,
   );
+  if (admin.toLowerCase() !== account.address.toLowerCase())
+    console.log(
+      `DEFAULT_ADMIN_ROLE: transfer to ${admin} started; it calls acceptDefaultAdminTransfer() on both contracts after ${adminDelay} s`,
+    );
 }
 
 main().catch((err: unknown) => {

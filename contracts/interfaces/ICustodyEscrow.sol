@@ -8,7 +8,10 @@ pragma solidity 0.8.28;
  * {EscrowReleased} or {EscrowRefunded}, the two terminal events.
  *
  * State machine (docs/contracts-v1.md): Open → Released | Refunded, Open → Disputed → Released | Refunded.
- * Before `expiresAt`: approvals, disputes, releases and resolutions. From `expiresAt` on: only a refund.
+ * Before `expiresAt`: approvals, disputes, releases and resolutions. From `expiresAt` on: the release of
+ * an escrow the rules released before it (auto-release time reached, undisputed, custodian approval
+ * given if required), else a refund. The outcome depends on the terms and on when the deciding
+ * condition was met, never on when a transaction is sent (an outage or a pause changes nothing).
  */
 interface ICustodyEscrow {
     enum EscrowState {
@@ -110,6 +113,11 @@ interface ICustodyEscrow {
     error CustodyEscrowNotExpired(bytes32 escrowId, uint64 expiresAt);
     error CustodyEscrowCustodianApprovalNotRequired(bytes32 escrowId);
     error CustodyEscrowCustodianApprovalMissing(bytes32 escrowId);
+    /**
+     * @dev the rules released the escrow at `autoReleaseAt` (undisputed, custodian approval given if
+     * required): it can no longer be disputed or refunded, only released.
+     */
+    error CustodyEscrowReleaseDue(bytes32 escrowId, uint64 autoReleaseAt);
     /// @dev neither the threshold is met nor the auto-release time has passed.
     error CustodyEscrowReleaseNotAllowed(
         bytes32 escrowId,
@@ -161,7 +169,9 @@ interface ICustodyEscrow {
      *
      * Requirements:
      * - the contract is not paused; the escrow is Open and not expired;
-     * - the caller is a payer-side approver.
+     * - the caller is a payer-side approver;
+     * - the rules have not released it yet (auto-release time reached with the custodian's approval if
+     *   required), else {CustodyEscrowReleaseDue}.
      *
      * Emits an {EscrowDisputed} event.
      */
@@ -179,24 +189,27 @@ interface ICustodyEscrow {
     function resolveDispute(bytes32 escrowId, bool releaseToPayee) external;
 
     /**
-     * @notice Releases an escrow that the rules allow to release; anyone may call it (auto-release
-     * needs a transaction).
+     * @notice Releases an escrow that the rules released; anyone may call it (auto-release needs a
+     * transaction). Also after `expiresAt`: the rules decided before it, whenever this is sent.
      *
      * Requirements:
-     * - the contract is not paused; the escrow is Open and not expired;
-     * - the threshold is met or the auto-release time has passed, else {CustodyEscrowReleaseNotAllowed};
-     * - the custodian approved if required, else {CustodyEscrowCustodianApprovalMissing}.
+     * - the contract is not paused; the escrow is Open;
+     * - the threshold is met or the auto-release time has passed, and the custodian approved if
+     *   required; otherwise it reverts with {CustodyEscrowExpired} once expired, else with
+     *   {CustodyEscrowReleaseNotAllowed} or {CustodyEscrowCustodianApprovalMissing}.
      *
      * Emits an {EscrowReleased} event.
      */
     function release(bytes32 escrowId) external;
 
     /**
-     * @notice Refunds an expired escrow that was not released; anyone may call it.
+     * @notice Refunds an expired escrow that no rule released before its expiry; anyone may call it.
      *
      * Requirements:
      * - the contract is not paused; the escrow is Open or Disputed;
-     * - `expiresAt` has passed, else {CustodyEscrowNotExpired}.
+     * - `expiresAt` has passed, else {CustodyEscrowNotExpired};
+     * - an Open escrow was not released by its rules (auto-release time reached, custodian approval
+     *   given if required), else {CustodyEscrowReleaseDue}.
      *
      * Emits an {EscrowRefunded} event.
      */

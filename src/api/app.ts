@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
 import type { PublicClient } from "viem";
@@ -291,6 +292,25 @@ export interface ApiServer {
 }
 
 /** Listens on `host:port` (port 0 picks a free port) and resolves once the server accepts connections. */
+/**
+ * Node's own answer to a request it cannot parse (a body shorter than its Content-Length, bad
+ * framing, oversized headers) is a bare status line; answer with the API's one error shape instead.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "the request did not arrive in time"]
+        : [400, "Bad Request", "malformed HTTP request (e.g. a body shorter than its Content-Length)"];
+  const body = JSON.stringify({ error: { code: "MALFORMED_HTTP_REQUEST", message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function startApiServer(
   app: express.Express,
   opts: { host?: string; port?: number } = {},
@@ -300,6 +320,7 @@ export async function startApiServer(
   const server = createServer(fast ? (req, res) => fast(req, res) || app(req, res) : app);
   // Keep-alive longer than typical client idle timeouts avoids resets under load.
   server.keepAliveTimeout = 65_000;
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => resolve());

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { Command } from "commander";
 import { createWalletClient, http, type Address } from "viem";
 import {
@@ -34,7 +35,7 @@ interface AuditOptions {
   contract?: string;
   escrow?: string;
   chainId?: string;
-  out: string;
+  out?: string;
   json?: boolean;
   attest?: boolean;
   auditorKeyEnv: string;
@@ -72,6 +73,14 @@ function progressWriter(enabled: boolean): { update(p: AuditProgress): void; don
  * `custody audit --rpc URL (--db PATH|URL | --api URL --key K) (--deployment FILE | --contract ADDR)`
  * Exit codes: 0 the audit passed, 1 it found a discrepancy, 2 usage or I/O error (no verdict).
  */
+/**
+ * Where `custody audit` writes its report without `--out`: in the data folder `npm start` uses
+ * (git-ignored), not in the current folder, where it could be committed by mistake.
+ */
+export function defaultAuditReportPath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.CUSTODY_DATA_DIR || ".data", "audit", "custody-audit-report.json");
+}
+
 export function auditCommand(ctx: CliContext): Command {
   return new Command("audit")
     .description(
@@ -88,7 +97,11 @@ export function auditCommand(ctx: CliContext): Command {
     .option("--contract <address>", "the CustodyAnchor address (instead of --deployment)")
     .option("--escrow <address>", "the CustodyEscrow address (with --contract)")
     .option("--chain-id <id>", "the chain id you expect")
-    .option("--out <file>", "where to write the JSON report", "custody-audit-report.json")
+    .option(
+      "--out <file>",
+      "where to write the JSON report (default: <data dir>/audit/custody-audit-report.json, the data dir " +
+        "being $CUSTODY_DATA_DIR or ./.data, as for npm start; never the current folder)",
+    )
     .option("--json", "print the JSON report on stdout instead of the summary")
     .option("--attest", "record the report hash on chain (CustodyAnchor.attest) with the auditor key")
     .option(
@@ -172,15 +185,17 @@ export function auditCommand(ctx: CliContext): Command {
           };
         }
         const reportHash = auditReportHash(report);
+        const out = opts.out ?? defaultAuditReportPath();
         try {
-          await writeFile(opts.out, JSON.stringify(report, null, 2) + "\n");
+          if (!opts.out) await mkdir(path.dirname(out), { recursive: true, mode: 0o700 });
+          await writeFile(out, JSON.stringify(report, null, 2) + "\n", { mode: 0o600 });
         } catch (err) {
           throw new CliUsageError(
-            `cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+            `cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
           );
         }
         if (opts.json) ctx.out(canonicalReport(report));
-        else ctx.out(`${formatAuditSummary(report)}\n\nreport ${opts.out}\nreport hash ${reportHash}`);
+        else ctx.out(`${formatAuditSummary(report)}\n\nreport ${out}\nreport hash ${reportHash}`);
         if (!opts.json) ctx.out(pseudonymSummary(pseudonyms, !!opts.db));
         if (bankAudit) (opts.json ? ctx.err : ctx.out)(formatBankAudit(bankAudit));
         if (signer) {

@@ -7,6 +7,8 @@ import {
   EscrowHoldRequiresChainDecisionError,
   EscrowIdConflictError,
   HoldNotExpiredError,
+  HoldAlreadyDecidedError,
+  HoldDecidedOtherwiseError,
   HoldNotPendingError,
   IdempotencyConflictError,
   InvalidLedgerInputError,
@@ -460,7 +462,12 @@ export function planResolveHold(
     if (d.source === "timeout" && (h.expiresAt === null || h.expiresAt > d.at))
       throw new HoldNotExpiredError(id);
   }
-  if (h.status !== "pending") throw new HoldNotPendingError(id, h.status);
+  if (h.status !== "pending") {
+    if (d.source !== "chain") throw new HoldNotPendingError(id, h.status);
+    throw h.status === (action === "post" ? "posted" : "voided")
+      ? new HoldAlreadyDecidedError(id, h.status)
+      : new HoldDecidedOtherwiseError(id, h.status);
+  }
 
   const debit = account(state, h.debitAccountId);
   const credit = account(state, h.creditAccountId);

@@ -1,4 +1,4 @@
-import { CustodyError, InvalidArgumentError } from "../errors";
+import { CustodyError, InvalidArgumentError, InvariantError } from "../errors";
 
 /**
  * Every failure of the ledger a caller acts on. A failed operation changes nothing.
@@ -148,6 +148,23 @@ export class HoldNotPendingError extends CustodyError {
   }
 }
 
+/**
+ * A chain decision for a hold that an earlier, different chain event already decided the same way
+ * (posted for a release, voided for a refund). Nothing changes; a caller replaying chain events may
+ * skip it, since the outcome it asks for is already applied.
+ */
+export class HoldAlreadyDecidedError extends HoldNotPendingError {
+  override name = "HoldAlreadyDecidedError";
+}
+
+/**
+ * A chain decision for a hold that is already decided the other way (a release for a voided hold, a
+ * refund for a posted one). Nothing changes; the ledger and the chain disagree and someone must look.
+ */
+export class HoldDecidedOtherwiseError extends HoldNotPendingError {
+  override name = "HoldDecidedOtherwiseError";
+}
+
 /** voidHold with source "timeout" before the hold's expiry (or on a hold without one). */
 export class HoldNotExpiredError extends CustodyError {
   override name = "HoldNotExpiredError";
@@ -237,5 +254,17 @@ export class EscrowMovementNotAllowedError extends SegregationViolationError {
   override name = "EscrowMovementNotAllowedError";
   constructor(message: string, opts: Opts = {}) {
     super("SEGREGATION_ESCROW_RESERVED", message, opts);
+  }
+}
+
+/**
+ * A transfer id already has its event in the log but no transfer row: the derived table was
+ * altered (a row deleted). The ledger refuses to apply it again; `custody audit` names the row.
+ */
+export class TransferEventExistsError extends InvariantError {
+  override name = "TransferEventExistsError";
+  override readonly code = "TRANSFER_EVENT_EXISTS";
+  constructor(opts: { details?: string; cause?: unknown } = {}) {
+    super("a transfer of this batch is already in the event log but its transfer row is missing", opts);
   }
 }

@@ -5,6 +5,7 @@ import {
   HoldNotPendingError,
   InvalidLedgerInputError,
   SameAccountError,
+  TransferEventExistsError,
   UnknownAccountError,
   UnknownFactError,
   UnknownHoldError,
@@ -25,6 +26,7 @@ import {
   planTransfers,
 } from "./engine";
 import { InvariantChecker, segregationReport } from "./invariants";
+import { TRANSFER_EVENT_ONCE_INDEX } from "./migrations";
 import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
@@ -349,10 +351,17 @@ class LedgerImpl implements Ledger {
     const n = inputs.map((i) => this.#normalizeTransfer(i));
     const accounts = new Set<string>();
     for (const t of n) accounts.add(t.debitAccountId).add(t.creditAccountId);
-    const rows = await this.#store.execute(
-      { accounts: [...accounts], transfers: n.map((t) => t.id) },
-      (state, now) => planTransfers(this.#ctx, n, state, now),
-    );
+    let rows;
+    try {
+      rows = await this.#store.execute(
+        { accounts: [...accounts], transfers: n.map((t) => t.id) },
+        (state, now) => planTransfers(this.#ctx, n, state, now),
+      );
+    } catch (e) {
+      if (isTransferEventOnceViolation(e))
+        throw new TransferEventExistsError({ details: String((e as Error).message), cause: e });
+      throw e;
+    }
     return rows.map((r) => this.#toTransfer(r));
   }
 
@@ -560,4 +569,11 @@ export async function openLedger(db: Database, opts: OpenLedgerOptions): Promise
     { pseudonyms: new Pseudonymizer(opts.pseudonymKey), feeSchedule: opts.feeSchedule },
     clock,
   );
+}
+
+/** A driver's unique violation of the transfer-event index (SQLite names the column, PostgreSQL the index). */
+function isTransferEventOnceViolation(e: unknown): boolean {
+  const x = e as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  if (x?.code === "23505") return x.constraint === TRANSFER_EVENT_ONCE_INDEX;
+  return x?.code === "SQLITE_CONSTRAINT_UNIQUE" && /ledger_events\.subject_id/.test(String(x.message ?? ""));
 }

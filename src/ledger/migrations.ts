@@ -239,6 +239,10 @@ CREATE INDEX ledger_facts_kind ON ledger_facts (kind, sequence);
 `;
 }
 
+/** The index's name is how a store recognises its violation (TransferEventExistsError). */
+export const TRANSFER_EVENT_ONCE_INDEX = "ledger_events_transfer_once";
+const ENTRY_ONCE = `CREATE UNIQUE INDEX ${TRANSFER_EVENT_ONCE_INDEX} ON ledger_events (subject_id) WHERE subject_kind = 2;`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -250,4 +254,11 @@ export const ledgerMigrations: Migration[] = [
   },
   { id: "ledger/003_sqlite_balances", sqlite: sqliteBalances, postgres: "SELECT 1;" },
   { id: "ledger/004_facts", sqlite: factsTable("INTEGER"), postgres: factsTable("BIGINT") },
+  {
+    // Idempotency decided by the events themselves: a transfer id has exactly one event, whatever
+    // happens to the derived ledger_transfers row (deleted, the retry would otherwise apply again).
+    id: "ledger/005_transfer_event_once",
+    sqlite: ENTRY_ONCE,
+    postgres: ENTRY_ONCE,
+  },
 ];

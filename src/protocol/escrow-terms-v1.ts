@@ -182,3 +182,37 @@ export function toOnChainTerms(
     agreementHash: terms.agreementHash,
   };
 }
+
+/** One term on which an escrow on chain differs from the terms the ledger expects. */
+export interface EscrowTermsDifference {
+  term: keyof EscrowTerms;
+  expected: string;
+  found: string;
+}
+
+/**
+ * Term-by-term comparison of the terms the ledger expects with those an existing escrow holds on
+ * chain (addresses and hashes compared case-insensitively, approvers in order). Empty when equal.
+ */
+export function escrowTermsDifferences(expected: EscrowTerms, found: EscrowTerms): EscrowTermsDifference[] {
+  const norm = (v: unknown): string =>
+    Array.isArray(v) ? v.map((x) => String(x).toLowerCase()).join(",") : String(v).toLowerCase();
+  const out: EscrowTermsDifference[] = [];
+  for (const term of [
+    "payer",
+    "payee",
+    "asset",
+    "amount",
+    "approvers",
+    "payerSideMask",
+    "threshold",
+    "autoReleaseAt",
+    "expiresAt",
+    "agreementHash",
+  ] as const) {
+    const e = norm(expected[term]);
+    const f = norm(found[term]);
+    if (e !== f) out.push({ term, expected: e, found: f });
+  }
+  return out;
+}

@@ -1,16 +1,24 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { createEscrowCallData } from "../chain/actions/create-escrow";
 import { findEscrow } from "../chain/actions/find-escrow";
+import type { OnChainEscrow } from "../chain/actions/read-escrow";
 import { readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
+import { readEscrowSettlement, settleEscrowCallData } from "../chain/actions/settle-escrow";
 import {
   EscrowTermsInvalidError,
+  escrowTermsDifferences,
   escrowTermsOf,
   toOnChainTerms,
   type EscrowTerms,
 } from "../protocol/escrow-terms-v1";
 import { revertErrorName } from "../chain/revert";
 import type { Database } from "../db/database";
-import { CustodyError, InvalidArgumentError, InvariantError } from "../errors";
+import { InvalidArgumentError } from "../errors";
+import {
+  HoldAlreadyDecidedError,
+  HoldDecidedOtherwiseError,
+  ChainEventConflictError,
+} from "../ledger/errors";
 import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { Metadata } from "../ledger/types";
 import type { FaultHook } from "./faults";
@@ -18,6 +26,7 @@ import type { RelayerLogger } from "./logger";
 import type { RelayerMetrics } from "./metrics";
 import type { RelayerTask } from "./relayer";
 import { all, run } from "../db/sql";
+import type { RelayerAlarm } from "./types";
 import type { TxSender } from "./tx-sender";
 
 /** The escrow hold fields the bridge reads (a subset of the ledger's `Hold`). */
@@ -36,7 +45,11 @@ export interface EscrowHold {
 export interface EscrowLedger {
   listOpenEscrowHolds(): Promise<readonly EscrowHold[]>;
   getHoldByEscrowId(escrowId: Hex): Promise<EscrowHold | undefined | null>;
-  /** Exactly once per `chainEventId`: a replay returns the first result and appends nothing. */
+  /**
+   * Exactly once per `chainEventId`: a replay returns the first result and appends nothing. A hold
+   * already decided by another chain event throws HoldAlreadyDecidedError (same outcome) or
+   * HoldDecidedOtherwiseError (opposite outcome).
+   */
   postHold(id: string, decision: { source: "chain"; chainEventId: string }): Promise<unknown>;
   voidHold(id: string, decision: { source: "chain"; chainEventId: string }): Promise<unknown>;
   accountPseudonym(accountId: string): Hex | Promise<Hex>;
@@ -44,7 +57,7 @@ export interface EscrowLedger {
 
 /**
  * The on-chain terms of an escrow hold: parties (account pseudonyms), asset and amount from the
- * hold; the rules from its `custody-escrow-terms-v1` metadata (src/protocol/escrow-terms-v1.ts).
+ * hold; the rules from its `custody-escrow-terms-v1` metadata (src/chain/escrow-terms.ts).
  * Throws InvalidArgumentError (EscrowTermsInvalidError for bad or missing terms).
  */
 export async function onChainTermsOf(ledger: EscrowLedger, hold: EscrowHold): Promise<EscrowTerms> {
@@ -79,20 +92,120 @@ export interface EscrowBridgeOptions {
 
 const CURSOR = "escrow-events";
 
+type EscrowAlarmKind = "escrow-decided-otherwise" | "escrow-terms-mismatch";
+
+/** The terms of an on-chain escrow, shaped as `createEscrow` takes them. */
+function termsOnChain(e: OnChainEscrow): EscrowTerms {
+  return {
+    payer: e.payer,
+    payee: e.payee,
+    asset: e.asset,
+    amount: e.amount,
+    approvers: e.approvers,
+    payerSideMask: e.payerSideMask,
+    threshold: e.threshold,
+    autoReleaseAt: BigInt(e.autoReleaseAt),
+    expiresAt: BigInt(e.expiresAt),
+    agreementHash: e.agreementHash,
+  };
+}
+
 /**
  * The escrow bridge, run by the leader after anchoring:
- * 1. every open escrow hold of the ledger gets its on-chain escrow (idempotent by escrow id: an
- *    existing escrow is recognised and left alone);
+ * 1. every open escrow hold of the ledger gets its on-chain escrow. An escrow already on chain is
+ *    compared term by term with the hold's terms; a difference is refused and raises an alarm
+ *    (`escrow-terms-mismatch`), and no decision of that escrow is ever applied;
  * 2. `EscrowReleased` / `EscrowRefunded` events from confirmed blocks are applied to the ledger
  *    (post / void the hold) keyed by `<txHash>:<logIndex>`, so a replay changes nothing; a cursor
- *    in the database remembers the last block applied, across restarts.
+ *    in the database remembers the last block applied, across restarts;
+ * 3. escrows whose auto-release time or expiry has come get their permissionless `release` or
+ *    `refund` sent (the contract decides which from the terms, however late it is sent).
+ *
+ * The cursor moves past an event only once its outcome is in the ledger, is already there
+ * (HoldAlreadyDecidedError), or is recorded as an alarm in `relayer_escrow_alarms` (a hold decided
+ * the other way, terms that differ). Any other error (a busy database, a dropped connection) fails
+ * the step without moving the cursor; the next step retries the same events.
  */
 export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const known = new Set<string>();
   const failed = new Set<string>();
   const termsOf = o.termsOf ?? ((h: EscrowHold) => onChainTermsOf(o.ledger, h));
+  let alarms: { escrowId: string; kind: EscrowAlarmKind; message: string }[] | undefined;
+  let metrics = o.metrics;
 
-  const exists = async (id: Hex) => (await findEscrow(o.publicClient, o.escrow, id)) !== undefined;
+  async function loadAlarms() {
+    if (alarms) return alarms;
+    const rows = await all<{ escrow_id: string; kind: EscrowAlarmKind; message: string }>(
+      o.db,
+      "SELECT escrow_id, kind, message FROM relayer_escrow_alarms ORDER BY raised_at, escrow_id",
+    );
+    alarms = rows.map((r) => ({ escrowId: r.escrow_id, kind: r.kind, message: r.message }));
+    publishAlarms();
+    return alarms;
+  }
+
+  function publishAlarms() {
+    for (const kind of ["escrow-decided-otherwise", "escrow-terms-mismatch"] as const)
+      metrics?.escrowAlarms.set({ kind }, alarms?.filter((a) => a.kind === kind).length ?? 0);
+  }
+
+  /** Records an alarm durably (once per escrow, kind and event) before the cursor may pass it. */
+  async function raise(
+    kind: EscrowAlarmKind,
+    a: { escrowId: string; chainEventId?: string; holdId?: string; message: string; details?: object },
+  ) {
+    await loadAlarms();
+    const n = await run(
+      o.db,
+      "INSERT INTO relayer_escrow_alarms (escrow_id, kind, chain_event_id, hold_id, message, raised_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [a.escrowId, kind, a.chainEventId ?? "", a.holdId ?? null, a.message, Date.now()],
+    );
+    if (n > 0) alarms!.push({ escrowId: a.escrowId, kind, message: a.message });
+    publishAlarms();
+    o.log("error", `ESCROW ALARM (${kind}): ${a.message}`, {
+      alarm: kind,
+      escrowId: a.escrowId,
+      holdId: a.holdId,
+      chainEventId: a.chainEventId,
+      ...a.details,
+    });
+  }
+
+  /**
+   * Whether the escrow on chain carries the hold's terms (cached once true). A difference, or a hold
+   * without valid terms, raises `escrow-terms-mismatch` and answers false.
+   */
+  async function termsMatch(hold: EscrowHold, onChain: OnChainEscrow, chainEventId?: string) {
+    const id = onChain.escrowId.toLowerCase();
+    if (known.has(id)) return true;
+    let expected: EscrowTerms;
+    try {
+      expected = await termsOf(hold);
+    } catch (e) {
+      if (!(e instanceof InvalidArgumentError)) throw e;
+      await raise("escrow-terms-mismatch", {
+        escrowId: id,
+        chainEventId,
+        holdId: hold.id,
+        message: `escrow ${id} exists on chain but hold ${hold.id} has no valid terms to compare: ${e.shortMessage}`,
+      });
+      return false;
+    }
+    const diff = escrowTermsDifferences(expected, termsOnChain(onChain));
+    if (diff.length) {
+      const first = diff[0]!;
+      await raise("escrow-terms-mismatch", {
+        escrowId: id,
+        chainEventId,
+        holdId: hold.id,
+        message: `escrow ${id} on chain differs from hold ${hold.id}: ${first.term} is ${first.found}, expected ${first.expected}`,
+        details: { differences: diff },
+      });
+      return false;
+    }
+    known.add(id);
+    return true;
+  }
 
   async function createMissing(sender: TxSender) {
     const inFlight = new Set(
@@ -102,8 +215,11 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     for (const hold of await o.ledger.listOpenEscrowHolds()) {
       const id = hold.escrowId?.toLowerCase() as Hex | undefined;
       if (!id || known.has(id) || failed.has(id) || inFlight.has(id)) continue;
-      if (await exists(id)) {
-        known.add(id);
+      const existing = await findEscrow(o.publicClient, o.escrow, id);
+      if (existing) {
+        // Someone (this relayer before a crash, or another party) created it: accept it only if
+        // it carries exactly the hold's terms.
+        if (!(await termsMatch(hold, existing))) failed.add(id);
         continue;
       }
       let terms: EscrowTerms;
@@ -129,10 +245,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         );
       } catch (e) {
         const name = revertErrorName(e);
-        if (name === "CustodyEscrowAlreadyExists") {
-          known.add(id);
-          continue;
-        }
+        if (name === "CustodyEscrowAlreadyExists") continue; // compared on the next step
         if (name?.startsWith("CustodyEscrow")) {
           // Terms the contract rejects will not become valid by retrying.
           failed.add(id);
@@ -145,9 +258,106 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     for (const p of sent) {
       await sender.waitMined(p);
       known.add(String(p.request.meta?.escrowId));
-      o.metrics?.escrowsCreated.inc();
+      metrics?.escrowsCreated.inc();
       o.log("info", "escrow created on chain", { escrowId: p.request.meta?.escrowId, txHash: p.txHash });
     }
+  }
+
+  /**
+   * Sends `release` for open escrows the rules released (auto-release time reached) and `refund` for
+   * expired ones no rule released: both are permissionless, and the contract decides which one
+   * applies from the terms (docs/contracts-v1.md, the outcome rule), so sending late (after an outage
+   * or a pause) gives the same outcome as sending on time.
+   */
+  async function settleDue(sender: TxSender) {
+    const now = Number((await o.publicClient.getBlock({ blockTag: "latest" })).timestamp);
+    const inFlight = new Set(
+      [...(await sender.inFlight("escrow-release")), ...(await sender.inFlight("escrow-refund"))].map((p) =>
+        String(p.request.meta?.escrowId),
+      ),
+    );
+    const sent = [];
+    for (const hold of await o.ledger.listOpenEscrowHolds()) {
+      const id = hold.escrowId?.toLowerCase() as Hex | undefined;
+      if (!id || !known.has(id) || inFlight.has(id)) continue;
+      let t;
+      try {
+        t = escrowTermsOf(hold.metadata);
+      } catch {
+        continue;
+      }
+      if (!t || !((t.autoReleaseAt !== 0 && t.autoReleaseAt <= now) || t.expiresAt <= now)) continue;
+      const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
+      if (!settlement) continue;
+      try {
+        sent.push(
+          await sender.send(`escrow-${settlement}`, {
+            to: o.escrow,
+            data: settleEscrowCallData(id, settlement),
+            meta: { escrowId: id, holdId: hold.id },
+          }),
+        );
+      } catch (e) {
+        // Someone else decided it (or paused the contract) between the read and the send.
+        if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
+        o.log("warn", `escrow ${settlement} not sent`, { escrowId: id, error: String(e).split("\n")[0] });
+      }
+    }
+    for (const p of sent) {
+      await sender.waitMined(p);
+      o.log("info", `escrow ${p.kind.slice("escrow-".length)} sent`, {
+        escrowId: p.request.meta?.escrowId,
+        txHash: p.txHash,
+      });
+    }
+  }
+
+  /** Applies one terminal escrow event to the ledger. Throws (cursor stays) on anything not settled. */
+  async function applyDecision(escrowId: Hex, kind: "release" | "refund", chainEventId: string) {
+    const hold = await o.ledger.getHoldByEscrowId(escrowId);
+    if (!hold) {
+      o.log("warn", "escrow event for an escrow this ledger does not hold", { escrowId, chainEventId });
+      return;
+    }
+    if (!known.has(escrowId)) {
+      const onChain = await findEscrow(o.publicClient, o.escrow, escrowId);
+      if (!onChain || !(await termsMatch(hold, onChain, chainEventId))) {
+        o.log("error", `escrow ${kind} refused: the escrow's on-chain terms are not the hold's`, {
+          escrowId,
+          holdId: hold.id,
+          chainEventId,
+        });
+        return;
+      }
+    }
+    if (o.faults) await o.faults("escrow:beforeApply");
+    const decision = { source: "chain" as const, chainEventId };
+    try {
+      if (kind === "release") await o.ledger.postHold(hold.id, decision);
+      else await o.ledger.voidHold(hold.id, decision);
+      metrics?.escrowEventsApplied.inc({ kind });
+      o.log("info", `escrow ${kind} applied to the ledger`, { escrowId, holdId: hold.id, chainEventId });
+    } catch (e) {
+      if (e instanceof HoldAlreadyDecidedError) {
+        // Another chain event already applied this very outcome (e.g. the same decision mined again
+        // after a reorg): nothing to do.
+        o.log("info", `escrow ${kind} already applied to the ledger`, {
+          escrowId,
+          holdId: hold.id,
+          chainEventId,
+        });
+      } else if (e instanceof HoldDecidedOtherwiseError || e instanceof ChainEventConflictError) {
+        await raise("escrow-decided-otherwise", {
+          escrowId,
+          chainEventId,
+          holdId: hold.id,
+          message: `the chain decided ${kind} of escrow ${escrowId} but the ledger refused: ${e.shortMessage}`,
+        });
+      } else {
+        throw e;
+      }
+    }
+    if (o.faults) await o.faults("escrow:afterApply");
   }
 
   async function applyEvents(tip: number) {
@@ -164,32 +374,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         fromBlock: from,
         toBlock: to,
       })) {
-        const hold = await o.ledger.getHoldByEscrowId(escrowId);
-        if (!hold) {
-          o.log("warn", "escrow event for an escrow this ledger does not hold", { escrowId, chainEventId });
-          continue;
-        }
-        if (o.faults) await o.faults("escrow:beforeApply");
-        const decision = { source: "chain" as const, chainEventId };
-        try {
-          if (kind === "release") await o.ledger.postHold(hold.id, decision);
-          else await o.ledger.voidHold(hold.id, decision);
-          o.metrics?.escrowEventsApplied.inc({ kind });
-          o.log("info", `escrow ${kind} applied to the ledger`, { escrowId, holdId: hold.id, chainEventId });
-        } catch (e) {
-          // The hold was already decided otherwise: the ledger refuses; report, never force it.
-          // Anything else (the database, a bug) stops the step before the cursor moves.
-          if (!(e instanceof CustodyError) || e instanceof InvariantError) throw e;
-          const code = e.code;
-          o.log("error", `escrow ${kind} could not be applied`, {
-            escrowId,
-            holdId: hold.id,
-            chainEventId,
-            code,
-            error: String(e),
-          });
-        }
-        if (o.faults) await o.faults("escrow:afterApply");
+        await applyDecision(escrowId, kind, chainEventId);
       }
       await run(
         o.db,
@@ -202,9 +387,19 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
 
   return {
     name: "escrow-bridge",
-    async run({ sender, tip }) {
-      await createMissing(sender);
-      await applyEvents(tip);
+    async run(ctx) {
+      metrics ??= ctx.metrics;
+      await loadAlarms();
+      await createMissing(ctx.sender);
+      await applyEvents(ctx.tip);
+      await settleDue(ctx.sender);
+    },
+    alarm(): RelayerAlarm | undefined {
+      // The newest one, and how many others wait.
+      const a = alarms?.[alarms.length - 1];
+      if (!a) return undefined;
+      const more = alarms!.length > 1 ? ` (and ${alarms!.length - 1} earlier)` : "";
+      return { kind: a.kind, message: a.message + more };
     },
   };
 }

@@ -14,6 +14,7 @@ export interface RelayerMetrics {
   alarm: Gauge<"kind">;
   escrowsCreated: Counter;
   escrowEventsApplied: Counter<"kind">;
+  escrowAlarms: Gauge<"kind">;
 }
 
 export function createRelayerMetrics(registry: Registry, prefix = "custody_relayer_"): RelayerMetrics {
@@ -81,6 +82,12 @@ export function createRelayerMetrics(registry: Registry, prefix = "custody_relay
     escrowEventsApplied: new Counter({
       name: `${prefix}escrow_events_applied_total`,
       help: "Chain escrow decisions applied to the ledger, by kind",
+      labelNames: ["kind"],
+      registers,
+    }),
+    escrowAlarms: new Gauge({
+      name: `${prefix}escrow_alarms`,
+      help: "Escrow decisions or escrows the bridge refused (decided otherwise, terms mismatch), by kind",
       labelNames: ["kind"],
       registers,
     }),

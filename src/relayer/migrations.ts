@@ -8,6 +8,9 @@ import type { Migration } from "../db/migrate";
  *   written *before* it is broadcast so a crash can neither lose nor duplicate it.
  * - `relayer_cursors`: the last chain block whose escrow events were applied to the ledger.
  * - `relayer_leases`: the leader lease (SQLite; PostgreSQL uses an advisory lock instead).
+ * - `relayer_escrow_alarms`: escrow disagreements between the chain and the ledger the bridge
+ *   refused to apply (a hold decided the other way, an escrow whose on-chain terms differ); they
+ *   stay until an operator deletes the row, and keep readiness at 503 meanwhile.
  */
 export const relayerMigrations: readonly Migration[] = [
   {
@@ -75,6 +78,29 @@ CREATE TABLE relayer_leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
   expires_at BIGINT NOT NULL
+);`,
+  },
+  {
+    id: "relayer/002_escrow_alarms",
+    sqlite: `
+CREATE TABLE relayer_escrow_alarms (
+  escrow_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  chain_event_id TEXT NOT NULL,
+  hold_id TEXT,
+  message TEXT NOT NULL,
+  raised_at INTEGER NOT NULL,
+  PRIMARY KEY (escrow_id, kind, chain_event_id)
+);`,
+    postgres: `
+CREATE TABLE relayer_escrow_alarms (
+  escrow_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  chain_event_id TEXT NOT NULL,
+  hold_id TEXT,
+  message TEXT NOT NULL,
+  raised_at BIGINT NOT NULL,
+  PRIMARY KEY (escrow_id, kind, chain_event_id)
 );`,
   },
 ];

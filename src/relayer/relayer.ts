@@ -30,7 +30,9 @@ export interface RelayerDeployment {
 /** A step run after anchoring in each `runOnce` (the escrow bridge), with the relayer's sender. */
 export interface RelayerTask {
   readonly name: string;
-  run(ctx: { sender: TxSender; tip: number }): Promise<void>;
+  run(ctx: { sender: TxSender; tip: number; metrics: RelayerMetrics }): Promise<void>;
+  /** An alarm the task raised and still holds (reported by `status()`; anchoring continues). */
+  alarm?(): RelayerAlarm | undefined;
 }
 
 export interface RelayerOptions {
@@ -210,11 +212,19 @@ export class Relayer {
       lagSeconds: this.lagSeconds,
       treeSize: this.treeSize,
       lastAnchor: this.lastFinal,
-      alarm: this.alarm,
+      alarm: this.alarm ?? this.taskAlarm(),
       lastError: this.lastError,
       failuresInARow: this.failuresInARow,
       missingRoles: this.missing,
     };
+  }
+
+  private taskAlarm(): RelayerAlarm | undefined {
+    for (const t of this.o.tasks ?? []) {
+      const a = t.alarm?.();
+      if (a) return a;
+    }
+    return undefined;
   }
 
   /**
@@ -269,7 +279,7 @@ export class Relayer {
       if (!this.alarm) anchored = await this.anchorStep();
       for (const t of this.o.tasks ?? []) {
         if (!this.lease.isHeld()) throw new RelayerNotLeaderError();
-        await t.run({ sender: this.sender, tip });
+        await t.run({ sender: this.sender, tip, metrics: this.metrics });
       }
       return { leader: true, anchored, alarm: this.alarm };
     } finally {

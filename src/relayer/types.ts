@@ -24,9 +24,19 @@ export interface AnchorSource {
   treeLeafHashes?(from: number, limit: number): Promise<Uint8Array[]>;
 }
 
-/** Why anchoring is stopped. */
+/**
+ * Why anchoring is stopped, or (escrow kinds, raised by the escrow bridge) why an escrow decision
+ * was refused: `escrow-decided-otherwise` (the chain decided a hold the ledger already decided the
+ * other way), `escrow-terms-mismatch` (an escrow on chain differs from the ledger's terms).
+ */
 export interface RelayerAlarm {
-  kind: "log-mismatch" | "ledger-tree-mismatch" | "log-behind-chain" | "deployment-mismatch";
+  kind:
+    | "log-mismatch"
+    | "ledger-tree-mismatch"
+    | "log-behind-chain"
+    | "deployment-mismatch"
+    | "escrow-decided-otherwise"
+    | "escrow-terms-mismatch";
   /** The first tree size known to differ from the anchored history (or the tree, for ledger-tree-mismatch). */
   firstBadSize?: number;
   message: string;

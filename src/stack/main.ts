@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
 import { CustodyError } from "../errors";
-import { devAccount } from "../chain/anvil";
 import { ConfigError, SETTINGS, resolveConfig, settingsHelp, type StackConfig } from "./config";
 import { startDemo } from "./demo";
-import { DEV_ROLES, startStack, type RunningStack } from "./stack";
+import { startStack, type RunningStack } from "./stack";
+import { stackSummary } from "./summary";
 
 /** `npm start`: the whole custody audit layer in one process. */
 async function main(argv: string[]): Promise<void> {
@@ -53,42 +53,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 function printSummary(s: RunningStack): void {
-  const embedded = !s.config.rpcUrl;
-  const lines = [
-    "",
-    "Custody audit layer is running.",
-    "",
-    `  API           ${s.apiUrl}/v1   (OpenAPI: ${s.apiUrl}/v1/openapi.json)`,
-    `  Receipt page  ${s.webUrl}`,
-    `  Metrics       ${s.apiUrl}/metrics`,
-    `  Chain RPC     ${s.rpcUrl}   (chain id ${s.chainId}${embedded ? ", local anvil" : ""})`,
-    `  CustodyAnchor ${s.deployment.custodyAnchor}`,
-    `  CustodyEscrow ${s.deployment.custodyEscrow}`,
-    `  Ledger        ${s.config.dbUrl.replace(/\/\/([^:@/]+):[^@/]+@/, "//$1:***@")}`,
-    `  Data folder   ${s.config.dataDir}`,
-    "",
-    "  API keys (kept in the data folder, api-keys.json):",
-    `    platform    ${s.apiKeys.platform}`,
-    `    auditor     ${s.apiKeys.auditor}`,
-  ];
-  if (embedded) {
-    lines.push(
-      "",
-      "  Local chain accounts (the public development mnemonic; never use them on a real network):",
-      ...Object.entries(DEV_ROLES).map(
-        ([role, i]) => `    ${role.padEnd(14)} ${devAccount(i).address}  (index ${i})`,
-      ),
-    );
-  }
-  lines.push(
-    "",
-    `  Try:  curl -s ${s.apiUrl}/v1/log/head`,
-    `        npm run custody -- audit --rpc ${s.rpcUrl} --db ${s.config.dbUrl} --deployment ${s.config.deploymentPath}`,
-    "",
-    "Ctrl-C stops everything cleanly.",
-    "",
-  );
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(stackSummary(s));
 }
 
 main(process.argv).catch((e: unknown) => {

@@ -67,6 +67,8 @@ export interface RunningStack {
   deployment: Deployment;
   /** API keys created on first start (embedded mode); plaintext exists only in `<dataDir>/api-keys.json`. */
   apiKeys: DemoKeys;
+  /** True on the start that created the API keys (the only time they are printed). */
+  apiKeysCreated: boolean;
   db: Database;
   ledger: Ledger;
   logStore: LogStore;
@@ -160,14 +162,29 @@ function rateLimitOf(config: StackConfig, db: Database): Pick<ApiOptions, "rateL
     : { rateLimit };
 }
 
-async function apiKeysOf(db: Database, file: string): Promise<DemoKeys> {
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as DemoKeys;
+async function apiKeysOf(db: Database, file: string): Promise<{ keys: DemoKeys; created: boolean }> {
+  if (fs.existsSync(file))
+    return { keys: JSON.parse(fs.readFileSync(file, "utf8")) as DemoKeys, created: false };
   const keys: DemoKeys = {
     platform: (await createApiKey(db, { role: "platform" })).key,
     auditor: (await createApiKey(db, { role: "auditor" })).key,
   };
   fs.writeFileSync(file, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
-  return keys;
+  return { keys, created: true };
+}
+
+/**
+ * The data folder holds keys, the ledger and the chain state: only its owner may read it. The
+ * folder and its sub-folders become 0700 and every file in them 0600 (files created later inherit
+ * nothing from this, but sit in a folder nobody else can enter).
+ */
+function restrictDataDir(dir: string): void {
+  fs.chmodSync(dir, 0o700);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) restrictDataDir(p);
+    else if (e.isFile()) fs.chmodSync(p, 0o600);
+  }
 }
 
 /**
@@ -182,7 +199,8 @@ export async function startStack(
 ): Promise<RunningStack> {
   const log: Log = opts.log ?? jsonLogger({ component: "stack" });
   const relayerLog: Log = opts.log ?? jsonLogger({ component: "relayer" });
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  restrictDataDir(config.dataDir);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse())
@@ -376,7 +394,10 @@ export async function startStack(
 
     // 6. API with the receipt page.
     const webDir = await buildWeb();
-    const apiKeys = await apiKeysOf(db, path.join(config.dataDir, "api-keys.json"));
+    const { keys: apiKeys, created: apiKeysCreated } = await apiKeysOf(
+      db,
+      path.join(config.dataDir, "api-keys.json"),
+    );
     const app = createApiApp({
       ledger,
       logStore,
@@ -409,6 +430,7 @@ export async function startStack(
     }
     cleanups.push(() => server.close());
     const apiUrl = server.url;
+    restrictDataDir(config.dataDir); // the ledger, deployment and chain files now exist
     return {
       config,
       apiUrl,
@@ -417,6 +439,7 @@ export async function startStack(
       chainId,
       deployment,
       apiKeys,
+      apiKeysCreated,
       db,
       ledger,
       logStore,

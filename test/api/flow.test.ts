@@ -301,6 +301,48 @@ describe("api: ledger writes, receipts and proofs end to end (anvil + relayer)",
     expect(unknown.status).to.equal(404);
   });
 
+  it('status routes take no body, query or unknown params: {"x":1} to freeze and {"status":"frozen"} to unfreeze are 400 and change nothing', async () => {
+    const status = async () =>
+      (await s.call("GET", "/v1/accounts/bob", { key: s.keys.platform })).body.status;
+    const events = async () => s.ledger.eventCount();
+    expect(await status()).to.equal("active");
+    const before = await events();
+    const refused = [
+      await s.call("POST", "/v1/accounts/bob/freeze", { key: s.keys.platform, body: { x: 1 } }),
+      await s.call("POST", "/v1/accounts/bob/close", { key: s.keys.platform, body: { force: true } }),
+      await s.call("POST", "/v1/accounts/bob/freeze?force=1", { key: s.keys.platform }),
+      await s.call("POST", "/v1/accounts/bob/freeze", { key: s.keys.platform, body: [] }),
+      await s.call("POST", "/v1/accounts/bob/freeze", {
+        key: s.keys.platform,
+        rawBody: "x=1",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    ];
+    expect(refused.map((r) => r.status)).to.deep.equal([400, 400, 400, 400, 415]);
+    for (const r of refused) expect(r.body.error.code).to.be.a("string");
+    expect(refused[0]!.body.error.code).to.equal("INVALID_REQUEST");
+    expect(await status()).to.equal("active");
+    expect(await events()).to.equal(before);
+    // An empty object is "no fields": accepted.
+    const ok = await s.call("POST", "/v1/accounts/bob/freeze", { key: s.keys.platform, body: {} });
+    expect(ok.status).to.equal(200);
+    expect(await status()).to.equal("frozen");
+    const frozenEvents = await events();
+    const sneaky = await s.call("POST", "/v1/accounts/bob/unfreeze", {
+      key: s.keys.platform,
+      body: { status: "frozen" },
+    });
+    expect(sneaky.status).to.equal(400);
+    expect(await status()).to.equal("frozen");
+    expect(await events()).to.equal(frozenEvents);
+    const get = await s.call("GET", "/v1/accounts/bob?x=1", { key: s.keys.platform });
+    expect(get.status).to.equal(400);
+    expect((await s.call("POST", "/v1/accounts/bob/unfreeze", { key: s.keys.platform })).status).to.equal(
+      200,
+    );
+    expect(await status()).to.equal("active");
+  });
+
   it("opens an escrow: ledger hold with the terms, created on chain by the relayer, visible to both parties only", async () => {
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     const approvers = ["0x" + "a1".repeat(20), "0x" + "B2".repeat(20)];

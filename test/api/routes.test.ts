@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -187,6 +187,29 @@ describe("api: every route — success, auth failures, malformed input (fuzzed f
         expect(r.body.error.code).to.equal("FORBIDDEN");
       }
     }
+  });
+
+  it("answers a body shorter than its Content-Length with 400 and the JSON error shape, and changes nothing", async () => {
+    const before = await s.ledger.eventCount();
+    const { hostname, port } = new URL(s.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(port), hostname, () => {
+        sock.write(
+          `POST /v1/transfers HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${s.keys.platform}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"id":"short-1"}`,
+        );
+        sock.end(); // the rest of the promised 500 bytes never comes
+      });
+      let out = "";
+      sock.on("data", (d) => (out += d.toString()));
+      sock.on("close", () => resolve(out));
+      sock.on("error", reject);
+    });
+    const [head, body] = raw.split("\r\n\r\n");
+    expect(head).to.match(/^HTTP\/1\.1 400 /);
+    expect(head).to.match(/content-type: application\/json/i);
+    expect(JSON.parse(body!).error.code).to.equal("MALFORMED_HTTP_REQUEST");
+    expect(await s.ledger.eventCount()).to.equal(before);
   });
 
   it("rejects malformed JSON, other content types and oversized bodies with 4xx and the error shape", async () => {

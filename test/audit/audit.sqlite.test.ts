@@ -10,6 +10,7 @@ import { auditReportHash, type AuditReport } from "../../src/audit";
 import { custodyAnchorAbi } from "../../src/chain/generated/abi";
 import { EXIT_INVALID, EXIT_USAGE, EXIT_VALID } from "../../src/cli/context";
 import { runCli } from "../../src/cli/main";
+import { defaultAuditReportPath } from "../../src/cli/audit";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
 import { type AuditChain, FEES, KEY, anchorHeads, auditArgs, populateLedger, tempDir } from "./support";
@@ -264,6 +265,31 @@ describe("custody audit (SQLite ledger, anvil chain)", function () {
     } finally {
       delete process.env.CUSTODY_TEST_AUDITOR_KEY;
     }
+  });
+
+  it("without --out, the report goes to <data dir>/audit/ (0600, git-ignored), never the current folder", async () => {
+    const dataDir = path.join(dir, "data-dir-default");
+    const before = fs.existsSync("custody-audit-report.json");
+    const saved = process.env.CUSTODY_DATA_DIR;
+    process.env.CUSTODY_DATA_DIR = dataDir;
+    try {
+      const args = baseArgs(copy(), "unused");
+      const i = args.indexOf("--out");
+      args.splice(i, 2);
+      const code = await runCli(args, { out: () => {}, err: () => {} });
+      expect(code).to.equal(EXIT_VALID);
+    } finally {
+      if (saved === undefined) delete process.env.CUSTODY_DATA_DIR;
+      else process.env.CUSTODY_DATA_DIR = saved;
+    }
+    const file = path.join(dataDir, "audit", "custody-audit-report.json");
+    expect(JSON.parse(fs.readFileSync(file, "utf8")).format).to.equal("custody-audit-report-v1");
+    expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).to.equal(0o700);
+    expect(fs.existsSync("custody-audit-report.json")).to.equal(before);
+    expect(defaultAuditReportPath({})).to.equal(path.join(".data", "audit", "custody-audit-report.json"));
+    const ignored = fs.readFileSync(path.join(__dirname, "../../.gitignore"), "utf8").split("\n");
+    expect(ignored).to.include(".data/").and.include("custody-audit-report*.json");
   });
 
   it("bad usage and unreachable sources exit 2 without a verdict", async () => {

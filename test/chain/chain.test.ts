@@ -66,6 +66,7 @@ describe("chain: deployment on a real anvil node", function () {
       custodianThresholds: [
         { asset: `0x${Buffer.from("EUR").toString("hex").padEnd(64, "0")}`, amount: 1000n },
       ],
+      adminTransferDelay: 3600,
     });
   });
 
@@ -79,7 +80,7 @@ describe("chain: deployment on a real anvil node", function () {
     expect(deployment.deploymentBlock).to.be.greaterThan(0);
   });
 
-  it("grants every configured role and hands the admin role over", async function () {
+  it("grants every configured role and hands the admin role over in two steps with a delay", async function () {
     const { publicClient } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId });
     const has = (address: Hex, abi: typeof custodyAnchorAbi | typeof custodyEscrowAbi, role: Hex, who: Hex) =>
       publicClient.readContract({
@@ -96,11 +97,45 @@ describe("chain: deployment on a real anvil node", function () {
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.PLATFORM_ROLE, platform.address)).to.equal(true);
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.CUSTODIAN_ROLE, custodian.address)).to.equal(true);
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.PAUSER_ROLE, pauser.address)).to.equal(true);
+    // Step one only: the deployer keeps the role until the admin accepts, after the delay.
+    const adminClients = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, account: admin });
     for (const address of [a, e]) {
       const abi = address === a ? custodyAnchorAbi : custodyEscrowAbi;
+      expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, admin.address)).to.equal(false);
+      expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, deployer.address)).to.equal(true);
+      expect(await has(address, abi, ROLE_IDS.ANCHORER_ROLE, deployer.address)).to.equal(false);
+      const [pending] = (await publicClient.readContract({
+        address,
+        abi: custodyAnchorAbi,
+        functionName: "pendingDefaultAdmin",
+      })) as readonly [Hex, number];
+      expect(pending).to.equal(admin.address);
+      const early = await adminClients
+        .walletClient!.writeContract({
+          address,
+          abi: custodyAnchorAbi,
+          functionName: "acceptDefaultAdminTransfer",
+        })
+        .then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+      expect(revertErrorName(early), "accepting before the delay reverts").to.equal(
+        "AccessControlEnforcedDefaultAdminDelay",
+      );
+    }
+    await publicClient.request({ method: "evm_increaseTime" as never, params: [3601] as never });
+    await publicClient.request({ method: "evm_mine" as never, params: [] as never });
+    for (const address of [a, e]) {
+      const abi = address === a ? custodyAnchorAbi : custodyEscrowAbi;
+      const hash = await adminClients.walletClient!.writeContract({
+        address,
+        abi: custodyAnchorAbi,
+        functionName: "acceptDefaultAdminTransfer",
+      });
+      expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
       expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
       expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, deployer.address)).to.equal(false);
-      expect(await has(address, abi, ROLE_IDS.ANCHORER_ROLE, deployer.address)).to.equal(false);
     }
     const threshold = await publicClient.readContract({
       address: e,

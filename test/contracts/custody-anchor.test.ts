@@ -1,10 +1,12 @@
 import { expect } from "chai";
+import { shouldTransferAdminInTwoSteps } from "./support/admin-rules";
 import { ethers } from "hardhat";
 import type { Contract, Signer } from "ethers";
 import { ReferenceTree, nodeHash, type Hex } from "./support/reference-tree";
 import { expectRevert } from "./support/errors";
 import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 
+const ADMIN_DELAY = 2 * 86_400;
 const role = (name: string) => ethers.keccak256(ethers.toUtf8Bytes(name));
 const ANCHORER = role("ANCHORER_ROLE");
 const AUDITOR = role("AUDITOR_ROLE");
@@ -20,6 +22,7 @@ describe("CustodyAnchor", function () {
     [admin, anchorer, auditor, pauser, stranger] = await ethers.getSigners();
     anchor = (await ethers.deployContract("CustodyAnchor", [
       await admin.getAddress(),
+      ADMIN_DELAY,
     ])) as unknown as Contract;
     await anchor.grantRole(ANCHORER, await anchorer.getAddress());
     await anchor.grantRole(AUDITOR, await auditor.getAddress());
@@ -27,6 +30,14 @@ describe("CustodyAnchor", function () {
   });
 
   const as = (s: Signer) => anchor.connect(s) as Contract;
+
+  shouldTransferAdminInTwoSteps(() => ({
+    contract: anchor,
+    admin,
+    newAdmin: auditor,
+    stranger,
+    delay: ADMIN_DELAY,
+  }));
 
   /** Anchors the reference tree at each size in turn, with the proof from the previous size. */
   async function anchorSizes(sizes: number[]) {
@@ -242,6 +253,7 @@ describe("CustodyAnchor", function () {
         // Next pair on a fresh contract.
         anchor = (await ethers.deployContract("CustodyAnchor", [
           await admin.getAddress(),
+          ADMIN_DELAY,
         ])) as unknown as Contract;
         await anchor.grantRole(ANCHORER, await anchorer.getAddress());
       }
@@ -303,7 +315,7 @@ describe("CustodyAnchor", function () {
       expect(await anchor.ANCHORER_ROLE()).to.equal(ANCHORER);
       expect(await anchor.AUDITOR_ROLE()).to.equal(AUDITOR);
       expect(await anchor.PAUSER_ROLE()).to.equal(PAUSER);
-      expect(await anchor.VERSION()).to.equal("1.0.0");
+      expect(await anchor.VERSION()).to.equal("1.1.0");
     });
   });
 

@@ -1,9 +1,11 @@
 import { expect } from "chai";
+import { shouldTransferAdminInTwoSteps } from "./support/admin-rules";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Contract, Signer } from "ethers";
 import { ANY, expectRevert } from "./support/errors";
 
+const ADMIN_DELAY = 2 * 86_400;
 const role = (name: string) => ethers.keccak256(ethers.toUtf8Bytes(name));
 const PLATFORM = role("PLATFORM_ROLE");
 const CUSTODIAN = role("CUSTODIAN_ROLE");
@@ -32,6 +34,7 @@ describe("CustodyEscrow", function () {
       await ethers.getSigners();
     escrow = (await ethers.deployContract("CustodyEscrow", [
       await admin.getAddress(),
+      ADMIN_DELAY,
     ])) as unknown as Contract;
     await escrow.grantRole(PLATFORM, await platform.getAddress());
     await escrow.grantRole(CUSTODIAN, await custodian.getAddress());
@@ -41,6 +44,14 @@ describe("CustodyEscrow", function () {
   });
 
   const as = (s: Signer) => escrow.connect(s) as Contract;
+
+  shouldTransferAdminInTwoSteps(() => ({
+    contract: escrow,
+    admin,
+    newAdmin: custodian,
+    stranger,
+    delay: ADMIN_DELAY,
+  }));
 
   /** Terms: payer agent (payer side), payee agent, arbiter; threshold 2 of 3 unless overridden. */
   async function terms(over: Record<string, unknown> = {}) {
@@ -381,6 +392,94 @@ describe("CustodyEscrow", function () {
     });
   });
 
+  describe("the outcome follows the terms and when the deciding condition was met, not when a transaction is sent", function () {
+    const AUTO = () => now + 7 * DAY;
+    const EXPIRY = () => now + 30 * DAY;
+
+    it("auto-release that nobody sent before expiry still releases; the refund reverts with CustodyEscrowReleaseDue", async function () {
+      await create(id("a"), { autoReleaseAt: AUTO() });
+      await time.increaseTo(EXPIRY() + DAY);
+      expect(await escrow.releasable(id("a"))).to.equal(true);
+      expect(await escrow.refundable(id("a"))).to.equal(false);
+      await expectRevert(as(stranger).refund(id("a")), escrow, "CustodyEscrowReleaseDue", [id("a"), AUTO()]);
+      expect(await events(await as(stranger).release(id("a")))).to.deep.equal([
+        ["EscrowReleased", id("a"), 500_00n, false],
+      ]);
+      expect((await status(id("a"))).state).to.equal(BigInt(State.Released));
+    });
+
+    it("paused over the whole window from autoReleaseAt to expiry: released after unpause", async function () {
+      await create(id("a"), { autoReleaseAt: AUTO() });
+      await time.increaseTo(AUTO() - 60);
+      await as(pauser).pause();
+      await time.increaseTo(EXPIRY() + DAY);
+      expect(await escrow.releasable(id("a"))).to.equal(false); // paused: nothing can happen now
+      expect(await escrow.refundable(id("a"))).to.equal(false);
+      await as(pauser).unpause();
+      expect(await escrow.releasable(id("a"))).to.equal(true);
+      expect(await escrow.refundable(id("a"))).to.equal(false);
+      await expectRevert(as(stranger).refund(id("a")), escrow, "CustodyEscrowReleaseDue", [id("a"), AUTO()]);
+      await as(stranger).release(id("a"));
+      expect((await status(id("a"))).state).to.equal(BigInt(State.Released));
+    });
+
+    it("a dispute after the auto-release time cannot undo the release; one before it still stops it", async function () {
+      await create(id("late"), { autoReleaseAt: AUTO() });
+      await create(id("early"), { autoReleaseAt: AUTO() });
+      await time.setNextBlockTimestamp(AUTO() - 1);
+      await as(payerAgent).dispute(id("early"));
+      await time.setNextBlockTimestamp(AUTO());
+      await expectRevert(as(payerAgent).dispute(id("late")), escrow, "CustodyEscrowReleaseDue", [
+        id("late"),
+        AUTO(),
+      ]);
+      await time.increaseTo(EXPIRY());
+      expect(await escrow.refundable(id("early"))).to.equal(true);
+      expect(await escrow.releasable(id("late"))).to.equal(true);
+      await as(stranger).refund(id("early"));
+      await as(stranger).release(id("late"));
+      expect((await status(id("early"))).state).to.equal(BigInt(State.Refunded));
+      expect((await status(id("late"))).state).to.equal(BigInt(State.Released));
+    });
+
+    it("a large escrow: the custodian's approval before expiry decides the release, paused or not", async function () {
+      await create(id("approved"), { amount: 2_000_000n, autoReleaseAt: AUTO() });
+      await create(id("never"), { amount: 2_000_000n, autoReleaseAt: AUTO() });
+      await as(custodian).approveAsCustodian(id("approved")); // before autoReleaseAt: nothing releases yet
+      expect((await status(id("approved"))).state).to.equal(BigInt(State.Open));
+      await as(pauser).pause();
+      await time.increaseTo(EXPIRY() + DAY);
+      await as(pauser).unpause();
+      // Auto-release time reached with the custodian's approval: released.
+      await expectRevert(as(stranger).refund(id("approved")), escrow, "CustodyEscrowReleaseDue", [
+        id("approved"),
+        AUTO(),
+      ]);
+      await as(stranger).release(id("approved"));
+      // Without it the release condition was never met: refunded.
+      expect(await escrow.releasable(id("never"))).to.equal(false);
+      await expectRevert(as(stranger).release(id("never")), escrow, "CustodyEscrowExpired", [
+        id("never"),
+        EXPIRY(),
+      ]);
+      await as(stranger).refund(id("never"));
+      expect((await status(id("approved"))).state).to.equal(BigInt(State.Released));
+      expect((await status(id("never"))).state).to.equal(BigInt(State.Refunded));
+    });
+
+    it("paused over the expiry of an escrow no rule released: still refunded after unpause", async function () {
+      await create(id("r"));
+      await as(payerAgent).approve(id("r")); // 1 of 2
+      await as(pauser).pause();
+      await time.increaseTo(EXPIRY() + DAY);
+      await as(pauser).unpause();
+      await expectRevert(as(stranger).release(id("r")), escrow, "CustodyEscrowExpired", [id("r"), EXPIRY()]);
+      expect(await escrow.refundable(id("r"))).to.equal(true);
+      await as(stranger).refund(id("r"));
+      expect((await status(id("r"))).state).to.equal(BigInt(State.Refunded));
+    });
+  });
+
   describe("terminal states are final", function () {
     async function everyTransitionReverts(escrowId: string, state: State) {
       const args = [escrowId, state];
@@ -464,6 +563,6 @@ describe("CustodyEscrow", function () {
     expect(await escrow.custodianThreshold(USD)).to.equal(7n);
     expect(await escrow.PLATFORM_ROLE()).to.equal(PLATFORM);
     expect(await escrow.CUSTODIAN_ROLE()).to.equal(CUSTODIAN);
-    expect(await escrow.VERSION()).to.equal("1.0.0");
+    expect(await escrow.VERSION()).to.equal("1.1.0");
   });
 });

@@ -297,7 +297,12 @@ function propertySuite(backend: Backend, runs: number, maxOps: number) {
               expected = seen.hold === hid && seen.action === o.action ? null : "ChainEventConflictError";
             else if (chainId && h.kind !== "escrow_hold") expected = "NotAnEscrowHoldError";
             else if (!chainId && h.kind === "escrow_hold") expected = "EscrowHoldRequiresChainDecisionError";
-            else if (h.status !== "pending") expected = "HoldNotPendingError";
+            else if (h.status !== "pending")
+              expected = !chainId
+                ? "HoldNotPendingError"
+                : h.status === (o.action === "post" ? "posted" : "voided")
+                  ? "HoldAlreadyDecidedError"
+                  : "HoldDecidedOtherwiseError";
             else {
               expected = null;
               const d = next.accounts.get(h.debit)!;

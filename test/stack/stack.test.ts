@@ -5,6 +5,7 @@ import path from "node:path";
 import { ConfigError, parseEscrowAccounts, parseFeeSchedule, resolveConfig } from "../../src/stack/config";
 import { startStack, type RunningStack } from "../../src/stack/stack";
 import { loadTrustPolicy, verifyPolicyCheckpoint } from "../../src/protocol/trust-policy";
+import { stackSummary } from "../../src/stack/summary";
 import { startDemo } from "../../src/stack/demo";
 import { verifyReceipt } from "../../src/verify/chain";
 
@@ -71,7 +72,8 @@ describe("stack: configuration", () => {
 });
 
 describe("stack: one process, resumed after a restart", function () {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-stack-"));
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), "custody-stack-"));
+  const dataDir = path.join(parent, "data"); // created by the stack itself
   const config = () =>
     resolveConfig(
       { dataDir, apiPort: 0, chainPort: 0, blockTime: 0, anchorIntervalMs: 200, anchorBatchSize: 1000 },
@@ -81,11 +83,32 @@ describe("stack: one process, resumed after a restart", function () {
 
   after(async () => {
     await s?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(parent, { recursive: true, force: true });
   });
+
+  /** Every folder under the data folder is 0700 and every file 0600; returns the files seen. */
+  function expectPrivate(dir: string): string[] {
+    expect(fs.statSync(dir).mode & 0o777, `${dir} mode`).to.equal(0o700);
+    const files: string[] = [];
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) files.push(...expectPrivate(p));
+      else if (e.isFile()) {
+        expect(fs.statSync(p).mode & 0o777, `${p} mode`).to.equal(0o600);
+        files.push(path.relative(dataDir, p));
+      }
+    }
+    return files;
+  }
 
   it("deploys, records transfers, anchors them, and issues receipts that verify against the chain alone", async () => {
     s = await startStack(config(), { log: quiet, apiLogger: silent });
+    // Keys are printed by the start that creates them, and only then.
+    expect(s.apiKeysCreated).to.equal(true);
+    const summary = stackSummary(s);
+    expect(summary).to.include(s.apiKeys.platform).and.include(s.apiKeys.auditor);
+    const files = expectPrivate(dataDir);
+    expect(files).to.include.members(["api-keys.json", "pseudonym.key", "deployment.json", "ledger.sqlite"]);
     const demo = startDemo(s, { tickMs: 20, say: quiet });
     await waitFor("ten demo transfers", async () =>
       (await s!.ledger.eventCount()) >= 25 ? true : undefined,
@@ -118,6 +141,12 @@ describe("stack: one process, resumed after a restart", function () {
 
     s = await startStack(config(), { log: quiet, apiLogger: silent });
     expect(s.deployment).to.deep.equal(deployment);
+    expect(s.apiKeysCreated).to.equal(false);
+    const summary = stackSummary(s);
+    expect(summary).not.to.include(s.apiKeys.platform);
+    expect(summary).not.to.include(s.apiKeys.auditor);
+    expect(summary).to.include("api-keys.json");
+    expectPrivate(dataDir);
     expect(await s.ledger.eventCount()).to.equal(events);
     // The chain kept its heads: the relayer finds the old anchor and audits the log against it.
     await waitFor("the relayer to reconcile", async () =>

@@ -4,7 +4,7 @@ import { RequestValidationError } from "../errors";
 import { errorBodyOf, httpStatusOf } from "./error-shape";
 import type { ApiLogger } from "./logger";
 import type { ApiMetrics } from "./metrics";
-import { admit, parse, type PipelineOptions } from "./pipeline";
+import { admit, parse, sendsBody, type PipelineOptions } from "./pipeline";
 import type { RouteDef } from "./route";
 
 interface Compiled {
@@ -92,6 +92,8 @@ export function createFastGetHandler(
         forwarded || req.socket.remoteAddress,
         opts,
       );
+      if (sendsBody(req))
+        throw new RequestValidationError("body", [{ path: [], message: "a GET request takes no body" }]);
       const params: Record<string, string> = {};
       for (let i = 0; i < c.keys.length; i++) {
         try {

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import type { z } from "zod";
+import { z } from "zod";
 import type { ApiKeyStore, ApiPrincipal } from "../auth/keys";
 import {
   ForbiddenError,
@@ -38,13 +38,20 @@ function issuesOf(error: z.ZodError): ValidationIssue[] {
   }));
 }
 
+/**
+ * What a route accepts where it declares no schema: nothing. Path parameters and query strings must
+ * then be empty, and a body, if one is sent at all, must be `{}` (so `{"x":1}` or
+ * `{"status":"frozen"}` sent to `…/unfreeze` is a 400, not silently ignored).
+ */
+export const NOTHING = z.strictObject({});
+
 export function parse<T>(
   schema: z.ZodType | undefined,
   value: unknown,
   where: "params" | "query" | "body",
 ): T {
-  if (!schema) return undefined as T;
-  const r = schema.safeParse(value);
+  if (!schema && where === "body" && value === undefined) return undefined as T;
+  const r = (schema ?? NOTHING).safeParse(value);
   if (!r.success) throw new RequestValidationError(where, issuesOf(r.error));
   return r.data as T;
 }
@@ -107,6 +114,12 @@ export async function admit(
   return principal;
 }
 
+/** Whether the request carries a body (a non-zero Content-Length or a chunked one). */
+export function sendsBody(req: { headers: Record<string, string | string[] | undefined> }): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
 /**
  * The handlers for one route, in order: authenticate → authorise → rate-limit → check content
  * type → parse JSON → validate params/query/body → run → send JSON. Any throw goes to the app's
@@ -119,7 +132,7 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
     locals.route = route.path;
     const principal = await admit(route, req.headers.authorization, req.ip, opts);
     if (principal) locals.principal = principal;
-    if (route.body) {
+    if (route.body || sendsBody(req)) {
       const type = req.headers["content-type"];
       if (!req.is("application/json")) throw new UnsupportedMediaTypeError(type ?? "no content type");
     }
@@ -129,8 +142,9 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
     }
     next();
   });
-  if (route.body) handlers.push(express.json({ limit: opts.bodyLimitBytes, strict: false }));
+  // Every route parses its body (an undeclared body must be empty: strict schemas refuse anything else).
   if (route.rawBody) handlers.push(express.raw({ type: () => true, limit: opts.bodyLimitBytes }));
+  else handlers.push(express.json({ limit: opts.bodyLimitBytes, strict: false }));
   handlers.push(async (req: Request, res: Response) => {
     if (route.body && req.body === undefined)
       throw new RequestValidationError("body", [{ path: [], message: "a JSON body is required" }]);
