@@ -14,9 +14,7 @@ import { routeHandlers, type ApiLocals } from "./http/pipeline";
 import { createRateLimiter, type RateLimitOptions } from "./http/rate-limit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
-import type { LogStore } from "../log/store";
-import { syncLog } from "../log/sync";
-import type { AnchorMirror, LedgerPort, RelayerStatusSource } from "./ports";
+import type { AnchorMirror, LedgerPort, LogReader, RelayerStatusSource } from "./ports";
 import { auditRoutes } from "./routes/audit";
 import { accountRoutes } from "./routes/accounts";
 import { escrowRoutes } from "./routes/escrows";
@@ -26,7 +24,7 @@ import { ReceiptService } from "./services/receipts";
 import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
-import type { ProofCacheOptions } from "./services/proof-cache";
+import type { ProofCacheOptions } from "../log/proof-cache";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -63,8 +61,8 @@ export interface ApiOptions {
 
 export interface ApiDeps {
   ledger: LedgerPort;
-  /** The log tree over the ledger's events; the API appends to it lazily (see `syncLog`). */
-  logStore: LogStore;
+  /** The log over the ledger's events, read-only: the integrator (src/log/integrator.ts) appends. */
+  log: LogReader;
   anchors: AnchorMirror;
   relayerStatus?: RelayerStatusSource;
   chain?: ApiChain;
@@ -75,25 +73,7 @@ export interface ApiDeps {
   metrics?: Registry;
   /** Structured request log (default: JSON lines on stdout). */
   logger?: ApiLogger;
-  /**
-   * Copies ledger events into the log store before heads and proofs are served. Default: the
-   * ledger's leaf hashes through src/log `syncLog`; `false` relies on the relayer's sync alone.
-   */
-  syncLog?: false | (() => Promise<void>);
   options?: ApiOptions;
-}
-
-function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
-  if (!fn) return async () => {};
-  let running: Promise<void> | undefined;
-  return async (wanted: number) => {
-    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
-    // Everyone waiting shares one sync; a sync always goes to the end, so it covers any `wanted`.
-    while (running) await running.catch(() => {});
-    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
-    running = fn().finally(() => (running = undefined));
-    await running;
-  };
 }
 
 /**
@@ -101,7 +81,7 @@ function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<num
  * call builds an independent app (caches, rate limits and metrics included).
  *
  * @example
- * const app = createApiApp({ ledger, logStore, anchors, auth: openApiKeyStore(db) });
+ * const app = createApiApp({ ledger, log: integrator.reader, anchors, auth: openApiKeyStore(db) });
  * const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
  */
 export function createApiApp(deps: ApiDeps): express.Express {
@@ -118,29 +98,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
   const metrics = createApiMetrics(deps.metrics);
   const rateLimiter =
     o.rateLimit === false ? undefined : createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 });
-  const sync =
-    deps.syncLog ??
-    (async () => {
-      await syncLog({ leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) }, deps.logStore);
-    });
-  const ensureLogSize = singleFlight(sync, () => deps.logStore.size());
   const proofs = new ProofService(
-    deps.logStore,
+    deps.log,
     deps.anchors,
     deps.relayerStatus,
-    ensureLogSize,
-    o.proofCache === false
-      ? undefined
-      : {
-          leaves: { leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) },
-          options: o.proofCache,
-        },
+    () => deps.ledger.eventCount(),
+    o.proofCache === false ? undefined : { options: o.proofCache },
   );
   if (o.warmProofCache) void proofs.warm();
   const ctx: ApiContext = {
     deps,
     options,
-    ensureLogSize,
     proofs,
     receipts: new ReceiptService(deps.ledger, proofs),
   };

@@ -16,7 +16,9 @@ import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../protocol/leaf-v1";
-import { openLogStore, type LogStore } from "../log/store";
+import { createLogIntegrator } from "../log/integrator";
+import type { LogReader } from "../log/reader";
+import { openLogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { jsonLogger, type RelayerLogger } from "../relayer/logger";
 import { relayerMigrations } from "../relayer/migrations";
@@ -52,7 +54,8 @@ export interface RunningStack {
   apiKeys: DemoKeys;
   db: Database;
   ledger: Ledger;
-  logStore: LogStore;
+  /** The log, read-only (the stack's integrator appends). */
+  log: LogReader;
   relayer: Relayer;
   registry: Registry;
   /** Stops API, relayer, database and local chain, in that order. Safe to call twice. */
@@ -202,19 +205,22 @@ export async function startStack(
     });
     const logStore = await openLogStore(db);
 
-    // 4. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
+    // 4. The log's one writer: appends committed events in a loop; the relayer asks it for a round
+    // before anchoring. Everyone else gets its read-only reader.
+    const integrator = createLogIntegrator({
+      source: ledger,
+      store: logStore,
+      onError: (err) => relayerLog("error", "log integration failed; retrying", { error: String(err) }),
+    });
+    integrator.start();
+    cleanups.push(() => integrator.stop());
+
+    // 5. Relayer.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
-    const source = logAnchorSource({ ledger, logStore });
-    let syncing: Promise<number> | undefined;
-    const sync = async (): Promise<number> => {
-      while (syncing) await syncing.catch(() => {});
-      syncing = source.sync().finally(() => (syncing = undefined));
-      return syncing;
-    };
     const relayer = createRelayer({
       db,
-      source: { ...source, sync },
+      source: logAnchorSource({ ledger, integrator }),
       publicClient: clients.publicClient,
       account,
       deployment,
@@ -237,12 +243,12 @@ export async function startStack(
     relayer.start();
     cleanups.push(() => relayer.stop());
 
-    // 5. API with the receipt page.
+    // 6. API with the receipt page.
     const webDir = await buildWeb();
     const apiKeys = await apiKeysOf(db, path.join(config.dataDir, "api-keys.json"));
     const app = createApiApp({
       ledger,
-      logStore,
+      log: integrator.reader,
       anchors: relayer.anchors,
       relayerStatus: relayer,
       chain: { publicClient: clients.publicClient, deployment, rpcUrl },
@@ -250,9 +256,6 @@ export async function startStack(
       webDir,
       metrics: registry,
       logger: opts.apiLogger,
-      syncLog: async () => {
-        await sync();
-      },
       options: { escrowAccounts: parseEscrowAccounts(config.escrowAccounts) },
     });
     let server: ApiServer;
@@ -276,7 +279,7 @@ export async function startStack(
       apiKeys,
       db,
       ledger,
-      logStore,
+      log: integrator.reader,
       relayer,
       registry,
       stop: stopAll,

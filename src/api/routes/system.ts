@@ -79,7 +79,7 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
         try {
           checks.log = {
             ok: true,
-            treeSize: await withTimeout(Promise.resolve(deps.logStore.size()), timeout, "log"),
+            treeSize: await withTimeout(Promise.resolve(deps.log.size()), timeout, "log"),
           };
         } catch (e) {
           checks.log = { ok: false, message: msg(e) };

@@ -13,6 +13,7 @@ import { closeDatabase, openDatabase, type Database } from "../../../src/db/data
 import { migrate } from "../../../src/db/migrate";
 import { openLedger, type Ledger } from "../../../src/ledger/ledger";
 import { openLogStore, type LogStore } from "../../../src/log/store";
+import { createLogIntegrator, type LogIntegrator } from "../../../src/log/integrator";
 import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
 import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
@@ -27,6 +28,8 @@ export interface ApiStack {
   db: Database;
   ledger: Ledger;
   logStore: LogStore;
+  /** The log's one writer (not looping: `anchor()` and `integrate()` drive it). */
+  integrator: LogIntegrator;
   relayer: Relayer;
   chain: {
     node: AnvilNode;
@@ -54,12 +57,13 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
   await migrate(db, [...apiMigrations, ...relayerMigrations]);
   const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
   const logStore = await openLogStore(db);
+  const integrator = createLogIntegrator({ source: ledger, store: logStore });
 
   const devChain = await startDevChain();
   const { node, deployment, clients } = devChain;
   const relayer = createRelayer({
     db,
-    source: logAnchorSource({ ledger, logStore }),
+    source: logAnchorSource({ ledger, integrator }),
     publicClient: clients.publicClient,
     account: devChain.accounts.relayer,
     deployment,
@@ -93,7 +97,7 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
   const logger: ApiLogger = { info: (f) => logLines.push(f), error: (f) => logLines.push(f) };
   const app = createApiApp({
     ledger,
-    logStore,
+    log: integrator.reader,
     anchors: relayer.anchors,
     relayerStatus: relayer,
     chain: { publicClient: clients.publicClient, deployment, rpcUrl: node.rpcUrl },
@@ -107,6 +111,7 @@ export async function startApiStack(opts: { options?: ApiDeps["options"] } = {})
     db,
     ledger,
     logStore,
+    integrator,
     relayer,
     chain: { node, deployment, publicClient: clients.publicClient },
     server,
