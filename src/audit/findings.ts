@@ -15,6 +15,7 @@ export const AUDIT_CHECKS = [
   "head_root",
   "head_consistency",
   "account_lifecycle",
+  "fact_lifecycle",
   "unknown_account",
   "asset_mismatch",
   "segregation",

@@ -5,6 +5,7 @@ import {
   LEAF_VERSION,
   type EventTypeName,
   type LeafEntry,
+  factKindOf,
 } from "../protocol/leaf-v1";
 
 /**
@@ -55,10 +56,13 @@ export function readLeaf(bytes: Uint8Array): LeafEntry | string {
   const timestamp = b.readBigUInt64BE(120);
   if (sequence > BigInt(Number.MAX_SAFE_INTEGER) || timestamp > BigInt(Number.MAX_SAFE_INTEGER))
     return "sequence or timestamp is not a safe integer";
-  const asset = assetOf(b, 256);
+  const fact = eventType === "FACT_RECORDED";
+  // A fact may name no asset (an all-zero word); every other event names one.
+  const asset = fact && zeros(b, 256, 288) ? "" : assetOf(b, 256);
   if (asset === null) return `asset word ${hex32(b, 8)} is not 1..32 printable ASCII characters`;
   if (!zeros(b, 288, 304)) return "amount does not fit in uint128";
   if (!zeros(b, 320, 351)) return "code does not fit in uint8";
+  if (fact && factKindOf(b[351]) === undefined) return `unknown fact kind number ${b[351]}`;
   return {
     version: LEAF_VERSION,
     eventType,

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import { FeeScheduleViolationError, SegregationViolationError } from "../ledger/errors";
 import { segregationReport } from "../ledger/invariants";
-import { ZERO32, type LeafEntry } from "../protocol/leaf-v1";
+import { type FactKind, ZERO32, factKindOf, type LeafEntry } from "../protocol/leaf-v1";
 import {
   type AccountState,
   type MovementContext,
@@ -53,6 +53,19 @@ export interface ReplayedHold {
   payee?: Hex;
 }
 
+/** A FACT_RECORDED leaf: the owning module's audit re-hashes its stored document against it. */
+export interface ReplayedFact {
+  index: number;
+  kind: FactKind;
+  /** Pseudonym of the fact id. */
+  pseudonym: Hex;
+  documentHash: Hex;
+  /** Pseudonym of the account the fact is about, if any. */
+  subject?: Hex;
+  asset: string;
+  amount: bigint;
+}
+
 export interface AssetTotalsJson {
   asset: string;
   debitsPosted: bigint;
@@ -71,6 +84,8 @@ export interface ReplayResult {
   segregation: SegregationReport[];
   escrowHolds: ReplayedHold[];
   accountsByPseudonym: ReadonlyMap<Hex, ReplayedAccount>;
+  /** Every FACT_RECORDED event in log order. */
+  facts: ReplayedFact[];
 }
 
 const TYPE_BY_CODE = new Map<number, AccountType>(
@@ -87,6 +102,8 @@ export class LedgerReplay {
   readonly #accounts = new Map<Hex, ReplayedAccount>();
   readonly #holds = new Map<Hex, ReplayedHold>();
   readonly #escrowIds = new Map<Hex, ReplayedHold>();
+  readonly #facts: ReplayedFact[] = [];
+  readonly #factIds = new Set<Hex>();
   #awaitingRelease: ReplayedHold | undefined;
   #events = 0;
   #transfers = 0;
@@ -317,6 +334,44 @@ export class LedgerReplay {
         this.#checkBounded(index, m[0]);
         return;
       }
+      case "FACT_RECORDED": {
+        const kind = factKindOf(e.code);
+        if (!kind) {
+          this.findings.add({
+            check: "leaf_encoding",
+            message: `event ${index} records a fact of unknown kind ${e.code}`,
+            index,
+          });
+          return;
+        }
+        if (this.#factIds.has(e.entryId)) {
+          this.findings.add({
+            check: "fact_lifecycle",
+            message: `event ${index} records a fact whose id was recorded before`,
+            index,
+          });
+          return;
+        }
+        if (e.creditAccount !== ZERO32 || e.reference !== ZERO32)
+          this.findings.add({
+            check: "leaf_encoding",
+            message: `event ${index} records a fact with a credit account or reference (both must be zero)`,
+            index,
+          });
+        const subject = e.debitAccount === ZERO32 ? undefined : e.debitAccount;
+        if (subject) this.#account(index, subject, "subject");
+        this.#factIds.add(e.entryId);
+        this.#facts.push({
+          index,
+          kind,
+          pseudonym: e.entryId,
+          documentHash: e.metadataHash,
+          ...(subject ? { subject } : {}),
+          asset: e.asset,
+          amount: e.amount,
+        });
+        return;
+      }
       case "HOLD_POSTED":
       case "HOLD_VOIDED": {
         const h = this.#holds.get(e.entryId);
@@ -429,6 +484,7 @@ export class LedgerReplay {
       segregation,
       escrowHolds: [...this.#escrowIds.values()],
       accountsByPseudonym: this.#accounts,
+      facts: this.#facts,
     };
   }
 }

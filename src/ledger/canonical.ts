@@ -52,19 +52,24 @@ export class Pseudonymizer {
     );
   }
 
-  of(kind: "account" | "transfer" | "hold", id: string): Hex {
+  of(kind: "account" | "transfer" | "hold" | "fact", id: string): Hex {
     return `0x${this.ofBytes(kind, id).toString("hex")}`;
   }
 
   /** The same pseudonym as 32 bytes (for leaves: no hex round trip). */
-  ofBytes(kind: "account" | "transfer" | "hold", id: string): Buffer {
+  ofBytes(kind: "account" | "transfer" | "hold" | "fact", id: string): Buffer {
     const out = Buffer.allocUnsafe(32);
     this.writeInto(kind, id, out, 0);
     return out;
   }
 
   /** Writes the pseudonym's 32 bytes at `out[offset..offset+32)`. */
-  writeInto(kind: "account" | "transfer" | "hold", id: string, out: Uint8Array, offset: number): void {
+  writeInto(
+    kind: "account" | "transfer" | "hold" | "fact",
+    id: string,
+    out: Uint8Array,
+    offset: number,
+  ): void {
     const message = `${kind}:${id}`;
     // A UTF-8 character takes at most 3 bytes per UTF-16 unit: beyond the scratch, the slow path.
     if (message.length * 3 > SCRATCH_BYTES) {

@@ -15,13 +15,14 @@ import {
   UnknownAccountError,
   UnknownHoldError,
 } from "./errors";
-import { type EventTypeName, ZERO32 } from "../protocol/leaf-v1";
+import { type EventTypeName, FACT_KINDS, type FactKind, ZERO32 } from "../protocol/leaf-v1";
 import { type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
 import { checkMovement } from "./rules";
 import {
   type AccountRow,
   type Changes,
   type EventDraft,
+  type FactRow,
   type HoldRow,
   type LoadedState,
   type Plan,
@@ -540,4 +541,67 @@ export function planResolveHold(
 
 export function releaseDetails(escrowId: Hex, holdPseudonym: Hex) {
   return { escrowId, hold: holdPseudonym };
+}
+
+/** Validated input of recordFact (see validate.ts checkFact). */
+export interface NewFact {
+  id: string;
+  kind: FactKind;
+  documentHash: Hex;
+  subject: string | null;
+  asset: string | null;
+  amount: bigint | null;
+}
+
+function sameFact(f: FactRow, i: NewFact): boolean {
+  return (
+    f.kind === FACT_KINDS[i.kind] &&
+    f.documentHash === i.documentHash &&
+    f.subjectAccountId === i.subject &&
+    f.asset === i.asset &&
+    f.amount === i.amount
+  );
+}
+
+/** Records a non-money fact once: the same id and terms again return the stored row. */
+export function planRecordFact(
+  ctx: EngineContext,
+  input: NewFact,
+  state: LoadedState,
+  now: number,
+): Plan<FactRow> {
+  const changes = emptyChanges();
+  const existing = state.facts.get(input.id);
+  if (existing) {
+    if (!sameFact(existing, input)) throw new IdempotencyConflictError(input.id);
+    return { changes, result: () => existing };
+  }
+  const subject = input.subject === null ? undefined : account(state, input.subject);
+  const row: FactRow = {
+    id: input.id,
+    kind: FACT_KINDS[input.kind],
+    documentHash: input.documentHash,
+    subjectAccountId: input.subject,
+    asset: input.asset,
+    amount: input.amount,
+    sequence: -1,
+    createdAt: now,
+  };
+  changes.newFacts.push(row);
+  draft(
+    changes,
+    now,
+    {
+      eventType: "FACT_RECORDED",
+      entryId: ctx.pseudonyms.ofBytes("fact", input.id),
+      debitAccount: subject ? (subject.pseudonymBytes ?? subject.pseudonym) : undefined,
+      asset: input.asset ?? "",
+      amount: input.amount ?? 0n,
+      code: row.kind,
+      metadataHash: input.documentHash,
+    },
+    { subjectKind: "fact", subjectId: input.id, debitAccountId: input.subject, creditAccountId: null },
+    (s) => (row.sequence = s),
+  );
+  return { changes, result: () => row };
 }

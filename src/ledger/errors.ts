@@ -48,6 +48,13 @@ export class UnknownHoldError extends CustodyError {
   }
 }
 
+export class UnknownFactError extends CustodyError {
+  override name = "UnknownFactError";
+  constructor(readonly factId: string) {
+    super("UNKNOWN_FACT", `unknown fact ${JSON.stringify(factId)}`);
+  }
+}
+
 export class AssetMismatchError extends CustodyError {
   override name = "AssetMismatchError";
   constructor(message: string, opts: Opts = {}) {

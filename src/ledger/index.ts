@@ -5,6 +5,7 @@ export * from "./errors";
 export * from "./types";
 export {
   EVENT_TYPES,
+  FACT_KINDS,
   LEAF_V1_ABI,
   LEAF_V1_BYTES,
   LEAF_VERSION,
@@ -15,6 +16,7 @@ export {
   leafEntryToJson,
   leafHashOf,
   type EventTypeName,
+  type FactKind,
   type LeafEntry,
   type LeafEntryJson,
 } from "../protocol/leaf-v1";

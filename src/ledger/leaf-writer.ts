@@ -24,7 +24,8 @@ const assetWords = new Map<string, Buffer>();
 function assetWord(asset: string): Buffer {
   let w = assetWords.get(asset);
   if (!w) {
-    w = Buffer.from(assetToBytes32(asset).slice(2), "hex");
+    // A fact may name no asset (checked by the encoder's rules): its word is all zero.
+    w = asset === "" ? Buffer.alloc(32) : Buffer.from(assetToBytes32(asset).slice(2), "hex");
     assetWords.set(asset, w);
   }
   return w;

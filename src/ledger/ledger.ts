@@ -1,9 +1,11 @@
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
+import { InvariantError } from "../errors";
 import {
   InvalidLedgerInputError,
   SameAccountError,
   UnknownAccountError,
+  UnknownFactError,
   UnknownHoldError,
   UnknownTransferError,
 } from "./errors";
@@ -16,14 +18,15 @@ import {
   feeToJson,
   planCreateHold,
   planOpenAccount,
+  planRecordFact,
   planResolveHold,
   planSetStatus,
   planTransfers,
 } from "./engine";
 import { InvariantChecker, segregationReport } from "./invariants";
-import { decodeLeaf } from "../protocol/leaf-v1";
+import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
-import type { AccountRow, EventRow, HoldRow, LedgerStore, TransferRow } from "./store";
+import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";
 import { PostgresLedgerStore } from "./postgres-store";
 import type {
@@ -31,6 +34,9 @@ import type {
   AccountStatus,
   AccountType,
   Balance,
+  Fact,
+  FactInput,
+  FactKind,
   Fee,
   FeeSchedule,
   Hold,
@@ -51,6 +57,7 @@ import {
   checkChainEventId,
   checkClientTransferId,
   checkEscrowId,
+  checkFact,
   checkFee,
   checkId,
   checkKind,
@@ -104,6 +111,14 @@ export interface Ledger {
   listOpenEscrowHolds(): Promise<Hold[]>;
   /** Voids every pending non-escrow hold whose expiry is at or before `now`; returns how many. */
   expireHolds(now?: number): Promise<number>;
+  /**
+   * Puts a non-money fact (a statement received, a report, an alert...) on the log as a
+   * FACT_RECORDED event. Idempotent by input.id: other terms throw IdempotencyConflictError.
+   */
+  recordFact(input: FactInput): Promise<Fact>;
+  getFact(id: string): Promise<Fact>;
+  /** Facts in log order after `afterSequence` (exclusive); default limit 100, at most 10 000. */
+  listFacts(opts?: { kind?: FactKind; afterSequence?: number; limit?: number }): Promise<Fact[]>;
   eventCount(): Promise<number>;
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
   getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]>;
@@ -139,6 +154,22 @@ function feeFromJson(t: string | null): Fee | undefined {
   if (t === null) return undefined;
   const o = JSON.parse(t) as { code: string; base?: string };
   return o.base === undefined ? { code: o.code } : { code: o.code, base: BigInt(o.base) };
+}
+
+function toFact(r: FactRow): Fact {
+  const kind = factKindOf(r.kind);
+  if (!kind) throw new InvariantError(`stored fact ${r.id} has unknown kind ${r.kind}`);
+  const f: Fact = {
+    id: r.id,
+    kind,
+    documentHash: r.documentHash,
+    sequence: r.sequence,
+    recordedAt: r.createdAt,
+  };
+  if (r.subjectAccountId !== null) f.subject = r.subjectAccountId;
+  if (r.asset !== null) f.asset = r.asset;
+  if (r.amount !== null) f.amount = r.amount;
+  return f;
 }
 
 function checkPage(fromSeq: number, limit: number, max = MAX_PAGE): void {
@@ -388,6 +419,39 @@ class LedgerImpl implements Ledger {
     return r && this.#toHold(r);
   }
 
+  async recordFact(input: FactInput): Promise<Fact> {
+    const f = checkFact(input);
+    const row = await this.#store.execute(
+      { facts: [f.id], accounts: f.subject === null ? [] : [f.subject] },
+      (state, now) => planRecordFact(this.#ctx, f, state, now),
+    );
+    return toFact(row);
+  }
+
+  async getFact(id: string): Promise<Fact> {
+    const r = await this.#store.getFact(checkId("fact id", id));
+    if (!r) throw new UnknownFactError(id);
+    return toFact(r);
+  }
+
+  async listFacts(opts: { kind?: FactKind; afterSequence?: number; limit?: number } = {}): Promise<Fact[]> {
+    const limit = opts.limit ?? 100;
+    const after = opts.afterSequence ?? -1;
+    checkPage(0, limit);
+    if (!Number.isSafeInteger(after) || after < -1)
+      throw new InvalidLedgerInputError("afterSequence must be an integer >= -1", {
+        details: `got ${after}`,
+      });
+    if (opts.kind !== undefined && !Object.hasOwn(FACT_KINDS, opts.kind))
+      throw new InvalidLedgerInputError(`unknown fact kind ${JSON.stringify(opts.kind)}`);
+    const rows = await this.#store.listFacts({
+      kind: opts.kind === undefined ? undefined : FACT_KINDS[opts.kind],
+      afterSequence: after,
+      limit,
+    });
+    return rows.map(toFact);
+  }
+
   async listOpenEscrowHolds(): Promise<Hold[]> {
     return (await this.#store.listOpenEscrowHolds()).map((r) => this.#toHold(r));
   }
@@ -436,7 +500,10 @@ class LedgerImpl implements Ledger {
     } else if (kind === "hold") {
       const h = await this.#store.getHold(id);
       seqs = h ? [h.sequence, ...(h.resolvedSequence === null ? [] : [h.resolvedSequence])] : [];
-    } else throw new InvalidLedgerInputError("subject kind must be account, transfer or hold");
+    } else if (kind === "fact") {
+      const f = await this.#store.getFact(id);
+      seqs = f ? [f.sequence] : [];
+    } else throw new InvalidLedgerInputError("subject kind must be account, transfer, hold or fact");
     return (await this.#store.getEventsBySequence(seqs)).map((r) => this.#toEvent(r));
   }
 

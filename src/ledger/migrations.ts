@@ -219,6 +219,26 @@ CREATE VIEW ledger_accounts AS
   FROM ledger_account_terms t JOIN ledger_balances b ON b.account_key = t.key;
 `;
 
+/**
+ * Non-money facts (FACT_RECORDED events): the row is a cache of the leaf, as transfers are; the
+ * document a fact commits to lives in its owning module's tables.
+ */
+function factsTable(int64: string): string {
+  return `
+CREATE TABLE ledger_facts (
+  id TEXT PRIMARY KEY,
+  kind SMALLINT NOT NULL,
+  document_hash TEXT NOT NULL,
+  subject_account_id TEXT,
+  asset TEXT,
+  amount TEXT,
+  sequence ${int64} NOT NULL UNIQUE,
+  created_at ${int64} NOT NULL
+);
+CREATE INDEX ledger_facts_kind ON ledger_facts (kind, sequence);
+`;
+}
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -229,4 +249,5 @@ export const ledgerMigrations: Migration[] = [
     postgres: "ALTER TABLE ledger_accounts SET (fillfactor = 50);",
   },
   { id: "ledger/003_sqlite_balances", sqlite: sqliteBalances, postgres: "SELECT 1;" },
+  { id: "ledger/004_facts", sqlite: factsTable("INTEGER"), postgres: factsTable("BIGINT") },
 ];

@@ -6,7 +6,14 @@ import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
 import { sealLeaf } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
-import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  accountFromRow,
+  eventFromRow,
+  factFromRow,
+  holdFromRow,
+  limitsToJson,
+  transferFromRow,
+} from "./rows";
 import {
   type AccountFilter,
   type DecisionRow,
@@ -90,6 +97,7 @@ export class PostgresLedgerStore implements LedgerStore {
       holds: new Map(),
       holdsByEscrowId: new Map(),
       decisions: new Map(),
+      facts: new Map(),
     };
     const accountIds = new Set(keys.accounts ?? []);
     // Physical row ids of the locked accounts: stable while our row lock is held, so the balance
@@ -142,6 +150,12 @@ export class PostgresLedgerStore implements LedgerStore {
           holdId: r.hold_id as string,
           action: r.action as DecisionRow["action"],
         });
+    }
+    if (keys.facts?.length) {
+      const { rows } = await client.query("SELECT * FROM ledger_facts WHERE id = ANY($1::text[])", [
+        keys.facts,
+      ]);
+      for (const r of rows) state.facts.set(r.id as string, factFromRow(r));
     }
 
     const p = plan(state, this.#clock());
@@ -264,6 +278,22 @@ export class PostgresLedgerStore implements LedgerStore {
         [d.chainEventId, d.holdId, d.action],
       );
     }
+    for (const f of c.newFacts) {
+      await client.query(
+        `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          f.id,
+          f.kind,
+          f.documentHash,
+          f.subjectAccountId,
+          f.asset,
+          f.amount === null ? null : f.amount.toString(),
+          f.sequence,
+          f.createdAt,
+        ],
+      );
+    }
     // Leaves and hashes travel as two binary parameters (fixed-size records back to back) instead of
     // arrays of hex text: no hex encoding here, no hex parsing on the server.
     const leaves = Buffer.allocUnsafe(sealed.length * LEAF_V1_BYTES);
@@ -338,6 +368,18 @@ export class PostgresLedgerStore implements LedgerStore {
   async getHoldByEscrowId(escrowId: Hex) {
     const r = await this.#one("SELECT * FROM ledger_holds WHERE escrow_id = $1", [escrowId.toLowerCase()]);
     return r && holdFromRow(r);
+  }
+  async getFact(id: string) {
+    const r = await this.#one("SELECT * FROM ledger_facts WHERE id = $1", [id]);
+    return r && factFromRow(r);
+  }
+  async listFacts(filter: { kind?: number; afterSequence?: number; limit: number }) {
+    const { rows } = await this.#pool.query(
+      `SELECT * FROM ledger_facts WHERE sequence > $1 AND ($2::smallint IS NULL OR kind = $2)
+       ORDER BY sequence LIMIT $3`,
+      [filter.afterSequence ?? -1, filter.kind ?? null, filter.limit],
+    );
+    return rows.map(factFromRow);
   }
   async listOpenEscrowHolds() {
     const { rows } = await this.#pool.query(

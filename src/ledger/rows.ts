@@ -1,5 +1,12 @@
 import type { Hex } from "viem";
-import { type AccountRow, type EventRow, type HoldRow, SUBJECT_KINDS, type TransferRow } from "./store";
+import {
+  type AccountRow,
+  type EventRow,
+  type FactRow,
+  type HoldRow,
+  SUBJECT_KINDS,
+  type TransferRow,
+} from "./store";
 import type { AccountStatus, AccountType, HoldStatus, TransferKind } from "./types";
 
 /** Row mappers shared by both backends (the column names are the same). */
@@ -98,5 +105,18 @@ export function eventFromRow(r: Row): EventRow {
     createdAt: Number(r.created_at),
     leafBytes: new Uint8Array(r.leaf as Buffer),
     leafHash: new Uint8Array(r.leaf_hash as Buffer),
+  };
+}
+
+export function factFromRow(r: Row): FactRow {
+  return {
+    id: r.id as string,
+    kind: Number(r.kind),
+    documentHash: r.document_hash as Hex,
+    subjectAccountId: (r.subject_account_id as string | null) ?? null,
+    asset: (r.asset as string | null) ?? null,
+    amount: r.amount === null || r.amount === undefined ? null : BigInt(r.amount as string),
+    sequence: Number(r.sequence),
+    createdAt: Number(r.created_at),
   };
 }

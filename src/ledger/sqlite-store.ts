@@ -7,7 +7,14 @@ import { migrate } from "../db/migrate";
 import { startLeafHashes } from "./leaf-hasher";
 import { setLeafSequence } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
-import { accountFromRow, eventFromRow, holdFromRow, limitsToJson, transferFromRow } from "./rows";
+import {
+  accountFromRow,
+  eventFromRow,
+  factFromRow,
+  holdFromRow,
+  limitsToJson,
+  transferFromRow,
+} from "./rows";
 import {
   type AccountFilter,
   type AccountRow,
@@ -122,6 +129,7 @@ export class SqliteLedgerStore implements LedgerStore {
       hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
       holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
       decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
+      fact: s.prepare("SELECT * FROM ledger_facts WHERE id = ?"),
       // Both stay put while only this store writes (see #accounts).
       version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
       nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
@@ -154,6 +162,10 @@ export class SqliteLedgerStore implements LedgerStore {
       ),
       insertDecision: s.prepare(
         "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES (?, ?, ?)",
+      ),
+      insertFact: s.prepare(
+        `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertEvent: s.prepare(
         `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
@@ -299,6 +311,7 @@ export class SqliteLedgerStore implements LedgerStore {
         holds: new Map(),
         holdsByEscrowId: new Map(),
         decisions: new Map(),
+        facts: new Map(),
       };
       const accountIds = new Set(keys.accounts ?? []);
       for (const id of keys.holds ?? []) {
@@ -353,6 +366,10 @@ export class SqliteLedgerStore implements LedgerStore {
             holdId: r.hold_id as string,
             action: r.action as DecisionRow["action"],
           });
+      }
+      for (const id of keys.facts ?? []) {
+        const r = st.fact.get(id) as Row | undefined;
+        if (r) state.facts.set(id, factFromRow(r));
       }
 
       const p = plan(state, this.#clock());
@@ -459,6 +476,17 @@ export class SqliteLedgerStore implements LedgerStore {
         );
       }
       for (const d of c.newDecisions) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
+      for (const f of c.newFacts)
+        st.insertFact.run(
+          f.id,
+          f.kind,
+          f.documentHash,
+          f.subjectAccountId,
+          f.asset,
+          f.amount === null ? null : f.amount.toString(),
+          f.sequence,
+          f.createdAt,
+        );
       const hashes = hashing.finish();
       for (let i = 0; i < events.length; i++) {
         const d = events[i];
@@ -510,6 +538,21 @@ export class SqliteLedgerStore implements LedgerStore {
   async getHoldByEscrowId(escrowId: Hex) {
     const r = this.stmts.holdByEscrow.get(escrowId.toLowerCase()) as Row | undefined;
     return r && holdFromRow(r);
+  }
+  async getFact(id: string) {
+    const r = this.stmts.fact.get(id) as Row | undefined;
+    return r && factFromRow(r);
+  }
+  async listFacts(filter: { kind?: number; afterSequence?: number; limit: number }) {
+    const rows = this.#s
+      .prepare(
+        `SELECT * FROM ledger_facts WHERE sequence > ? ${filter.kind === undefined ? "" : "AND kind = ?"}
+         ORDER BY sequence LIMIT ?`,
+      )
+      .all(
+        ...[filter.afterSequence ?? -1, ...(filter.kind === undefined ? [] : [filter.kind]), filter.limit],
+      ) as Row[];
+    return rows.map(factFromRow);
   }
   async listOpenEscrowHolds() {
     return (

@@ -71,7 +71,19 @@ export interface DecisionRow {
   action: "post" | "void";
 }
 
-export const SUBJECT_KINDS = { account: 1, transfer: 2, hold: 3 } as const;
+export const SUBJECT_KINDS = { account: 1, transfer: 2, hold: 3, fact: 4 } as const;
+
+export interface FactRow {
+  id: string;
+  /** FACT_KINDS number. */
+  kind: number;
+  documentHash: Hex;
+  subjectAccountId: string | null;
+  asset: string | null;
+  amount: bigint | null;
+  sequence: number;
+  createdAt: number;
+}
 
 export interface EventRow {
   sequence: number;
@@ -102,6 +114,7 @@ export interface LoadKeys {
   holds?: readonly string[];
   escrowIds?: readonly Hex[];
   chainEventIds?: readonly string[];
+  facts?: readonly string[];
 }
 
 export interface LoadedState {
@@ -110,6 +123,7 @@ export interface LoadedState {
   holds: Map<string, HoldRow>;
   holdsByEscrowId: Map<Hex, HoldRow>;
   decisions: Map<string, DecisionRow>;
+  facts: Map<string, FactRow>;
 }
 
 export interface Changes {
@@ -122,6 +136,7 @@ export interface Changes {
   newHolds: HoldRow[];
   updatedHolds: HoldRow[];
   newDecisions: DecisionRow[];
+  newFacts: FactRow[];
   events: EventDraft[];
 }
 
@@ -134,6 +149,7 @@ export function emptyChanges(): Changes {
     newHolds: [],
     updatedHolds: [],
     newDecisions: [],
+    newFacts: [],
     events: [],
   };
 }
@@ -188,6 +204,9 @@ export interface LedgerStore {
   getTransfer(id: string): Promise<TransferRow | undefined>;
   getHold(id: string): Promise<HoldRow | undefined>;
   getHoldByEscrowId(escrowId: Hex): Promise<HoldRow | undefined>;
+  getFact(id: string): Promise<FactRow | undefined>;
+  /** Facts in sequence order after `afterSequence` (exclusive), optionally of one kind. */
+  listFacts(filter: { kind?: number; afterSequence?: number; limit: number }): Promise<FactRow[]>;
   listOpenEscrowHolds(): Promise<HoldRow[]>;
   /** Ids of pending non-escrow holds with expiresAt <= now. */
   dueHoldIds(now: number, limit: number): Promise<string[]>;

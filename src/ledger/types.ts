@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import type { LeafEntry } from "../protocol/leaf-v1";
+import type { FactKind, LeafEntry } from "../protocol/leaf-v1";
 
 /**
  * Account types. The numbering is the leaf `code` of ACCOUNT_OPENED events; never renumber.
@@ -198,7 +198,7 @@ export interface Hold {
   releaseTransferId?: string;
 }
 
-export type SubjectKind = "account" | "transfer" | "hold";
+export type SubjectKind = "account" | "transfer" | "hold" | "fact";
 
 export interface LedgerEvent {
   sequence: number;
@@ -256,4 +256,33 @@ export interface SegregationReport {
   /** bankMirrorBalance − (customer + escrow + settlement). */
   surplus: bigint;
   covered: boolean;
+}
+
+export type { FactKind };
+
+/** A non-money fact to put on the log (see Ledger.recordFact and docs/leaf-encoding-v1.md). */
+export interface FactInput {
+  /** Client-chosen id: recording it again with the same terms returns the stored fact. */
+  id: string;
+  kind: FactKind;
+  /** SHA-256 of the fact's document (0x + 64 lower-case hex); the owning module stores the document. */
+  documentHash: Hex;
+  /** Ledger account id the fact is about; it enters the leaf as the account's pseudonym. */
+  subject?: string;
+  asset?: string;
+  /** Minor units, 0 <= amount < 2^128. */
+  amount?: bigint;
+}
+
+export interface Fact {
+  id: string;
+  kind: FactKind;
+  documentHash: Hex;
+  subject?: string;
+  asset?: string;
+  amount?: bigint;
+  /** The fact's event: leaf index in the log. */
+  sequence: number;
+  /** Milliseconds since the Unix epoch (= the leaf's timestamp). */
+  recordedAt: number;
 }

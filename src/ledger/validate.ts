@@ -1,7 +1,8 @@
 import { type Hex, isHex } from "viem";
 import { canonicalJson } from "./canonical";
 import { InvalidAmountError, InvalidLedgerInputError } from "./errors";
-import { assetToBytes32 } from "../protocol/leaf-v1";
+import type { NewFact } from "./engine";
+import { FACT_KINDS, type FactKind, assetToBytes32 } from "../protocol/leaf-v1";
 import {
   ACCOUNT_STATUSES,
   ACCOUNT_TYPES,
@@ -202,4 +203,43 @@ export function checkTimeout(t: unknown): number | undefined {
       details: `got ${String(t)}`,
     });
   return t;
+}
+
+const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+
+/** Validates recordFact's input; hex is normalised to lower case. */
+export function checkFact(input: unknown): NewFact {
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new InvalidLedgerInputError("fact must be an object");
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!["id", "kind", "documentHash", "subject", "asset", "amount"].includes(k))
+      throw new InvalidLedgerInputError(`unknown fact field ${k}`);
+  const id = checkId("fact id", o.id);
+  if (typeof o.kind !== "string" || !Object.hasOwn(FACT_KINDS, o.kind))
+    throw new InvalidLedgerInputError(`fact kind must be one of ${Object.keys(FACT_KINDS).join(", ")}`, {
+      details: `got ${JSON.stringify(o.kind)}`,
+    });
+  if (typeof o.documentHash !== "string" || !HASH_RE.test(o.documentHash))
+    throw new InvalidLedgerInputError("documentHash must be 0x followed by 64 hex digits", {
+      details: `got ${JSON.stringify(o.documentHash)}`,
+    });
+  const subject = o.subject === undefined ? null : checkId("fact subject account id", o.subject);
+  const asset = o.asset === undefined ? null : checkAsset(o.asset);
+  let amount: bigint | null = null;
+  if (o.amount !== undefined) {
+    if (typeof o.amount !== "bigint" || o.amount < 0n || o.amount > UINT128_MAX)
+      throw new InvalidLedgerInputError("fact amount must be a bigint in [0, 2^128)", {
+        details: `got ${String(o.amount)}`,
+      });
+    amount = o.amount;
+  }
+  return {
+    id,
+    kind: o.kind as FactKind,
+    documentHash: o.documentHash.toLowerCase() as Hex,
+    subject,
+    asset,
+    amount,
+  };
 }

@@ -42,8 +42,38 @@ export const EVENT_TYPES = {
   HOLD_CREATED: 4,
   HOLD_POSTED: 5,
   HOLD_VOIDED: 6,
+  FACT_RECORDED: 7,
 } as const;
 export type EventTypeName = keyof typeof EVENT_TYPES;
+
+/**
+ * Kinds of FACT_RECORDED events (the leaf's `code`): non-money facts whose document the owning
+ * module stores; the leaf holds the document's SHA-256. Numbers are reserved per module (bank 1–19,
+ * solvency 20–39, risk 40–79). Never renumber.
+ */
+export const FACT_KINDS = {
+  BANK_STATEMENT: 1,
+  BANK_RECONCILIATION: 2,
+  BANK_BREAK_RESOLVED: 3,
+  LIABILITIES_SNAPSHOT: 20,
+  RESERVES_ATTESTED: 21,
+  ALERT_RAISED: 40,
+  ALERT_TRANSITIONED: 41,
+  APPROVAL_PROPOSED: 42,
+  APPROVAL_DECIDED: 43,
+  APPROVAL_EXECUTED: 44,
+  RULES_CHANGED: 45,
+} as const;
+export type FactKind = keyof typeof FACT_KINDS;
+
+const FACT_KIND_NAMES: Record<number, FactKind | undefined> = Object.fromEntries(
+  Object.entries(FACT_KINDS).map(([name, no]) => [no, name as FactKind]),
+);
+
+/** The fact kind a FACT_RECORDED leaf's code names, or undefined. */
+export function factKindOf(code: number): FactKind | undefined {
+  return FACT_KIND_NAMES[code];
+}
 
 export const ZERO32: Hex = `0x${"00".repeat(32)}`;
 
@@ -169,10 +199,10 @@ export function assetToBytes32(asset: string): Hex {
 export function bytes32ToAsset(word: Hex): string {
   const b = new Uint8Array(32);
   put32(b, 0, "asset", word);
-  return assetOfWord(b);
+  return assetOfWord(b, false);
 }
 
-function assetOfWord(b: Uint8Array): string {
+function assetOfWord(b: Uint8Array, allowEmpty: boolean): string {
   let end = b.indexOf(0);
   if (end === -1) end = 32;
   for (let i = end; i < 32; i++) {
@@ -182,7 +212,7 @@ function assetOfWord(b: Uint8Array): string {
       });
   }
   const asset = String.fromCharCode(...b.subarray(0, end));
-  checkAsset(asset);
+  if (!(allowEmpty && asset === "")) checkAsset(asset);
   return asset;
 }
 
@@ -211,6 +241,14 @@ function checkEntry(e: LeafEntry): void {
     throw new LeafEncodingError("leaf code must be an integer in [0, 255]", {
       details: `got ${String(e.code)}`,
     });
+  if (e.eventType === "FACT_RECORDED" && !FACT_KIND_NAMES[e.code])
+    throw new LeafEncodingError(`unknown fact kind number ${e.code}`);
+}
+
+/** A fact may name no asset: its asset word is then all zero. Every other event names one. */
+function checkEntryAsset(e: LeafEntry): void {
+  if (e.eventType === "FACT_RECORDED" && e.asset === "") return;
+  checkAsset(e.asset);
 }
 
 /** The canonical leaf bytes of an entry (416 bytes). Throws LeafEncodingError on any bad field. */
@@ -225,7 +263,7 @@ export function encodeLeaf(e: LeafEntry): Uint8Array {
   put32(out, 5 * 32, "entryId", e.entryId);
   put32(out, 6 * 32, "debitAccount", e.debitAccount);
   put32(out, 7 * 32, "creditAccount", e.creditAccount);
-  checkAsset(e.asset);
+  checkEntryAsset(e);
   for (let i = 0; i < e.asset.length; i++) out[8 * 32 + i] = e.asset.charCodeAt(i);
   putBigUint(out, 10 * 32, e.amount);
   out[10 * 32 + 31] = e.code;
@@ -262,7 +300,7 @@ export function decodeLeaf(bytes: Uint8Array): LeafEntry {
     entryId: hexOf(bytes, 5 * 32, 6 * 32),
     debitAccount: hexOf(bytes, 6 * 32, 7 * 32),
     creditAccount: hexOf(bytes, 7 * 32, 8 * 32),
-    asset: assetOfWord(bytes.subarray(8 * 32, 9 * 32)),
+    asset: assetOfWord(bytes.subarray(8 * 32, 9 * 32), eventType === "FACT_RECORDED"),
     amount: wordBigInt(bytes, 9),
     code,
     reference: hexOf(bytes, 11 * 32, 12 * 32),

@@ -138,6 +138,16 @@ export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ e
     timeoutMs: 60_000,
   });
   await ledger.postHold("p1", { source: "api" });
+  // Non-money facts sit in the same log: the audit replays them too.
+  await ledger.recordFact({
+    id: "stmt-1",
+    kind: "BANK_STATEMENT",
+    documentHash: `0x${"ab".repeat(32)}`,
+    subject: "bank",
+    asset: "EUR",
+    amount: 15_000n,
+  });
+  await ledger.recordFact({ id: "alert-1", kind: "ALERT_RAISED", documentHash: `0x${"cd".repeat(32)}` });
 
   const escrowIds: Hex[] = [];
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + 86_400);

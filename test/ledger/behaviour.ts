@@ -29,6 +29,7 @@ import {
   SegregationViolationError,
   TransferKindNotAllowedError,
   UnknownAccountError,
+  UnknownFactError,
   UnknownHoldError,
   UnknownTransferError,
   ZERO32,
@@ -964,6 +965,138 @@ export function shouldBehaveLikeALedger(backend: Backend): void {
         () => ledger.postHold(id("plain"), { source: "magic" } as never),
         InvalidLedgerInputError,
       );
+    });
+  });
+
+  describe("facts", () => {
+    beforeEach(world);
+
+    it("records a fact once as a FACT_RECORDED leaf committing to its document hash", async () => {
+      const n = await ledger.eventCount();
+      const doc = sha("statement 2026-12-01");
+      const f = await ledger.recordFact({
+        id: id("stmt-1"),
+        kind: "BANK_STATEMENT",
+        documentHash: doc.toUpperCase().replace("0X", "0x") as Hex,
+        subject: id("bank"),
+        asset: "EUR",
+        amount: 123_456n,
+      });
+      expect(f).to.deep.include({
+        id: id("stmt-1"),
+        kind: "BANK_STATEMENT",
+        documentHash: doc,
+        subject: id("bank"),
+        asset: "EUR",
+        amount: 123_456n,
+        sequence: n,
+      });
+      expect(await ledger.getFact(id("stmt-1"))).to.deep.equal(f);
+      const [e] = await ledger.getEventsForSubject("fact", id("stmt-1"));
+      expect(e.sequence).to.equal(n);
+      expect(e.entry).to.deep.include({
+        eventType: "FACT_RECORDED",
+        entryId: hmac(`fact:${id("stmt-1")}`),
+        debitAccount: hmac(`account:${id("bank")}`),
+        creditAccount: ZERO32,
+        asset: "EUR",
+        amount: 123_456n,
+        code: 1,
+        reference: ZERO32,
+        metadataHash: doc,
+      });
+      expect(Buffer.from(e.leafHash).equals(Buffer.from(leafHashOf(e.entry)))).to.equal(true);
+      // Same terms: the stored fact, no new event. Other terms: refused, nothing written.
+      expect(
+        await ledger.recordFact({
+          id: id("stmt-1"),
+          kind: "BANK_STATEMENT",
+          documentHash: doc,
+          subject: id("bank"),
+          asset: "EUR",
+          amount: 123_456n,
+        }),
+      ).to.deep.equal(f);
+      expect(await ledger.eventCount()).to.equal(n + 1);
+      await refusesWithoutChange(
+        () =>
+          ledger.recordFact({
+            id: id("stmt-1"),
+            kind: "BANK_STATEMENT",
+            documentHash: sha("other"),
+            subject: id("bank"),
+            asset: "EUR",
+            amount: 123_456n,
+          }),
+        IdempotencyConflictError,
+      );
+      await refusesWithoutChange(
+        () =>
+          ledger.recordFact({
+            id: id("stmt-1"),
+            kind: "BANK_STATEMENT",
+            documentHash: doc,
+            subject: id("bank"),
+            asset: "EUR",
+          }),
+        IdempotencyConflictError,
+      );
+    });
+
+    it("records facts without subject, asset or amount (zero words), and lists them by kind in log order", async () => {
+      const a = await ledger.recordFact({
+        id: id("rules-1"),
+        kind: "RULES_CHANGED",
+        documentHash: sha("r1"),
+      });
+      const b = await ledger.recordFact({
+        id: id("alert-1"),
+        kind: "ALERT_RAISED",
+        documentHash: sha("a1"),
+        subject: id("alice"),
+      });
+      const c = await ledger.recordFact({
+        id: id("rules-2"),
+        kind: "RULES_CHANGED",
+        documentHash: sha("r2"),
+      });
+      expect(a).to.not.have.property("asset");
+      expect(a).to.not.have.property("subject");
+      const [e] = await ledger.getEventsForSubject("fact", id("rules-1"));
+      expect(e.entry).to.deep.include({ asset: "", amount: 0n, debitAccount: ZERO32, code: 45 });
+      const rules = await ledger.listFacts({ kind: "RULES_CHANGED", afterSequence: a.sequence - 1 });
+      expect(rules.map((f) => f.id)).to.deep.equal([id("rules-1"), id("rules-2")]);
+      const after = await ledger.listFacts({ afterSequence: a.sequence, limit: 1 });
+      expect(after.map((f) => f.id)).to.deep.equal([b.id]);
+      expect(c.sequence).to.equal(b.sequence + 1);
+    });
+
+    it("refuses bad facts with named errors and changes nothing", async () => {
+      const good = { id: id("f"), kind: "ALERT_RAISED" as const, documentHash: sha("x") };
+      await refusesWithoutChange(
+        () => ledger.recordFact({ ...good, kind: "NOPE" as never }),
+        InvalidLedgerInputError,
+      );
+      await refusesWithoutChange(
+        () => ledger.recordFact({ ...good, documentHash: "0x1234" }),
+        InvalidLedgerInputError,
+      );
+      await refusesWithoutChange(() => ledger.recordFact({ ...good, id: "bad id" }), InvalidLedgerInputError);
+      await refusesWithoutChange(() => ledger.recordFact({ ...good, amount: -1n }), InvalidLedgerInputError);
+      await refusesWithoutChange(
+        () => ledger.recordFact({ ...good, amount: 1n << 128n }),
+        InvalidLedgerInputError,
+      );
+      await refusesWithoutChange(() => ledger.recordFact({ ...good, asset: "" }), InvalidLedgerInputError);
+      await refusesWithoutChange(
+        () => ledger.recordFact({ ...good, extra: 1 } as never),
+        InvalidLedgerInputError,
+      );
+      await refusesWithoutChange(
+        () => ledger.recordFact({ ...good, subject: id("nobody") }),
+        UnknownAccountError,
+      );
+      await rejects(ledger.getFact(id("f")), UnknownFactError);
     });
   });
 

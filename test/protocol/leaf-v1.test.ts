@@ -11,6 +11,7 @@ import {
   LEAF_V1_BYTES,
   type LeafEntry,
   LeafEncodingError,
+  ZERO32,
   assetToBytes32,
   bytes32ToAsset,
   decodeLeaf,
@@ -79,7 +80,8 @@ function viemEncode(e: LeafEntry): Uint8Array {
       e.entryId,
       e.debitAccount,
       e.creditAccount,
-      assetToBytes32(e.asset),
+      // A fact may name no asset: an all-zero word (docs/leaf-encoding-v1.md).
+      e.eventType === "FACT_RECORDED" && e.asset === "" ? ZERO32 : assetToBytes32(e.asset),
       e.amount,
       e.code,
       e.reference,
@@ -109,7 +111,7 @@ function viemDecode(bytes: Uint8Array): LeafEntry {
     entryId: v[5] as Hex,
     debitAccount: v[6] as Hex,
     creditAccount: v[7] as Hex,
-    asset: bytes32ToAsset(v[8] as Hex),
+    asset: eventType === "FACT_RECORDED" && v[8] === ZERO32 ? "" : bytes32ToAsset(v[8] as Hex),
     amount: v[9] as bigint,
     code: v[10] as number,
     reference: v[11] as Hex,
@@ -195,7 +197,11 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
   });
 
   it("encodeLeaf rejects what viem's encoder or the field checks rejected, with LeafEncodingError", () => {
-    const e: LeafEntry = fc.sample(anyLeafEntry, { numRuns: 1, seed: 7 })[0];
+    // Every event type but FACT_RECORDED must name an asset.
+    const e: LeafEntry = {
+      ...fc.sample(anyLeafEntry, { numRuns: 1, seed: 7 })[0],
+      eventType: "TRANSFER_POSTED",
+    };
     const bad: Partial<Record<keyof LeafEntry, unknown[]>> = {
       version: [0, 2],
       eventType: ["NOPE", "toString"],
@@ -218,6 +224,14 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
       for (const v of values!) {
         expect(() => encodeLeaf({ ...e, [field]: v }), `${field} = ${String(v)}`).to.throw(LeafEncodingError);
       }
+    // A fact's code must be a known fact kind; its asset may be empty.
+    for (const code of [0, 4, 19, 46, 255])
+      expect(() => encodeLeaf({ ...e, eventType: "FACT_RECORDED", code }), `fact code ${code}`).to.throw(
+        LeafEncodingError,
+      );
+    expect(decodeLeaf(encodeLeaf({ ...e, eventType: "FACT_RECORDED", code: 1, asset: "" })).asset).to.equal(
+      "",
+    );
   });
 
   it("the ledger's fast writer also takes 32-byte fields as bytes", () => {
