@@ -179,3 +179,12 @@ export class NotConfiguredError extends ApiError {
     super("NOT_CONFIGURED", `${what} is not configured on this server`);
   }
 }
+
+/** A dependency (database, log, chain, relayer) did not answer a readiness probe in time (HTTP 503). */
+export class DependencyTimeoutError extends ApiError {
+  override name = "DependencyTimeoutError";
+  readonly status = 503;
+  constructor(what: string, ms: number) {
+    super("DEPENDENCY_TIMEOUT", `${what} did not answer within ${ms} ms`);
+  }
+}

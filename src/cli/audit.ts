@@ -3,7 +3,6 @@ import { Command } from "commander";
 import { createWalletClient, http, type Address } from "viem";
 import {
   type AuditEventSource,
-  type AuditProgress,
   apiEventSource,
   attestAudit,
   auditReportHash,
@@ -11,7 +10,6 @@ import {
   chainReader,
   databaseEventSource,
   formatAuditSummary,
-  formatProgress,
   runAudit,
 } from "../audit";
 import { AuditAttestationError } from "../audit/errors";
@@ -20,6 +18,7 @@ import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
 import { guard } from "./guard";
+import { auditProgressBar } from "./progress";
 import { parseChainIdOption, parseContractOption, parseUrlOption } from "./options";
 
 interface AuditOptions {
@@ -38,29 +37,6 @@ interface AuditOptions {
   keystore?: string;
   keystorePasswordEnv?: string;
   progress?: boolean;
-}
-
-/** Draws the progress bar on stderr (only when asked, or when stderr is a terminal). */
-function progressWriter(enabled: boolean): { update(p: AuditProgress): void; done(): void } {
-  if (!enabled) return { update() {}, done() {} };
-  const started = Date.now();
-  let phaseStart = started;
-  let phase = "";
-  let drawn = false;
-  return {
-    update(p) {
-      if (p.phase !== phase) {
-        if (drawn) process.stderr.write("\n");
-        phase = p.phase;
-        phaseStart = Date.now();
-      }
-      process.stderr.write(`\r${formatProgress(p, Date.now() - phaseStart)}`);
-      drawn = true;
-    },
-    done() {
-      if (drawn) process.stderr.write(`\n${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    },
-  };
 }
 
 /**
@@ -135,7 +111,10 @@ export function auditCommand(ctx: CliContext): Command {
           db = openDatabase(opts.db);
           events = databaseEventSource(db);
         } else events = apiEventSource({ url: parseUrlOption("--api", opts.api!), key: opts.key! });
-        const progress = progressWriter(opts.progress ?? process.stderr.isTTY === true);
+        const draw = opts.progress ?? process.stderr.isTTY === true;
+        const progress = draw
+          ? auditProgressBar(process.stderr, opts.progress === true)
+          : { update() {}, done() {} };
         let report;
         try {
           report = await runAudit({ events, chain, onProgress: progress.update });
