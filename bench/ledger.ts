@@ -5,14 +5,17 @@
  * server is configured, default on). 10 000 customer accounts funded from one bank mirror; every
  * transfer moves money between two random customers and appends one event (leaf + SHA-256).
  *  - transfers/s one per call (one transaction each), and batched (transferBatch of 100 / 1000 / 8000);
- *  - single transfers also from 16 concurrent callers (SQLite: grouped into shared commits;
- *    PostgreSQL: 4 and 16 callers on the pool);
+ *  - single transfers also from 16 and 64 concurrent callers (both backends group concurrent calls
+ *    into shared commits; PostgreSQL also with 4 callers);
+ *  - PostgreSQL: 1, 2 and 4 writer processes on one database, 16 or 64 callers each (child
+ *    processes of this script, `--writer`), the rate over all of them;
  *  - time for checkInvariants over a ledger of 1M events (SQLite; PostgreSQL with --pg-1m), measured
  *    first, when the ledger holds exactly that many events.
  * `--runs N` (default 3) repeats every measurement N times in the same process; the summary gives
  * the best and the median of the runs (the machine is shared: single runs are noisy).
  * Prints a table and writes bench/results/ledger.json.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +45,8 @@ type Row = Record<string, string | number>;
 const results: Row[] = [];
 
 let seq = 0;
+/** Id prefix: each writer process of the multi-process cases has its own. */
+let idPrefix = "t";
 function nextTransfers(n: number, rnd: () => number): TransferInput[] {
   const out: TransferInput[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -50,7 +55,7 @@ function nextTransfers(n: number, rnd: () => number): TransferInput[] {
     if (b >= a) b++;
     // Time-ordered ids (zero-padded counter), as clients using UUIDv7 or similar would send.
     out[i] = {
-      id: `t${(seq++).toString().padStart(12, "0")}`,
+      id: `${idPrefix}${(seq++).toString().padStart(12, "0")}`,
       debitAccountId: `c${a}`,
       creditAccountId: `c${b}`,
       amount: 1n + BigInt(i % 50),
@@ -180,6 +185,84 @@ async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
   console.table([row]);
 }
 
+/**
+ * `procs` writer processes on one database, each with `callers` concurrent single-transfer callers;
+ * the rate is all their transfers over the wall time from the start signal to the last one done.
+ */
+async function processes(url: string, procs: number, callers: number, total: number): Promise<void> {
+  const mode = `${procs} processes, one per call`;
+  if (!wanted("postgres", mode, 1, callers)) return;
+  const each = Math.ceil(total / procs);
+  const children = Array.from({ length: procs }, (_, k) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", __filename, "--writer", url, `w${k}r${runNo}x`, String(each), String(callers)],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const lines: string[] = [];
+    let buf = "";
+    const waiters: (() => void)[] = [];
+    child.stdout.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        waiters.splice(0).forEach((w) => w());
+      }
+    });
+    const line = async (prefix: string) => {
+      for (;;) {
+        const l = lines.find((x) => x.startsWith(prefix));
+        if (l) return l;
+        if (child.exitCode !== null) throw new Error(`writer exited with ${child.exitCode}`);
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    };
+    return { child, line };
+  });
+  runNo++;
+  await Promise.all(children.map((c) => c.line("ready")));
+  const t0 = performance.now();
+  for (const c of children) c.child.stdin.write("go\n");
+  await Promise.all(children.map((c) => c.line("done")));
+  const s = (performance.now() - t0) / 1000;
+  const row = {
+    backend: "postgres",
+    mode,
+    batch: 1,
+    concurrency: callers,
+    transfers: each * procs,
+    seconds: +s.toFixed(2),
+    perSec: Math.round((each * procs) / s),
+  };
+  results.push(row);
+  console.table([row]);
+}
+let runNo = 0;
+
+/** A writer process of `processes`: opens the ledger, waits for "go", sends its transfers. */
+async function writer(url: string, prefix: string, count: number, callers: number): Promise<void> {
+  idPrefix = prefix;
+  const db = openDatabase(url, { poolSize: 8 });
+  const ledger = await openLedger(db, { pseudonymKey: KEY });
+  process.stdout.write("ready\n");
+  await new Promise<void>((r) => process.stdin.once("data", () => r()));
+  const rnd = rng(prefix.length * 7919 + count);
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (done < count) {
+        done++;
+        await ledger.transfer(nextTransfers(1, rnd)[0]);
+      }
+    }),
+  );
+  process.stdout.write("done\n");
+  await closeDatabase(db);
+  process.exit(0);
+}
+
 async function sqlite(): Promise<void> {
   if (ONLY !== undefined && !`${ONLY}-`.startsWith("sqlite-")) return;
   const dir = mkdtempSync(join(tmpdir(), "bench-ledger-"));
@@ -192,6 +275,7 @@ async function sqlite(): Promise<void> {
     await repeat(() => measure("sqlite", ledger, "one per call", 1, quick ? 1000 : 5000));
     // Concurrent single calls share commits (group commit in the SQLite store).
     await repeat(() => measure("sqlite", ledger, "one per call", 1, quick ? 2000 : 20_000, 16));
+    await repeat(() => measure("sqlite", ledger, "one per call", 1, quick ? 4000 : 40_000, 64));
     await repeat(() => measure("sqlite", ledger, "batched", 100, quick ? 20_000 : 100_000));
     await repeat(() => measure("sqlite", ledger, "batched", 1000, quick ? 50_000 : 300_000));
     await repeat(() => measure("sqlite", ledger, "batched", 8000, quick ? 80_000 : 400_000));
@@ -224,7 +308,11 @@ async function postgres(): Promise<void> {
     }
     await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 500 : 3000));
     await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 1000 : 5000, 4));
-    await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 1000 : 5000, 16));
+    await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 2000 : 20_000, 16));
+    await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 4000 : 40_000, 64));
+    for (const procs of [1, 2, 4])
+      for (const callers of [16, 64])
+        await repeat(() => processes(u.toString(), procs, callers, (quick ? 4000 : 20_000) * procs));
     await repeat(() => measure("postgres", ledger, "batched", 100, quick ? 10_000 : 50_000));
     await repeat(() => measure("postgres", ledger, "batched", 1000, quick ? 20_000 : 200_000));
     await repeat(() => measure("postgres", ledger, "batched", 8000, quick ? 40_000 : 200_000));
@@ -238,6 +326,11 @@ async function postgres(): Promise<void> {
 }
 
 (async () => {
+  const w = process.argv.indexOf("--writer");
+  if (w > 0) {
+    const [url, prefix, count, callers] = process.argv.slice(w + 1);
+    return writer(url, prefix, Number(count), Number(callers));
+  }
   await sqlite();
   await postgres();
   const best = summary();

@@ -2,6 +2,7 @@ import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { InvariantError } from "../errors";
 import {
+  HoldNotPendingError,
   InvalidLedgerInputError,
   SameAccountError,
   UnknownAccountError,
@@ -474,7 +475,7 @@ class LedgerImpl implements Ledger {
           progressed = true;
         } catch (e) {
           // Another instance resolved it in between: not ours to count.
-          if ((e as { code?: string }).code !== "HOLD_NOT_PENDING") throw e;
+          if (!(e instanceof HoldNotPendingError)) throw e;
         }
       }
       if (ids.length < 500 || !progressed) return voided;

@@ -2,9 +2,9 @@ import type pg from "pg";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { type Step, UnitOfWork } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
-import { sealLeaf } from "./leaf-writer";
 import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
@@ -16,7 +16,11 @@ import {
 } from "./rows";
 import {
   type AccountFilter,
+  type AccountRow,
   type DecisionRow,
+  type FactRow,
+  type HoldRow,
+  type TransferRow,
   type LedgerStore,
   type LoadKeys,
   type LoadedState,
@@ -24,6 +28,7 @@ import {
   SUBJECT_KINDS,
   type SnapshotVisitor,
 } from "./store";
+import { type LedgerDialect, type LedgerTables, type SealedEvent, ledgerPlanner } from "./unit";
 
 type Row = Record<string, unknown>;
 
@@ -36,293 +41,342 @@ const RETRYABLE = new Set([
 const MAX_ATTEMPTS = 8;
 const PAGE = 10_000;
 
+/** One PostgreSQL write transaction: its connection, and the row ids of the accounts it locked. */
+interface PgTx {
+  client: pg.PoolClient;
+  /**
+   * Physical row ids of the locked accounts: stable while our row lock is held, so the balance
+   * update can fetch each row directly instead of descending the primary key again.
+   */
+  ctids: Map<string, string>;
+}
+
 /**
- * PostgreSQL backend. Each write is one READ COMMITTED transaction that locks what it reads
- * (`SELECT … FOR UPDATE`, holds before accounts, each set in id order, so writers cannot deadlock
- * each other), so concurrent writers never spend the same balance twice. Event sequences come from
- * the one-row `ledger_log_state` counter, taken as late as possible and held to commit: sequences
- * are gap-free and increase in commit order. Batches write with one multi-row statement per table.
+ * PostgreSQL's side of the unit of work. Each group is one READ COMMITTED transaction that locks
+ * what it reads (`SELECT … FOR UPDATE`, holds before accounts, each set in id order, so writers
+ * cannot deadlock each other), so concurrent writers never spend the same balance twice. Event
+ * sequences come from the one-row `ledger_log_state` counter, taken once per group, after the
+ * balance updates, and held to commit: sequences are gap-free and increase in commit order
+ * (docs/ledger.md, "Sequence allocation"). Every table is written with one multi-row statement.
+ *
+ * Statements that look rows up are sent unnamed, so each is planned with its actual arguments: a
+ * named statement's generic plan, made while a table was small, kept scanning it whole after it
+ * grew (~0.1 s per call at 10^6 transfers). Inserts, whose plans cannot go wrong, stay named.
  */
-export class PostgresLedgerStore implements LedgerStore {
-  readonly backend = "postgres" as const;
-  readonly #db: Database & { kind: "postgres" };
+class PostgresLedgerDialect implements LedgerDialect<PgTx> {
+  readonly kind = "postgres" as const;
   readonly #pool: pg.Pool;
-  readonly #clock: () => number;
 
-  constructor(db: Database & { kind: "postgres" }, clock: () => number) {
-    this.#db = db;
-    this.#pool = db.pool;
-    this.#clock = clock;
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
   }
 
-  async migrate(): Promise<void> {
-    await migrate(this.#db, ledgerMigrations);
-  }
-
-  async execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+  async transaction<T>(body: (tx: PgTx) => Step<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
-      for (let attempt = 1; ; attempt++) {
-        await client.query("BEGIN");
-        try {
-          const result = await this.#unitOfWork(client, keys, plan);
-          await client.query("COMMIT");
-          return result;
-        } catch (e) {
-          await client.query("ROLLBACK").catch(() => {});
-          const code = (e as { code?: unknown }).code;
-          if (typeof code === "string" && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
-            await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
-            continue;
-          }
-          throw e;
-        }
+      await client.query("BEGIN");
+      try {
+        const value = await body({ client, ctids: new Map() });
+        await client.query("COMMIT");
+        return value;
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw e;
       }
     } finally {
       client.release();
     }
   }
 
-  // Statements that look rows up are sent unnamed, so each is planned with its actual arguments: a
-  // named statement's generic plan, made while a table was small, kept scanning it whole after it
-  // grew (~0.1 s per call at 10^6 transfers). Inserts, whose plans cannot go wrong, stay named.
-  async #unitOfWork<T>(
-    client: pg.PoolClient,
-    keys: LoadKeys,
-    plan: (state: LoadedState, now: number) => Plan<T>,
-  ): Promise<T> {
-    const state: LoadedState = {
-      accounts: new Map(),
-      transfers: new Map(),
-      holds: new Map(),
-      holdsByEscrowId: new Map(),
-      decisions: new Map(),
-      facts: new Map(),
-    };
-    const accountIds = new Set(keys.accounts ?? []);
-    // Physical row ids of the locked accounts: stable while our row lock is held, so the balance
-    // update can fetch each row directly instead of descending the primary key again.
-    const ctids = new Map<string, string>();
-    if (keys.holds?.length) {
-      const { rows } = await client.query(
-        "SELECT h.* FROM unnest($1::text[]) AS k(id) JOIN ledger_holds h ON h.id = k.id ORDER BY h.id FOR UPDATE OF h",
-        [keys.holds],
-      );
-      for (const r of rows) {
-        const h = holdFromRow(r);
-        state.holds.set(h.id, h);
-        accountIds.add(h.debitAccountId).add(h.creditAccountId);
-        if (h.payeeAccountId) accountIds.add(h.payeeAccountId);
+  retryable(e: unknown): boolean {
+    const code = (e as { code?: unknown } | null)?.code;
+    return typeof code === "string" && RETRYABLE.has(code);
+  }
+
+  async lockAndLoad<N extends keyof LedgerTables>(
+    tx: PgTx,
+    table: N,
+    keys: readonly LedgerTables[N]["key"][],
+  ): Promise<LedgerTables[N]["row"][]> {
+    type R = LedgerTables[N]["row"];
+    const q = (text: string) => tx.client.query({ text, values: [keys] }).then((r) => r.rows as Row[]);
+    switch (table) {
+      case "holds":
+        return (
+          await q(
+            "SELECT h.* FROM unnest($1::text[]) AS k(id) JOIN ledger_holds h ON h.id = k.id ORDER BY h.id FOR UPDATE OF h",
+          )
+        ).map(holdFromRow) as R[];
+      case "holdsByEscrowId":
+        return (await q("SELECT * FROM ledger_holds WHERE escrow_id = ANY($1::text[])")).map(
+          holdFromRow,
+        ) as R[];
+      case "accounts": {
+        const rows = await q(
+          `SELECT a.ctid::text AS row_ctid, a.* FROM unnest($1::text[]) AS k(id)
+           JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a`,
+        );
+        for (const r of rows) tx.ctids.set(r.id as string, r.row_ctid as string);
+        return rows.map(accountFromRow) as R[];
       }
+      case "transfers":
+        return (
+          await q("SELECT t.* FROM unnest($1::text[]) AS k(id) JOIN ledger_transfers t ON t.id = k.id")
+        ).map(transferFromRow) as R[];
+      case "decisions":
+        return (await q("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ANY($1::text[])")).map(
+          (r) => ({
+            chainEventId: r.chain_event_id as string,
+            holdId: r.hold_id as string,
+            action: r.action as DecisionRow["action"],
+          }),
+        ) as R[];
+      case "facts":
+        return (await q("SELECT * FROM ledger_facts WHERE id = ANY($1::text[])")).map(factFromRow) as R[];
+      default:
+        throw new InvariantError(`no rows to load from ${String(table)}`);
     }
-    if (keys.escrowIds?.length) {
-      const { rows } = await client.query("SELECT * FROM ledger_holds WHERE escrow_id = ANY($1::text[])", [
-        keys.escrowIds,
-      ]);
-      for (const r of rows) state.holdsByEscrowId.set(r.escrow_id as Hex, holdFromRow(r));
-    }
-    if (accountIds.size) {
-      const { rows } = await client.query({
-        text: `SELECT a.ctid::text AS row_ctid, a.* FROM unnest($1::text[]) AS k(id)
-               JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a`,
-        values: [[...accountIds]],
-      });
-      for (const r of rows) {
-        state.accounts.set(r.id as string, accountFromRow(r));
-        ctids.set(r.id as string, r.row_ctid as string);
-      }
-    }
-    if (keys.transfers?.length) {
-      const { rows } = await client.query({
-        text: "SELECT t.* FROM unnest($1::text[]) AS k(id) JOIN ledger_transfers t ON t.id = k.id",
-        values: [keys.transfers],
-      });
-      for (const r of rows) state.transfers.set(r.id as string, transferFromRow(r));
-    }
-    if (keys.chainEventIds?.length) {
-      const { rows } = await client.query(
-        "SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ANY($1::text[])",
-        [keys.chainEventIds],
-      );
-      for (const r of rows)
-        state.decisions.set(r.chain_event_id as string, {
-          chainEventId: r.chain_event_id as string,
-          holdId: r.hold_id as string,
-          action: r.action as DecisionRow["action"],
-        });
-    }
-    if (keys.facts?.length) {
-      const { rows } = await client.query("SELECT * FROM ledger_facts WHERE id = ANY($1::text[])", [
-        keys.facts,
-      ]);
-      for (const r of rows) state.facts.set(r.id as string, factFromRow(r));
-    }
+  }
 
-    const p = plan(state, this.#clock());
-    const c = p.changes;
-    if (c.events.length === 0) return p.result();
-
-    const updated = [...c.updatedAccounts];
-    if (updated.length) {
-      const { rowCount } = await client.query({
-        text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
-                 credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
-               FROM unnest($7::tid[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                 AS v(row_ctid, id, status, dp, cp, dq, cq)
-               WHERE a.ctid = v.row_ctid AND a.id = v.id`,
-        values: [
-          updated.map((a) => a.id),
-          updated.map((a) => a.status),
-          updated.map((a) => a.debitsPosted.toString()),
-          updated.map((a) => a.creditsPosted.toString()),
-          updated.map((a) => a.debitsPending.toString()),
-          updated.map((a) => a.creditsPending.toString()),
-          updated.map((a) => ctids.get(a.id) ?? null),
-        ],
-      });
-      if (rowCount !== updated.length)
-        throw new InvariantError("a locked account row was not found by its row id", {
-          details: `updated ${rowCount} of ${updated.length}`,
-        });
-    }
-
-    // The sequence lock: everything before this point ran without it.
-    const { rows: seqRows } = await client.query({
+  async nextSequences(tx: PgTx, count: number): Promise<number> {
+    const { rows } = await tx.client.query({
       name: "ledger_take_sequences",
       text: "UPDATE ledger_log_state SET next_sequence = next_sequence + $1 WHERE id = 1 RETURNING next_sequence - $1 AS first",
-      values: [c.events.length],
+      values: [count],
     });
-    let seq = Number(seqRows[0].first);
-    const sealed = c.events.map((d) => {
-      const s = seq++;
-      d.assign(s);
-      return { d, s, ...sealLeaf(d.prepared, s) };
-    });
+    return Number(rows[0].first);
+  }
 
-    for (const a of c.newAccounts) {
-      await client.query(
-        `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
-          credits_posted, debits_pending, credits_pending, created_at, sequence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, 0, $9, $10)`,
-        [
-          a.id,
-          a.pseudonym,
-          a.type,
-          a.asset,
-          a.scale,
-          a.status,
-          limitsToJson(a.limits),
-          a.metadata,
-          a.createdAt,
-          a.sequence,
-        ],
-      );
+  async insert<N extends keyof LedgerTables>(
+    tx: PgTx,
+    table: N,
+    rows: readonly LedgerTables[N]["row"][],
+  ): Promise<void> {
+    const c = tx.client;
+    switch (table) {
+      case "accounts":
+        for (const a of rows as AccountRow[])
+          await c.query(
+            `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
+              credits_posted, debits_pending, credits_pending, created_at, sequence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+            [
+              a.id,
+              a.pseudonym,
+              a.type,
+              a.asset,
+              a.scale,
+              a.status,
+              limitsToJson(a.limits),
+              a.metadata,
+              a.debitsPosted.toString(),
+              a.creditsPosted.toString(),
+              a.debitsPending.toString(),
+              a.creditsPending.toString(),
+              a.createdAt,
+              a.sequence,
+            ],
+          );
+        return;
+      case "transfers": {
+        const t = rows as TransferRow[];
+        await c.query({
+          name: "ledger_insert_transfers",
+          text: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata,
+                   fee, hold_id, sequence, created_at)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])`,
+          values: [
+            t.map((x) => x.id),
+            t.map((x) => x.debitAccountId),
+            t.map((x) => x.creditAccountId),
+            t.map((x) => x.asset),
+            t.map((x) => x.amount.toString()),
+            t.map((x) => x.kind),
+            t.map((x) => x.metadata),
+            t.map((x) => x.fee),
+            t.map((x) => x.holdId),
+            t.map((x) => x.sequence),
+            t.map((x) => x.createdAt),
+          ],
+        });
+        return;
+      }
+      case "holds":
+        for (const h of rows as HoldRow[])
+          await c.query(
+            `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+              payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
+              resolved_sequence, resolution, release_transfer_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+            [
+              h.id,
+              h.debitAccountId,
+              h.creditAccountId,
+              h.asset,
+              h.amount.toString(),
+              h.kind,
+              h.status,
+              h.escrowId,
+              h.payeeAccountId,
+              h.timeoutMs,
+              h.expiresAt,
+              h.metadata,
+              h.fee,
+              h.createdAt,
+              h.sequence,
+              h.resolvedAt,
+              h.resolvedSequence,
+              h.resolution,
+              h.releaseTransferId,
+            ],
+          );
+        return;
+      case "decisions":
+        for (const d of rows as DecisionRow[])
+          await c.query(
+            "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
+            [d.chainEventId, d.holdId, d.action],
+          );
+        return;
+      case "facts":
+        for (const f of rows as FactRow[])
+          await c.query(
+            `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              f.id,
+              f.kind,
+              f.documentHash,
+              f.subjectAccountId,
+              f.asset,
+              f.amount === null ? null : f.amount.toString(),
+              f.sequence,
+              f.createdAt,
+            ],
+          );
+        return;
+      case "events": {
+        const sealed = rows as SealedEvent[];
+        // Leaves and hashes travel as two binary parameters (fixed-size records back to back)
+        // instead of arrays of hex text: no hex encoding here, no hex parsing on the server.
+        const leaves = Buffer.allocUnsafe(sealed.length * LEAF_V1_BYTES);
+        const hashes = Buffer.allocUnsafe(sealed.length * 32);
+        sealed.forEach((x, i) => {
+          leaves.set(x.leaf.subarray(1), i * LEAF_V1_BYTES);
+          hashes.set(x.hash, i * 32);
+        });
+        await c.query({
+          name: "ledger_insert_events",
+          text: `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
+                   created_at, leaf, leaf_hash)
+                 SELECT $1::bigint + v.i - 1, v.k, v.s, v.d, v.c, v.t,
+                   substring($6::bytea from (v.i::int - 1) * ${LEAF_V1_BYTES} + 1 for ${LEAF_V1_BYTES}),
+                   substring($7::bytea from (v.i::int - 1) * 32 + 1 for 32)
+                 FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $8::bigint[])
+                   WITH ORDINALITY AS v(k, s, d, c, t, i)`,
+          values: [
+            sealed[0].sequence,
+            sealed.map((x) => SUBJECT_KINDS[x.draft.subjectKind]),
+            sealed.map((x) => x.draft.subjectId),
+            sealed.map((x) => x.draft.debitAccountId),
+            sealed.map((x) => x.draft.creditAccountId),
+            leaves,
+            hashes,
+            sealed.map((x) => x.draft.createdAt),
+          ],
+        });
+        return;
+      }
+      default:
+        throw new InvariantError(`no rows to insert into ${String(table)}`);
     }
-    if (c.newTransfers.length) {
-      const t = c.newTransfers;
-      await client.query({
-        name: "ledger_insert_transfers",
-        text: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata,
-                 fee, hold_id, sequence, created_at)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
-                 $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])`,
-        values: [
-          t.map((x) => x.id),
-          t.map((x) => x.debitAccountId),
-          t.map((x) => x.creditAccountId),
-          t.map((x) => x.asset),
-          t.map((x) => x.amount.toString()),
-          t.map((x) => x.kind),
-          t.map((x) => x.metadata),
-          t.map((x) => x.fee),
-          t.map((x) => x.holdId),
-          t.map((x) => x.sequence),
-          t.map((x) => x.createdAt),
-        ],
-      });
+  }
+
+  async upsert<N extends keyof LedgerTables>(
+    tx: PgTx,
+    table: N,
+    rows: readonly LedgerTables[N]["row"][],
+  ): Promise<void> {
+    switch (table) {
+      case "accounts": {
+        const updated = rows as AccountRow[];
+        const { rowCount } = await tx.client.query({
+          text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
+                   credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
+                 FROM unnest($7::tid[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                   AS v(row_ctid, id, status, dp, cp, dq, cq)
+                 WHERE a.ctid = v.row_ctid AND a.id = v.id`,
+          values: [
+            updated.map((a) => a.id),
+            updated.map((a) => a.status),
+            updated.map((a) => a.debitsPosted.toString()),
+            updated.map((a) => a.creditsPosted.toString()),
+            updated.map((a) => a.debitsPending.toString()),
+            updated.map((a) => a.creditsPending.toString()),
+            updated.map((a) => tx.ctids.get(a.id) ?? null),
+          ],
+        });
+        if (rowCount !== updated.length)
+          throw new InvariantError("a locked account row was not found by its row id", {
+            details: `updated ${rowCount} of ${updated.length}`,
+          });
+        return;
+      }
+      case "accountStatuses":
+        return; // written with the balances above
+      case "holds":
+        for (const h of rows as HoldRow[])
+          await tx.client.query(
+            `UPDATE ledger_holds SET status = $2, resolved_at = $3, resolved_sequence = $4, resolution = $5,
+               release_transfer_id = $6 WHERE id = $1`,
+            [h.id, h.status, h.resolvedAt, h.resolvedSequence, h.resolution, h.releaseTransferId],
+          );
+        return;
+      default:
+        throw new InvariantError(`no rows to update in ${String(table)}`);
     }
-    for (const h of c.newHolds) {
-      await client.query(
-        `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
-          payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        [
-          h.id,
-          h.debitAccountId,
-          h.creditAccountId,
-          h.asset,
-          h.amount.toString(),
-          h.kind,
-          h.status,
-          h.escrowId,
-          h.payeeAccountId,
-          h.timeoutMs,
-          h.expiresAt,
-          h.metadata,
-          h.fee,
-          h.createdAt,
-          h.sequence,
-        ],
-      );
-    }
-    for (const h of c.updatedHolds) {
-      await client.query(
-        `UPDATE ledger_holds SET status = $2, resolved_at = $3, resolved_sequence = $4, resolution = $5,
-           release_transfer_id = $6 WHERE id = $1`,
-        [h.id, h.status, h.resolvedAt, h.resolvedSequence, h.resolution, h.releaseTransferId],
-      );
-    }
-    for (const d of c.newDecisions) {
-      await client.query(
-        "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
-        [d.chainEventId, d.holdId, d.action],
-      );
-    }
-    for (const f of c.newFacts) {
-      await client.query(
-        `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          f.id,
-          f.kind,
-          f.documentHash,
-          f.subjectAccountId,
-          f.asset,
-          f.amount === null ? null : f.amount.toString(),
-          f.sequence,
-          f.createdAt,
-        ],
-      );
-    }
-    // Leaves and hashes travel as two binary parameters (fixed-size records back to back) instead of
-    // arrays of hex text: no hex encoding here, no hex parsing on the server.
-    const leaves = Buffer.allocUnsafe(sealed.length * LEAF_V1_BYTES);
-    const hashes = Buffer.allocUnsafe(sealed.length * 32);
-    sealed.forEach((x, i) => {
-      leaves.set(x.leafBytes, i * LEAF_V1_BYTES);
-      hashes.set(x.leafHash, i * 32);
+  }
+}
+
+/** How many groups one process commits at once (each on its own pooled connection). */
+const GROUPS_IN_FLIGHT = 2;
+
+/**
+ * PostgreSQL backend: writes go through the shared unit of work (src/db/unit-of-work.ts, plan code
+ * in unit.ts) over PostgresLedgerDialect; concurrent calls are grouped into shared transactions.
+ */
+export class PostgresLedgerStore implements LedgerStore {
+  readonly backend = "postgres" as const;
+  readonly #db: Database & { kind: "postgres" };
+  readonly #pool: pg.Pool;
+  readonly #uow: UnitOfWork<LoadKeys, LoadedState, Plan<unknown>, PgTx, LedgerTables>;
+
+  constructor(
+    db: Database & { kind: "postgres" },
+    clock: () => number,
+    opts: { groupsInFlight?: number } = {},
+  ) {
+    this.#db = db;
+    this.#pool = db.pool;
+    this.#uow = new UnitOfWork(new PostgresLedgerDialect(db.pool), ledgerPlanner<PgTx>(), {
+      clock,
+      maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
+      maxAttempts: MAX_ATTEMPTS,
     });
-    await client.query({
-      name: "ledger_insert_events",
-      text: `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
-               created_at, leaf, leaf_hash)
-             SELECT $1::bigint + v.i - 1, v.k, v.s, v.d, v.c, v.t,
-               substring($6::bytea from (v.i::int - 1) * ${LEAF_V1_BYTES} + 1 for ${LEAF_V1_BYTES}),
-               substring($7::bytea from (v.i::int - 1) * 32 + 1 for 32)
-             FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $8::bigint[])
-               WITH ORDINALITY AS v(k, s, d, c, t, i)`,
-      values: [
-        sealed[0].s,
-        sealed.map((x) => SUBJECT_KINDS[x.d.subjectKind]),
-        sealed.map((x) => x.d.subjectId),
-        sealed.map((x) => x.d.debitAccountId),
-        sealed.map((x) => x.d.creditAccountId),
-        leaves,
-        hashes,
-        sealed.map((x) => x.d.createdAt),
-      ],
-    });
-    return p.result();
+  }
+
+  /** Groups and units committed so far (see UnitOfWork.stats). */
+  get unitStats() {
+    return this.#uow.stats;
+  }
+
+  async migrate(): Promise<void> {
+    await migrate(this.#db, ledgerMigrations);
+  }
+
+  execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    return this.#uow.execute(keys, plan);
   }
 
   async #one(text: string, values: unknown[]): Promise<Row | undefined> {

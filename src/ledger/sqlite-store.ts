@@ -2,10 +2,9 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { InvariantError } from "../errors";
-import { BackgroundCheckpointer } from "../db/checkpointer";
 import { migrate } from "../db/migrate";
-import { startLeafHashes } from "./leaf-hasher";
-import { setLeafSequence } from "./leaf-writer";
+import { type Step, UnitOfWork, syncStep } from "../db/unit-of-work";
+import { WalPolicy } from "../db/wal-policy";
 import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
@@ -19,7 +18,7 @@ import {
   type AccountFilter,
   type AccountRow,
   type DecisionRow,
-  type EventRow,
+  type FactRow,
   type HoldRow,
   type LedgerStore,
   type LoadKeys,
@@ -30,40 +29,11 @@ import {
   type TransferRow,
   type TransferTotals,
 } from "./store";
+import { type LedgerDialect, type LedgerTables, type SealedEvent, ledgerPlanner } from "./unit";
 
 type Row = Record<string, unknown>;
 
-interface QueuedUnit {
-  keys: LoadKeys;
-  plan: (state: LoadedState, now: number) => Plan<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 const PAGE = 10_000;
-/** WAL pages between automatic checkpoints (SQLite's default is 1 000, i.e. 4 MiB). */
-const WAL_AUTOCHECKPOINT = 16_384;
-/** Once checkpoints run in the background, the writer's own is only a backstop: 256 MiB of WAL. */
-const WAL_AUTOCHECKPOINT_BACKSTOP = 65_536;
-/**
- * Events written through this store before checkpoints move to a background thread (about 10 MiB
- * of WAL): small ledgers (tests, demos) never start the thread.
- */
-const BACKGROUND_CHECKPOINT_AFTER = 20_000;
-/**
- * Then one checkpoint per this many events (about 2 MiB of WAL): each one also syncs the database
- * file, and one per small commit would compete with the commits' own WAL syncs.
- */
-const BACKGROUND_CHECKPOINT_EVERY = 4_000;
-/**
- * And every this many events (~40 MiB of WAL) the writer itself runs a RESTART checkpoint between
- * two transactions: the background thread has copied all but the last few frames, so it copies
- * those, rewinds the WAL and the file stops growing. A busy writer never leaves the background
- * thread a gap between transactions to do this.
- */
-const WAL_RESTART_EVERY = 64_000;
-/** How long that RESTART may wait for readers of older snapshots before giving up until next time. */
-const WAL_RESTART_WAIT_MS = 100;
 /** Accounts kept between transactions; beyond this the cache starts over. */
 const ACCOUNT_CACHE_MAX = 200_000;
 
@@ -74,439 +44,398 @@ function balance(v: bigint): bigint | string {
 }
 
 const EVENT_PAGE = 50_000;
-/** Units with at least this many transfer ids skip the id lookup on their first attempt (see #apply). */
-const OPTIMISTIC_MIN_TRANSFERS = 16;
 
 /**
- * SQLite backend (better-sqlite3, WAL, synchronous=FULL as opened by src/db). One write
- * transaction at a time: `BEGIN IMMEDIATE` takes the database write lock before loading, so the
- * loaded balances are current even with several processes on one file.
+ * Account rows as this store last read or wrote them. Trusted only while nothing else changed the
+ * database: `data_version` moves when another connection commits, `total_changes()` when anything
+ * else writes through this connection; either clears it, as does any failed transaction. Rows in it
+ * are never handed to plans (they get copies, see unit.ts): only written rows replace them.
+ */
+export class AccountCache {
+  readonly rows = new Map<string, AccountRow>();
+  #seen: [number, number] = [-1, -1];
+
+  /** Drops everything unless the database is as this cache last saw it. */
+  check(changes: number, version: number): void {
+    if (changes !== this.#seen[0] || version !== this.#seen[1] || this.rows.size > ACCOUNT_CACHE_MAX)
+      this.rows.clear();
+  }
+  /** The database as of now is what the cache reflects (inside the transaction that wrote it). */
+  seen(changes: number, version: number): void {
+    this.#seen = [changes, version];
+  }
+  clear(): void {
+    this.rows.clear();
+    this.#seen = [-1, -1];
+  }
+}
+
+/** One SQLite write transaction: what it wrote, for the WAL policy. */
+interface SqliteTx {
+  events: number;
+}
+
+/**
+ * SQLite's side of the unit of work: `BEGIN IMMEDIATE` takes the database write lock before
+ * loading, so loaded rows are current even with several processes on one file, and nothing needs
+ * row locks. Synchronous: a whole group runs inside one better-sqlite3 transaction.
+ */
+class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
+  readonly kind = "sqlite" as const;
+  readonly #s: BetterSqlite3.Database;
+  readonly #st: () => Statements;
+  readonly cache = new AccountCache();
+  readonly wal: WalPolicy;
+
+  constructor(s: BetterSqlite3.Database, st: () => Statements) {
+    this.#s = s;
+    this.#st = st;
+    this.wal = new WalPolicy(s);
+  }
+
+  transaction<T>(body: (tx: SqliteTx) => Step<T>): T {
+    const tx: SqliteTx = { events: 0 };
+    let value: T;
+    try {
+      value = this.#s
+        .transaction(() => {
+          const v = syncStep(body(tx));
+          const [changes, version] = this.#st().version.get() as [number, number];
+          this.cache.seen(changes, version);
+          return v;
+        })
+        .immediate();
+    } catch (e) {
+      this.cache.clear();
+      throw e;
+    }
+    if (tx.events) this.wal.committed(tx.events);
+    return value;
+  }
+
+  retryable(): boolean {
+    return false;
+  }
+
+  lockAndLoad<N extends keyof LedgerTables>(
+    _tx: SqliteTx,
+    table: N,
+    keys: readonly LedgerTables[N]["key"][],
+  ): LedgerTables[N]["row"][] {
+    const st = this.#st();
+    type R = LedgerTables[N]["row"];
+    const each = (stmt: BetterSqlite3.Statement, map: (r: Row) => R): R[] => {
+      const out: R[] = [];
+      for (const k of keys) {
+        const r = stmt.get(k) as Row | undefined;
+        if (r) out.push(map(r));
+      }
+      return out;
+    };
+    switch (table) {
+      case "accounts":
+        return this.#accounts(keys as readonly string[]) as R[];
+      case "transfers":
+        // One statement for a batch's ids (a JSON array): one call instead of one per transfer.
+        return keys.length > 1
+          ? ((st.transfersIn.all(JSON.stringify(keys)) as Row[]).map(transferFromRow) as R[])
+          : each(st.transfer, transferFromRow);
+      case "holds":
+        return each(st.hold, holdFromRow);
+      case "holdsByEscrowId":
+        return each(st.holdByEscrow, holdFromRow);
+      case "decisions":
+        return each(st.decision, (r) => ({
+          chainEventId: r.chain_event_id as string,
+          holdId: r.hold_id as string,
+          action: r.action as DecisionRow["action"],
+        }));
+      case "facts":
+        return each(st.fact, factFromRow);
+      default:
+        throw new InvariantError(`no rows to load from ${String(table)}`);
+    }
+  }
+
+  #accounts(ids: readonly string[]): AccountRow[] {
+    const st = this.#st();
+    const cache = this.cache;
+    const [changes, version] = st.version.get() as [number, number];
+    cache.check(changes, version);
+    const missing: string[] = [];
+    for (const id of ids) if (!cache.rows.has(id)) missing.push(id);
+    let fetched: Row[] = [];
+    if (missing.length > 1) fetched = st.accountsIn.all(JSON.stringify(missing)) as Row[];
+    else if (missing.length === 1) {
+      const r = st.account.get(missing[0]) as Row | undefined;
+      if (r) fetched = [r];
+    }
+    for (const r of fetched) {
+      const a = accountFromRow(r);
+      a.key = Number(r.account_key);
+      cache.rows.set(a.id, a);
+    }
+    const out: AccountRow[] = [];
+    for (const id of ids) {
+      const a = cache.rows.get(id);
+      if (a) out.push(a);
+    }
+    return out;
+  }
+
+  nextSequences(): number {
+    return Number(this.#st().nextSeq.get());
+  }
+
+  insert<N extends keyof LedgerTables>(
+    tx: SqliteTx,
+    table: N,
+    rows: readonly LedgerTables[N]["row"][],
+  ): void {
+    const st = this.#st();
+    switch (table) {
+      case "accounts":
+        for (const a of rows as AccountRow[]) {
+          const { lastInsertRowid } = st.insertAccount.run(
+            a.id,
+            a.pseudonym,
+            a.type,
+            a.asset,
+            a.scale,
+            a.status,
+            limitsToJson(a.limits),
+            a.metadata,
+            a.createdAt,
+            a.sequence,
+          );
+          a.key = Number(lastInsertRowid);
+          st.insertBalance.run(
+            a.key,
+            balance(a.debitsPosted),
+            balance(a.creditsPosted),
+            balance(a.debitsPending),
+            balance(a.creditsPending),
+          );
+          this.cache.rows.set(a.id, a);
+        }
+        return;
+      case "transfers":
+        for (const t of rows as TransferRow[])
+          st.insertTransfer.run(
+            t.id,
+            t.debitAccountId,
+            t.creditAccountId,
+            t.asset,
+            t.amount.toString(),
+            t.kind,
+            t.metadata,
+            t.fee,
+            t.holdId,
+            t.sequence,
+            t.createdAt,
+          );
+        return;
+      case "holds":
+        for (const h of rows as HoldRow[])
+          st.insertHold.run(
+            h.id,
+            h.debitAccountId,
+            h.creditAccountId,
+            h.asset,
+            h.amount.toString(),
+            h.kind,
+            h.status,
+            h.escrowId,
+            h.payeeAccountId,
+            h.timeoutMs,
+            h.expiresAt,
+            h.metadata,
+            h.fee,
+            h.createdAt,
+            h.sequence,
+            h.resolvedAt,
+            h.resolvedSequence,
+            h.resolution,
+            h.releaseTransferId,
+          );
+        return;
+      case "decisions":
+        for (const d of rows as DecisionRow[]) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
+        return;
+      case "facts":
+        for (const f of rows as FactRow[])
+          st.insertFact.run(
+            f.id,
+            f.kind,
+            f.documentHash,
+            f.subjectAccountId,
+            f.asset,
+            f.amount === null ? null : f.amount.toString(),
+            f.sequence,
+            f.createdAt,
+          );
+        return;
+      case "events":
+        for (const e of rows as SealedEvent[]) {
+          const d = e.draft;
+          st.insertEvent.run(
+            e.sequence,
+            SUBJECT_KINDS[d.subjectKind],
+            d.subjectId,
+            d.debitAccountId,
+            d.creditAccountId,
+            d.createdAt,
+            e.leaf.subarray(1),
+            e.hash,
+          );
+        }
+        tx.events += rows.length;
+        return;
+      default:
+        throw new InvariantError(`no rows to insert into ${String(table)}`);
+    }
+  }
+
+  upsert<N extends keyof LedgerTables>(
+    _tx: SqliteTx,
+    table: N,
+    rows: readonly LedgerTables[N]["row"][],
+  ): void {
+    const st = this.#st();
+    switch (table) {
+      case "accounts":
+        for (const a of rows as AccountRow[]) {
+          if (a.key === undefined)
+            throw new InvariantError(`account ${a.id} was updated without being loaded`);
+          st.updateBalance.run(
+            balance(a.debitsPosted),
+            balance(a.creditsPosted),
+            balance(a.debitsPending),
+            balance(a.creditsPending),
+            a.key,
+          );
+          this.cache.rows.set(a.id, a);
+        }
+        return;
+      case "accountStatuses":
+        for (const a of rows as AccountRow[]) {
+          if (a.key === undefined) throw new InvariantError(`account ${a.id} changed without being loaded`);
+          st.updateStatus.run(a.status, a.key);
+        }
+        return;
+      case "holds":
+        for (const h of rows as HoldRow[])
+          st.updateHold.run(
+            h.status,
+            h.resolvedAt,
+            h.resolvedSequence,
+            h.resolution,
+            h.releaseTransferId,
+            h.id,
+          );
+        return;
+      default:
+        throw new InvariantError(`no rows to update in ${String(table)}`);
+    }
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(s: BetterSqlite3.Database) {
+  return {
+    account: s.prepare("SELECT * FROM ledger_accounts WHERE id = ?"),
+    accountByPseudonym: s.prepare("SELECT * FROM ledger_accounts WHERE pseudonym = ?"),
+    transfer: s.prepare("SELECT * FROM ledger_transfers WHERE id = ?"),
+    transfersIn: s.prepare("SELECT * FROM ledger_transfers WHERE id IN (SELECT value FROM json_each(?))"),
+    accountsIn: s.prepare("SELECT * FROM ledger_accounts WHERE id IN (SELECT value FROM json_each(?))"),
+    hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
+    holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
+    decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
+    fact: s.prepare("SELECT * FROM ledger_facts WHERE id = ?"),
+    // Both stay put while only this store writes (see AccountCache).
+    version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
+    nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
+    insertAccount: s.prepare(
+      `INSERT INTO ledger_account_terms (id, pseudonym, type, asset, scale, status, limits, metadata, created_at,
+        sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertBalance: s.prepare(
+      `INSERT INTO ledger_balances (account_key, debits_posted, credits_posted, debits_pending, credits_pending)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    updateStatus: s.prepare("UPDATE ledger_account_terms SET status = ? WHERE key = ?"),
+    updateBalance: s.prepare(
+      `UPDATE ledger_balances SET debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?
+       WHERE account_key = ?`,
+    ),
+    insertTransfer: s.prepare(
+      `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee,
+        hold_id, sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertHold: s.prepare(
+      `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+        payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
+        resolved_sequence, resolution, release_transfer_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    updateHold: s.prepare(
+      `UPDATE ledger_holds SET status = ?, resolved_at = ?, resolved_sequence = ?, resolution = ?,
+        release_transfer_id = ? WHERE id = ?`,
+    ),
+    insertDecision: s.prepare(
+      "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES (?, ?, ?)",
+    ),
+    insertFact: s.prepare(
+      `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertEvent: s.prepare(
+      `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
+        created_at, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+  };
+}
+
+/**
+ * SQLite backend (better-sqlite3, WAL, synchronous=FULL as opened by src/db). Writes go through
+ * the shared unit of work (src/db/unit-of-work.ts, plan code in unit.ts) over SqliteLedgerDialect,
+ * with its named parts: the group commit queue (one transaction per turn of the event loop), the
+ * WAL policy (src/db/wal-policy.ts) and the account cache.
  */
 export class SqliteLedgerStore implements LedgerStore {
   readonly backend = "sqlite" as const;
   readonly #db: Database & { kind: "sqlite" };
   readonly #s: BetterSqlite3.Database;
-  readonly #clock: () => number;
-  #stmts?: ReturnType<SqliteLedgerStore["prepare"]>;
-  /**
-   * Account rows as this store last read or wrote them. Trusted only while nothing else changed
-   * the database: `data_version` moves when another connection commits, `total_changes()` when
-   * anything else writes through this connection; either clears it, as does any failed unit.
-   */
-  #accounts = new Map<string, AccountRow>();
-  #seen: [number, number] = [-1, -1];
-  #eventsWritten = 0;
-  #eventsAtCheckpoint = 0;
-  #eventsAtRestart = 0;
-  #closed = false;
-  #checkpointer?: BackgroundCheckpointer;
+  #stmts?: Statements;
+  readonly #dialect: SqliteLedgerDialect;
+  readonly #uow: UnitOfWork<LoadKeys, LoadedState, Plan<unknown>, SqliteTx, LedgerTables>;
 
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
     this.#db = db;
     this.#s = db.sqlite;
-    this.#clock = clock;
+    this.#dialect = new SqliteLedgerDialect(this.#s, () => this.stmts);
+    this.#uow = new UnitOfWork(this.#dialect, ledgerPlanner<SqliteTx>(), { clock, maxInFlight: 1 });
+  }
+
+  /** Groups and units committed so far (see UnitOfWork.stats). */
+  get unitStats() {
+    return this.#uow.stats;
   }
 
   async migrate(): Promise<void> {
-    // A batch of 8 000 transfers writes ~2 000 pages: with the default every such commit also
-    // checkpointed them into the database file (and synced it). A larger WAL checkpoints the
-    // account pages that every batch rewrites once per several batches. Durability is unchanged:
-    // a commit is durable once its WAL frames are synced.
-    this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+    this.#dialect.wal.open();
     await migrate(this.#db, ledgerMigrations);
-    this.#stmts = this.prepare();
-  }
-
-  private prepare() {
-    const s = this.#s;
-    return {
-      account: s.prepare("SELECT * FROM ledger_accounts WHERE id = ?"),
-      accountByPseudonym: s.prepare("SELECT * FROM ledger_accounts WHERE pseudonym = ?"),
-      transfer: s.prepare("SELECT * FROM ledger_transfers WHERE id = ?"),
-      // One statement for a batch's ids (a JSON array): one call instead of one per transfer.
-      transfersIn: s.prepare("SELECT * FROM ledger_transfers WHERE id IN (SELECT value FROM json_each(?))"),
-      accountsIn: s.prepare("SELECT * FROM ledger_accounts WHERE id IN (SELECT value FROM json_each(?))"),
-      hold: s.prepare("SELECT * FROM ledger_holds WHERE id = ?"),
-      holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
-      decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
-      fact: s.prepare("SELECT * FROM ledger_facts WHERE id = ?"),
-      // Both stay put while only this store writes (see #accounts).
-      version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
-      nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
-      insertAccount: s.prepare(
-        `INSERT INTO ledger_account_terms (id, pseudonym, type, asset, scale, status, limits, metadata, created_at,
-          sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertBalance: s.prepare(
-        `INSERT INTO ledger_balances (account_key, debits_posted, credits_posted, debits_pending, credits_pending)
-         VALUES (?, ?, ?, ?, ?)`,
-      ),
-      updateStatus: s.prepare("UPDATE ledger_account_terms SET status = ? WHERE key = ?"),
-      updateBalance: s.prepare(
-        `UPDATE ledger_balances SET debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?
-         WHERE account_key = ?`,
-      ),
-      insertTransfer: s.prepare(
-        `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee,
-          hold_id, sequence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertHold: s.prepare(
-        `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
-          payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
-          resolved_sequence, resolution, release_transfer_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      updateHold: s.prepare(
-        `UPDATE ledger_holds SET status = ?, resolved_at = ?, resolved_sequence = ?, resolution = ?,
-          release_transfer_id = ? WHERE id = ?`,
-      ),
-      insertDecision: s.prepare(
-        "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES (?, ?, ?)",
-      ),
-      insertFact: s.prepare(
-        `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertEvent: s.prepare(
-        `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
-          created_at, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-    };
+    this.#stmts = prepareStatements(this.#s);
   }
 
   private get stmts() {
-    if (!this.#stmts) this.#stmts = this.prepare();
+    if (!this.#stmts) this.#stmts = prepareStatements(this.#s);
     return this.#stmts;
   }
 
-  /**
-   * Group commit: writes that arrive while the event loop is busy are queued and applied together
-   * on the next turn in one transaction (one fsync), each inside its own savepoint, so each stays
-   * all-or-nothing and gets its own answer: a unit that throws is rolled back alone. Units run in
-   * arrival order, each seeing the writes of the units before it.
-   */
   execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ keys, plan, resolve, reject } as QueuedUnit);
-      if (this.#queue.length === 1) setImmediate(() => this.#flush());
-    });
-  }
-
-  #queue: QueuedUnit[] = [];
-
-  #flush(): void {
-    const units = this.#queue;
-    this.#queue = [];
-    if (units.length === 1) {
-      // Alone: its own transaction, no savepoint needed.
-      const u = units[0];
-      try {
-        const value = this.#s.transaction(() => this.#apply(u.keys, u.plan)).immediate();
-        this.#committed();
-        u.resolve(value);
-      } catch (e) {
-        this.#accounts.clear();
-        u.reject(e);
-      }
-      return;
-    }
-    // better-sqlite3 runs a transaction function called inside another one as a savepoint.
-    const unit = this.#s.transaction((u: QueuedUnit) => this.#apply(u.keys, u.plan));
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      this.#s
-        .transaction(() => {
-          for (const u of units) {
-            try {
-              outcomes.push({ ok: true, value: unit(u) });
-            } catch (error) {
-              // Some errors (I/O, out of memory) make SQLite roll back the whole transaction: then
-              // none of the group is written and every unit must fail, not run on in autocommit.
-              this.#accounts.clear();
-              if (!this.#s.inTransaction) throw error;
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
-    } catch (e) {
-      // The commit itself failed: nothing of the group was written.
-      this.#accounts.clear();
-      for (const u of units) u.reject(e);
-      return;
-    }
-    this.#committed();
-    units.forEach((u, i) => {
-      const o = outcomes[i];
-      if (o.ok) u.resolve(o.value);
-      else u.reject(o.error);
-    });
-  }
-
-  /**
-   * After a commit, once the ledger writes in volume: a background checkpoint every
-   * BACKGROUND_CHECKPOINT_EVERY events, and the WAL rewound here every WAL_RESTART_EVERY.
-   */
-  #committed(): void {
-    if (this.#checkpointer) {
-      if (this.#eventsWritten - this.#eventsAtRestart >= WAL_RESTART_EVERY) {
-        this.#eventsAtRestart = this.#eventsAtCheckpoint = this.#eventsWritten;
-        return this.#restartWal();
-      }
-      if (this.#eventsWritten - this.#eventsAtCheckpoint < BACKGROUND_CHECKPOINT_EVERY) return;
-      this.#eventsAtCheckpoint = this.#eventsWritten;
-      return this.#checkpointer.notify();
-    }
-    if (this.#eventsWritten < BACKGROUND_CHECKPOINT_AFTER || this.#closed) return;
-    const path = this.#s.name;
-    if (this.#s.memory || path === "" || path === ":memory:") return;
-    this.#checkpointer = new BackgroundCheckpointer(path);
-    this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_BACKSTOP}`);
-    this.#eventsAtCheckpoint = this.#eventsAtRestart = this.#eventsWritten;
-    this.#checkpointer.notify();
-  }
-
-  #restartWal(): void {
-    const s = this.#s;
-    const timeout = s.pragma("busy_timeout", { simple: true }) as number;
-    s.pragma(`busy_timeout = ${WAL_RESTART_WAIT_MS}`);
-    try {
-      // Busy (a reader on an older snapshot, the background checkpoint mid-run): next time.
-      s.pragma("wal_checkpoint(RESTART)");
-    } catch {
-      // SQLITE_BUSY can also surface as an error; the next restart tries again.
-    } finally {
-      s.pragma(`busy_timeout = ${timeout}`);
-    }
-  }
-
-  /**
-   * Runs one unit inside the open transaction. A batch of transfers first runs without looking its
-   * ids up: the primary key of ledger_transfers refuses an id that exists, and the lookup of every
-   * id (one index probe each, about a tenth of a batch's time) is then only paid when a batch
-   * replays or fails. That first attempt runs in a savepoint; if it throws anything, the unit runs
-   * again with every id loaded, and that run alone decides the outcome (an existing id returns the
-   * stored transfer even where applying it again would now break a rule).
-   */
-  #apply<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): T {
-    if ((keys.transfers?.length ?? 0) >= OPTIMISTIC_MIN_TRANSFERS) {
-      try {
-        return this.#s.transaction(() => this.#attempt(keys, plan, false))();
-      } catch (e) {
-        // An error that ended the whole transaction (I/O, out of memory) is final.
-        if (!this.#s.inTransaction) throw e;
-        // The savepoint is rolled back: rows cached by the attempt may not be what is stored.
-        this.#accounts.clear();
-      }
-    }
-    return this.#attempt(keys, plan, true);
-  }
-
-  #attempt<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>, loadTransfers: boolean): T {
-    const st = this.stmts;
-    {
-      const state: LoadedState = {
-        accounts: new Map(),
-        transfers: new Map(),
-        holds: new Map(),
-        holdsByEscrowId: new Map(),
-        decisions: new Map(),
-        facts: new Map(),
-      };
-      const accountIds = new Set(keys.accounts ?? []);
-      for (const id of keys.holds ?? []) {
-        const r = st.hold.get(id) as Row | undefined;
-        if (!r) continue;
-        const h = holdFromRow(r);
-        state.holds.set(h.id, h);
-        accountIds.add(h.debitAccountId).add(h.creditAccountId);
-        if (h.payeeAccountId) accountIds.add(h.payeeAccountId);
-      }
-      for (const e of keys.escrowIds ?? []) {
-        const r = st.holdByEscrow.get(e) as Row | undefined;
-        if (r) state.holdsByEscrowId.set(e, holdFromRow(r));
-      }
-      const cache = this.#accounts;
-      const [changes, version] = st.version.get() as [number, number];
-      if (changes !== this.#seen[0] || version !== this.#seen[1] || cache.size > ACCOUNT_CACHE_MAX)
-        cache.clear();
-      // The plan mutates the cached rows in place: any unit that fails clears the whole cache
-      // (#flush, #apply), so what stays in it is what was written.
-      const missing: string[] = [];
-      for (const id of accountIds) if (!cache.has(id)) missing.push(id);
-      let fetched: Row[] = [];
-      if (missing.length > 1) fetched = st.accountsIn.all(JSON.stringify(missing)) as Row[];
-      else if (missing.length === 1) {
-        const r = st.account.get(missing[0]) as Row | undefined;
-        if (r) fetched = [r];
-      }
-      for (const r of fetched) {
-        const a = accountFromRow(r);
-        a.key = Number(r.account_key);
-        cache.set(a.id, a);
-      }
-      // The plan reads the cache itself: it now holds every account named above that exists (the
-      // whole database is locked, so the other rows in it are current too).
-      state.accounts = cache;
-      const transferIds = loadTransfers ? (keys.transfers ?? []) : [];
-      if (transferIds.length > 1) {
-        for (const r of st.transfersIn.all(JSON.stringify(transferIds)) as Row[])
-          state.transfers.set(r.id as string, transferFromRow(r));
-      } else {
-        for (const id of transferIds) {
-          const r = st.transfer.get(id) as Row | undefined;
-          if (r) state.transfers.set(id, transferFromRow(r));
-        }
-      }
-      for (const id of keys.chainEventIds ?? []) {
-        const r = st.decision.get(id) as Row | undefined;
-        if (r)
-          state.decisions.set(id, {
-            chainEventId: id,
-            holdId: r.hold_id as string,
-            action: r.action as DecisionRow["action"],
-          });
-      }
-      for (const id of keys.facts ?? []) {
-        const r = st.fact.get(id) as Row | undefined;
-        if (r) state.facts.set(id, factFromRow(r));
-      }
-
-      const p = plan(state, this.#clock());
-      const c = p.changes;
-      if (c.events.length === 0) {
-        this.#seen = [changes, version];
-        return p.result();
-      }
-
-      this.#eventsWritten += c.events.length;
-      let seq = Number(st.nextSeq.get());
-      // Sequences first (rows below carry them); the leaves are hashed while the rows are written.
-      const events = c.events;
-      const leaves: Buffer[] = new Array(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const d = events[i];
-        d.assign(seq);
-        setLeafSequence(d.prepared, seq++);
-        leaves[i] = d.prepared.buf;
-      }
-      const hashing = startLeafHashes(leaves);
-      for (const a of c.newAccounts) {
-        const { lastInsertRowid } = st.insertAccount.run(
-          a.id,
-          a.pseudonym,
-          a.type,
-          a.asset,
-          a.scale,
-          a.status,
-          limitsToJson(a.limits),
-          a.metadata,
-          a.createdAt,
-          a.sequence,
-        );
-        a.key = Number(lastInsertRowid);
-        st.insertBalance.run(
-          a.key,
-          balance(a.debitsPosted),
-          balance(a.creditsPosted),
-          balance(a.debitsPending),
-          balance(a.creditsPending),
-        );
-      }
-      for (const a of c.statusChanged) {
-        if (a.key === undefined) throw new InvariantError(`account ${a.id} changed without being loaded`);
-        st.updateStatus.run(a.status, a.key);
-      }
-      for (const a of c.updatedAccounts) {
-        if (a.key === undefined) throw new InvariantError(`account ${a.id} was updated without being loaded`);
-        st.updateBalance.run(
-          balance(a.debitsPosted),
-          balance(a.creditsPosted),
-          balance(a.debitsPending),
-          balance(a.creditsPending),
-          a.key,
-        );
-      }
-      for (const t of c.newTransfers) {
-        st.insertTransfer.run(
-          t.id,
-          t.debitAccountId,
-          t.creditAccountId,
-          t.asset,
-          t.amount.toString(),
-          t.kind,
-          t.metadata,
-          t.fee,
-          t.holdId,
-          t.sequence,
-          t.createdAt,
-        );
-      }
-      for (const h of c.newHolds) {
-        st.insertHold.run(
-          h.id,
-          h.debitAccountId,
-          h.creditAccountId,
-          h.asset,
-          h.amount.toString(),
-          h.kind,
-          h.status,
-          h.escrowId,
-          h.payeeAccountId,
-          h.timeoutMs,
-          h.expiresAt,
-          h.metadata,
-          h.fee,
-          h.createdAt,
-          h.sequence,
-          h.resolvedAt,
-          h.resolvedSequence,
-          h.resolution,
-          h.releaseTransferId,
-        );
-      }
-      for (const h of c.updatedHolds) {
-        st.updateHold.run(
-          h.status,
-          h.resolvedAt,
-          h.resolvedSequence,
-          h.resolution,
-          h.releaseTransferId,
-          h.id,
-        );
-      }
-      for (const d of c.newDecisions) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
-      for (const f of c.newFacts)
-        st.insertFact.run(
-          f.id,
-          f.kind,
-          f.documentHash,
-          f.subjectAccountId,
-          f.asset,
-          f.amount === null ? null : f.amount.toString(),
-          f.sequence,
-          f.createdAt,
-        );
-      const hashes = hashing.finish();
-      for (let i = 0; i < events.length; i++) {
-        const d = events[i];
-        st.insertEvent.run(
-          seq - events.length + i,
-          SUBJECT_KINDS[d.subjectKind],
-          d.subjectId,
-          d.debitAccountId,
-          d.creditAccountId,
-          d.createdAt,
-          leaves[i].subarray(1),
-          hashes[i],
-        );
-      }
-      // Written: the cache follows (a failure later in this transaction clears it).
-      // Updated accounts are the cached rows themselves; new ones join them.
-      for (const a of c.newAccounts) cache.set(a.id, a);
-      this.#seen = [(st.version.get() as [number, number])[0], version];
-      return p.result();
-    }
+    return this.#uow.execute(keys, plan);
   }
 
   async getAccount(id: string) {
@@ -694,12 +623,6 @@ export class SqliteLedgerStore implements LedgerStore {
   async close() {
     // The Database handle belongs to the caller (it may be shared with src/log); the checkpoint
     // thread is this store's.
-    this.#closed = true;
-    const c = this.#checkpointer;
-    this.#checkpointer = undefined;
-    if (c) {
-      await c.close();
-      if (this.#s.open) this.#s.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
-    }
+    await this.#dialect.wal.close();
   }
 }

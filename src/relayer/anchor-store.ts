@@ -1,7 +1,7 @@
 import type { Address, Hex } from "viem";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
-import { all, run, transaction } from "./sql";
+import { all, run, transaction } from "../db/sql";
 
 export { relayerMigrations } from "./migrations";
 

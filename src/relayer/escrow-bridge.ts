@@ -10,14 +10,14 @@ import {
 } from "../protocol/escrow-terms-v1";
 import { revertErrorName } from "../chain/revert";
 import type { Database } from "../db/database";
-import { InvalidArgumentError } from "../errors";
+import { CustodyError, InvalidArgumentError, InvariantError } from "../errors";
 import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { Metadata } from "../ledger/types";
 import type { FaultHook } from "./faults";
 import type { RelayerLogger } from "./logger";
 import type { RelayerMetrics } from "./metrics";
 import type { RelayerTask } from "./relayer";
-import { all, run } from "./sql";
+import { all, run } from "../db/sql";
 import type { TxSender } from "./tx-sender";
 
 /** The escrow hold fields the bridge reads (a subset of the ledger's `Hold`). */
@@ -178,8 +178,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           o.log("info", `escrow ${kind} applied to the ledger`, { escrowId, holdId: hold.id, chainEventId });
         } catch (e) {
           // The hold was already decided otherwise: the ledger refuses; report, never force it.
-          const code = (e as { code?: string }).code;
-          if (!code) throw e;
+          // Anything else (the database, a bug) stops the step before the cursor moves.
+          if (!(e instanceof CustodyError) || e instanceof InvariantError) throw e;
+          const code = e.code;
           o.log("error", `escrow ${kind} could not be applied`, {
             escrowId,
             holdId: hold.id,
@@ -192,9 +193,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       }
       await run(
         o.db,
-        o.db.kind === "sqlite"
-          ? "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number"
-          : "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = EXCLUDED.block_number",
+        "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
         [CURSOR, to],
       );
       from = to + 1;

@@ -11,7 +11,7 @@ import { RelayerTransactionNotMinedError, RelayerTransactionRevertedError } from
 import type { FaultHook, FaultStep } from "./faults";
 import type { RelayerLogger } from "./logger";
 import { bumpFees } from "./policy";
-import { all, run } from "./sql";
+import { all, run } from "../db/sql";
 
 /** What the relayer wants mined; the sender adds nonce, gas and fees. */
 export interface TxRequest {

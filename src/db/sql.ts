@@ -1,4 +1,10 @@
-import type { Database } from "../db/database";
+import type { Database } from "./database";
+
+/*
+ * Plain statements on either backend, for modules whose SQL is the same on both (the relayer's
+ * tables): write SQL with `?` placeholders once. The ledger's write path has its own dialects
+ * (src/db/unit-of-work.ts).
+ */
 
 /** `?` placeholders become `$1, $2, …` for PostgreSQL. Queries here never contain a literal `?`. */
 function toPg(sql: string): string {
