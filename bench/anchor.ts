@@ -23,6 +23,7 @@ import { openDatabase, closeDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { openLedger } from "../src/ledger";
 import { nodeHasher } from "../src/log/node-hasher";
+import { createLogIntegrator } from "../src/log/integrator";
 import { openLogStore } from "../src/log/store";
 import { MemoryTree } from "../src/log/tree";
 import { relayerMigrations } from "../src/relayer/anchor-store";
@@ -57,7 +58,10 @@ async function ledgerRun(opts: { seconds: number; perTick: number; tickMs: numbe
       await ledger.openAccount({ id: `c${i}`, type: "customer", asset: "EUR", scale: 2 });
     const relayer = createRelayer({
       db,
-      source: logAnchorSource({ ledger, logStore: await openLogStore(db) }),
+      source: logAnchorSource({
+        ledger,
+        integrator: createLogIntegrator({ source: ledger, store: await openLogStore(db) }),
+      }),
       publicClient: clients.publicClient,
       account,
       deployment,

@@ -25,6 +25,8 @@ import { toHex } from "viem";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { openLedger } from "../src/ledger/ledger";
+import { createLogIntegrator } from "../src/log/integrator";
+import { logReaderOf } from "../src/log/reader";
 import { openLogStore } from "../src/log/store";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../src/api/auth/keys";
 import { relayerMigrations } from "../src/relayer/migrations";
@@ -90,7 +92,10 @@ async function prepare(): Promise<Meta> {
     if (n % 200_000 < 8000) console.error(`  filled ${have + batch.length} events`);
   }
   const logStore = await openLogStore(db);
-  const source = logAnchorSource({ ledger, logStore });
+  const source = logAnchorSource({
+    ledger,
+    integrator: createLogIntegrator({ source: ledger, store: logStore }),
+  });
   await source.sync();
   console.error(`  log synced: ${await logStore.size()} leaves`);
 
@@ -146,7 +151,7 @@ async function serve(): Promise<void> {
   const logFile = fs.createWriteStream(path.join(workDir, "api-requests.log"));
   const app = createApiApp({
     ledger: await openLedger(db, { pseudonymKey: KEY }),
-    logStore: await openLogStore(db),
+    log: logReaderOf(await openLogStore(db)),
     anchors: openAnchorStore(db),
     auth: openApiKeyStore(db),
     logger: jsonLineLogger(logFile),

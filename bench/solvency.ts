@@ -20,6 +20,7 @@ import {
 } from "../src/protocol/liabilities-tree-v1";
 import { assetBytes32 } from "../src/protocol/balance-proof-v1";
 import { nodeHkdfExpand, nodeSha256 } from "../src/solvency";
+import { logReaderOf } from "../src/log/reader";
 
 const CUSTOMERS = Number(process.env.CUSTODY_BENCH_CUSTOMERS ?? 1_000_000);
 const HTTP_CUSTOMERS = Number(process.env.CUSTODY_BENCH_HTTP_CUSTOMERS ?? 20_000);
@@ -186,7 +187,7 @@ async function httpBench() {
     const key = (await createApiKey(db, { role: "auditor" })).key;
     const app = createApiApp({
       ledger,
-      logStore: new MemoryLogStore(),
+      log: logReaderOf(new MemoryLogStore()),
       anchors: {
         latest: async () => undefined,
         list: async () => [],

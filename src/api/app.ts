@@ -15,13 +15,12 @@ import { routeHandlers, type ApiLocals } from "./http/pipeline";
 import { createRateLimiter, type RateLimiter, type RateLimitOptions } from "./http/rate-limit";
 import { expressPath, type RouteDef } from "./http/route";
 import { buildOpenApiDocument } from "./openapi";
-import type { LogStore } from "../log/store";
-import { syncLog } from "../log/sync";
 import type {
   AnchorMirror,
   BalanceProofSource,
   BankPort,
   LedgerPort,
+  LogReader,
   RelayerStatusSource,
   SolvencyStatusSource,
 } from "./ports";
@@ -38,7 +37,7 @@ import { ReceiptService } from "./services/receipts";
 import { logRoutes } from "./routes/log";
 import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
-import type { ProofCacheOptions } from "./services/proof-cache";
+import type { ProofCacheOptions } from "../log/proof-cache";
 import { CheckpointService, type CheckpointSettings } from "./services/checkpoints";
 import { tlogRouter } from "./tlog";
 
@@ -81,8 +80,8 @@ export interface ApiOptions {
 
 export interface ApiDeps {
   ledger: LedgerPort;
-  /** The log tree over the ledger's events; the API appends to it lazily (see `syncLog`). */
-  logStore: LogStore;
+  /** The log over the ledger's events, read-only: the integrator (src/log/integrator.ts) appends. */
+  log: LogReader;
   anchors: AnchorMirror;
   relayerStatus?: RelayerStatusSource;
   chain?: ApiChain;
@@ -97,11 +96,6 @@ export interface ApiDeps {
   metrics?: Registry;
   /** Structured request log (default: JSON lines on stdout). */
   logger?: ApiLogger;
-  /**
-   * Copies ledger events into the log store before heads and proofs are served. Default: the
-   * ledger's leaf hashes through src/log `syncLog`; `false` relies on the relayer's sync alone.
-   */
-  syncLog?: false | (() => Promise<void>);
   /** Alerts and dual control (`/v1/alerts`, `/v1/approvals`); absent: those routes are not served. */
   risk?: RiskService;
   options?: ApiOptions;
@@ -113,25 +107,12 @@ export interface ApiDeps {
   suggestedTrustPolicy?: Record<string, unknown>;
 }
 
-function singleFlight(fn: (() => Promise<void>) | false, size: () => Promise<number>) {
-  if (!fn) return async () => {};
-  let running: Promise<void> | undefined;
-  return async (wanted: number) => {
-    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
-    // Everyone waiting shares one sync; a sync always goes to the end, so it covers any `wanted`.
-    while (running) await running.catch(() => {});
-    if (wanted !== Number.MAX_SAFE_INTEGER && (await size()) >= wanted) return;
-    running = fn().finally(() => (running = undefined));
-    await running;
-  };
-}
-
 /**
  * The express app of the proof service and ledger API under `/v1`. Holds no global state: every
  * call builds an independent app (caches, rate limits and metrics included).
  *
  * @example
- * const app = createApiApp({ ledger, logStore, anchors, auth: openApiKeyStore(db) });
+ * const app = createApiApp({ ledger, log: integrator.reader, anchors, auth: openApiKeyStore(db) });
  * const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });
  */
 export function createApiApp(deps: ApiDeps): express.Express {
@@ -152,29 +133,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
     o.rateLimit === false
       ? undefined
       : (o.rateLimiter ?? createRateLimiter(o.rateLimit ?? { ratePerSecond: 50, burst: 100 }));
-  const sync =
-    deps.syncLog ??
-    (async () => {
-      await syncLog({ leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) }, deps.logStore);
-    });
-  const ensureLogSize = singleFlight(sync, () => deps.logStore.size());
   const proofs = new ProofService(
-    deps.logStore,
+    deps.log,
     deps.anchors,
     deps.relayerStatus,
-    ensureLogSize,
-    o.proofCache === false
-      ? undefined
-      : {
-          leaves: { leafHashes: (from, limit) => deps.ledger.leafHashes(from, limit) },
-          options: o.proofCache,
-        },
+    () => deps.ledger.eventCount(),
+    o.proofCache === false ? undefined : { options: o.proofCache },
   );
   if (o.warmProofCache) void proofs.warm();
   const ctx: ApiContext = {
     deps,
     options,
-    ensureLogSize,
     proofs,
     receipts: new ReceiptService(deps.ledger, proofs),
   };
@@ -250,8 +219,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
     app.use(
       "/tlog",
       tlogRouter({
-        checkpoints: new CheckpointService(deps.checkpoints, deps.anchors, deps.logStore, ensureLogSize),
-        log: deps.logStore,
+        checkpoints: new CheckpointService(deps.checkpoints, deps.anchors, deps.log),
+        log: deps.log,
         ledger: deps.ledger,
         pipeline: { ...options, auth: deps.auth, rateLimiter },
       }),

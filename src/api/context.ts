@@ -7,8 +7,6 @@ export interface ApiContext {
   deps: ApiDeps;
   proofs: ProofService;
   receipts: ReceiptService;
-  /** Brings the log store up to `size` leaves from the ledger (or all there are); single-flight. */
-  ensureLogSize(size: number): Promise<void>;
   options: ResolvedApiOptions;
 }
 

@@ -117,14 +117,47 @@ export class NotAnchoredYetError extends ApiError {
   readonly anchoredTreeSize: number;
   readonly lagEntries?: number;
   readonly lagSeconds?: number;
-  constructor(p: { leafIndex: number; anchoredTreeSize: number; lagEntries?: number; lagSeconds?: number }) {
-    super("NOT_ANCHORED_YET", `leaf ${p.leafIndex} is not covered by an anchored head yet`, {
-      details: `latest anchored tree size is ${p.anchoredTreeSize}`,
-    });
+  /** Set when the entry is not even in the log yet: the integrator appends it within about this long. */
+  readonly retryAfterSeconds?: number;
+  constructor(p: {
+    leafIndex: number;
+    anchoredTreeSize: number;
+    lagEntries?: number;
+    lagSeconds?: number;
+    /** Leaves in the log, when the entry is not among them yet. */
+    logSize?: number;
+  }) {
+    const inLog = p.logSize === undefined || p.leafIndex < p.logSize;
+    super(
+      "NOT_ANCHORED_YET",
+      inLog
+        ? `leaf ${p.leafIndex} is not covered by an anchored head yet`
+        : `leaf ${p.leafIndex} is not in the log yet`,
+      {
+        details: inLog
+          ? `latest anchored tree size is ${p.anchoredTreeSize}`
+          : `the log holds ${p.logSize} leaves; latest anchored tree size is ${p.anchoredTreeSize}`,
+      },
+    );
     this.leafIndex = p.leafIndex;
     this.anchoredTreeSize = p.anchoredTreeSize;
     this.lagEntries = p.lagEntries;
     this.lagSeconds = p.lagSeconds;
+    if (!inLog) this.retryAfterSeconds = 1;
+  }
+}
+
+/**
+ * The log has not integrated the leaves a request needs yet (HTTP 409): the integrator appends
+ * committed events shortly after they commit; a read never appends them itself. Retry after
+ * `retryAfterSeconds`.
+ */
+export class NotInLogYetError extends ApiError {
+  override name = "NotInLogYetError";
+  readonly status = 409;
+  readonly retryAfterSeconds = 1;
+  constructor(message: string, opts: { details?: string } = {}) {
+    super("NOT_IN_LOG_YET", message, opts);
   }
 }
 
@@ -144,5 +177,14 @@ export class NotConfiguredError extends ApiError {
   readonly status = 501;
   constructor(what: string) {
     super("NOT_CONFIGURED", `${what} is not configured on this server`);
+  }
+}
+
+/** A dependency (database, log, chain, relayer) did not answer a readiness probe in time (HTTP 503). */
+export class DependencyTimeoutError extends ApiError {
+  override name = "DependencyTimeoutError";
+  readonly status = 503;
+  constructor(what: string, ms: number) {
+    super("DEPENDENCY_TIMEOUT", `${what} did not answer within ${ms} ms`);
   }
 }

@@ -18,14 +18,8 @@ import type { RelayerAlarm } from "../relayer/types";
 export type AnchorRecord = Omit<MirroredAnchor, "blockHash" | "final"> &
   Partial<Pick<MirroredAnchor, "final">>;
 
-/** What the API needs from the log store (src/log `LogStore` satisfies it). Hashes are 32-byte arrays. */
-export interface LogReader {
-  size(): Promise<number>;
-  root(size?: number): Promise<Uint8Array>;
-  inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]>;
-  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
-  findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
-}
+/** The API reads the log only; the integrator (src/log/integrator.ts) alone appends. */
+export type { LogReader } from "../log/reader";
 
 /** Read side of the relayer's mirror of the anchored heads (the relayer's `AnchorStore` satisfies it). */
 export interface AnchorMirror {

@@ -20,7 +20,6 @@ export {
   formatAuditSummary,
   type AuditReport,
 } from "./report";
-export { formatProgress } from "./progress";
 export {
   apiEventSource,
   databaseEventSource,

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
-import { logMigrations, openLogStore } from "../log/store";
+import { logMigrations, openLogReader } from "../log/reader";
 import type { AuditEventRow, AuditEventSource, StoredBalance } from "./audit";
 import { AuditSourceError } from "./errors";
 import type { LeafHashReference } from "./heads";
@@ -111,7 +111,7 @@ export function databaseEventSource(db: Database): AuditEventSource {
 
 /** The log store in the same database, if there is one (read lazily; never created by the audit). */
 function logStoreReference(db: Database): LeafHashReference {
-  let store: ReturnType<typeof openLogStore> | undefined;
+  let store: ReturnType<typeof openLogReader> | undefined;
   const open = async () => {
     if (!(await tableExists(db, "log_tiles"))) throw new AuditSourceError("no log store in the database");
     // openLogStore migrates: use it only when that writes nothing (the auditor may hold a copy).
@@ -122,7 +122,7 @@ function logStoreReference(db: Database): LeafHashReference {
     );
     if (!logMigrations.every((m) => applied.has(m.id)))
       throw new AuditSourceError("the log store's schema is not current");
-    return (store ??= openLogStore(db));
+    return (store ??= openLogReader(db));
   };
   return {
     size: async () => (await open()).size(),

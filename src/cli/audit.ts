@@ -5,7 +5,6 @@ import { createWalletClient, http, type Address } from "viem";
 import {
   type AuditEventSource,
   type AuditReport,
-  type AuditProgress,
   apiEventSource,
   attestAudit,
   auditReportHash,
@@ -13,7 +12,6 @@ import {
   chainReader,
   databaseEventSource,
   formatAuditSummary,
-  formatProgress,
   runAudit,
 } from "../audit";
 import { AuditAttestationError } from "../audit/errors";
@@ -24,6 +22,7 @@ import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { checkPseudonyms, parsePseudonymKey, type PseudonymMismatch } from "../ledger/pseudonym-key";
 import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
 import { guard } from "./guard";
+import { auditProgressBar } from "./progress";
 import { parseChainIdOption, parseContractOption, parseUrlOption } from "./options";
 
 interface AuditOptions {
@@ -44,29 +43,6 @@ interface AuditOptions {
   progress?: boolean;
   pseudonymKeyEnv: string;
   pseudonymKeyFile?: string;
-}
-
-/** Draws the progress bar on stderr (only when asked, or when stderr is a terminal). */
-function progressWriter(enabled: boolean): { update(p: AuditProgress): void; done(): void } {
-  if (!enabled) return { update() {}, done() {} };
-  const started = Date.now();
-  let phaseStart = started;
-  let phase = "";
-  let drawn = false;
-  return {
-    update(p) {
-      if (p.phase !== phase) {
-        if (drawn) process.stderr.write("\n");
-        phase = p.phase;
-        phaseStart = Date.now();
-      }
-      process.stderr.write(`\r${formatProgress(p, Date.now() - phaseStart)}`);
-      drawn = true;
-    },
-    done() {
-      if (drawn) process.stderr.write(`\n${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    },
-  };
 }
 
 /**
@@ -163,7 +139,10 @@ export function auditCommand(ctx: CliContext): Command {
           db = openDatabase(opts.db);
           events = databaseEventSource(db);
         } else events = apiEventSource({ url: parseUrlOption("--api", opts.api!), key: opts.key! });
-        const progress = progressWriter(opts.progress ?? process.stderr.isTTY === true);
+        const draw = opts.progress ?? process.stderr.isTTY === true;
+        const progress = draw
+          ? auditProgressBar(process.stderr, opts.progress === true)
+          : { update() {}, done() {} };
         let report: AuditReport & { pseudonyms?: { checked: number; mismatches: PseudonymMismatch[] } };
         let pseudonyms: { checked: number; mismatches: PseudonymMismatch[] } | undefined;
         let bankAudit: BankAuditResult | undefined;

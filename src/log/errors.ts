@@ -86,3 +86,20 @@ export class LogArgumentError extends InvalidArgumentError {
 export class LogCorruptError extends InvariantError {
   override name = "LogCorruptError";
 }
+
+/**
+ * The log has not integrated this many leaves yet (the integrator appends committed ledger events
+ * shortly after they commit). A reader never appends: it reports the gap and the caller retries.
+ */
+export class LogBehindError extends CustodyError {
+  override name = "LogBehindError";
+  readonly wanted: number;
+  readonly size: number;
+  constructor(wanted: number, size: number) {
+    super("LOG_BEHIND", `the log holds ${size} leaves, ${wanted} are needed`, {
+      details: `the integrator has not appended leaves [${size}, ${wanted}) yet`,
+    });
+    this.wanted = wanted;
+    this.size = size;
+  }
+}

@@ -38,6 +38,15 @@ export class MemoryLogStore implements LogStore {
     return Uint8Array.from(this.tree.leafHash(index));
   }
 
+  async leafHashes(from: number, limit: number): Promise<Uint8Array[]> {
+    if (!isSize(from) || !isSize(limit))
+      throw new LogArgumentError("from and limit must be non-negative integers");
+    const out: Uint8Array[] = [];
+    for (let i = from; i < Math.min(from + limit, this.tree.size); i++)
+      out.push(Uint8Array.from(this.tree.leafHash(i)));
+    return out;
+  }
+
   async root(size?: number): Promise<Uint8Array> {
     return Uint8Array.from(this.tree.root(size));
   }

@@ -37,6 +37,8 @@ export interface LogStore {
   append(fromIndex: number, leafHashes: readonly Uint8Array[]): Promise<number>;
   /** Requires index < size() (else IndexOutOfRangeError). */
   leafHash(index: number): Promise<Uint8Array>;
+  /** Up to `limit` leaf hashes from position `from`, in order; fewer (or none) at the end. */
+  leafHashes(from: number, limit: number): Promise<Uint8Array[]>;
   /** MTH of the first `size` leaves (default: current size); size 0 = the empty root. */
   root(size?: number): Promise<Uint8Array>;
   /** Requires leafIndex < treeSize <= size(). */
@@ -248,6 +250,20 @@ export class TileLogStore implements LogStore {
       throw new LogCorruptError(`tile of leaf ${index} is missing`, { details: `size ${size}` });
     }
     return Uint8Array.from(reader.node(0, index));
+  }
+
+  async leafHashes(from: number, limit: number): Promise<Uint8Array[]> {
+    if (!isSize(from) || !isSize(limit))
+      throw new InvalidProofInputError("from and limit must be non-negative integers");
+    const end = Math.min(from + limit, await this.backend.size());
+    if (end <= from) return [];
+    const nodes: NodeId[] = [];
+    for (let i = from; i < end; i++) nodes.push({ level: 0, index: i });
+    const reader = await this.readNodes(nodes); // one backend read for the tiles not cached
+    if (!reader) throw new LogCorruptError(`tiles of leaves [${from}, ${end}) are missing`);
+    const out: Uint8Array[] = new Array(end - from);
+    for (let i = from; i < end; i++) out[i - from] = Uint8Array.from(reader.node(0, i));
+    return out;
   }
 
   async root(size?: number): Promise<Uint8Array> {

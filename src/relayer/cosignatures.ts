@@ -1,6 +1,6 @@
 import type { Database } from "../db/database";
 import type { Migration } from "../db/migrate";
-import type { LogStore } from "../log/store";
+import type { LogReader } from "../log/reader";
 import { formatCheckpoint } from "../protocol/checkpoint";
 import { type NoteSigner, parseNote, signNote } from "../protocol/note";
 import { formatAddCheckpointRequest } from "../protocol/witness-request";
@@ -47,7 +47,7 @@ export interface WitnessEndpoint {
 
 export interface CosignatureTaskOptions {
   db: Database;
-  logStore: LogStore;
+  reader: LogReader;
   anchors: Pick<AnchorStore, "latestFinal">;
   origin: string;
   signer: NoteSigner;
@@ -93,7 +93,7 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
         );
 
   async function submit(w: WitnessEndpoint, old: number, size: number, note: string): Promise<Response> {
-    const proof = old > 0 && old < size ? await o.logStore.consistencyProof(old, size) : [];
+    const proof = old > 0 && old < size ? await o.reader.consistencyProof(old, size) : [];
     return doFetch(`${w.url.replace(/\/$/, "")}/add-checkpoint`, {
       method: "POST",
       body: formatAddCheckpointRequest({ oldSize: old, proof, checkpoint: note }),

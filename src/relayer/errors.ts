@@ -54,3 +54,13 @@ export class RelayerFaultInjectedError extends CustodyError {
     this.step = step;
   }
 }
+
+/** A sent transaction was not mined before the sender's deadline (it may still be; the next step re-checks). */
+export class RelayerTransactionNotMinedError extends CustodyError {
+  override name = "RelayerTransactionNotMinedError";
+  readonly nonce: number;
+  constructor(nonce: number) {
+    super("RELAYER_TX_NOT_MINED", `transaction nonce ${nonce} not mined in time`);
+    this.nonce = nonce;
+  }
+}

@@ -7,7 +7,7 @@ import {
   keccak256,
 } from "viem";
 import type { Database } from "../db/database";
-import { RelayerTransactionRevertedError } from "./errors";
+import { RelayerTransactionNotMinedError, RelayerTransactionRevertedError } from "./errors";
 import type { FaultHook, FaultStep } from "./faults";
 import type { RelayerLogger } from "./logger";
 import { bumpFees } from "./policy";
@@ -243,7 +243,7 @@ export class TxSender {
         const known = await pc.getTransaction({ hash: newest.txHash }).catch(() => undefined);
         if (!known) await this.broadcast(newest);
       }
-      if (Date.now() > deadline) throw new Error(`transaction nonce ${p.nonce} not mined in time`);
+      if (Date.now() > deadline) throw new RelayerTransactionNotMinedError(p.nonce);
       await sleep(this.o.pollMs ?? 200);
     }
   }

@@ -2,9 +2,18 @@ import { randomBytes } from "node:crypto";
 import { toHex, type Address, type Hex } from "viem";
 import { devAccount } from "../chain/anvil";
 import { createChainClients } from "../chain/clients";
+import { CustodyError } from "../errors";
 import { decideEscrow } from "../chain/actions/decide-escrow";
 import { readEscrow } from "../chain/actions/read-escrow";
 import { DEV_ROLES, type RunningStack } from "./stack";
+
+/** The demo's own API call was refused (the demo stops; the stack keeps running). */
+export class DemoRequestError extends CustodyError {
+  override name = "DemoRequestError";
+  constructor(message: string) {
+    super("DEMO_REQUEST_FAILED", message);
+  }
+}
 
 /**
  * The demo workload of `npm run demo`: it drives the running stack through its public API (with the
@@ -35,7 +44,7 @@ export function startDemo(
     });
     const json = (await res.json().catch(() => ({}))) as Record<string, any>;
     if (res.status >= 300)
-      throw new Error(
+      throw new DemoRequestError(
         `${method} ${path}: ${res.status} ${json?.error?.code ?? ""} ${json?.error?.message ?? ""}`,
       );
     return json;

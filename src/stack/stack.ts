@@ -21,7 +21,9 @@ import { watchStatementInbox } from "../bank/inbox";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../protocol/leaf-v1";
 import { ensurePseudonymKey, parsePseudonymKey, pseudonymKeyMigrations } from "../ledger/pseudonym-key";
-import { openLogStore, type LogStore } from "../log/store";
+import { createLogIntegrator } from "../log/integrator";
+import type { LogReader } from "../log/reader";
+import { openLogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { jsonLogger, type RelayerLogger } from "../relayer/logger";
 import { relayerMigrations } from "../relayer/migrations";
@@ -71,7 +73,8 @@ export interface RunningStack {
   apiKeysCreated: boolean;
   db: Database;
   ledger: Ledger;
-  logStore: LogStore;
+  /** The log, read-only (the stack's integrator appends). */
+  log: LogReader;
   relayer: Relayer;
   registry: Registry;
   /** Stops API, relayer, database and local chain, in that order. Safe to call twice. */
@@ -79,9 +82,6 @@ export interface RunningStack {
 }
 
 type Log = RelayerLogger;
-
-/** Most leaves one tree sync of the API appends (the relayer bounds its own by its batch size). */
-const API_SYNC_MAX_LEAVES = 50_000;
 
 /** Reads a secret file (hex) or creates it with 0600 permissions. */
 function secretFile(file: string, bytes: number): Uint8Array {
@@ -334,18 +334,19 @@ export async function startStack(
       witnessEndpoints.push({ name: witness.name, url: ws.url });
     }
 
-    // 5. Relayer. The API and the relayer share one tree sync so that they never append concurrently.
+    // 5. The log's one writer: appends committed events in a loop; the relayer asks it for a round
+    // before anchoring. Everyone else gets its read-only reader.
+    const integrator = createLogIntegrator({
+      source: ledger,
+      store: logStore,
+      onError: (err) => relayerLog("error", "log integration failed; retrying", { error: String(err) }),
+    });
+    integrator.start();
+    cleanups.push(() => integrator.stop());
+
+    // 6. Relayer.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
-    const source = logAnchorSource({ ledger, logStore });
-    // Every call is bounded: under steady load the ledger never runs dry, and an unbounded sync
-    // would hold the relayer (waiting on this one) up for as long as the load lasts.
-    let syncing: Promise<number> | undefined;
-    const sync = async (maxLeaves = API_SYNC_MAX_LEAVES): Promise<number> => {
-      while (syncing) await syncing.catch(() => {});
-      syncing = source.sync(maxLeaves).finally(() => (syncing = undefined));
-      return syncing;
-    };
     const requiredRoles: RequiredRole[] = [
       { contract: "CustodyAnchor", address: deployment.custodyAnchor, role: "ANCHORER_ROLE" },
       { contract: "CustodyEscrow", address: deployment.custodyEscrow as Address, role: "PLATFORM_ROLE" },
@@ -354,7 +355,7 @@ export async function startStack(
     await requireRoles(clients.publicClient, account.address, requiredRoles);
     const relayer = createRelayer({
       db,
-      source: { ...source, sync },
+      source: logAnchorSource({ ledger, integrator }),
       publicClient: clients.publicClient,
       account,
       deployment,
@@ -380,7 +381,7 @@ export async function startStack(
         }),
         createCosignatureTask({
           db,
-          logStore,
+          reader: integrator.reader,
           anchors: { latestFinal: () => relayer.anchors.latestFinal() },
           origin: logSigner.name,
           signer: logSigner,
@@ -400,7 +401,7 @@ export async function startStack(
     );
     const app = createApiApp({
       ledger,
-      logStore,
+      log: integrator.reader,
       anchors: relayer.anchors,
       relayerStatus: relayer,
       chain: { publicClient: clients.publicClient, deployment, rpcUrl },
@@ -409,9 +410,6 @@ export async function startStack(
       webDir,
       metrics: registry,
       logger: opts.apiLogger,
-      syncLog: async () => {
-        await sync();
-      },
       options: {
         escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
         ...rateLimitOf(config, db),
@@ -442,7 +440,7 @@ export async function startStack(
       apiKeysCreated,
       db,
       ledger,
-      logStore,
+      log: integrator.reader,
       relayer,
       registry,
       stop: stopAll,

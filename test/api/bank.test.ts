@@ -14,6 +14,7 @@ import { openLedger, type Ledger } from "../../src/ledger/ledger";
 import { openLogStore } from "../../src/log/store";
 import { openAnchorStore } from "../../src/relayer/anchor-store";
 import { relayerMigrations } from "../../src/relayer/migrations";
+import { logReaderOf } from "../../src/log/reader";
 
 const IBAN = "DE89370400440532013000";
 const DAY = "2026-11-30";
@@ -91,7 +92,7 @@ describe("api: the custodian bank's routes", () => {
     keys.holder = (await createApiKey(db, { role: "holder", accounts: ["alice"] })).key;
     const app = createApiApp({
       ledger,
-      logStore: await openLogStore(db),
+      log: logReaderOf(await openLogStore(db)),
       anchors: openAnchorStore(db),
       auth: openApiKeyStore(db),
       bank,

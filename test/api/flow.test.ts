@@ -167,6 +167,61 @@ describe("api: ledger writes, receipts and proofs end to end (anvil + relayer)",
     expect(carol.status).to.equal(404);
   });
 
+  it("a GET never writes: an entry not yet in the log answers 409 with retryAfterSeconds and leaves the log store unchanged", async () => {
+    const db = s.db;
+    if (db.kind !== "sqlite") throw new Error("the API stack runs on SQLite");
+    const logState = () => ({
+      head: db.sqlite.prepare("SELECT size FROM log_head").all(),
+      tiles: db.sqlite
+        .prepare("SELECT count(*) AS n, coalesce(sum(length(hashes)), 0) AS bytes FROM log_tiles")
+        .get(),
+      keys: db.sqlite.prepare("SELECT count(*) AS n FROM log_leaf_keys").get(),
+    });
+    const posted = await s.call("POST", "/v1/transfers", {
+      key: s.keys.platform,
+      body: {
+        id: "t-unlogged",
+        debitAccountId: "alice",
+        creditAccountId: "bob",
+        amount: "1",
+        kind: "transfer",
+      },
+    });
+    expect(posted.status).to.equal(201);
+    const sizeBefore = await s.logStore.size();
+    expect(sizeBefore).to.be.at.most(posted.body.sequence);
+    const before = logState();
+
+    const receipt = await s.call("GET", "/v1/transfers/t-unlogged/receipt", { key: s.keys.alice });
+    expect(receipt.status).to.equal(409);
+    expect(receipt.body.error.code).to.equal("NOT_ANCHORED_YET");
+    expect(receipt.body.error.leafIndex).to.equal(posted.body.sequence);
+    expect(receipt.body.error.retryAfterSeconds).to.be.a("number").greaterThan(0);
+    expect(receipt.headers.get("retry-after")).to.equal(String(receipt.body.error.retryAfterSeconds));
+
+    const [ev] = await s.ledger.getEvents(posted.body.sequence, 1);
+    const byHash = await s.call(
+      "GET",
+      `/v1/proofs/by-leaf-hash/0x${Buffer.from(ev!.leafHash).toString("hex")}`,
+    );
+    expect(byHash.status).to.equal(409);
+    expect(byHash.body.error.code).to.equal("NOT_IN_LOG_YET");
+    expect(byHash.body.error.retryAfterSeconds).to.be.a("number").greaterThan(0);
+
+    const head = await s.call("GET", "/v1/log/head");
+    expect(head.body.treeSize).to.equal(sizeBefore);
+    const consistency = await s.call("GET", `/v1/log/consistency?from=1&to=${posted.body.sequence + 1}`);
+    expect(consistency.status).to.equal(409);
+    expect(consistency.body.error.code).to.equal("NOT_IN_LOG_YET");
+
+    expect(await s.logStore.size()).to.equal(sizeBefore);
+    expect(logState()).to.deep.equal(before);
+
+    // The integrator (the one writer) appends it; then the entry is in the log.
+    expect(await s.integrator.integrate()).to.be.greaterThan(posted.body.sequence);
+    expect((await s.call("GET", "/v1/log/head")).body.treeSize).to.be.greaterThan(posted.body.sequence);
+  });
+
   it("serves the proof alone by leaf hash to anyone, against the covering head or a later one", async () => {
     const receipt = (await s.call("GET", "/v1/transfers/t-1/receipt", { key: s.keys.alice })).body;
     const p = await s.call("GET", `/v1/proofs/by-leaf-hash/${receipt.leafHash}`);

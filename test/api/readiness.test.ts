@@ -11,6 +11,8 @@ import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
+import { logReaderOf } from "../../src/log/reader";
+import { createLogIntegrator } from "../../src/log/integrator";
 
 async function lagGauge(registry: Registry): Promise<number> {
   const m = (await registry.getSingleMetric("custody_relayer_lag_entries")!.get()).values[0];
@@ -93,7 +95,7 @@ describe("api: readiness tells the truth", function () {
     const stranger = devAccount(9);
     const standby = createRelayer({
       db: s.db,
-      source: logAnchorSource({ ledger: s.ledger, logStore: s.logStore }),
+      source: logAnchorSource({ ledger: s.ledger, integrator: s.integrator }),
       publicClient: s.chain.publicClient,
       account: stranger,
       deployment: s.chain.deployment,
@@ -111,7 +113,7 @@ describe("api: readiness tells the truth", function () {
     ]);
     const app = createApiApp({
       ledger: s.ledger,
-      logStore: s.logStore,
+      log: logReaderOf(s.logStore),
       anchors: standby.anchors,
       relayerStatus: standby,
       chain: { publicClient: s.chain.publicClient, deployment: s.chain.deployment },

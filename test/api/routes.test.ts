@@ -302,7 +302,7 @@ describe("api: every route — success, auth failures, malformed input (fuzzed f
   it("answers GET routes identically through express alone and through the lean GET path", async () => {
     const app = createApiApp({
       ledger: s.ledger,
-      logStore: s.logStore,
+      log: s.integrator.reader,
       anchors: s.relayer.anchors,
       auth: openApiKeyStore(s.db, { cacheTtlMs: 0 }),
       logger: silentLogger,
@@ -431,7 +431,7 @@ describe("api: rate limit, unknown routes and the receipt page", function () {
     fs.writeFileSync(path.join(dir, "index.html"), "<!doctype html><title>receipt checker</title>");
     const app = createApiApp({
       ledger: s.ledger,
-      logStore: s.logStore,
+      log: s.integrator.reader,
       anchors: s.relayer.anchors,
       auth: openApiKeyStore(s.db),
       webDir: dir,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import type { Hex } from "viem";
-import { FindingList, LedgerReplay, checkEscrows, formatProgress, readLeaf } from "../../src/audit";
+import { FindingList, LedgerReplay, checkEscrows, readLeaf } from "../../src/audit";
 import type { OnChainEscrow } from "../../src/chain/actions/read-escrow";
 import {
   ZERO32,
@@ -197,12 +197,5 @@ describe("audit: escrow holds against the chain", () => {
     const g = new FindingList();
     checkEscrows([{ ...hold, status: "pending" }], new Map(), g);
     expect(g.items[0].message).to.match(/no escrow on chain/);
-  });
-});
-
-describe("audit: progress line", () => {
-  it("shows the fraction, counts, rate and time left", () => {
-    const s = formatProgress({ phase: "events", done: 500, total: 1000 }, 1000, 10);
-    expect(s).to.equal("events  [#####·····]  50.0%  500/1000  500/s  ETA 1s");
   });
 });

@@ -8,6 +8,7 @@ import { custodyAnchorAbi, custodyEscrowAbi } from "../../src/chain/generated/ab
 import type { Database } from "../../src/db/database";
 import { type Ledger, ZERO32 } from "../../src/ledger";
 import { assetToBytes32 } from "../../src/protocol/leaf-v1";
+import { createLogIntegrator } from "../../src/log/integrator";
 import { openLogStore } from "../../src/log/store";
 import { logAnchorSource } from "../../src/relayer/source";
 
@@ -214,7 +215,10 @@ export async function anchorHeads(
   c: AuditChain,
   sizes: readonly number[],
 ): Promise<void> {
-  const source = logAnchorSource({ ledger, logStore: await openLogStore(db) });
+  const source = logAnchorSource({
+    ledger,
+    integrator: createLogIntegrator({ source: ledger, store: await openLogStore(db) }),
+  });
   await source.sync();
   let prev = 0;
   for (const size of sizes) {

@@ -21,6 +21,7 @@ import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
 import { all } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
+import { createLogIntegrator } from "../../src/log/integrator";
 
 /**
  * Errors the real drivers throw when the database is busy or the connection drops, built with the
@@ -80,7 +81,10 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       const d = chain.deployment;
       return createRelayer({
         db,
-        source: logAnchorSource({ ledger, logStore }),
+        source: logAnchorSource({
+          ledger,
+          integrator: createLogIntegrator({ source: ledger, store: logStore }),
+        }),
         publicClient: chain.clients.publicClient,
         account: chain.accounts.relayer,
         deployment: d,

@@ -9,6 +9,7 @@ import { ESCROW_TERMS_FORMAT } from "../../src/protocol/escrow-terms-v1";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { openLedger, type Ledger } from "../../src/ledger";
+import { createLogIntegrator } from "../../src/log/integrator";
 import { openLogStore } from "../../src/log/store";
 import { custodyEscrowAbi as escrowAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
@@ -49,7 +50,10 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     const d = chain.deployment;
     relayer = createRelayer({
       db,
-      source: logAnchorSource({ ledger, logStore }),
+      source: logAnchorSource({
+        ledger,
+        integrator: createLogIntegrator({ source: ledger, store: logStore }),
+      }),
       publicClient: chain.clients.publicClient,
       account: chain.accounts.relayer,
       deployment: d,

@@ -14,6 +14,7 @@ import { silentLogger } from "../../src/relayer/logger";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
+import { createLogIntegrator } from "../../src/log/integrator";
 
 const WRITER = path.join(__dirname, "fixtures", "write-ledger.ts");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +47,10 @@ describeWithPg("relayer: anchoring under steady load", (ctx) => {
     ledger = await openLedger(db, { pseudonymKey: key });
     relayer = createRelayer({
       db,
-      source: logAnchorSource({ ledger, logStore: await openLogStore(db) }),
+      source: logAnchorSource({
+        ledger,
+        integrator: createLogIntegrator({ source: ledger, store: await openLogStore(db) }),
+      }),
       publicClient: chain.clients.publicClient,
       account: chain.accounts.relayer,
       deployment: chain.deployment,

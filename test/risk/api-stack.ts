@@ -6,6 +6,7 @@ import { openLogStore } from "../../src/log/store";
 import { Approvals, RiskEngine, RiskService, ledgerExecutors } from "../../src/risk";
 import { openAccounts, openRiskLedger } from "./fixture";
 import { rulesWith } from "./support";
+import { logReaderOf } from "../../src/log/reader";
 
 /** No anchors yet: the risk routes do not read them. */
 const noAnchors: AnchorMirror = {
@@ -27,7 +28,7 @@ export async function startRiskApi(webDir?: string) {
   const risk = new RiskService(engine, approvals, env.ledger);
   const app = createApiApp({
     ledger: env.ledger,
-    logStore: await openLogStore(env.db),
+    log: logReaderOf(await openLogStore(env.db)),
     anchors: noAnchors,
     auth: openApiKeyStore(env.db, { cacheTtlMs: 0 }),
     risk,

@@ -9,6 +9,7 @@ import { MemoryLogStore } from "../../src/log/memory-store";
 import { dayNumberOf, verifyBalanceProofOffline } from "../../src/protocol/balance-proof-v1";
 import { SolvencySnapshots, SolvencyWatcher, attestationDocument, documentHashOf } from "../../src/solvency";
 import { openSolvencyWorld, type SolvencyWorld } from "./support";
+import { logReaderOf } from "../../src/log/reader";
 
 describe("solvency over HTTP: balance proofs, and a shortfall raising the alarm end to end", function () {
   let w: SolvencyWorld;
@@ -44,7 +45,7 @@ describe("solvency over HTTP: balance proofs, and a shortfall raising the alarm 
     });
     const app = createApiApp({
       ledger: w.ledger,
-      logStore: new MemoryLogStore(),
+      log: logReaderOf(new MemoryLogStore()),
       anchors: {
         latest: async () => undefined,
         list: async () => [],

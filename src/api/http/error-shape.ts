@@ -3,6 +3,7 @@ import {
   ApiError,
   MalformedJsonError,
   NotAnchoredYetError,
+  NotInLogYetError,
   PayloadTooLargeError,
   RateLimitedError,
   RequestValidationError,
@@ -105,12 +106,14 @@ export function errorBodyOf(err: unknown, status: number): ErrorBody {
   const body: ErrorBody = { error: { code: e.code, message: e.shortMessage } };
   if (e.details) body.error.details = e.details;
   if (err instanceof RequestValidationError) body.error.issues = err.issues;
-  if (err instanceof RateLimitedError) body.error.retryAfterSeconds = err.retryAfterSeconds;
+  if (err instanceof RateLimitedError || err instanceof NotInLogYetError)
+    body.error.retryAfterSeconds = err.retryAfterSeconds;
   if (err instanceof NotAnchoredYetError) {
     body.error.leafIndex = err.leafIndex;
     body.error.anchoredTreeSize = err.anchoredTreeSize;
     if (err.lagEntries !== undefined) body.error.lagEntries = err.lagEntries;
     if (err.lagSeconds !== undefined) body.error.lagSeconds = err.lagSeconds;
+    if (err.retryAfterSeconds !== undefined) body.error.retryAfterSeconds = err.retryAfterSeconds;
   }
   return body;
 }

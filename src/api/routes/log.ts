@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors";
 import { toHex } from "../../log/hex";
-import { NotFoundError } from "../errors";
+import { NotFoundError, NotInLogYetError } from "../errors";
 import { defineRoute, type RouteDef } from "../http/route";
 import type { AnchorRecord } from "../ports";
 import {
@@ -60,9 +60,8 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
       query: EmptyQuery,
       responses: { 200: { description: "local head", schema: LocalHeadSchema } },
       handler: async () => {
-        await ctx.ensureLogSize(Number.MAX_SAFE_INTEGER);
-        const treeSize = await deps.logStore.size();
-        const rootHash = toHex(await deps.logStore.root(treeSize));
+        const treeSize = await deps.log.size();
+        const rootHash = toHex(await deps.log.root(treeSize));
         const latest = await deps.anchors.latest();
         return {
           body: { treeSize, rootHash, latestAnchor: latest ? anchoredHeadJson(latest) : undefined },
@@ -125,16 +124,20 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
           throw new InvalidArgumentError("requires 1 <= from <= to", {
             details: `got from=${from}, to=${to}`,
           });
-        await ctx.ensureLogSize(to);
-        const size = await deps.logStore.size();
-        if (to > size)
+        const size = await deps.log.size();
+        if (to > size) {
+          if ((await deps.ledger.eventCount()) >= to)
+            throw new NotInLogYetError(`the log has integrated ${size} entries so far`, {
+              details: `requires to <= ${size}, got ${to}`,
+            });
           throw new InvalidArgumentError(`the log has ${size} entries`, {
             details: `requires to <= ${size}, got ${to}`,
           });
+        }
         const [root1, root2, proof] = await Promise.all([
-          deps.logStore.root(from),
-          deps.logStore.root(to),
-          deps.logStore.consistencyProof(from, to),
+          deps.log.root(from),
+          deps.log.root(to),
+          deps.log.consistencyProof(from, to),
         ]);
         return {
           body: {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NotConfiguredError } from "../errors";
+import { DependencyTimeoutError, NotConfiguredError } from "../errors";
 import { defineRoute, type RouteDef } from "../http/route";
 import { AddressOut, EmptyQuery } from "../schemas/common";
 import type { ApiContext } from "../context";
@@ -58,7 +58,7 @@ const ConfigSchema = z
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DependencyTimeoutError(what, ms)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
@@ -97,7 +97,7 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
         try {
           checks.log = {
             ok: true,
-            treeSize: await withTimeout(Promise.resolve(deps.logStore.size()), timeout, "log"),
+            treeSize: await withTimeout(Promise.resolve(deps.log.size()), timeout, "log"),
           };
         } catch (e) {
           checks.log = { ok: false, message: msg(e) };

@@ -1,4 +1,5 @@
 import { InvariantError } from "../../errors";
+import { NotInLogYetError } from "../errors";
 import { toHex } from "../../log/hex";
 import { formatCheckpoint } from "../../protocol/checkpoint";
 import { type NoteSigner, signNote } from "../../protocol/note";
@@ -29,7 +30,6 @@ export class CheckpointService {
     private readonly settings: CheckpointSettings,
     private readonly anchors: AnchorMirror,
     private readonly log: LogReader,
-    private readonly ensureLogSize: (size: number) => Promise<void>,
   ) {}
 
   get origin(): string {
@@ -48,7 +48,12 @@ export class CheckpointService {
 
   private async check(a: AnchorRecord): Promise<void> {
     if (this.checked.has(a.treeSize)) return;
-    await this.ensureLogSize(a.treeSize);
+    // Read-only: the log integrator appends; until it has caught up the head cannot be checked.
+    const size = await this.log.size();
+    if (size < a.treeSize)
+      throw new NotInLogYetError(
+        `the log has ${size} entries; anchored head ${a.headIndex} needs ${a.treeSize}`,
+      );
     const root = toHex(await this.log.root(a.treeSize));
     if (root !== a.rootHash.toLowerCase())
       throw new InvariantError(`local log diverges from anchored head ${a.headIndex}; no checkpoint signed`, {

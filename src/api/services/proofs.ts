@@ -1,10 +1,10 @@
 import type { Hex } from "viem";
 import { InvariantError } from "../../errors";
 import type { LeafProof, ReceiptAnchor } from "../../protocol/receipt-v1";
-import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError } from "../errors";
+import { HeadDoesNotCoverEntryError, NotAnchoredYetError, NotFoundError, NotInLogYetError } from "../errors";
 import type { AnchorRecord, AnchorMirror, LogReader, RelayerStatusSource } from "../ports";
 import { AnchorCache } from "./anchor-cache";
-import { ProofCache, type LeafHashSource, type ProofCacheOptions } from "./proof-cache";
+import { ProofCache, type ProofCacheOptions } from "../../log/proof-cache";
 
 /** Lower-case 0x-hex; Node's encoder is several times faster than a per-byte loop on the hot path. */
 function bytesToHex(b: Uint8Array): Hex {
@@ -46,12 +46,13 @@ export class ProofService {
     private readonly log: LogReader,
     anchorMirror: AnchorMirror,
     private readonly relayer?: RelayerStatusSource,
-    /** Copies ledger events into the log store until it holds `size` leaves (or all there are). */
-    private readonly ensureLogSize?: (size: number) => Promise<void>,
-    cache?: { leaves: LeafHashSource; options?: ProofCacheOptions },
+    /** Number of committed ledger events (the log integrates them shortly after). */
+    private readonly ledgerSize?: () => Promise<number>,
+    /** Keep the upper tree levels in memory (a layer over the same reader); undefined = off. */
+    cache?: { options?: ProofCacheOptions },
   ) {
     this.anchors = new AnchorCache(anchorMirror);
-    if (cache) this.cache = new ProofCache(cache.leaves, cache.options);
+    if (cache) this.cache = new ProofCache(log, cache.options);
   }
 
   private readonly anchorJsonCache = new Map<number, ReceiptAnchorJson>();
@@ -132,22 +133,26 @@ export class ProofService {
         // The lag is a hint for the client; its absence must not turn a 409 into a 500.
       }
     }
+    const logSize = await this.log.size();
     throw new NotAnchoredYetError({
       leafIndex,
       anchoredTreeSize: latest && latest.final !== false ? latest.treeSize : 0,
       lagEntries,
       lagSeconds,
+      ...(leafIndex >= logSize ? { logSize } : {}),
     });
   }
 
   private async checkHead(a: AnchorRecord): Promise<void> {
     if (this.checkedHeads.has(a.headIndex)) return;
-    if (this.ensureLogSize) await this.ensureLogSize(a.treeSize);
     const size = await this.log.size();
     if (size < a.treeSize)
-      throw new InvariantError(`local log has ${size} leaves, fewer than anchored head ${a.headIndex}`, {
-        details: `anchored tree size ${a.treeSize}`,
-      });
+      throw new NotInLogYetError(
+        `the local log has ${size} leaves, fewer than anchored head ${a.headIndex}`,
+        {
+          details: `anchored tree size ${a.treeSize}`,
+        },
+      );
     const root = bytesToHex(await this.log.root(a.treeSize));
     if (root !== a.rootHash.toLowerCase())
       throw new InvariantError(`local log diverges from anchored head ${a.headIndex}`, {
@@ -172,13 +177,16 @@ export class ProofService {
   /** The proof for a leaf known only by its hash (public: reveals nothing but hashes). */
   async proofByLeafHash(leafHash: Hex, headIndex?: number): Promise<LeafProofJson> {
     const hash = Buffer.from(leafHash.slice(2), "hex");
-    let index = this.cache?.findLeaf(hash) ?? (await this.log.findLeaf(hash));
-    if (index === undefined && this.ensureLogSize) {
-      // The entry may be in the ledger but not yet copied into the log store.
-      await this.ensureLogSize(Number.MAX_SAFE_INTEGER);
-      index = await this.log.findLeaf(hash);
+    const index = this.cache?.findLeaf(hash) ?? (await this.log.findLeaf(hash));
+    if (index === undefined) {
+      // The entry may be committed but not integrated yet: say so rather than "not found".
+      const [logSize, committed] = await Promise.all([this.log.size(), this.ledgerSize?.()]);
+      if (committed !== undefined && committed > logSize)
+        throw new NotInLogYetError("no integrated log entry has this leaf hash yet", {
+          details: `the log holds ${logSize} of ${committed} committed entries`,
+        });
+      throw new NotFoundError("no log entry has this leaf hash");
     }
-    if (index === undefined) throw new NotFoundError("no log entry has this leaf hash");
     return this.leafProof(index, leafHash, headIndex);
   }
 }

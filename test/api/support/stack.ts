@@ -13,6 +13,7 @@ import { closeDatabase, openDatabase, type Database } from "../../../src/db/data
 import { migrate } from "../../../src/db/migrate";
 import { openLedger, type Ledger } from "../../../src/ledger/ledger";
 import { openLogStore, type LogStore } from "../../../src/log/store";
+import { createLogIntegrator, type LogIntegrator } from "../../../src/log/integrator";
 import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
 import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
@@ -33,6 +34,8 @@ export interface ApiStack {
   db: Database;
   ledger: Ledger;
   logStore: LogStore;
+  /** The log's one writer (not looping: `anchor()` and `integrate()` drive it). */
+  integrator: LogIntegrator;
   relayer: Relayer;
   chain: {
     node: AnvilNode;
@@ -67,6 +70,7 @@ export async function startApiStack(
   await migrate(db, [...apiMigrations, ...relayerMigrations, ...cosignatureMigrations]);
   const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
   const logStore = await openLogStore(db);
+  const integrator = createLogIntegrator({ source: ledger, store: logStore });
 
   // The cosignature task reads the relayer's anchor mirror, which exists once the relayer does.
   let relayerRef: Relayer | undefined;
@@ -75,7 +79,7 @@ export async function startApiStack(
   const { node, deployment, clients } = devChain;
   const relayer = createRelayer({
     db,
-    source: logAnchorSource({ ledger, logStore }),
+    source: logAnchorSource({ ledger, integrator }),
     publicClient: clients.publicClient,
     account: devChain.accounts.relayer,
     deployment,
@@ -95,7 +99,7 @@ export async function startApiStack(
         ? [
             createCosignatureTask({
               db,
-              logStore,
+              reader: integrator.reader,
               anchors: relayerAnchors(),
               origin: opts.checkpoints.origin,
               signer: opts.checkpoints.signer,
@@ -123,7 +127,7 @@ export async function startApiStack(
   const logger: ApiLogger = { info: (f) => logLines.push(f), error: (f) => logLines.push(f) };
   const app = createApiApp({
     ledger,
-    logStore,
+    log: integrator.reader,
     anchors: relayer.anchors,
     relayerStatus: relayer,
     chain: { publicClient: clients.publicClient, deployment, rpcUrl: node.rpcUrl },
@@ -141,6 +145,7 @@ export async function startApiStack(
     db,
     ledger,
     logStore,
+    integrator,
     relayer,
     chain: { node, deployment, publicClient: clients.publicClient },
     server,

@@ -1,6 +1,7 @@
-import type { Hasher } from "../../log/hash";
-import { nodeHasher } from "../../log/node-hasher";
-import { hashRange, inclusionRanges, type NodeReader } from "../../log/tree";
+import { LogBehindError } from "./errors";
+import type { Hasher } from "./hash";
+import { nodeHasher } from "./node-hasher";
+import { hashRange, inclusionRanges, type NodeReader } from "./tree";
 
 /** Leaf hashes by position (the ledger's `leafHashes`). */
 export interface LeafHashSource {
@@ -134,7 +135,7 @@ export class ProofCache {
     while (this.covered < target) {
       const n = Math.min(this.pageSize, target - this.covered);
       const leaves = await this.source.leafHashes(this.covered, n);
-      if (leaves.length < n) throw new Error(`leaf source has fewer than ${this.covered + n} leaves`);
+      if (leaves.length < n) throw new LogBehindError(this.covered + n, this.covered + leaves.length);
       for (let c = 0; c < n; c += this.chunk) {
         const chunkIndex = (this.covered + c) / this.chunk;
         this.push(
