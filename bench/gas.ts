@@ -180,7 +180,10 @@ async function benchEscrow() {
 async function benchSolvency() {
   const [admin, platform, custodian, relayer] = await ethers.getSigners();
   const tree = new UniformTree(leafHash(Buffer.from("bench leaf")));
-  const anchor = (await ethers.deployContract("CustodyAnchor", [admin!.address])) as unknown as Contract;
+  const anchor = (await ethers.deployContract("CustodyAnchor", [
+    admin!.address,
+    2 * 86_400,
+  ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   await anchor.anchor(2 ** 20, tree.root(2 ** 20), [], ethers.ZeroHash);
   const solvency = (await ethers.deployContract("CustodySolvency", [

@@ -23,6 +23,7 @@ describe("CustodySolvency", function () {
     [admin, platform, custodian, relayer, stranger] = await ethers.getSigners();
     anchor = (await ethers.deployContract("CustodyAnchor", [
       await admin.getAddress(),
+      86_400, // admin transfer delay (AccessControlDefaultAdminRules)
     ])) as unknown as Contract;
     solvency = (await ethers.deployContract("CustodySolvency", [
       await admin.getAddress(),
@@ -219,6 +220,7 @@ describe("CustodySolvency", function () {
       );
       const fresh = (await ethers.deployContract("CustodyAnchor", [
         await admin.getAddress(),
+        86_400,
       ])) as unknown as Contract;
       const s2 = (await ethers.deployContract("CustodySolvency", [
         await admin.getAddress(),
