@@ -83,7 +83,8 @@ export class SolvencyWatcher {
 
   /** Scans new blocks once; returns the status after it. */
   async poll(): Promise<SolvencyStatus> {
-    const head = Number(await this.#o.publicClient.getBlockNumber());
+    // cacheTime 0: viem caches the block number for its polling interval, which would hide a fresh block.
+    const head = Number(await this.#o.publicClient.getBlockNumber({ cacheTime: 0 }));
     if (head >= this.#next) {
       const events = await readSolvencyEvents(this.#o.publicClient, {
         address: this.#o.address,

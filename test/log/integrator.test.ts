@@ -105,6 +105,7 @@ describe("log: the integrator is the one writer, everyone else reads", () => {
       "inclusionProof",
       "leafHash",
       "leafHashes",
+      "nodeHashes",
       "root",
       "size",
     ]);

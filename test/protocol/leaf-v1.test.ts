@@ -225,7 +225,7 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
         expect(() => encodeLeaf({ ...e, [field]: v }), `${field} = ${String(v)}`).to.throw(LeafEncodingError);
       }
     // A fact's code must be a known fact kind; its asset may be empty.
-    for (const code of [0, 4, 19, 46, 255])
+    for (const code of [0, 4, 19, 47, 80, 255])
       expect(() => encodeLeaf({ ...e, eventType: "FACT_RECORDED", code }), `fact code ${code}`).to.throw(
         LeafEncodingError,
       );

@@ -132,7 +132,7 @@ export function routeHandlers(route: RouteDef, opts: PipelineOptions): RequestHa
     locals.route = route.path;
     const principal = await admit(route, req.headers.authorization, req.ip, opts);
     if (principal) locals.principal = principal;
-    if (route.body || sendsBody(req)) {
+    if (!route.rawBody && (route.body || sendsBody(req))) {
       const type = req.headers["content-type"];
       if (!req.is("application/json")) throw new UnsupportedMediaTypeError(type ?? "no content type");
     }
