@@ -1,6 +1,7 @@
-import { build } from "esbuild";
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
+import { bundleBrowserPage } from "./bundle";
+import { buildOperatorPage } from "./operator/build";
 
 /** Where `buildWeb` writes the page (git-ignored). The API serves this folder at `/`. */
 export const WEB_DIST_DIR = path.join(__dirname, "dist");
@@ -17,22 +18,13 @@ export const WEB_DIST_DIR = path.join(__dirname, "dist");
 export async function buildWeb(outDir: string = WEB_DIST_DIR): Promise<string> {
   const src = path.join(__dirname, "src");
   await mkdir(outDir, { recursive: true });
-  await build({
-    entryPoints: [path.join(src, "main.ts")],
-    outfile: path.join(outDir, "app.js"),
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    target: ["es2022"],
-    minify: true,
-    sourcemap: true,
-    legalComments: "linked",
-    logLevel: "warning",
-  });
+  await bundleBrowserPage(path.join(src, "main.ts"), path.join(outDir, "app.js"));
   await Promise.all([
     copyFile(path.join(src, "index.html"), path.join(outDir, "index.html")),
     copyFile(path.join(src, "style.css"), path.join(outDir, "style.css")),
   ]);
+  // The operator console, served at /operator/.
+  await buildOperatorPage(path.join(outDir, "operator"));
   return outDir;
 }
 
