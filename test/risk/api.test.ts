@@ -104,6 +104,30 @@ describe("risk API: /v1/alerts and /v1/approvals (real HTTP, SQLite)", () => {
     expect(rej.body.error.code).to.equal("APPROVAL_NOT_PENDING");
   });
 
+  it("rejecting needs a written reason: a missing or blank one is REASON_REQUIRED and changes nothing", async () => {
+    const p = await s.call("POST", "/v1/approvals", s.keys.operator, {
+      operation: "unfreeze_account",
+      params: { accountId: "bob" },
+    });
+    expect(p.status).to.equal(201);
+    for (const body of [{}, { reason: "   " }]) {
+      const r = await s.call("POST", `/v1/approvals/${p.body.id}/reject`, s.keys.checker, body);
+      expect([r.status, r.body.error.code]).to.deep.equal([400, "REASON_REQUIRED"]);
+    }
+    const extra = await s.call("POST", `/v1/approvals/${p.body.id}/reject`, s.keys.checker, {
+      reason: "x",
+      note: "y",
+    });
+    expect([extra.status, extra.body.error.code]).to.deep.equal([400, "INVALID_REQUEST"]);
+    expect((await s.call("GET", `/v1/approvals/${p.body.id}`, s.keys.auditor)).body.state).to.equal(
+      "pending",
+    );
+    const done = await s.call("POST", `/v1/approvals/${p.body.id}/reject`, s.keys.checker, {
+      reason: "not frozen",
+    });
+    expect([done.status, done.body.state, done.body.reason]).to.deep.equal([200, "rejected", "not frozen"]);
+  });
+
   it("a refused segregation attempt through the API is logged as a fact and alerted", async () => {
     await deposit("d2", "bob", "100");
     const r = await s.call("POST", "/v1/transfers", s.keys.platform, {

@@ -203,10 +203,16 @@ export function riskRoutes(risk: RiskService): RouteDef[] {
       access: ["checker"],
       params: z.strictObject({ id: ApprovalId }),
       query: EmptyQuery,
-      body: z.strictObject({ reason: Reason }),
-      responses: { 200: { description: "the rejected approval", schema: ApprovalSchema } },
+      // A missing or blank reason reaches the service, which refuses it by name (REASON_REQUIRED).
+      body: z.strictObject({ reason: z.string().max(2000).optional() }),
+      responses: {
+        200: { description: "the rejected approval", schema: ApprovalSchema },
+        400: { description: "no written reason (REASON_REQUIRED)" },
+        403: { description: "the checker is the maker (MAKER_IS_CHECKER)" },
+        409: { description: "expired (APPROVAL_EXPIRED) or already decided (APPROVAL_NOT_PENDING)" },
+      },
       handler: async ({ params, body, principal }) => ({
-        body: await risk.approvals.reject(params.id, principal!.keyId, body.reason),
+        body: await risk.approvals.reject(params.id, principal!.keyId, body.reason ?? ""),
       }),
     }),
   ];
