@@ -226,7 +226,19 @@ export function createApiApp(deps: ApiDeps): express.Express {
       }),
     );
 
-  if (deps.webDir) app.use(express.static(deps.webDir, { index: "index.html", fallthrough: true }));
+  if (deps.webDir) {
+    // The operator console's buttons decide operations: it may not be framed (frame-ancestors works
+    // only as a header), and it gets the same CSP as its own <meta> tag says.
+    app.use("/operator", (_req, res, next) => {
+      res.set({
+        "Content-Security-Policy": `${OPERATOR_PAGE_CSP}; frame-ancestors 'none'`,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+      });
+      next();
+    });
+    app.use(express.static(deps.webDir, { index: "index.html", fallthrough: true }));
+  }
   app.use((req: Request) => {
     throw new RouteNotFoundError(req.method, req.path);
   });
@@ -250,6 +262,10 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   return app;
 }
+
+/** The operator console's content policy (web/operator/index.html carries the same in a <meta> tag). */
+export const OPERATOR_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'";
 
 const FAST_GET = "custodyFastGet";
 

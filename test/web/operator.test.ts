@@ -5,6 +5,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../support/browser";
 import { buildWeb } from "../../web/build";
+import { OPERATOR_PAGE_CSP } from "../../src/api/app";
 import { startRiskApi } from "../risk/api-stack";
 
 /**
@@ -239,7 +240,8 @@ describe("web: operator console in Chromium (real API, SQLite)", function () {
     }
   });
 
-  it("rejects a proposal with the written reason", async () => {
+  it("rejects a proposal with the written reason, shown as text", async () => {
+    const REASON = `no matching customer instruction <img src=x onerror="window.__xss=1">`;
     const proposed = await s.call("POST", "/v1/approvals", s.keys.operator2, {
       operation: "withdrawal",
       params: { debitAccountId: "alice", creditAccountId: "swift", amount: "4000000" },
@@ -254,12 +256,15 @@ describe("web: operator console in Chromium (real API, SQLite)", function () {
         "creditAccountId=swift",
         "amount=4000000",
       ]);
-      await page.fill(`${row} input.reason`, "no matching customer instruction");
+      // A reason is free text from a person: it must come back as text, never as markup.
+      await page.fill(`${row} input.reason`, REASON);
       await andReload(page, () => page.click(`${row} button[data-action="reject"]`));
       expect((await notice(page)).text).to.equal(`withdrawal ${id} is rejected.`);
       const decided = page.locator(`#decided-body tr[data-approval-id="${id}"] td`);
       expect((await decided.allTextContents()).slice(0, 2)).to.deep.equal(["withdrawal", "rejected"]);
-      expect(await decided.last().textContent()).to.equal("no matching customer instruction");
+      expect(await decided.last().textContent()).to.equal(REASON);
+      expect(await page.locator("#decided-body img").count()).to.equal(0);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).to.equal(undefined);
       expect((await s.env.ledger.getBalance("alice")).posted).to.equal(5_000_000n);
     } finally {
       await page.close();
@@ -270,7 +275,11 @@ describe("web: operator console in Chromium (real API, SQLite)", function () {
     const page = await open();
     try {
       const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
-      expect(csp).to.include("default-src 'none'").and.include("script-src 'self'");
+      expect(csp).to.equal(OPERATOR_PAGE_CSP);
+      // The API sends it as a header too, with no framing (the page's buttons decide operations).
+      const res = await fetch(`${s.server.url}/operator/`);
+      expect(res.headers.get("content-security-policy")).to.equal(`${csp}; frame-ancestors 'none'`);
+      expect(res.headers.get("x-frame-options")).to.equal("DENY");
       // An injected inline script does not run.
       const ran = await page.evaluate(() => {
         const sc = document.createElement("script");
