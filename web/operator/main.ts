@@ -79,13 +79,25 @@ async function loadAlerts(): Promise<void> {
   renderAlerts(byId("alerts-body"), alerts, (a, to, reason) => void stepAlert(a, to, reason));
 }
 
+const DECIDED = ["approved", "executed", "failed", "rejected", "expired"];
+
 async function loadApprovals(): Promise<void> {
-  const [pending, recent] = await Promise.all([
-    apiCall<{ approvals: ApprovalJson[] }>("GET", "approvals", { query: { state: "pending", limit: "200" } }),
-    apiCall<{ approvals: ApprovalJson[] }>("GET", "approvals", { query: { limit: "30" } }),
+  const list = (state: string, limit: number) =>
+    apiCall<{ approvals: ApprovalJson[] }>("GET", "approvals", {
+      query: { state, limit: String(limit) },
+    }).then((r) => r.approvals);
+  const [pending, ...decided] = await Promise.all([
+    list("pending", 200),
+    ...DECIDED.map((st) => list(st, 10)),
   ]);
-  renderApprovals(byId("approvals-body"), pending.approvals, (p, d, reason) => void decide(p, d, reason));
-  renderDecided(byId("decided-body"), recent.approvals.filter((p) => p.state !== "pending").slice(0, 10));
+  renderApprovals(byId("approvals-body"), pending!, (p, d, reason) => void decide(p, d, reason));
+  renderDecided(
+    byId("decided-body"),
+    decided
+      .flat()
+      .sort((a, b) => (b.decidedAt ?? b.createdAt) - (a.decidedAt ?? a.createdAt))
+      .slice(0, 10),
+  );
 }
 
 async function loadChart(): Promise<void> {
