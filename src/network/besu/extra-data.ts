@@ -29,7 +29,12 @@ export function sortValidators(validators: readonly string[]): Address[] {
 export function encodeQbftExtraData(validators: readonly string[]): Hex {
   const sorted = sortValidators(validators);
   if (sorted.length === 0) throw new NetworkConfigError("QBFT needs at least one validator");
-  return toRlp([VANITY, sorted, [], "0x", []]);
+  return rlpQbftExtraData(sorted);
+}
+
+/** The RLP of `encodeQbftExtraData` for validators already in the order wanted (not sorted here). */
+export function rlpQbftExtraData(validators: readonly Address[]): Hex {
+  return toRlp([VANITY, [...validators], [], "0x", []]);
 }
 
 /** Decodes a QBFT genesis `extraData` back to its validators (checksummed, in the order stored). */
