@@ -1,8 +1,6 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { Hex } from "viem";
 import { CONTRACTS } from "../../scripts/gen-abi";
 import {
@@ -15,6 +13,9 @@ import { InvalidArgumentError } from "../../src/errors";
 import { planBesuNetwork } from "../../src/network/besu/generate";
 import { genesisFork } from "../../src/network/besu/genesis";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const solc = require("solc") as { compile(input: string, cb: { import(p: string): unknown }): string };
+
 const ROOT = path.resolve(__dirname, "../..");
 
 /** Runtime bytecode of every deployed contract, from the Hardhat artifacts of `artifactsDir`. */
@@ -25,6 +26,31 @@ function runtimeBytecode(artifactsDir: string): { name: string; code: Hex }[] {
     const a = JSON.parse(fs.readFileSync(file, "utf8")) as { deployedBytecode: Hex };
     return { name: c.name, code: a.deployedBytecode };
   });
+}
+
+/** Compiles one contract with the pinned solc-js (the optimizer settings of hardhat.config.ts) for `fork`. */
+function compileFor(name: string, fork: EvmFork): { code?: Hex; errors: string[] } {
+  const source = `contracts/${name}.sol`;
+  const input = {
+    language: "Solidity",
+    sources: { [source]: { content: fs.readFileSync(path.join(ROOT, source), "utf8") } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: fork,
+      outputSelection: { [source]: { [name]: ["evm.deployedBytecode.object"] } },
+    },
+  };
+  const findImports = (p: string) => {
+    const file = path.join(ROOT, p.startsWith("@") ? `node_modules/${p}` : p);
+    return fs.existsSync(file) ? { contents: fs.readFileSync(file, "utf8") } : { error: `not found: ${p}` };
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as {
+    errors?: { severity: string; formattedMessage: string }[];
+    contracts?: Record<string, Record<string, { evm: { deployedBytecode: { object: string } } }>>;
+  };
+  const errors = (out.errors ?? []).filter((e) => e.severity === "error").map((e) => e.formattedMessage);
+  const object = out.contracts?.[source]?.[name]?.evm.deployedBytecode.object;
+  return { code: object ? (`0x${object}` as Hex) : undefined, errors };
 }
 
 const names = (code: Hex, fork: EvmFork) => scanOpcodesNewerThan(code, fork).map((f) => f.name);
@@ -93,22 +119,23 @@ describe("chain: EVM opcode scan", function () {
       expect([...found].sort()).to.deep.equal(["MCOPY", "PUSH0"]);
     });
 
-    it("cannot be built for london: OpenZeppelin 5.7's Bytes.sol (imported by Math.sol) uses mcopy", async function () {
+    it("built for london: CustodyAnchor and CustodyEscrow compile and scan clean; CustodySolvency cannot compile (mcopy)", function () {
       this.timeout(600_000);
-      const run = promisify(execFile)(path.join(ROOT, "node_modules/.bin/hardhat"), ["compile", "--quiet"], {
-        cwd: ROOT,
-        env: { ...process.env, CUSTODY_EVM_VERSION: "london" },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      const err = (await run.then(
-        () => undefined,
-        (e: { stderr?: string; stdout?: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}`,
-      )) as string | undefined;
-      expect(err, "the london build succeeded: update docs/besu.md and add the london scan").to.be.a(
-        "string",
+      for (const name of ["CustodyAnchor", "CustodyEscrow"]) {
+        const { code, errors } = compileFor(name, "london");
+        expect(errors, name).to.deep.equal([]);
+        expect(names(code!, "london"), name).to.deep.equal([]);
+        // The same walker on the same contract's cancun build does find them: it is the build that differs.
+        expect(names(runtimeBytecode("artifacts").find((c) => c.name === name)!.code, "london")).to.include(
+          "PUSH0",
+        );
+      }
+      // EIP712 -> MessageHashUtils -> Strings -> Bytes.sol, whose inline assembly uses mcopy.
+      const solvency = compileFor("CustodySolvency", "london");
+      expect(solvency.errors.join("\n")).to.match(
+        /"mcopy" instruction is only available for Cancun-compatible VMs/,
       );
-      expect(err).to.match(/"mcopy" instruction is only available for Cancun-compatible VMs/);
-      expect(err).to.include("@openzeppelin/contracts/utils/Bytes.sol");
+      expect(solvency.errors.join("\n")).to.include("@openzeppelin/contracts/utils/Bytes.sol");
     });
   });
 });
