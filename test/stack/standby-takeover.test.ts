@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -12,6 +11,7 @@ import { DEV_ROLES, startDevChain, type DevChain } from "../../src/chain/dev";
 import { devAccount } from "../../src/chain/anvil";
 import { custodyAnchorAbi } from "../../src/chain/generated/abi";
 import { runCli } from "../../src/cli/main";
+import { freePort } from "../support/net";
 import { describeWithPg } from "../support/pg";
 
 const STACK_MAIN = path.resolve(__dirname, "../../src/stack/main.ts");
@@ -31,17 +31,6 @@ async function within<T>(what: string, ms: number, f: () => Promise<T | undefine
     await sleep(200);
   }
   throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last error: ${String(last)})` : ""}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 interface StackProcess {
