@@ -140,6 +140,22 @@ module.exports = {
         ],
       },
     },
+    {
+      name: "network-offline",
+      comment:
+        "src/network generates chain configurations offline: it reads the compiled contracts and the opcode table, never a node.",
+      severity: "error",
+      from: { path: "^src/network/" },
+      to: {
+        path: "^src/",
+        pathNot: [
+          "^src/network/",
+          "^src/errors[.]ts$",
+          "^src/chain/evm-opcodes[.]ts$",
+          "^src/chain/generated/",
+        ],
+      },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -9,7 +9,7 @@ import path from "node:path";
 const ROOT = path.resolve(__dirname, "..");
 export const GENERATED_ABI_PATH = path.join(ROOT, "src/chain/generated/abi.ts");
 
-const CONTRACTS = [
+export const CONTRACTS = [
   { name: "CustodyAnchor", artifact: "contracts/CustodyAnchor.sol/CustodyAnchor.json", id: "custodyAnchor" },
   { name: "CustodyEscrow", artifact: "contracts/CustodyEscrow.sol/CustodyEscrow.json", id: "custodyEscrow" },
   {

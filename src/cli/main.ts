@@ -3,6 +3,7 @@ import { auditCommand } from "./audit";
 import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { keysCommand } from "./keys";
+import { networkCommand } from "./network";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 import { verifyBalanceCommand } from "./verify-balance";
@@ -18,6 +19,7 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   statementsCommand,
   reconcileCommand,
   witnessCommand,
+  networkCommand,
 ];
 
 function applyExitOverride(cmd: Command): void {

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../support/net";
 import { anvilBinaryPath, reclaimAnvil, startAnvil, type AnvilPidRecord } from "../../src/chain/anvil";
 
 const FIXTURE = path.join(__dirname, "fixtures", "run-anvil.ts");
@@ -16,14 +16,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function chainId(rpcUrl: string): Promise<number> {
