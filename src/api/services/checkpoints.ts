@@ -11,6 +11,9 @@ export interface CosignatureSource {
   lines(treeSize: number, rootHash: `0x${string}`): Promise<string[]>;
 }
 
+/** What a checkpoint is made of: an anchored head's index, size and root. */
+export type CheckpointHead = Pick<AnchorRecord, "headIndex" | "treeSize" | "rootHash">;
+
 /** The log's checkpoint identity: origin line and Ed25519 signer (docs/checkpoints.md). */
 export interface CheckpointSettings {
   origin: string;
@@ -46,7 +49,7 @@ export class CheckpointService {
     return latest;
   }
 
-  private async check(a: AnchorRecord): Promise<void> {
+  private async check(a: CheckpointHead): Promise<void> {
     if (this.checked.has(a.treeSize)) return;
     // Read-only: the log integrator appends; until it has caught up the head cannot be checked.
     const size = await this.log.size();
@@ -63,7 +66,7 @@ export class CheckpointService {
   }
 
   /** The log-signed checkpoint of head `a` (no cosignatures). */
-  async signedCheckpoint(a: AnchorRecord | undefined): Promise<{ size: number; note: string }> {
+  async signedCheckpoint(a: CheckpointHead | undefined): Promise<{ size: number; note: string }> {
     const size = a?.treeSize ?? 0;
     const rootHash = a ? (a.rootHash.toLowerCase() as `0x${string}`) : toHex(await this.log.root(0));
     if (a) await this.check(a);
@@ -72,7 +75,7 @@ export class CheckpointService {
   }
 
   /** The checkpoint of head `a` with every stored witness cosignature appended. */
-  async cosignedCheckpoint(a: AnchorRecord | undefined): Promise<{ size: number; note: string }> {
+  async cosignedCheckpoint(a: CheckpointHead | undefined): Promise<{ size: number; note: string }> {
     const { size, note } = await this.signedCheckpoint(a);
     if (!a || !this.settings.cosignatures) return { size, note };
     const lines = await this.settings.cosignatures.lines(size, a.rootHash.toLowerCase() as `0x${string}`);
