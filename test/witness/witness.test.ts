@@ -344,8 +344,26 @@ describe("witness: C2SP tlog-witness with chain checks, relayer collection, dura
       "--checkpoint",
       cp,
     ];
+    expect(receipt.body.format).to.equal("custody-receipt-v2");
     expect(await runCli(args(policyFile, cpFile), io), out.join("\n")).to.equal(0);
     expect(out.join("\n")).to.match(/cosigned by .*bank\.test\/witness/);
+    // The receipt's own checkpoint, checked under the policy without --checkpoint.
+    expect(out.join("\n")).to.match(/receipt checkpoint: cosigned by .*auditor\.test\/witness.*\(quorum 2\)/);
+    out.length = 0;
+    const shortReceipt = path.join(dir, "short-receipt.json");
+    fs.writeFileSync(
+      shortReceipt,
+      JSON.stringify({
+        ...receipt.body,
+        checkpoint: receipt.body.checkpoint
+          .split("\n")
+          .filter((l: string) => !l.startsWith("\u2014 auditor.test/"))
+          .join("\n"),
+      }),
+    );
+    expect(await runCli(["verify", shortReceipt, "--rpc", rpc, "--policy", policyFile], io)).to.equal(1);
+    expect(out.join("\n")).to.match(/valid witness cosignatures, the policy needs 2/);
+    out.length = 0;
 
     const lookalike = path.join(dir, "lookalike.json");
     const p = JSON.parse(fs.readFileSync(policyFile, "utf8"));

@@ -28,6 +28,7 @@ export interface CheckpointSettings {
  */
 export class CheckpointService {
   private readonly checked = new Set<number>();
+  private readonly notes = new Map<string, string>();
 
   constructor(
     private readonly settings: CheckpointSettings,
@@ -70,8 +71,17 @@ export class CheckpointService {
     const size = a?.treeSize ?? 0;
     const rootHash = a ? (a.rootHash.toLowerCase() as `0x${string}`) : toHex(await this.log.root(0));
     if (a) await this.check(a);
-    const text = formatCheckpoint({ origin: this.settings.origin, size, rootHash });
-    return { size, note: signNote(text, [this.settings.signer]) };
+    // Receipts v2 carry this note: sign each head once (Ed25519 is deterministic, so nothing changes).
+    const key = `${size} ${rootHash}`;
+    let note = this.notes.get(key);
+    if (note === undefined) {
+      note = signNote(formatCheckpoint({ origin: this.settings.origin, size, rootHash }), [
+        this.settings.signer,
+      ]);
+      if (this.notes.size >= 1024) this.notes.clear();
+      this.notes.set(key, note);
+    }
+    return { size, note };
   }
 
   /** The checkpoint of head `a` with every stored witness cosignature appended. */
