@@ -267,6 +267,7 @@ describe("web: receipt page under the user's trust policy, in Chromium", functio
     const v = await checkUnderPolicy(receiptV2(3, fx.headB, [logSigner, ...cosigners]));
     expect(v.state).to.equal("invalid");
     expect(v.failed).to.deep.equal(["trustPolicy"]);
+    expect(v.text, "no on-chain check ran").to.not.include("contractCode");
     expect(v.reason).to.include("the receipt's anchor contract is not the trust policy's");
     expect(v.reason).to.include(fx.anchorB);
   });
@@ -381,6 +382,17 @@ describe("web: receipt page under the user's trust policy, in Chromium", functio
       expect(bad.state).to.equal("invalid");
       expect(bad.failed[0]).to.equal("leafHash");
       expect(bad.title).to.equal("Invalid balance proof");
+
+      // A policy pinning another reserves contract refuses the proof's contract.
+      const other = path.join(tmp, "other-reserves-policy.json");
+      await writeFile(other, JSON.stringify({ ...policy, reservesContract: fx.anchorB }));
+      await page.setInputFiles("#policy-file", other);
+      await page.waitForSelector('#policy-panel[data-source="file"]');
+      await page.fill("#balance-input", JSON.stringify(proof));
+      const pinned = await verdictOf(page, "balance-verdict", "#balance-btn");
+      expect(pinned.state).to.equal("invalid");
+      expect(pinned.failed[0]).to.equal("chainId");
+      expect(pinned.reason.toLowerCase()).to.include(`the verifier trusts ${fx.anchorB}`);
     } finally {
       await page.close();
     }

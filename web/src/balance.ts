@@ -72,6 +72,12 @@ async function runBalanceVerification(rpcUrl: () => string): Promise<void> {
         "Trust policy",
         policy.reservesContract ? policy.name : `${policy.name} (names no reserves contract)`,
       );
+    if (!policy?.reservesContract)
+      fact(
+        facts,
+        "Reserves contract",
+        "not pinned: the one the proof names was read; load a trust policy that names it to pin it",
+      );
     showChecks(byId(`${BOX}-checks`), v.checks);
   } catch (err) {
     if (err instanceof ChainReadError)
