@@ -1,6 +1,6 @@
 import { CustodyError } from "../../src/errors";
 import { loadTrustPolicy, type LoadedTrustPolicy } from "../../src/protocol/trust-policy";
-import { byId, el, shortHex } from "./dom";
+import { byId, el } from "./dom";
 import { fact } from "./verdict";
 
 /**
@@ -113,7 +113,7 @@ export function render(): void {
   chainId.value = String(policy.chainId);
   contract.disabled = true;
   chainId.disabled = true;
-  contract.title = chainId.title = `pinned by the trust policy ${shortHex(policy.name, 40)}`;
+  contract.title = chainId.title = `pinned by the trust policy "${policy.name}"`;
 }
 
 /** Restores the stored policy (if still valid). */
