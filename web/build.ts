@@ -2,14 +2,15 @@ import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { bundleBrowserPage } from "./bundle";
 import { buildOperatorPage } from "./operator/build";
+import { writeStandalonePage } from "./standalone";
 
 /** Where `buildWeb` writes the page (git-ignored). The API serves this folder at `/`. */
 export const WEB_DIST_DIR = path.join(__dirname, "dist");
 
 /**
  * Bundles the receipt checker (web/src) with esbuild into web/dist: index.html, style.css and one
- * self-contained app.js (viem, zod and the project's verifier inlined; no CDN). Resolves to the
- * dist directory.
+ * self-contained app.js (viem, zod and the project's verifier inlined; no CDN), and the same page as
+ * one file, receipt-checker.html, for use opened from disk. Resolves to the dist directory.
  *
  * @example
  * const dist = await buildWeb();
@@ -23,6 +24,7 @@ export async function buildWeb(outDir: string = WEB_DIST_DIR): Promise<string> {
     copyFile(path.join(src, "index.html"), path.join(outDir, "index.html")),
     copyFile(path.join(src, "style.css"), path.join(outDir, "style.css")),
   ]);
+  await writeStandalonePage(outDir);
   // The operator console, served at /operator/.
   await buildOperatorPage(path.join(outDir, "operator"));
   return outDir;

@@ -141,11 +141,14 @@ export function createApiApp(deps: ApiDeps): express.Express {
     o.proofCache === false ? undefined : { options: o.proofCache },
   );
   if (o.warmProofCache) void proofs.warm();
+  const checkpoints = deps.checkpoints
+    ? new CheckpointService(deps.checkpoints, deps.anchors, deps.log)
+    : undefined;
   const ctx: ApiContext = {
     deps,
     options,
     proofs,
-    receipts: new ReceiptService(deps.ledger, proofs),
+    receipts: new ReceiptService(deps.ledger, proofs, checkpoints),
   };
   const routes: RouteDef[] = [
     ...systemRoutes(ctx),
@@ -215,11 +218,11 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   app.use("/v1", v1);
 
-  if (deps.checkpoints)
+  if (checkpoints)
     app.use(
       "/tlog",
       tlogRouter({
-        checkpoints: new CheckpointService(deps.checkpoints, deps.anchors, deps.log),
+        checkpoints,
         log: deps.log,
         ledger: deps.ledger,
         pipeline: { ...options, auth: deps.auth, rateLimiter },

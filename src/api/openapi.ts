@@ -67,7 +67,7 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], opts: { server
       title: "Custody audit layer API",
       version: "1",
       description:
-        "Custody ledger writes, balances, escrows, RFC 9162 log heads and proofs, custody-receipt-v1 receipts. " +
+        "Custody ledger writes, balances, escrows, RFC 9162 log heads and proofs, custody-receipt-v1 and v2 receipts. " +
         "Errors share one shape: { error: { code, message, details? } } with a stable code.",
     },
     servers: opts.serverUrl ? [{ url: opts.serverUrl }] : undefined,

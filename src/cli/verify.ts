@@ -5,13 +5,8 @@ import { readHead } from "../chain/actions/read-head";
 import { readHeadCovering } from "../chain/actions/read-head-covering";
 import { createChainClients } from "../chain/clients";
 import { CustodyError } from "../errors";
-import {
-  type LoadedTrustPolicy,
-  checkPolicyTarget,
-  loadTrustPolicy,
-  verifyPolicyCheckpoint,
-} from "../protocol/trust-policy";
-import { parseReceipt, verifyReceipt } from "../verify";
+import { type LoadedTrustPolicy, loadTrustPolicy, verifyPolicyCheckpoint } from "../protocol/trust-policy";
+import { parseAnyReceipt, verifyReceipt, verifyReceiptUnderPolicy, type VerificationResult } from "../verify";
 import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
 import { formatVerdict } from "./format";
 import { guard } from "./guard";
@@ -32,7 +27,7 @@ async function readReceiptText(file: string): Promise<string> {
 
 function subjectOf(text: string): string {
   try {
-    const r = parseReceipt(text);
+    const r = parseAnyReceipt(text);
     return `receipt for entry #${r.entry.sequence} (${r.entry.eventType}, ${r.entry.amount} ${r.entry.asset} minor units)`;
   } catch {
     return "receipt";
@@ -85,7 +80,7 @@ async function checkCheckpoint(
 export function verifyCommand(ctx: CliContext): Command {
   return new Command("verify")
     .description(
-      "Verify a receipt (custody-receipt-v1) against the chain alone: recompute the leaf, check the inclusion " +
+      "Verify a receipt (custody-receipt-v1 or v2) against the chain alone: recompute the leaf, check the inclusion " +
         "proof, and read the anchored head from the CustodyAnchor contract. No server of the platform is asked.",
     )
     .argument("<receipt>", "receipt JSON file, or - for stdin")
@@ -136,19 +131,22 @@ export function verifyCommand(ctx: CliContext): Command {
             expectedChainId = policy.policy.chainId;
           }
           const text = await readReceiptText(file);
-          let verdict = await verifyReceipt(text, { rpcUrl, expectedContract, expectedChainId });
           const extra: string[] = [];
+          let verdict: VerificationResult;
           if (policy) {
+            // Pins chain and contract; a v2 receipt's checkpoint must meet the log key and witness quorum.
+            const v = await verifyReceiptUnderPolicy(text, policy, { rpcUrl });
+            const { witnesses, checkpointChecked, ...rest } = v;
+            verdict = rest;
             extra.push(
               `policy: ${policy.policy.name} (chain ${policy.policy.chainId}, contract ${policy.policy.anchorContract.toLowerCase()})`,
             );
-            try {
-              const r = parseReceipt(text);
-              checkPolicyTarget(policy.policy, { chainId: r.anchor.chainId, contract: r.anchor.contract });
-            } catch (e) {
-              if (e instanceof CustodyError && verdict.ok)
-                verdict = { ...verdict, ok: false, reason: e.shortMessage };
-            }
+            if (witnesses)
+              extra.push(
+                `receipt checkpoint: cosigned by ${witnesses.join(", ") || "no witness"} (quorum ${policy.policy.witnesses.quorum})`,
+              );
+            else if (!checkpointChecked && v.checks[0]?.ok)
+              extra.push("receipt checkpoint: none (a v1 receipt); no witness checked");
             if (opts.checkpoint && !verdict.ok)
               extra.push("checkpoint: not checked (the receipt is refused)");
             else if (opts.checkpoint) {
@@ -156,7 +154,7 @@ export function verifyCommand(ctx: CliContext): Command {
               extra.push(c.line);
               if (!c.ok && verdict.ok) verdict = { ...verdict, ok: false, reason: c.line };
             }
-          }
+          } else verdict = await verifyReceipt(text, { rpcUrl, expectedContract, expectedChainId });
           if (opts.json) ctx.out(JSON.stringify({ ...verdict, policy: extra }, null, 2));
           else {
             ctx.out(formatVerdict(verdict, subjectOf(text)));

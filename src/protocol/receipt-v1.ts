@@ -146,18 +146,20 @@ export const leafProofSchema = z.object({
   inclusionProof: proofSchema,
 });
 
-function firstIssue(error: z.core.$ZodError): ReceiptFormatError {
+/** The first zod issue as a ReceiptFormatError naming the field (shared with receipt-v2). */
+export function firstIssue(error: z.core.$ZodError, version = "v1"): ReceiptFormatError {
   const issue = error.issues[0];
   let path = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const key = (issue as { keys: string[] }).keys[0];
     path = path ? `${path}.${key}` : key;
-    return new ReceiptFormatError(path, "is not a field of a v1 receipt");
+    return new ReceiptFormatError(path, `is not a field of a ${version} receipt`);
   }
   return new ReceiptFormatError(path, issue.message.replace(/^Invalid input: /, ""));
 }
 
-function jsonOf(input: unknown): unknown {
+/** JSON text → value; anything else as is. Throws ReceiptFormatError for bad JSON text. */
+export function jsonOf(input: unknown): unknown {
   if (typeof input !== "string") return input;
   try {
     return JSON.parse(input);
@@ -175,9 +177,10 @@ function jsonOf(input: unknown): unknown {
  * const receipt = parseReceipt(await file.text());
  */
 export function parseReceipt(input: unknown): Receipt {
-  const parsed = receiptV1Schema.safeParse(jsonOf(input));
+  const value = jsonOf(input);
+  const parsed = receiptV1Schema.safeParse(value);
   if (!parsed.success) {
-    const format = (input as { format?: unknown } | null)?.format;
+    const format = (value as { format?: unknown } | null)?.format;
     if (typeof format === "string" && format !== RECEIPT_FORMAT_V1)
       throw new ReceiptFormatError("format", `unsupported receipt format ${JSON.stringify(format)}`, {
         details: `this verifier reads ${RECEIPT_FORMAT_V1}`,
@@ -185,18 +188,23 @@ export function parseReceipt(input: unknown): Receipt {
     throw firstIssue(parsed.error);
   }
   const r = parsed.data;
-  let entry: LeafEntry;
+  const entry = parseEntry(r.entry);
+  // The schema's regexes guarantee the 0x-hex shapes that the types state.
+  const receipt = { ...r, format: RECEIPT_FORMAT_V1, entry } as unknown as Receipt;
+  if (r.context === undefined) delete receipt.context;
+  return receipt;
+}
+
+/** The leaf entry of a schema-checked receipt; throws ReceiptFormatError("entry") if it does not encode. */
+export function parseEntry(json: z.output<typeof entrySchema>): LeafEntry {
   try {
-    entry = leafEntryFromJson(r.entry);
+    // The schema's regexes guarantee the 0x-hex shapes that LeafEntryJson states.
+    return leafEntryFromJson(json as LeafEntryJson);
   } catch (cause) {
     if (cause instanceof LeafEncodingError)
       throw new ReceiptFormatError("entry", cause.shortMessage, { cause });
     throw cause;
   }
-  // The schema's regexes guarantee the 0x-hex shapes that the types state.
-  const receipt = { ...r, format: RECEIPT_FORMAT_V1, entry } as unknown as Receipt;
-  if (r.context === undefined) delete receipt.context;
-  return receipt;
 }
 
 /** Parses a leaf proof as served by GET /v1/proofs/by-leaf-hash/:leafHash. Throws ReceiptFormatError. */

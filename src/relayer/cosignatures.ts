@@ -1,13 +1,22 @@
 import type { Database } from "../db/database";
 import type { Migration } from "../db/migrate";
 import type { LogReader } from "../log/reader";
-import { formatCheckpoint } from "../protocol/checkpoint";
-import { type NoteSigner, parseNote, signNote } from "../protocol/note";
+import { cosignatureVerifier, formatCheckpoint } from "../protocol/checkpoint";
+import {
+  type NoteSigner,
+  type NoteVerifier,
+  SIG_TYPE_COSIGNATURE_V1,
+  formatSignatureLine,
+  openNote,
+  parseVerifierKey,
+  signNote,
+} from "../protocol/note";
 import { formatAddCheckpointRequest } from "../protocol/witness-request";
 import type { AnchorStore } from "./anchor-store";
 import type { RelayerLogger } from "./logger";
 import type { RelayerTask } from "./relayer";
 import { all, run } from "../db/sql";
+import { NoteFormatError } from "../protocol/errors";
 
 /**
  * Witness cosignatures of anchored heads (docs/witness.md). After each anchor the relayer sends
@@ -43,6 +52,21 @@ export interface WitnessEndpoint {
   name: string;
   /** Submission prefix: `<url>/add-checkpoint` is posted to. */
   url: string;
+  /**
+   * The witness's verifier key (note vkey, type 0x04, as in the trust policy): a reply is stored only
+   * if its cosignature verifies under it.
+   */
+  vkey: string;
+}
+
+/** The cosignature verifier of a witness endpoint; throws NoteFormatError for a bad or foreign key. */
+export function witnessVerifierOf(w: WitnessEndpoint): NoteVerifier {
+  const k = parseVerifierKey(w.vkey);
+  if (k.sigType !== SIG_TYPE_COSIGNATURE_V1 || k.name !== w.name)
+    throw new NoteFormatError(`witness ${w.name}: its vkey must be a cosignature/v1 key named ${w.name}`, {
+      details: `got ${w.vkey}`,
+    });
+  return cosignatureVerifier(k.name, k.publicKey);
 }
 
 export interface CosignatureTaskOptions {
@@ -74,6 +98,13 @@ export function cosignatureStore(db: Database) {
 /** The relayer task that collects cosignatures of the latest final head from each witness. */
 export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
   const doFetch = o.fetch ?? fetch;
+  const verifiers = new Map<string, NoteVerifier>();
+  const verifierOf = (w: WitnessEndpoint) => {
+    const key = `${w.name} ${w.vkey}`;
+    let v = verifiers.get(key);
+    if (!v) verifiers.set(key, (v = witnessVerifierOf(w)));
+    return v;
+  };
   const knownSize = async (w: string) =>
     Number(
       (await all<{ size: number }>(o.db, "SELECT size FROM relayer_witness_sizes WHERE witness = ?", [w]))[0]
@@ -128,9 +159,11 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
           const body = await res.text();
           if (res.status !== 200)
             throw new Error(`witness answered ${res.status}: ${body.trim().slice(0, 200)}`);
-          const lines = parseNote(`x\n\n${body}`).signatures.filter((s) => s.name === w.name);
-          if (lines.length === 0) throw new Error("witness returned no cosignature under its name");
-          const text = body.split("\n").filter((l) => l.startsWith(`\u2014 ${w.name} `))[0] + "\n";
+          // Only a cosignature that verifies under the witness's own key is stored: a reply signed by
+          // another key (or garbage) would otherwise be served to verifiers as a cosignature.
+          const verified = openNote(note + body, [verifierOf(w)]).verified;
+          if (verified.length === 0) throw new Error("witness returned no cosignature under its key");
+          const text = formatSignatureLine(verified[0]);
           await run(
             o.db,
             o.db.kind === "sqlite"

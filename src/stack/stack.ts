@@ -321,7 +321,7 @@ export async function startStack(
     const policyFile = path.join(config.dataDir, "trust-policy.json");
     fs.writeFileSync(policyFile, JSON.stringify(suggestedTrustPolicy, null, 2) + "\n");
     const witnessEndpoints = [];
-    for (const who of ["bank", "auditor"]) {
+    for (const [i, who] of ["bank", "auditor"].entries()) {
       const keyFile = path.join(config.dataDir, "witnesses", `${who}.key`);
       const witness = await openWitness({
         keyFile,
@@ -331,7 +331,11 @@ export async function startStack(
       });
       const ws = await startWitnessServer(witness, { host: "127.0.0.1", port: 0, origins: [witness.origin] });
       cleanups.push(() => ws.close());
-      witnessEndpoints.push({ name: witness.name, url: ws.url });
+      witnessEndpoints.push({
+        name: witness.name,
+        url: ws.url,
+        vkey: suggestedTrustPolicy.witnesses.vkeys[i],
+      });
     }
 
     // 5. The log's one writer: appends committed events in a loop; the relayer asks it for a round

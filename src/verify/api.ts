@@ -34,6 +34,11 @@ export interface VerifierConfig {
   chainId?: number;
   rpcUrl?: string;
   custodyAnchor?: Address;
+  /**
+   * A custody-trust-policy-v1 the platform suggests. Supplied by the platform, so not independent:
+   * a verifier shows it as such and prefers a policy the user got out of band.
+   */
+  suggestedTrustPolicy?: unknown;
 }
 
 const configSchema = z.object({
@@ -45,6 +50,7 @@ const configSchema = z.object({
       z.transform((a) => a.toLowerCase() as Address),
     ),
   ),
+  suggestedTrustPolicy: z.optional(z.unknown()),
 });
 
 /** Accepts a leaf hash in any hex case; returns it lower-case or throws InvalidArgumentError. */

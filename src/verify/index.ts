@@ -16,7 +16,28 @@ export {
   type CreateReceiptParameters,
 } from "../protocol/receipt-v1";
 export {
+  RECEIPT_FORMAT_V2,
+  receiptV2Schema,
+  parseReceiptV2,
+  parseAnyReceipt,
+  anyReceiptToJson,
+  createReceiptV2,
+  type AnyReceipt,
+  type AnyReceiptJson,
+  type ReceiptV2,
+  type ReceiptV2Json,
+} from "../protocol/receipt-v2";
+export {
+  verifyReceiptUnderPolicy,
+  verifyReceiptUnderPolicyOffline,
+  checkTrustPolicyTarget,
+  checkPolicyCheckpoint,
+  type PolicyVerificationResult,
+  type VerifyUnderPolicyOptions,
+} from "./policy";
+export {
   checkReceiptFormat,
+  checkCheckpointAnchor,
   checkInclusionProof,
   verifyReceiptOffline,
   verifyLeafProofOffline,

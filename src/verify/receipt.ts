@@ -2,31 +2,31 @@ import { bytesToHex, type Hex } from "viem";
 import { ProofError } from "../log/errors";
 import { verifyInclusion } from "../log/verify";
 import { leafHashOf } from "../protocol/leaf-v1";
+import { ReceiptFormatError, type LeafProof } from "../protocol/receipt-v1";
 import {
-  RECEIPT_FORMAT_V1,
-  ReceiptFormatError,
-  parseReceipt,
-  receiptToJson,
-  type LeafProof,
-  type Receipt,
-} from "../protocol/receipt-v1";
+  RECEIPT_FORMAT_V2,
+  anyReceiptToJson,
+  checkpointOfNote,
+  parseAnyReceipt,
+  type AnyReceipt,
+} from "../protocol/receipt-v2";
 import { verdictOf, type VerificationCheck, type VerificationResult } from "./result";
 
 /** Offline receipt verification (browser-safe): the format of src/protocol/receipt-v1.ts, checked. */
 
-function isParsedReceipt(input: unknown): input is Receipt {
+function isParsedReceipt(input: unknown): input is AnyReceipt {
   const amount = (input as { entry?: { amount?: unknown } } | null)?.entry?.amount;
   return typeof amount === "bigint";
 }
 
 /**
- * The "format" check: parses the input (JSON text, JSON object or an already parsed receipt).
- * Returns the receipt, or undefined with the failing check.
+ * The "format" check: parses the input (JSON text, JSON object or an already parsed receipt), v1 or
+ * v2. Returns the receipt, or undefined with the failing check.
  */
-export function checkReceiptFormat(input: unknown): { receipt?: Receipt; check: VerificationCheck } {
+export function checkReceiptFormat(input: unknown): { receipt?: AnyReceipt; check: VerificationCheck } {
   try {
-    const receipt = isParsedReceipt(input) ? parseReceipt(receiptToJson(input)) : parseReceipt(input);
-    return { receipt, check: { name: "format", ok: true, detail: `well-formed ${RECEIPT_FORMAT_V1}` } };
+    const receipt = parseAnyReceipt(isParsedReceipt(input) ? anyReceiptToJson(input) : input);
+    return { receipt, check: { name: "format", ok: true, detail: `well-formed ${receipt.format}` } };
   } catch (err) {
     if (err instanceof ReceiptFormatError)
       return { check: { name: "format", ok: false, detail: err.shortMessage } };
@@ -95,10 +95,35 @@ export function verifyReceiptOffline(input: unknown): VerificationResult {
   );
   // The proof must prove the entry itself, so it is checked with the recomputed hash.
   checks.push(checkInclusionProof(receipt, computed));
+  if (receipt.format === RECEIPT_FORMAT_V2) checks.push(checkCheckpointAnchor(receipt.checkpoint, receipt));
   return verdictOf(checks);
 }
 
 /** Offline verification of a leaf proof (no entry to recompute): the inclusion proof only. */
 export function verifyLeafProofOffline(proof: LeafProof): VerificationResult {
   return verdictOf([checkInclusionProof(proof)]);
+}
+
+/**
+ * The "checkpointAnchor" check of a v2 receipt: its checkpoint states the anchor's tree size and
+ * root, so the signatures on it vouch for the head the proof leads to. Signatures are checked only
+ * under a trust policy (src/verify/policy.ts).
+ */
+export function checkCheckpointAnchor(note: string, proof: LeafProof): VerificationCheck {
+  let size: number;
+  let root: string;
+  try {
+    ({ size, rootHash: root } = checkpointOfNote(note));
+  } catch (err) {
+    if (!(err instanceof ReceiptFormatError)) throw err;
+    return { name: "checkpointAnchor", ok: false, detail: err.shortMessage };
+  }
+  const ok = size === proof.anchor.treeSize && root === proof.anchor.rootHash.toLowerCase();
+  return {
+    name: "checkpointAnchor",
+    ok,
+    detail: ok
+      ? `the checkpoint is of the anchored head (size ${size}, root ${root})`
+      : `the checkpoint is of size ${size} and root ${root}, the anchor of size ${proof.anchor.treeSize} and root ${proof.anchor.rootHash}`,
+  };
 }

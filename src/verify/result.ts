@@ -6,14 +6,18 @@ import type { AnchoredHead, AnchorLocation } from "../protocol/head";
  */
 
 /**
- * Stable names of the checks (docs/receipt-v1.md §Verification). Offline checks come first, then
- * the on-chain ones.
+ * Stable names of the checks (docs/receipt-v1.md §Verification, docs/receipt-v2.md). Offline checks
+ * come first, then the trust policy's, then the on-chain ones.
  */
 export type CheckName =
   | "format"
   | "leafIndex"
   | "leafHash"
   | "inclusionProof"
+  | "checkpointAnchor"
+  | "trustPolicy"
+  | "checkpointSignature"
+  | "witnessQuorum"
   | "chainId"
   | "expectedContract"
   | "contractCode"

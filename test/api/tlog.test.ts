@@ -9,6 +9,7 @@ import {
   formatVerifierKey,
 } from "../../src/protocol/note";
 import { decodeEntryBundle } from "../../src/protocol/tlog-tiles";
+import { verifyReceiptOffline } from "../../src/verify";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
 import { runTlogcheck, tlogcheckBinary } from "../support/go-interop";
 
@@ -72,6 +73,19 @@ describe("api: signed checkpoints and the C2SP tlog-tiles API", () => {
     expect(v.checkpoint.size).to.equal(head.treeSize);
     expect(v.checkpoint.rootHash).to.equal(head.rootHash.toLowerCase());
     expect(head.treeSize).to.be.greaterThan(512);
+  });
+
+  it("issues custody-receipt-v2: the receipt carries the log-signed checkpoint of its own head", async () => {
+    const first = sizes[0];
+    const r = await s.call("GET", `/v1/receipts/${first - 1}`, { key: s.keys.platform });
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    expect(r.body.format).to.equal("custody-receipt-v2");
+    const v = verifyCheckpoint(r.body.checkpoint, { origin: ORIGIN, log: ed25519NoteVerifier(ORIGIN, PUB) });
+    // The head right after the entry, not the newest one.
+    expect(v.checkpoint).to.deep.equal({ origin: ORIGIN, size: first, rootHash: r.body.anchor.rootHash });
+    const offline = verifyReceiptOffline(r.body);
+    expect(offline.ok, offline.reason).to.equal(true);
+    expect(offline.checks.map((c) => c.name)).to.include("checkpointAnchor");
   });
 
   it("serves full and partial hash tiles of height 8 as immutable, and nothing past the checkpoint", async () => {

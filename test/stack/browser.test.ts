@@ -35,11 +35,18 @@ describe("stack: the receipt page in Chromium checks receipts the stack issued",
       if (a && a.treeSize >= count) break;
       await sleep(100);
     }
-    const res = await fetch(`${s.apiUrl}/v1/receipts/${count - 2}`, {
-      headers: { authorization: `Bearer ${s.apiKeys.platform}` },
-    });
-    expect(res.status).to.equal(200);
-    receipt = await res.json();
+    // The relayer collects the witnesses' cosignatures after each anchor: wait until the v2
+    // receipt's checkpoint carries both of the embedded stack's witnesses.
+    for (let i = 0; i < 400; i++) {
+      const res = await fetch(`${s.apiUrl}/v1/receipts/${count - 2}`, {
+        headers: { authorization: `Bearer ${s.apiKeys.platform}` },
+      });
+      expect(res.status).to.equal(200);
+      receipt = await res.json();
+      if ((receipt.checkpoint?.match(/^\u2014 localhost\/custody\/witness\//gm) ?? []).length === 2) break;
+      await sleep(100);
+    }
+    expect(receipt.format).to.equal("custody-receipt-v2");
     browser = await launchChromium();
   });
 
@@ -96,6 +103,48 @@ describe("stack: the receipt page in Chromium checks receipts the stack issued",
       const bad = await verdict(page);
       expect(bad.state).to.equal("invalid");
       expect(bad.reason).to.match(/the entry was altered/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("verifies the stack's v2 receipt under the trust policy, also from the downloaded one-file page", async () => {
+    // The page the service offers for download, opened from disk with the policy file the user got
+    // out of band (here the stack's own, data-dir/trust-policy.json).
+    const html = await (await fetch(new URL("receipt-checker.html", s.webUrl))).text();
+    const file = path.join(dataDir, "receipt-checker.html");
+    fs.writeFileSync(file, html);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    const requested: string[] = [];
+    page.on("request", (r) => requested.push(r.url()));
+    try {
+      await page.goto(`file://${file}`);
+      await page.waitForSelector("body[data-ready=true]");
+      await page.fill("#rpc-url", s.rpcUrl);
+      await page.setInputFiles("#policy-file", path.join(dataDir, "trust-policy.json"));
+      await page.waitForSelector('#policy-panel[data-source="file"]');
+      await page.fill("#receipt-input", JSON.stringify(receipt, null, 2));
+      const v = await verdict(page);
+      expect(v.state, v.reason).to.equal("valid");
+      // Both of the stack's witnesses cosigned (in the order their lines are stored).
+      expect(v.text).to.match(
+        /Witnesseslocalhost\/custody\/witness\/(bank, localhost\/custody\/witness\/auditor|auditor, localhost\/custody\/witness\/bank)/,
+      );
+      expect(requested.filter((u) => !u.startsWith("file://") && !u.startsWith(s.rpcUrl))).to.deep.equal([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("offers the policy /v1/config suggests only as supplied by the platform", async () => {
+    const page = await openPage();
+    try {
+      await page.click("#policy-suggested-btn");
+      await page.waitForSelector('#policy-panel[data-source="platform"]');
+      expect(await page.textContent("#policy-badge")).to.match(/supplied by the platform — not independent$/);
+      await page.fill("#receipt-input", JSON.stringify(receipt, null, 2));
+      const v = await verdict(page);
+      expect(v.state, v.reason).to.equal("valid");
     } finally {
       await page.close();
     }

@@ -58,6 +58,11 @@ function startChild(args: string[]): Promise<{ child: ChildProcess; url: string 
   });
 }
 
+/** The monitoring path segment of the log: hex SHA-256 of its origin. */
+async function originHash(): Promise<string> {
+  return Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ORIGIN))).toString("hex");
+}
+
 describe("witness: C2SP tlog-witness with chain checks, relayer collection, durable state", () => {
   let s: ApiStack;
   let dir: string;
@@ -101,7 +106,7 @@ describe("witness: C2SP tlog-witness with chain checks, relayer collection, dura
       });
       const server = await startWitnessServer(witness, { origins: [ORIGIN] });
       servers.push(server);
-      endpoints.push({ name: W[i].name, url: server.url });
+      endpoints.push({ name: W[i].name, url: server.url, vkey: vkeyOf(W[i]) });
     }
   });
   after(async () => {
@@ -130,16 +135,49 @@ describe("witness: C2SP tlog-witness with chain checks, relayer collection, dura
     expect(v.checkpoint).to.deep.include({ size: second.treeSize, rootHash: second.rootHash.toLowerCase() });
     expect(v.witnesses).to.have.length(2);
     // Monitoring endpoint: the witness's latest cosigned checkpoint.
-    const hash = Buffer.from(
-      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ORIGIN)),
-    ).toString("hex");
-    const mon = await fetch(`${servers[0].url}/${hash}/checkpoint`);
+    const mon = await fetch(`${servers[0].url}/${await originHash()}/checkpoint`);
     expect(mon.status).to.equal(200);
     const opened = openNote(await mon.text(), [
       policy.log,
       cosignatureVerifier(W[0].name, ed25519.getPublicKey(W[0].seed)),
     ]);
     expect(opened.verified).to.have.length(2);
+  });
+
+  it("the relayer stores no cosignature that does not verify under the witness's configured key", async () => {
+    // A witness configured with the regulator's vkey that signs with another key under that name.
+    const wrongKey = path.join(dir, "wrong.key");
+    const wrongSeed = new Uint8Array(32).fill(0x99);
+    fs.writeFileSync(wrongKey, formatSignerKey(W[2].name, SIG_TYPE_COSIGNATURE_V1, wrongSeed) + "\n", {
+      mode: 0o600,
+    });
+    const impostor = await openWitness({
+      keyFile: wrongKey,
+      policyFile,
+      stateFile: path.join(dir, "wrong.state.json"),
+      publicClient: s.chain.publicClient,
+    });
+    const server = await startWitnessServer(impostor, { origins: [ORIGIN] });
+    servers.push(server);
+    endpoints.push({ name: W[2].name, url: server.url, vkey: vkeyOf(W[2]) });
+    try {
+      await s.call("POST", "/v1/transfers", {
+        key: s.keys.platform,
+        body: { id: "t-wk", debitAccountId: "alice", creditAccountId: "bob", amount: "5", kind: "transfer" },
+      });
+      await s.anchor();
+      const head = (await s.relayer.anchors.latest())!;
+      // The impostor did answer 200 with a cosignature: it is the key check that drops it.
+      const mon = await fetch(`${server.url}/${await originHash()}/checkpoint`);
+      expect(mon.status).to.equal(200);
+      expect(await mon.text()).to.include(`\u2014 ${W[2].name} `);
+      const note = await (await fetch(`${s.url}/tlog/checkpoint`)).text();
+      expect(note).to.include(`\n${head.treeSize}\n`);
+      expect(note).to.not.include(`\u2014 ${W[2].name} `);
+      for (const w of W.slice(0, 2)) expect(note).to.include(`\u2014 ${w.name} `);
+    } finally {
+      endpoints.pop();
+    }
   });
 
   it("answers per the spec: 409 with the known size, 404, 403, 400, and 422 for forks, bad proofs and heads not on chain", async () => {
@@ -306,8 +344,26 @@ describe("witness: C2SP tlog-witness with chain checks, relayer collection, dura
       "--checkpoint",
       cp,
     ];
+    expect(receipt.body.format).to.equal("custody-receipt-v2");
     expect(await runCli(args(policyFile, cpFile), io), out.join("\n")).to.equal(0);
     expect(out.join("\n")).to.match(/cosigned by .*bank\.test\/witness/);
+    // The receipt's own checkpoint, checked under the policy without --checkpoint.
+    expect(out.join("\n")).to.match(/receipt checkpoint: cosigned by .*auditor\.test\/witness.*\(quorum 2\)/);
+    out.length = 0;
+    const shortReceipt = path.join(dir, "short-receipt.json");
+    fs.writeFileSync(
+      shortReceipt,
+      JSON.stringify({
+        ...receipt.body,
+        checkpoint: receipt.body.checkpoint
+          .split("\n")
+          .filter((l: string) => !l.startsWith("\u2014 auditor.test/"))
+          .join("\n"),
+      }),
+    );
+    expect(await runCli(["verify", shortReceipt, "--rpc", rpc, "--policy", policyFile], io)).to.equal(1);
+    expect(out.join("\n")).to.match(/valid witness cosignatures, the policy needs 2/);
+    out.length = 0;
 
     const lookalike = path.join(dir, "lookalike.json");
     const p = JSON.parse(fs.readFileSync(policyFile, "utf8"));

@@ -10,18 +10,24 @@ import {
   normalizeLeafHash,
   verifyLeafProof,
   verifyReceipt,
+  verifyReceiptUnderPolicy,
   type VerifyOnChainOptions,
 } from "../../src/verify";
 import { CustodyError } from "../../src/errors";
+import { wireBalanceTab } from "./balance";
 import { byId } from "./dom";
 import { refreshExplorer } from "./explorer";
+import { activePolicy, offerSuggestedPolicy, restorePolicy, wirePolicy } from "./policy";
 import { showMessage, showVerdict } from "./verdict";
 
 /**
  * The receipt checker page. Everything that decides the verdict runs here, in the browser: the leaf
  * is rebuilt from the receipt, the proof checked with the project's RFC 9162 verifier, and the
  * anchored head read from the chain's RPC. The service is asked only for its suggested settings,
- * for proofs by hash (which are then checked), and for the informational status panel.
+ * for proofs by hash (which are then checked), and for the informational status panel. Under the
+ * user's trust policy the chain and contract are pinned and a v2 receipt's checkpoint must carry the
+ * log's signature and the witness quorum. Opened as a local file (file://), it asks the service
+ * nothing unless a service URL is given: an RPC endpoint and the policy suffice.
  */
 
 const receiptInput = byId<HTMLTextAreaElement>("receipt-input");
@@ -33,6 +39,7 @@ const apiInput = byId<HTMLInputElement>("api-base");
 const verifyButton = byId<HTMLButtonElement>("verify-btn");
 
 const params = new URLSearchParams(location.search);
+const fileMode = location.protocol === "file:";
 
 function apiBase(): string {
   return apiInput.value.trim();
@@ -40,9 +47,21 @@ function apiBase(): string {
 
 class SettingsError extends Error {}
 
+/** In a local file, the platform is asked nothing unless the user names its URL. */
+function platformReachable(): boolean {
+  return !fileMode || apiBase() !== "";
+}
+
 function chainOptions(): VerifyOnChainOptions {
   const rpcUrl = rpcInput.value.trim();
   if (!rpcUrl) throw new SettingsError("Set the RPC endpoint of a node of the chain (Chain settings).");
+  const policy = activePolicy()?.loaded.policy;
+  if (policy)
+    return {
+      rpcUrl,
+      expectedContract: policy.anchorContract.toLowerCase() as Address,
+      expectedChainId: policy.chainId,
+    };
   const contract = contractInput.value.trim();
   if (contract && !(/^0x[0-9a-fA-F]{40}$/.test(contract) && isAddress(contract)))
     throw new SettingsError(`The anchor contract setting is not an address: ${contract}`);
@@ -58,8 +77,15 @@ function chainOptions(): VerifyOnChainOptions {
 
 async function loadConfig(): Promise<void> {
   const status = byId("config-status");
+  if (!platformReachable()) {
+    status.textContent =
+      "Opened as a local file: nothing is asked of the platform. Enter an RPC endpoint and load your trust policy.";
+    byId<HTMLDetailsElement>("settings").open = true;
+    return;
+  }
   try {
     const cfg = await fetchVerifierConfig(apiBase());
+    offerSuggestedPolicy(cfg.suggestedTrustPolicy, `${apiBase() || location.origin}/v1/config`);
     // Explicit URL parameters win over the service's suggestions.
     if (!rpcInput.value && cfg.rpcUrl) rpcInput.value = cfg.rpcUrl;
     if (!contractInput.value && cfg.custodyAnchor) contractInput.value = cfg.custodyAnchor;
@@ -89,11 +115,22 @@ async function runVerification(): Promise<void> {
   showMessage("working", "Verifying…", "Recomputing the entry's hash and reading the chain.");
   verifyButton.disabled = true;
   try {
+    const policy = activePolicy();
     if (text) {
       const { receipt } = checkReceiptFormat(text);
-      const verdict = await verifyReceipt(text, opts);
-      showVerdict(verdict, { receipt });
+      if (policy) {
+        const verdict = await verifyReceiptUnderPolicy(text, policy.loaded, opts);
+        showVerdict(verdict, { receipt, policyName: policy.loaded.policy.name });
+      } else showVerdict(await verifyReceipt(text, opts), { receipt });
     } else {
+      if (!platformReachable()) {
+        showMessage(
+          "error",
+          "No verdict",
+          "A receipt hash is looked up at the platform's service: paste the receipt itself, or give the service URL.",
+        );
+        return;
+      }
       let leafHash: string;
       try {
         leafHash = normalizeLeafHash(hash);
@@ -103,7 +140,7 @@ async function runVerification(): Promise<void> {
         return;
       }
       const proof = await fetchLeafProof(apiBase(), leafHash);
-      showVerdict(await verifyLeafProof(proof, opts), { leafHash });
+      showVerdict(await verifyLeafProof(proof, opts), { leafHash, policyName: policy?.loaded.policy.name });
     }
   } catch (err) {
     if (err instanceof LeafNotFoundError) {
@@ -171,8 +208,10 @@ function wire(): void {
   });
   apiInput.addEventListener("change", () => {
     void loadConfig();
-    void refreshExplorer(apiBase());
+    if (platformReachable()) void refreshExplorer(apiBase());
   });
+  wirePolicy();
+  wireBalanceTab(() => rpcInput.value.trim());
 }
 
 async function start(): Promise<void> {
@@ -183,10 +222,19 @@ async function start(): Promise<void> {
   chainIdInput.value = params.get("chainId") ?? "";
   leafHashInput.value = params.get("hash") ?? "";
   wire();
+  restorePolicy();
   await loadConfig();
   document.body.dataset.ready = "true";
+  if (!platformReachable()) {
+    byId("explorer-status").textContent = "Opened as a local file: the platform's status is not asked for.";
+    byId("anchors-body").replaceChildren();
+    byId("offline-note").hidden = true;
+    return;
+  }
   void refreshExplorer(apiBase());
-  setInterval(() => void refreshExplorer(apiBase()), 30_000);
+  setInterval(() => {
+    if (platformReachable()) void refreshExplorer(apiBase());
+  }, 30_000);
 }
 
 void start();

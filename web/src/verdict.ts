@@ -1,9 +1,9 @@
-import type { Receipt, VerificationResult } from "../../src/verify";
+import type { AnyReceipt, PolicyVerificationResult, VerificationResult } from "../../src/verify";
 import { byId, el, isoTime, shortHex } from "./dom";
 
 export type VerdictState = "valid" | "invalid" | "error" | "working";
 
-function fact(
+export function fact(
   list: HTMLElement,
   label: string,
   value: string,
@@ -16,19 +16,42 @@ function fact(
   list.append(dd);
 }
 
-/** Shows a state without checks (working, or an error that prevented a verdict). */
-export function showMessage(state: VerdictState, title: string, reason = ""): void {
-  const box = byId("verdict");
-  box.hidden = false;
-  box.dataset.state = state;
-  byId("verdict-title").textContent = title;
-  byId("verdict-reason").textContent = reason;
-  byId("verdict-facts").replaceChildren();
-  byId("verdict-checks").replaceChildren();
+/**
+ * Shows a state without checks (working, or an error that prevented a verdict) in the verdict box
+ * `box` (its parts are `<box>-title`, `-reason`, `-facts`, `-checks`).
+ */
+export function showMessage(state: VerdictState, title: string, reason = "", box = "verdict"): void {
+  const el = byId(box);
+  el.hidden = false;
+  el.dataset.state = state;
+  byId(`${box}-title`).textContent = title;
+  byId(`${box}-reason`).textContent = reason;
+  byId(`${box}-facts`).replaceChildren();
+  byId(`${box}-checks`).replaceChildren();
+}
+
+/** Lists every check, in order, with its stable name in `data-check` and the outcome in `data-ok`. */
+export function showChecks(
+  list: HTMLElement,
+  checks: readonly { name: string; ok: boolean; detail: string }[],
+): void {
+  list.replaceChildren();
+  for (const c of checks) {
+    const li = el("li", undefined, { "data-ok": String(c.ok), "data-check": c.name });
+    li.append(
+      el("span", c.ok ? "✓" : "✗", { class: "mark", "aria-label": c.ok ? "passed" : "failed" }),
+      el("span", c.name, { class: "name" }),
+      el("span", c.detail, { class: "detail" }),
+    );
+    list.append(li);
+  }
 }
 
 /** Shows a verdict: the result, the anchored head, and every check. */
-export function showVerdict(v: VerificationResult, subject: { receipt?: Receipt; leafHash?: string }): void {
+export function showVerdict(
+  v: VerificationResult | PolicyVerificationResult,
+  subject: { receipt?: AnyReceipt; leafHash?: string; policyName?: string },
+): void {
   const box = byId("verdict");
   box.hidden = false;
   box.dataset.state = v.ok ? "valid" : "invalid";
@@ -66,6 +89,18 @@ export function showVerdict(v: VerificationResult, subject: { receipt?: Receipt;
       title: h.contract,
     });
   }
+  if (subject.policyName) fact(facts, "Trust policy", subject.policyName);
+  if ("checkpointChecked" in v) {
+    if (v.witnesses) fact(facts, "Witnesses", v.witnesses.join(", ") || "none");
+    else if (!v.checkpointChecked && r)
+      fact(facts, "Witnesses", "not checked: no checkpoint in a v1 receipt");
+  } else if (r?.format === "custody-receipt-v2") {
+    fact(
+      facts,
+      "Checkpoint",
+      "signatures not checked: load a trust policy to check the log key and witnesses",
+    );
+  }
   if (r?.context && v.ok) {
     const pairs = Object.entries(r.context)
       .map(([k, val]) => `${k}: ${typeof val === "string" ? val : JSON.stringify(val)}`)
@@ -73,15 +108,5 @@ export function showVerdict(v: VerificationResult, subject: { receipt?: Receipt;
     if (pairs) fact(facts, "Context (not verified)", pairs);
   }
 
-  const list = byId("verdict-checks");
-  list.replaceChildren();
-  for (const c of v.checks) {
-    const li = el("li", undefined, { "data-ok": String(c.ok), "data-check": c.name });
-    li.append(
-      el("span", c.ok ? "✓" : "✗", { class: "mark", "aria-label": c.ok ? "passed" : "failed" }),
-      el("span", c.name, { class: "name" }),
-      el("span", c.detail, { class: "detail" }),
-    );
-    list.append(li);
-  }
+  showChecks(byId("verdict-checks"), v.checks);
 }

@@ -11,7 +11,7 @@ export function receiptRoutes(ctx: ApiContext): RouteDef[] {
       method: "get",
       path: "/receipts/{leafIndex}",
       operationId: "getReceipt",
-      summary: "The custody-receipt-v1 of the log entry at `leafIndex`",
+      summary: "The receipt (custody-receipt-v2, or v1 without checkpoints) of the log entry at `leafIndex`",
       tag: "receipts",
       access: ["platform", "auditor", "holder"],
       params: z.strictObject({ leafIndex: IndexString }),

@@ -141,7 +141,8 @@ export function transferRoutes(ctx: ApiContext): RouteDef[] {
       method: "get",
       path: "/transfers/{id}/receipt",
       operationId: "getTransferReceipt",
-      summary: "The custody-receipt-v1 of a transfer (entry with its salt, inclusion proof, anchored head)",
+      summary:
+        "The receipt (custody-receipt-v2, or v1 without checkpoints) of a transfer (entry with its salt, inclusion proof, anchored head)",
       tag: "receipts",
       access: ["platform", "auditor", "holder"],
       params: IdParams,

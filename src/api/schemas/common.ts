@@ -101,7 +101,7 @@ export const LeafEntrySchema = z
 
 export const ReceiptSchema = z
   .object({
-    format: z.literal("custody-receipt-v1"),
+    format: z.enum(["custody-receipt-v1", "custody-receipt-v2"]),
     entry: LeafEntrySchema,
     leafIndex: z.number().int(),
     leafHash: Hex32Out,
@@ -109,8 +109,15 @@ export const ReceiptSchema = z
     inclusionProof: z.array(Hex32Out),
     issuedAt: z.string(),
     context: z.record(z.string(), z.unknown()).optional(),
+    checkpoint: z.string().optional().meta({
+      description: "v2 only: the anchored head's signed checkpoint with witness cosignatures",
+    }),
   })
-  .meta({ id: "Receipt", description: "custody-receipt-v1 (docs/receipt-v1.md)" });
+  .meta({
+    id: "Receipt",
+    description:
+      "custody-receipt-v2 when the log signs checkpoints, else custody-receipt-v1 (docs/receipt-v2.md, docs/receipt-v1.md)",
+  });
 
 export const HeadSchema = z
   .object({ treeSize: z.number().int(), rootHash: Hex32Out })

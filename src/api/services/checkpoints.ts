@@ -11,6 +11,9 @@ export interface CosignatureSource {
   lines(treeSize: number, rootHash: `0x${string}`): Promise<string[]>;
 }
 
+/** What a checkpoint is made of: an anchored head's index, size and root. */
+export type CheckpointHead = Pick<AnchorRecord, "headIndex" | "treeSize" | "rootHash">;
+
 /** The log's checkpoint identity: origin line and Ed25519 signer (docs/checkpoints.md). */
 export interface CheckpointSettings {
   origin: string;
@@ -25,6 +28,7 @@ export interface CheckpointSettings {
  */
 export class CheckpointService {
   private readonly checked = new Set<number>();
+  private readonly notes = new Map<string, string>();
 
   constructor(
     private readonly settings: CheckpointSettings,
@@ -46,7 +50,7 @@ export class CheckpointService {
     return latest;
   }
 
-  private async check(a: AnchorRecord): Promise<void> {
+  private async check(a: CheckpointHead): Promise<void> {
     if (this.checked.has(a.treeSize)) return;
     // Read-only: the log integrator appends; until it has caught up the head cannot be checked.
     const size = await this.log.size();
@@ -63,16 +67,25 @@ export class CheckpointService {
   }
 
   /** The log-signed checkpoint of head `a` (no cosignatures). */
-  async signedCheckpoint(a: AnchorRecord | undefined): Promise<{ size: number; note: string }> {
+  async signedCheckpoint(a: CheckpointHead | undefined): Promise<{ size: number; note: string }> {
     const size = a?.treeSize ?? 0;
     const rootHash = a ? (a.rootHash.toLowerCase() as `0x${string}`) : toHex(await this.log.root(0));
     if (a) await this.check(a);
-    const text = formatCheckpoint({ origin: this.settings.origin, size, rootHash });
-    return { size, note: signNote(text, [this.settings.signer]) };
+    // Receipts v2 carry this note: sign each head once (Ed25519 is deterministic, so nothing changes).
+    const key = `${size} ${rootHash}`;
+    let note = this.notes.get(key);
+    if (note === undefined) {
+      note = signNote(formatCheckpoint({ origin: this.settings.origin, size, rootHash }), [
+        this.settings.signer,
+      ]);
+      if (this.notes.size >= 1024) this.notes.clear();
+      this.notes.set(key, note);
+    }
+    return { size, note };
   }
 
   /** The checkpoint of head `a` with every stored witness cosignature appended. */
-  async cosignedCheckpoint(a: AnchorRecord | undefined): Promise<{ size: number; note: string }> {
+  async cosignedCheckpoint(a: CheckpointHead | undefined): Promise<{ size: number; note: string }> {
     const { size, note } = await this.signedCheckpoint(a);
     if (!a || !this.settings.cosignatures) return { size, note };
     const lines = await this.settings.cosignatures.lines(size, a.rootHash.toLowerCase() as `0x${string}`);

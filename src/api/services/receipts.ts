@@ -4,15 +4,22 @@ import { leafEntryToJson } from "../../protocol/leaf-v1";
 import { toHex as bytesToHex } from "../../log/hex";
 import { nodeHasher } from "../../log/node-hasher";
 import { RECEIPT_FORMAT_V1, type ReceiptJson } from "../../protocol/receipt-v1";
+import { RECEIPT_FORMAT_V2, type AnyReceiptJson } from "../../protocol/receipt-v2";
 import { NotAnchoredYetError, NotFoundError } from "../errors";
 import type { LedgerPort } from "../ports";
+import type { CheckpointService } from "./checkpoints";
 import type { ProofService } from "./proofs";
 
-/** Receipts (custody-receipt-v1) for ledger events: the entry with its salt, proof and anchored head. */
+/**
+ * Receipts for ledger events: the entry with its salt, proof and anchored head. With checkpoints
+ * configured they are custody-receipt-v2 and also carry the head's signed checkpoint with the
+ * witness cosignatures collected so far (docs/receipt-v2.md); else custody-receipt-v1.
+ */
 export class ReceiptService {
   constructor(
     private readonly ledger: LedgerPort,
     private readonly proofs: ProofService,
+    private readonly checkpoints?: CheckpointService,
   ) {}
 
   async event(leafIndex: number): Promise<LedgerEvent> {
@@ -26,7 +33,7 @@ export class ReceiptService {
   }
 
   /** The receipt of one event against the head anchored right after it (or head `headIndex`). */
-  async receipt(ev: LedgerEvent, headIndex?: number): Promise<ReceiptJson> {
+  async receipt(ev: LedgerEvent, headIndex?: number): Promise<AnyReceiptJson> {
     const leafHash = bytesToHex(ev.leafHash);
     // The ledger decoded the entry from these exact bytes (canonically); their hash must be the
     // stored leaf hash, else the receipt could not verify.
@@ -36,7 +43,7 @@ export class ReceiptService {
     // Assembled here, not with verify's createReceipt: that re-encodes the leaf and re-parses the
     // receipt (~20 µs, ~8 % of a receipt request), re-checking what the leaf-bytes check above and
     // the proof service's root check already establish. The API tests verify every receipt served.
-    return {
+    const v1: ReceiptJson = {
       format: RECEIPT_FORMAT_V1,
       entry: leafEntryToJson(ev.entry),
       leafIndex: ev.sequence,
@@ -46,6 +53,9 @@ export class ReceiptService {
       issuedAt: new Date().toISOString(),
       context: { subject: ev.subject.kind, id: ev.subject.id, accounts: ev.accounts },
     };
+    if (!this.checkpoints) return v1;
+    const { note } = await this.checkpoints.cosignedCheckpoint(proof.anchor);
+    return { ...v1, format: RECEIPT_FORMAT_V2, checkpoint: note };
   }
 
   /**
@@ -53,8 +63,8 @@ export class ReceiptService {
    */
   async receiptsOf(
     events: readonly LedgerEvent[],
-  ): Promise<{ receipts: ReceiptJson[]; notAnchored: number[] }> {
-    const receipts: ReceiptJson[] = [];
+  ): Promise<{ receipts: AnyReceiptJson[]; notAnchored: number[] }> {
+    const receipts: AnyReceiptJson[] = [];
     const notAnchored: number[] = [];
     for (const ev of events) {
       try {

@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import type { AnvilNode } from "../../../src/chain/anvil";
-import { startDevChain } from "../../../src/chain/dev";
+import { startDevChain, type DevChain } from "../../../src/chain/dev";
 import { custodyAnchorAbi } from "../../../src/chain/generated/abi";
 import { createReceipt, type ReceiptAnchor, type ReceiptJson } from "../../../src/verify";
 import { consistencyProof, makeTree, type TestTree } from "./entries";
@@ -13,6 +13,8 @@ import { consistencyProof, makeTree, type TestTree } from "./entries";
  */
 export interface ChainFixture {
   node: AnvilNode;
+  /** The dev chain itself (deployment with CustodySolvency, role accounts, clients). */
+  dev: DevChain;
   rpcUrl: string;
   chainId: number;
   tree: TestTree;
@@ -73,6 +75,7 @@ export async function startChainFixture(): Promise<ChainFixture> {
 
     return {
       node,
+      dev: chain,
       rpcUrl: node.rpcUrl,
       chainId: node.chainId,
       tree,
