@@ -19,7 +19,6 @@ import {
   type SumTree,
 } from "../src/protocol/liabilities-tree-v1";
 import { assetBytes32 } from "../src/protocol/balance-proof-v1";
-import { nodeHkdfExpand, nodeSha256 } from "../src/solvency";
 import { logReaderOf } from "../src/log/reader";
 
 const CUSTOMERS = Number(process.env.CUSTODY_BENCH_CUSTOMERS ?? 1_000_000);
@@ -111,8 +110,6 @@ async function treeBench() {
     asset32,
     height,
     accounts,
-    hash: nodeSha256,
-    hkdfExpand: nodeHkdfExpand,
   });
   const full = ms(t0);
   record("snapshot end to end: HKDF keys+salts, shuffle, leaves, sum tree", full);
@@ -123,7 +120,7 @@ async function treeBench() {
   const runs: { sum: number; plain: number; sumProofs: number; plainProofs: number }[] = [];
   for (let r = 0; r < 3; r++) {
     t0 = process.hrtime.bigint();
-    const tree = buildSumTree(leafHashes, balances, height, nodeSha256);
+    const tree = buildSumTree(leafHashes, balances, height);
     const sum = ms(t0);
     t0 = process.hrtime.bigint();
     allSumProofs(tree, positions);

@@ -1,6 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2";
 import { expand, extract } from "@noble/hashes/hkdf";
 import { InvalidArgumentError, InvariantError } from "../errors";
+import { FixedLengthSha256, HmacSha256 } from "./sha256";
 
 /**
  * Liabilities Merkle sum tree, version 1 (spec: docs/liabilities-tree-v1.md). Pure and
@@ -68,6 +69,12 @@ export function heightFor(count: number, minHeight = 0): number {
 
 /** Writes `value` (< 2^128) as 16 big-endian bytes at `offset`. */
 function writeSum(view: DataView, offset: number, value: bigint): void {
+  // Most sums fit 64 bits: skip the shift and mask (each allocates a bigint).
+  if (value < BALANCE_LIMIT) {
+    view.setBigUint64(offset, 0n);
+    view.setBigUint64(offset + 8, value);
+    return;
+  }
   view.setBigUint64(offset, value >> 64n);
   view.setBigUint64(offset + 8, value & 0xffffffffffffffffn);
 }
@@ -123,16 +130,17 @@ export interface SumTree {
   rootSum: bigint;
 }
 
+/** Copies 32 bytes (a hash) without allocating a view. */
+function copy32(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
+  for (let k = 0; k < 32; k++) to[toOffset + k] = from[fromOffset + k]!;
+}
+
 /**
- * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances).
+ * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances), hashing
+ * each node in place with the JS SHA-256 (same bytes as {@link liabilityNodeHash}).
  * Requires every balance already range-checked (the leaf hashes were made from them).
  */
-export function buildSumTree(
-  leafHashes: Uint8Array,
-  balances: readonly bigint[],
-  height: number,
-  hash: Sha256 = sha256,
-): SumTree {
+export function buildSumTree(leafHashes: Uint8Array, balances: readonly bigint[], height: number): SumTree {
   checkHeight(height);
   const n = 2 ** height;
   if (balances.length !== n || leafHashes.length !== n * 32)
@@ -140,22 +148,24 @@ export function buildSumTree(
       details: `height ${height} needs ${n} leaves, found ${balances.length} balances and ${leafHashes.length / 32} hashes`,
     });
   const levels: SumTreeLevel[] = [{ hashes: leafHashes, sums: balances.slice() }];
-  const buf = new Uint8Array(NODE_INPUT_BYTES);
+  const sha = new FixedLengthSha256(NODE_INPUT_BYTES);
+  const buf = sha.input;
   const view = new DataView(buf.buffer);
   buf[0] = 0x01;
   for (let level = 0; level < height; level++) {
     const below = levels[level]!;
+    const bh = below.hashes;
     const count = below.sums.length >> 1;
     const hashes = new Uint8Array(count * 32);
     const sums = new Array<bigint>(count);
     for (let i = 0; i < count; i++) {
       const ls = below.sums[2 * i]!;
       const rs = below.sums[2 * i + 1]!;
-      buf.set(below.hashes.subarray(64 * i, 64 * i + 32), 1);
+      copy32(bh, 64 * i, buf, 1);
       writeSum(view, 33, ls);
-      buf.set(below.hashes.subarray(64 * i + 32, 64 * i + 64), 49);
+      copy32(bh, 64 * i + 32, buf, 49);
       writeSum(view, 81, rs);
-      hashes.set(hash(buf), 32 * i);
+      sha.digestInto(hashes, 32 * i);
       sums[i] = ls + rs;
     }
     levels.push({ hashes, sums });
@@ -282,19 +292,20 @@ export function paddingLeafSecrets(
  * pseudonym and n.. the padding leaves. Fisher–Yates over 2^height slots driven by the stream
  * SHA-256(seed ‖ counter[8]) read as big-endian uint32 words, with rejection so every draw is uniform.
  */
-export function shufflePositions(prk: Uint8Array, asset32: Uint8Array, size: number, hash: Sha256 = sha256) {
+export function shufflePositions(prk: Uint8Array, asset32: Uint8Array, size: number) {
   const seed = expand(sha256, prk, concat(INFO_SHUFFLE, asset32), 32);
-  const block = new Uint8Array(40);
+  const sha = new FixedLengthSha256(40);
+  const block = sha.input;
   block.set(seed, 0);
   const bview = new DataView(block.buffer);
+  const out = new Uint8Array(32);
+  const words = new DataView(out.buffer);
   let counter = 0n;
-  let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   let w = 8;
   const next = (): number => {
     if (w === 8) {
       bview.setBigUint64(32, counter++);
-      const out = hash(block);
-      words = new DataView(out.buffer, out.byteOffset, 32);
+      sha.digestInto(out, 0);
       w = 0;
     }
     return words.getUint32(4 * w++);
@@ -339,9 +350,10 @@ export interface LiabilitiesSnapshotTree {
   positionOf: Map<string, number>;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 function hexOf(b: Uint8Array): string {
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
+  for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i]!];
   return s;
 }
 
@@ -360,17 +372,15 @@ export function buildLiabilitiesTree(params: {
   asset32: Uint8Array;
   height: number;
   accounts: readonly LiabilityInput[];
-  hash?: Sha256;
-  hkdfExpand?: HkdfExpand;
 }): LiabilitiesSnapshotTree {
   const { prk, asset32, height } = params;
-  const hash = params.hash ?? sha256;
   checkHeight(height);
   const size = 2 ** height;
   if (params.accounts.length > size)
     throw new TreeHeightError("more accounts than the tree height allows", {
       details: `height ${height} holds ${size} leaves, found ${params.accounts.length} accounts`,
     });
+  if (asset32.length !== 32) throw new InvalidArgumentError("asset must be 32 bytes");
   for (const a of params.accounts) {
     checkBalance(a.balance);
     if (a.pseudonym.length !== 32) throw new InvalidArgumentError("pseudonym must be 32 bytes");
@@ -381,22 +391,99 @@ export function buildLiabilitiesTree(params: {
       throw new InvalidArgumentError("an account appears twice in a snapshot", {
         details: `pseudonym 0x${hexOf(accounts[i]!.pseudonym)}`,
       });
-  const order = shufflePositions(prk, asset32, size, hash);
+  const order = shufflePositions(prk, asset32, size);
   const leaves = new Array<PlacedLeaf>(size);
+  // key ‖ salt of every leaf, 64 bytes per position; each PlacedLeaf views its part.
+  const secrets = new Uint8Array(size * 64);
   const leafHashes = new Uint8Array(size * 32);
   const balances = new Array<bigint>(size);
   const positionOf = new Map<string, number>();
+  const hkdf = new LeafSecretsExpander(prk, asset32);
+  const leafSha = new FixedLengthSha256(LEAF_INPUT_BYTES);
+  const leafIn = leafSha.input;
+  const leafView = new DataView(leafIn.buffer);
   for (let pos = 0; pos < size; pos++) {
     const slot = order[pos]!;
     const account = accounts[slot];
-    const secrets = account
-      ? accountLeafSecrets(prk, asset32, account.pseudonym, params.hkdfExpand)
-      : paddingLeafSecrets(prk, asset32, slot - accounts.length, params.hkdfExpand);
+    const o = 64 * pos;
+    if (account) hkdf.account(account.pseudonym, secrets, o);
+    else hkdf.padding(slot - accounts.length, secrets, o);
     const balance = account ? account.balance : 0n;
-    leaves[pos] = { slot, key: secrets.key, salt: secrets.salt, balance };
-    leafHashes.set(liabilityLeafHash(secrets.key, secrets.salt, balance, hash), 32 * pos);
+    leaves[pos] = {
+      slot,
+      key: secrets.subarray(o, o + 32),
+      salt: secrets.subarray(o + 32, o + 64),
+      balance,
+    };
+    // Leaf input: 0x00 ‖ key ‖ salt ‖ balance (liabilityLeafHash's bytes).
+    for (let k = 0; k < 64; k++) leafIn[1 + k] = secrets[o + k]!;
+    leafView.setBigUint64(65, balance);
+    leafSha.digestInto(leafHashes, 32 * pos);
     balances[pos] = balance;
     if (account) positionOf.set(hexOf(account.pseudonym), pos);
   }
-  return { tree: buildSumTree(leafHashes, balances, height, hash), leaves, accounts, positionOf };
+  return { tree: buildSumTree(leafHashes, balances, height), leaves, accounts, positionOf };
+}
+
+/**
+ * HKDF-Expand(prk, info, 64) (RFC 5869) for the leaf and padding infos, with the PRK's HMAC pads
+ * folded once and the constant info prefixes written once: T1 = HMAC(prk, info ‖ 0x01) is the key,
+ * T2 = HMAC(prk, T1 ‖ info ‖ 0x02) the salt. Same bytes as {@link accountLeafSecrets} and
+ * {@link paddingLeafSecrets}.
+ */
+class LeafSecretsExpander {
+  readonly #hmac: HmacSha256;
+  // Two scratch buffers per info kind: [info ‖ 0x01] and [T1 ‖ info ‖ 0x02], with room for padding.
+  readonly #leaf1: Uint8Array;
+  readonly #leaf2: Uint8Array;
+  readonly #pad1: Uint8Array;
+  readonly #pad2: Uint8Array;
+  readonly #leafPrefix: number;
+  readonly #padPrefix: number;
+
+  constructor(prk: Uint8Array, asset32: Uint8Array) {
+    this.#hmac = new HmacSha256(prk);
+    const leafPrefix = concat(INFO_LEAF, asset32);
+    const padPrefix = concat(INFO_PADDING, asset32);
+    this.#leafPrefix = leafPrefix.length;
+    this.#padPrefix = padPrefix.length;
+    const scratch = (prefix: Uint8Array, at: number, tail: number) => {
+      const b = new Uint8Array(at + prefix.length + tail + 1 + 72);
+      b.set(prefix, at);
+      return b;
+    };
+    this.#leaf1 = scratch(leafPrefix, 0, 32);
+    this.#leaf2 = scratch(leafPrefix, 32, 32);
+    this.#pad1 = scratch(padPrefix, 0, 4);
+    this.#pad2 = scratch(padPrefix, 32, 4);
+  }
+
+  account(pseudonym: Uint8Array, out: Uint8Array, offset: number): void {
+    const p = this.#leafPrefix;
+    this.#leaf1.set(pseudonym, p);
+    this.#leaf2.set(pseudonym, 32 + p);
+    this.#expand(this.#leaf1, this.#leaf2, p + 32, out, offset);
+  }
+
+  padding(j: number, out: Uint8Array, offset: number): void {
+    const p = this.#padPrefix;
+    for (const [b, at] of [
+      [this.#pad1, p],
+      [this.#pad2, 32 + p],
+    ] as const) {
+      b[at] = j >>> 24;
+      b[at + 1] = (j >>> 16) & 0xff;
+      b[at + 2] = (j >>> 8) & 0xff;
+      b[at + 3] = j & 0xff;
+    }
+    this.#expand(this.#pad1, this.#pad2, p + 4, out, offset);
+  }
+
+  #expand(first: Uint8Array, second: Uint8Array, infoLength: number, out: Uint8Array, offset: number) {
+    first[infoLength] = 0x01;
+    this.#hmac.hmacInto(first, infoLength + 1, out, offset);
+    for (let k = 0; k < 32; k++) second[k] = out[offset + k]!;
+    second[32 + infoLength] = 0x02;
+    this.#hmac.hmacInto(second, 32 + infoLength + 1, out, offset + 32);
+  }
 }
