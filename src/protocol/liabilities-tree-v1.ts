@@ -342,19 +342,60 @@ export interface PlacedLeaf {
 
 export interface LiabilitiesSnapshotTree {
   tree: SumTree;
-  /** position → the leaf placed there. */
-  leaves: PlacedLeaf[];
+  /** position → slot of the leaf placed there. */
+  slots: Uint32Array;
+  /** The leaf at `position` (0 ≤ position < 2^height); key and salt view the tree's own buffer. */
+  leafAt(position: number): PlacedLeaf;
   /** The accounts sorted by pseudonym, in slot order. */
   accounts: LiabilityInput[];
   /** Pseudonym hex (lower case, no 0x) → leaf position. */
   positionOf: Map<string, number>;
 }
 
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_DIGITS = "0123456789abcdef";
+const hexChars = new Uint16Array(64);
+/** Lower-case hex of up to 32 bytes, built in one string (no per-byte concatenation). */
 function hexOf(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i]!];
-  return s;
+  for (let i = 0; i < b.length; i++) {
+    hexChars[2 * i] = HEX_DIGITS.charCodeAt(b[i]! >>> 4);
+    hexChars[2 * i + 1] = HEX_DIGITS.charCodeAt(b[i]! & 15);
+  }
+  return String.fromCharCode.apply(null, hexChars.subarray(0, 2 * b.length) as unknown as number[]);
+}
+
+/**
+ * The accounts sorted by pseudonym (bytewise). A numeric sort of (first pseudonym bits ‖ index)
+ * packed into exact doubles does the bulk without a comparator; equal prefixes are then sorted
+ * bytewise. Same order as sorting with {@link compareBytes}.
+ */
+function sortByPseudonym(accounts: readonly LiabilityInput[]): LiabilityInput[] {
+  const n = accounts.length;
+  const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const keyBits = Math.min(48, 53 - indexBits); // ≥ 20 for n ≤ 2^33
+  const packed = new Float64Array(n);
+  const scale = 2 ** indexBits;
+  const drop = 2 ** (48 - keyBits);
+  for (let i = 0; i < n; i++) {
+    const p = accounts[i]!.pseudonym;
+    const top48 =
+      p[0]! * 2 ** 40 + p[1]! * 2 ** 32 + ((p[2]! << 24) >>> 0) + ((p[3]! << 16) | (p[4]! << 8) | p[5]!);
+    packed[i] = Math.floor(top48 / drop) * scale + i;
+  }
+  packed.sort();
+  const out = new Array<LiabilityInput>(n);
+  for (let i = 0; i < n; i++) out[i] = accounts[packed[i]! % scale]!;
+  // Runs with the same prefix: finish bytewise.
+  for (let i = 0; i < n;) {
+    const key = Math.floor(packed[i]! / scale);
+    let j = i + 1;
+    while (j < n && Math.floor(packed[j]! / scale) === key) j++;
+    if (j - i > 1) {
+      const run = out.slice(i, j).sort((a, b) => compareBytes(a.pseudonym, b.pseudonym));
+      for (let k = i; k < j; k++) out[k] = run[k - i]!;
+    }
+    i = j;
+  }
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -385,15 +426,14 @@ export function buildLiabilitiesTree(params: {
     checkBalance(a.balance);
     if (a.pseudonym.length !== 32) throw new InvalidArgumentError("pseudonym must be 32 bytes");
   }
-  const accounts = params.accounts.slice().sort((a, b) => compareBytes(a.pseudonym, b.pseudonym));
+  const accounts = sortByPseudonym(params.accounts);
   for (let i = 1; i < accounts.length; i++)
     if (compareBytes(accounts[i - 1]!.pseudonym, accounts[i]!.pseudonym) === 0)
       throw new InvalidArgumentError("an account appears twice in a snapshot", {
         details: `pseudonym 0x${hexOf(accounts[i]!.pseudonym)}`,
       });
   const order = shufflePositions(prk, asset32, size);
-  const leaves = new Array<PlacedLeaf>(size);
-  // key ‖ salt of every leaf, 64 bytes per position; each PlacedLeaf views its part.
+  // key ‖ salt of every leaf, 64 bytes per position (no object per leaf: leafAt views it).
   const secrets = new Uint8Array(size * 64);
   const leafHashes = new Uint8Array(size * 32);
   const balances = new Array<bigint>(size);
@@ -409,12 +449,6 @@ export function buildLiabilitiesTree(params: {
     if (account) hkdf.account(account.pseudonym, secrets, o);
     else hkdf.padding(slot - accounts.length, secrets, o);
     const balance = account ? account.balance : 0n;
-    leaves[pos] = {
-      slot,
-      key: secrets.subarray(o, o + 32),
-      salt: secrets.subarray(o + 32, o + 64),
-      balance,
-    };
     // Leaf input: 0x00 ‖ key ‖ salt ‖ balance (liabilityLeafHash's bytes).
     for (let k = 0; k < 64; k++) leafIn[1 + k] = secrets[o + k]!;
     leafView.setBigUint64(65, balance);
@@ -422,7 +456,21 @@ export function buildLiabilitiesTree(params: {
     balances[pos] = balance;
     if (account) positionOf.set(hexOf(account.pseudonym), pos);
   }
-  return { tree: buildSumTree(leafHashes, balances, height), leaves, accounts, positionOf };
+  const tree = buildSumTree(leafHashes, balances, height);
+  const leafAt = (position: number): PlacedLeaf => {
+    if (!Number.isInteger(position) || position < 0 || position >= size)
+      throw new InvalidArgumentError("leaf position out of range", {
+        details: `expected 0..${size - 1}, found ${position}`,
+      });
+    const o = 64 * position;
+    return {
+      slot: order[position]!,
+      key: secrets.subarray(o, o + 32),
+      salt: secrets.subarray(o + 32, o + 64),
+      balance: balances[position]!,
+    };
+  };
+  return { tree, slots: order, leafAt, accounts, positionOf };
 }
 
 /**
@@ -467,15 +515,12 @@ class LeafSecretsExpander {
 
   padding(j: number, out: Uint8Array, offset: number): void {
     const p = this.#padPrefix;
-    for (const [b, at] of [
-      [this.#pad1, p],
-      [this.#pad2, 32 + p],
-    ] as const) {
-      b[at] = j >>> 24;
-      b[at + 1] = (j >>> 16) & 0xff;
-      b[at + 2] = (j >>> 8) & 0xff;
-      b[at + 3] = j & 0xff;
-    }
+    const a = this.#pad1;
+    const b = this.#pad2;
+    a[p] = b[32 + p] = j >>> 24;
+    a[p + 1] = b[33 + p] = (j >>> 16) & 0xff;
+    a[p + 2] = b[34 + p] = (j >>> 8) & 0xff;
+    a[p + 3] = b[35 + p] = j & 0xff;
     this.#expand(this.#pad1, this.#pad2, p + 4, out, offset);
   }
 

@@ -1,5 +1,5 @@
 import type { CompiledRule, CompiledRules, RuleType, Severity } from "./rules-file";
-import { compareConverted, type Rate } from "./rates";
+import { compareConverted, convertFloor, type Rate } from "./rates";
 
 /**
  * The rules themselves: pure functions of (rules, state, event) → hits. No I/O, no clock: time is
@@ -61,6 +61,11 @@ export interface RuleHit {
   window: string;
   sequence: number;
   at: number;
+  /**
+   * Every amount is a decimal string of minor units: of `asset` (the event's asset), or of
+   * `currency` (the rule file's reporting currency) for thresholds and converted totals;
+   * `thresholdMajor` repeats the threshold in major units as the rule file states it.
+   */
   details: Record<string, string>;
 }
 
@@ -239,7 +244,16 @@ export class RuleEvaluator {
         const window = `${day}/${dir}/${e.asset}`;
         if (!rate) {
           s.day.alerted.add(key);
-          out.push(this.#hit(r, e, who.id, window, { reason: `no rate for ${e.asset}` }, "cannot_evaluate"));
+          out.push(
+            this.#hit(
+              r,
+              e,
+              who.id,
+              window,
+              { reason: `no rate for ${e.asset}`, asset: e.asset, total: sum.toString() },
+              "cannot_evaluate",
+            ),
+          );
         } else if (compareConverted(sum, scale, rate, r.thresholdMinor!, rs) >= 0) {
           s.day.alerted.add(key);
           out.push(
@@ -247,8 +261,10 @@ export class RuleEvaluator {
               direction: dir,
               asset: e.asset,
               total: sum.toString(),
-              threshold: r.threshold,
               currency: rules.currency.code,
+              totalConverted: convertFloor(sum, scale, rate, rs).toString(),
+              threshold: r.thresholdMinor!.toString(),
+              thresholdMajor: r.threshold,
             }),
           );
         }
@@ -272,7 +288,11 @@ export class RuleEvaluator {
         out.push(
           this.#hit(r, e, who.id, `from ${iso(list[0])}`, {
             count: String(list.length),
-            threshold: r.threshold,
+            asset: e.asset,
+            amount: e.amount.toString(),
+            currency: rules.currency.code,
+            threshold: t.toString(),
+            thresholdMajor: r.threshold,
             windowMinutes: String(r.windowMinutes),
           }),
         );
@@ -349,6 +369,7 @@ export class RuleEvaluator {
             out.push(
               this.#hit(r, e, `asset:${e.asset ?? "?"}`, e.factId, {
                 factId: e.factId,
+                ...(e.asset !== undefined ? { asset: e.asset } : {}),
                 breaks: e.amount.toString(),
               }),
             );
@@ -374,6 +395,7 @@ export class RuleEvaluator {
           else if (e.amount < owed)
             out.push(
               this.#hit(r, e, `asset:${e.asset}`, e.factId, {
+                asset: e.asset,
                 reserves: e.amount.toString(),
                 liabilities: owed.toString(),
                 shortfall: (owed - e.amount).toString(),

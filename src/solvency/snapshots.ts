@@ -325,7 +325,7 @@ export class SolvencySnapshots {
       throw new NotInSnapshotError(
         `account ${JSON.stringify(accountId)} was opened after snapshot ${snap.id}`,
       );
-    const leaf = built.leaves[position]!;
+    const leaf = built.leafAt(position);
     return balanceProofFromTree({
       tree: built.tree,
       position,

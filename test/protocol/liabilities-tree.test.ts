@@ -86,7 +86,7 @@ describe("liabilities tree v1: vectors", function () {
     expect(built.tree.rootSum).to.equal(s.accounts.reduce((t, a) => t + BigInt(a.balance), 0n));
     const sorted = s.accounts.slice().sort((a, b) => (a.pseudonym < b.pseudonym ? -1 : 1));
     for (const w of s.want.leaves) {
-      const leaf = built.leaves[w.position]!;
+      const leaf = built.leafAt(w.position);
       expect([leaf.slot, bytesToHex(leaf.key), bytesToHex(leaf.salt), leaf.balance.toString()]).to.deep.equal(
         [w.slot, w.key, w.salt, w.balance],
       );
@@ -175,11 +175,11 @@ describe("liabilities tree v1: properties", function () {
         const prk = snapshotPrk(new Uint8Array(32).fill(7), nonce);
         const built = buildLiabilitiesTree({ prk, asset32: assetBytes32("EUR"), height, accounts });
         expect(built.tree.rootSum).to.equal(balances.reduce((t, b) => t + b, 0n));
-        expect(new Set(built.leaves.map((l) => l.slot)).size).to.equal(2 ** height);
+        expect(new Set(built.slots).size).to.equal(2 ** height);
         expect(built.positionOf.size).to.equal(accounts.length);
         for (const a of accounts) {
           const pos = built.positionOf.get(Buffer.from(a.pseudonym).toString("hex"))!;
-          const leaf = built.leaves[pos]!;
+          const leaf = built.leafAt(pos);
           expect(leaf.balance).to.equal(a.balance);
           const doc = balanceProofFromTree({
             tree: built.tree,
@@ -219,7 +219,7 @@ describe("liabilities tree v1: properties", function () {
           const pos = built.positionOf.get(
             Buffer.from(accounts[who % accounts.length]!.pseudonym).toString("hex"),
           )!;
-          const leaf = built.leaves[pos]!;
+          const leaf = built.leafAt(pos);
           const doc = balanceProofFromTree({
             tree: built.tree,
             position: pos,
@@ -258,7 +258,7 @@ describe("liabilities tree v1: properties", function () {
         const asset32 = assetBytes32("EUR");
         const built = buildLiabilitiesTree({ prk, asset32, height, accounts });
         const n = built.accounts.length;
-        let level = built.leaves.map((leaf) => {
+        let level = Array.from(built.slots, (_, pos) => built.leafAt(pos)).map((leaf) => {
           const want =
             leaf.slot < n
               ? accountLeafSecrets(prk, asset32, built.accounts[leaf.slot]!.pseudonym)
@@ -283,6 +283,36 @@ describe("liabilities tree v1: properties", function () {
         expect(built.tree.rootSum).to.equal(level[0]!.sum);
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it("orders accounts bytewise by pseudonym, also when long prefixes are shared", function () {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), {
+          maxLength: 40,
+          selector: (p) => Buffer.from(p).toString("hex"),
+        }),
+        fc.integer({ min: 0, max: 31 }),
+        (raw, shared) => {
+          // The first `shared` bytes equal for all: the order is decided further in.
+          const seen = new Set<string>();
+          const pseudonyms = raw
+            .map((p) => Uint8Array.from(p, (b, i) => (i < shared ? 0xab : b)))
+            .filter(
+              (p) => !seen.has(Buffer.from(p).toString("hex")) && seen.add(Buffer.from(p).toString("hex")),
+            );
+          const accounts = pseudonyms.map((p, i) => ({ pseudonym: p, balance: BigInt(i) }));
+          const built = buildLiabilitiesTree({
+            prk: snapshotPrk(new Uint8Array(32).fill(1), new Uint8Array(32)),
+            asset32: assetBytes32("EUR"),
+            height: heightFor(accounts.length),
+            accounts,
+          });
+          const want = pseudonyms.map((p) => Buffer.from(p).toString("hex")).sort();
+          expect(built.accounts.map((a) => Buffer.from(a.pseudonym).toString("hex"))).to.deep.equal(want);
+        },
+      ),
     );
   });
 
