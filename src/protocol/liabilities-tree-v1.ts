@@ -68,7 +68,7 @@ export function heightFor(count: number, minHeight = 0): number {
 }
 
 /** Writes `value` (< 2^128) as 16 big-endian bytes at `offset`. */
-function writeSum(view: DataView, offset: number, value: bigint): void {
+export function writeSum(view: DataView, offset: number, value: bigint): void {
   // Most sums fit 64 bits: skip the shift and mask (each allocates a bigint).
   if (value < BALANCE_LIMIT) {
     view.setBigUint64(offset, 0n);
