@@ -109,8 +109,15 @@ export function newAccountState(): AccountRiskState {
 
 /** The reporting day of `at` (YYYY-MM-DD) for a day that starts at UTC − offset. */
 export function reportingDay(at: number, dayOffsetMs: number): string {
-  return new Date(Math.floor((at + dayOffsetMs) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const n = Math.floor((at + dayOffsetMs) / DAY_MS);
+  // Events come in time order: the day is nearly always the previous event's.
+  if (n !== lastDay.n) {
+    lastDay.n = n;
+    lastDay.text = new Date(n * DAY_MS).toISOString().slice(0, 10);
+  }
+  return lastDay.text;
 }
+const lastDay = { n: Number.NaN, text: "" };
 
 function iso(at: number): string {
   return new Date(at).toISOString();
@@ -350,6 +357,12 @@ export class RuleEvaluator {
         }
       }
     } else if (p.passThrough.length > 0) {
+      // Credits older than the longest window can match no later debit (the debit side drops
+      // them too); dropping them here keeps the state, written back each batch, small.
+      const cutoff = e.at - p.maxCreditWindowMs;
+      let old = 0;
+      while (old < s.credits.length && s.credits[old]!.at <= cutoff) old++;
+      if (old > 0) s.credits.splice(0, old);
       s.credits.push({ at: e.at, amount: e.amount, asset: e.asset, sequence: e.sequence });
       if (s.credits.length > 1000) s.credits.shift();
     }
