@@ -4,7 +4,7 @@
  * The building blocks behind the SQLite ledger's batch path, each against the alternative it
  * replaced, in one run (medians of 30 rounds, ms per round):
  *  - 8 000 transfer pseudonyms: createHmac per id, two node:crypto one-shot SHA-256 calls over
- *    precomputed pads, and the JS compression with folded pad states (src/ledger/sha256.ts);
+ *    precomputed pads, and the JS compression with folded pad states (src/protocol/sha256.ts);
  *  - 8 000 leaf hashes: on the calling thread, and shared with the helper thread (leaf-hasher.ts);
  *  - 10 000 balance updates in one transaction (SQLite file, WAL): the wide accounts row by text id
  *    with decimal TEXT (the old layout), by rowid, and the narrow integer-keyed row with INTEGERs

@@ -1,7 +1,8 @@
 /**
  * bench:solvency — (1) the liabilities sum tree over 10^6 customers (height 20, 2^20 leaves with
  * padding) built with every customer's proof, next to the plain RFC 9162 tree over the same leaf
- * hashes in the same run (the cost of the sums as a ratio); (2) a balance proof served over HTTP
+ * hashes in the same run (the cost of the sums as a ratio; both hash with the same in-place JS
+ * SHA-256 of src/protocol/sha256.ts, so the ratio is the sums' cost); (2) a balance proof served over HTTP
  * (GET /v1/accounts/{id}/balance-proof) by a real API on a SQLite ledger, p50/p99.
  * Not a test: prints a table and writes bench/out/solvency.json.
  *
@@ -10,16 +11,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { hash as nodeHash } from "node:crypto";
 import {
   buildLiabilitiesTree,
   buildSumTree,
   heightFor,
   snapshotPrk,
+  writeSum,
   type SumTree,
 } from "../src/protocol/liabilities-tree-v1";
+import { FixedLengthSha256 } from "../src/protocol/sha256";
 import { assetBytes32 } from "../src/protocol/balance-proof-v1";
-import { nodeHkdfExpand, nodeSha256 } from "../src/solvency";
 import { logReaderOf } from "../src/log/reader";
 
 const CUSTOMERS = Number(process.env.CUSTODY_BENCH_CUSTOMERS ?? 1_000_000);
@@ -44,9 +45,7 @@ function allSumProofs(tree: SumTree, positions: Iterable<number>): number {
       const s = i ^ 1;
       const level = tree.levels[l]!;
       buf.set(level.hashes.subarray(32 * s, 32 * s + 32), 48 * l);
-      const sum = level.sums[s]!;
-      view.setBigUint64(48 * l + 32, sum >> 64n);
-      view.setBigUint64(48 * l + 40, sum & 0xffffffffffffffffn);
+      writeSum(view, 48 * l + 32, level.sums[s]!);
       i >>= 1;
     }
     bytes += buf.length;
@@ -57,15 +56,16 @@ function allSumProofs(tree: SumTree, positions: Iterable<number>): number {
 /** RFC 9162 tree over a power-of-two number of leaf hashes: every level kept. */
 function buildPlainTree(leafHashes: Uint8Array, height: number): Uint8Array[] {
   const levels = [leafHashes];
-  const buf = new Uint8Array(65);
+  const sha = new FixedLengthSha256(65);
+  const buf = sha.input;
   buf[0] = 1;
   for (let l = 0; l < height; l++) {
     const below = levels[l]!;
     const count = below.length / 64;
     const out = new Uint8Array(count * 32);
     for (let i = 0; i < count; i++) {
-      buf.set(below.subarray(64 * i, 64 * i + 64), 1);
-      out.set(nodeHash("sha256", buf, "buffer"), 32 * i);
+      for (let k = 0; k < 64; k++) buf[1 + k] = below[64 * i + k]!;
+      sha.digestInto(out, 32 * i);
     }
     levels.push(out);
   }
@@ -111,8 +111,6 @@ async function treeBench() {
     asset32,
     height,
     accounts,
-    hash: nodeSha256,
-    hkdfExpand: nodeHkdfExpand,
   });
   const full = ms(t0);
   record("snapshot end to end: HKDF keys+salts, shuffle, leaves, sum tree", full);
@@ -123,7 +121,7 @@ async function treeBench() {
   const runs: { sum: number; plain: number; sumProofs: number; plainProofs: number }[] = [];
   for (let r = 0; r < 3; r++) {
     t0 = process.hrtime.bigint();
-    const tree = buildSumTree(leafHashes, balances, height, nodeSha256);
+    const tree = buildSumTree(leafHashes, balances, height);
     const sum = ms(t0);
     t0 = process.hrtime.bigint();
     allSumProofs(tree, positions);
@@ -211,8 +209,8 @@ async function httpBench() {
         `${server.url}/v1/accounts/c${(i * 7) % HTTP_CUSTOMERS}/balance-proof?snapshot=${snap.id}`,
         { headers },
       );
-      await res.text();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`status ${res.status}: ${body}`);
       lat.push(ms(t));
     }
     lat.sort((a, b) => a - b);

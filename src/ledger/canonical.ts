@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { Hex } from "viem";
 import { ZERO32 } from "../protocol/leaf-v1";
-import { HmacSha256 } from "./sha256";
+import { HmacSha256 } from "../protocol/sha256";
 import type { JsonValue } from "./types";
 
 /**

@@ -1,6 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2";
 import { expand, extract } from "@noble/hashes/hkdf";
 import { InvalidArgumentError, InvariantError } from "../errors";
+import { FixedLengthSha256, HmacSha256 } from "./sha256";
 
 /**
  * Liabilities Merkle sum tree, version 1 (spec: docs/liabilities-tree-v1.md). Pure and
@@ -67,7 +68,13 @@ export function heightFor(count: number, minHeight = 0): number {
 }
 
 /** Writes `value` (< 2^128) as 16 big-endian bytes at `offset`. */
-function writeSum(view: DataView, offset: number, value: bigint): void {
+export function writeSum(view: DataView, offset: number, value: bigint): void {
+  // Most sums fit 64 bits: skip the shift and mask (each allocates a bigint).
+  if (value < BALANCE_LIMIT) {
+    view.setBigUint64(offset, 0n);
+    view.setBigUint64(offset + 8, value);
+    return;
+  }
   view.setBigUint64(offset, value >> 64n);
   view.setBigUint64(offset + 8, value & 0xffffffffffffffffn);
 }
@@ -123,16 +130,17 @@ export interface SumTree {
   rootSum: bigint;
 }
 
+/** Copies 32 bytes (a hash) without allocating a view. */
+function copy32(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
+  for (let k = 0; k < 32; k++) to[toOffset + k] = from[fromOffset + k]!;
+}
+
 /**
- * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances).
+ * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances), hashing
+ * each node in place with the JS SHA-256 (same bytes as {@link liabilityNodeHash}).
  * Requires every balance already range-checked (the leaf hashes were made from them).
  */
-export function buildSumTree(
-  leafHashes: Uint8Array,
-  balances: readonly bigint[],
-  height: number,
-  hash: Sha256 = sha256,
-): SumTree {
+export function buildSumTree(leafHashes: Uint8Array, balances: readonly bigint[], height: number): SumTree {
   checkHeight(height);
   const n = 2 ** height;
   if (balances.length !== n || leafHashes.length !== n * 32)
@@ -140,22 +148,24 @@ export function buildSumTree(
       details: `height ${height} needs ${n} leaves, found ${balances.length} balances and ${leafHashes.length / 32} hashes`,
     });
   const levels: SumTreeLevel[] = [{ hashes: leafHashes, sums: balances.slice() }];
-  const buf = new Uint8Array(NODE_INPUT_BYTES);
+  const sha = new FixedLengthSha256(NODE_INPUT_BYTES);
+  const buf = sha.input;
   const view = new DataView(buf.buffer);
   buf[0] = 0x01;
   for (let level = 0; level < height; level++) {
     const below = levels[level]!;
+    const bh = below.hashes;
     const count = below.sums.length >> 1;
     const hashes = new Uint8Array(count * 32);
     const sums = new Array<bigint>(count);
     for (let i = 0; i < count; i++) {
       const ls = below.sums[2 * i]!;
       const rs = below.sums[2 * i + 1]!;
-      buf.set(below.hashes.subarray(64 * i, 64 * i + 32), 1);
+      copy32(bh, 64 * i, buf, 1);
       writeSum(view, 33, ls);
-      buf.set(below.hashes.subarray(64 * i + 32, 64 * i + 64), 49);
+      copy32(bh, 64 * i + 32, buf, 49);
       writeSum(view, 81, rs);
-      hashes.set(hash(buf), 32 * i);
+      sha.digestInto(hashes, 32 * i);
       sums[i] = ls + rs;
     }
     levels.push({ hashes, sums });
@@ -282,19 +292,20 @@ export function paddingLeafSecrets(
  * pseudonym and n.. the padding leaves. Fisher–Yates over 2^height slots driven by the stream
  * SHA-256(seed ‖ counter[8]) read as big-endian uint32 words, with rejection so every draw is uniform.
  */
-export function shufflePositions(prk: Uint8Array, asset32: Uint8Array, size: number, hash: Sha256 = sha256) {
+export function shufflePositions(prk: Uint8Array, asset32: Uint8Array, size: number) {
   const seed = expand(sha256, prk, concat(INFO_SHUFFLE, asset32), 32);
-  const block = new Uint8Array(40);
+  const sha = new FixedLengthSha256(40);
+  const block = sha.input;
   block.set(seed, 0);
   const bview = new DataView(block.buffer);
+  const out = new Uint8Array(32);
+  const words = new DataView(out.buffer);
   let counter = 0n;
-  let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   let w = 8;
   const next = (): number => {
     if (w === 8) {
       bview.setBigUint64(32, counter++);
-      const out = hash(block);
-      words = new DataView(out.buffer, out.byteOffset, 32);
+      sha.digestInto(out, 0);
       w = 0;
     }
     return words.getUint32(4 * w++);
@@ -331,18 +342,60 @@ export interface PlacedLeaf {
 
 export interface LiabilitiesSnapshotTree {
   tree: SumTree;
-  /** position → the leaf placed there. */
-  leaves: PlacedLeaf[];
+  /** position → slot of the leaf placed there. */
+  slots: Uint32Array;
+  /** The leaf at `position` (0 ≤ position < 2^height); key and salt view the tree's own buffer. */
+  leafAt(position: number): PlacedLeaf;
   /** The accounts sorted by pseudonym, in slot order. */
   accounts: LiabilityInput[];
   /** Pseudonym hex (lower case, no 0x) → leaf position. */
   positionOf: Map<string, number>;
 }
 
+const HEX_DIGITS = "0123456789abcdef";
+const hexChars = new Uint16Array(64);
+/** Lower-case hex of up to 32 bytes, built in one string (no per-byte concatenation). */
 function hexOf(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
+  for (let i = 0; i < b.length; i++) {
+    hexChars[2 * i] = HEX_DIGITS.charCodeAt(b[i]! >>> 4);
+    hexChars[2 * i + 1] = HEX_DIGITS.charCodeAt(b[i]! & 15);
+  }
+  return String.fromCharCode.apply(null, hexChars.subarray(0, 2 * b.length) as unknown as number[]);
+}
+
+/**
+ * The accounts sorted by pseudonym (bytewise). A numeric sort of (first pseudonym bits ‖ index)
+ * packed into exact doubles does the bulk without a comparator; equal prefixes are then sorted
+ * bytewise. Same order as sorting with {@link compareBytes}.
+ */
+function sortByPseudonym(accounts: readonly LiabilityInput[]): LiabilityInput[] {
+  const n = accounts.length;
+  const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const keyBits = Math.min(48, 53 - indexBits); // ≥ 20 for n ≤ 2^33
+  const packed = new Float64Array(n);
+  const scale = 2 ** indexBits;
+  const drop = 2 ** (48 - keyBits);
+  for (let i = 0; i < n; i++) {
+    const p = accounts[i]!.pseudonym;
+    const top48 =
+      p[0]! * 2 ** 40 + p[1]! * 2 ** 32 + ((p[2]! << 24) >>> 0) + ((p[3]! << 16) | (p[4]! << 8) | p[5]!);
+    packed[i] = Math.floor(top48 / drop) * scale + i;
+  }
+  packed.sort();
+  const out = new Array<LiabilityInput>(n);
+  for (let i = 0; i < n; i++) out[i] = accounts[packed[i]! % scale]!;
+  // Runs with the same prefix: finish bytewise.
+  for (let i = 0; i < n;) {
+    const key = Math.floor(packed[i]! / scale);
+    let j = i + 1;
+    while (j < n && Math.floor(packed[j]! / scale) === key) j++;
+    if (j - i > 1) {
+      const run = out.slice(i, j).sort((a, b) => compareBytes(a.pseudonym, b.pseudonym));
+      for (let k = i; k < j; k++) out[k] = run[k - i]!;
+    }
+    i = j;
+  }
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -360,43 +413,122 @@ export function buildLiabilitiesTree(params: {
   asset32: Uint8Array;
   height: number;
   accounts: readonly LiabilityInput[];
-  hash?: Sha256;
-  hkdfExpand?: HkdfExpand;
 }): LiabilitiesSnapshotTree {
   const { prk, asset32, height } = params;
-  const hash = params.hash ?? sha256;
   checkHeight(height);
   const size = 2 ** height;
   if (params.accounts.length > size)
     throw new TreeHeightError("more accounts than the tree height allows", {
       details: `height ${height} holds ${size} leaves, found ${params.accounts.length} accounts`,
     });
+  if (asset32.length !== 32) throw new InvalidArgumentError("asset must be 32 bytes");
   for (const a of params.accounts) {
     checkBalance(a.balance);
     if (a.pseudonym.length !== 32) throw new InvalidArgumentError("pseudonym must be 32 bytes");
   }
-  const accounts = params.accounts.slice().sort((a, b) => compareBytes(a.pseudonym, b.pseudonym));
+  const accounts = sortByPseudonym(params.accounts);
   for (let i = 1; i < accounts.length; i++)
     if (compareBytes(accounts[i - 1]!.pseudonym, accounts[i]!.pseudonym) === 0)
       throw new InvalidArgumentError("an account appears twice in a snapshot", {
         details: `pseudonym 0x${hexOf(accounts[i]!.pseudonym)}`,
       });
-  const order = shufflePositions(prk, asset32, size, hash);
-  const leaves = new Array<PlacedLeaf>(size);
+  const order = shufflePositions(prk, asset32, size);
+  // key ‖ salt of every leaf, 64 bytes per position (no object per leaf: leafAt views it).
+  const secrets = new Uint8Array(size * 64);
   const leafHashes = new Uint8Array(size * 32);
   const balances = new Array<bigint>(size);
   const positionOf = new Map<string, number>();
+  const hkdf = new LeafSecretsExpander(prk, asset32);
+  const leafSha = new FixedLengthSha256(LEAF_INPUT_BYTES);
+  const leafIn = leafSha.input;
+  const leafView = new DataView(leafIn.buffer);
   for (let pos = 0; pos < size; pos++) {
     const slot = order[pos]!;
     const account = accounts[slot];
-    const secrets = account
-      ? accountLeafSecrets(prk, asset32, account.pseudonym, params.hkdfExpand)
-      : paddingLeafSecrets(prk, asset32, slot - accounts.length, params.hkdfExpand);
+    const o = 64 * pos;
+    if (account) hkdf.account(account.pseudonym, secrets, o);
+    else hkdf.padding(slot - accounts.length, secrets, o);
     const balance = account ? account.balance : 0n;
-    leaves[pos] = { slot, key: secrets.key, salt: secrets.salt, balance };
-    leafHashes.set(liabilityLeafHash(secrets.key, secrets.salt, balance, hash), 32 * pos);
+    // Leaf input: 0x00 ‖ key ‖ salt ‖ balance (liabilityLeafHash's bytes).
+    for (let k = 0; k < 64; k++) leafIn[1 + k] = secrets[o + k]!;
+    leafView.setBigUint64(65, balance);
+    leafSha.digestInto(leafHashes, 32 * pos);
     balances[pos] = balance;
     if (account) positionOf.set(hexOf(account.pseudonym), pos);
   }
-  return { tree: buildSumTree(leafHashes, balances, height, hash), leaves, accounts, positionOf };
+  const tree = buildSumTree(leafHashes, balances, height);
+  const leafAt = (position: number): PlacedLeaf => {
+    if (!Number.isInteger(position) || position < 0 || position >= size)
+      throw new InvalidArgumentError("leaf position out of range", {
+        details: `expected 0..${size - 1}, found ${position}`,
+      });
+    const o = 64 * position;
+    return {
+      slot: order[position]!,
+      key: secrets.subarray(o, o + 32),
+      salt: secrets.subarray(o + 32, o + 64),
+      balance: balances[position]!,
+    };
+  };
+  return { tree, slots: order, leafAt, accounts, positionOf };
+}
+
+/**
+ * HKDF-Expand(prk, info, 64) (RFC 5869) for the leaf and padding infos, with the PRK's HMAC pads
+ * folded once and the constant info prefixes written once: T1 = HMAC(prk, info ‖ 0x01) is the key,
+ * T2 = HMAC(prk, T1 ‖ info ‖ 0x02) the salt. Same bytes as {@link accountLeafSecrets} and
+ * {@link paddingLeafSecrets}.
+ */
+class LeafSecretsExpander {
+  readonly #hmac: HmacSha256;
+  // Two scratch buffers per info kind: [info ‖ 0x01] and [T1 ‖ info ‖ 0x02], with room for padding.
+  readonly #leaf1: Uint8Array;
+  readonly #leaf2: Uint8Array;
+  readonly #pad1: Uint8Array;
+  readonly #pad2: Uint8Array;
+  readonly #leafPrefix: number;
+  readonly #padPrefix: number;
+
+  constructor(prk: Uint8Array, asset32: Uint8Array) {
+    this.#hmac = new HmacSha256(prk);
+    const leafPrefix = concat(INFO_LEAF, asset32);
+    const padPrefix = concat(INFO_PADDING, asset32);
+    this.#leafPrefix = leafPrefix.length;
+    this.#padPrefix = padPrefix.length;
+    const scratch = (prefix: Uint8Array, at: number, tail: number) => {
+      const b = new Uint8Array(at + prefix.length + tail + 1 + 72);
+      b.set(prefix, at);
+      return b;
+    };
+    this.#leaf1 = scratch(leafPrefix, 0, 32);
+    this.#leaf2 = scratch(leafPrefix, 32, 32);
+    this.#pad1 = scratch(padPrefix, 0, 4);
+    this.#pad2 = scratch(padPrefix, 32, 4);
+  }
+
+  account(pseudonym: Uint8Array, out: Uint8Array, offset: number): void {
+    const p = this.#leafPrefix;
+    this.#leaf1.set(pseudonym, p);
+    this.#leaf2.set(pseudonym, 32 + p);
+    this.#expand(this.#leaf1, this.#leaf2, p + 32, out, offset);
+  }
+
+  padding(j: number, out: Uint8Array, offset: number): void {
+    const p = this.#padPrefix;
+    const a = this.#pad1;
+    const b = this.#pad2;
+    a[p] = b[32 + p] = j >>> 24;
+    a[p + 1] = b[33 + p] = (j >>> 16) & 0xff;
+    a[p + 2] = b[34 + p] = (j >>> 8) & 0xff;
+    a[p + 3] = b[35 + p] = j & 0xff;
+    this.#expand(this.#pad1, this.#pad2, p + 4, out, offset);
+  }
+
+  #expand(first: Uint8Array, second: Uint8Array, infoLength: number, out: Uint8Array, offset: number) {
+    first[infoLength] = 0x01;
+    this.#hmac.hmacInto(first, infoLength + 1, out, offset);
+    for (let k = 0; k < 32; k++) second[k] = out[offset + k]!;
+    second[32 + infoLength] = 0x02;
+    this.#hmac.hmacInto(second, 32 + infoLength + 1, out, offset + 32);
+  }
 }

@@ -1,5 +1,5 @@
 import type { CompiledRule, CompiledRules, RuleType, Severity } from "./rules-file";
-import { compareConverted, type Rate } from "./rates";
+import { compareConverted, convertFloor, type Rate } from "./rates";
 
 /**
  * The rules themselves: pure functions of (rules, state, event) → hits. No I/O, no clock: time is
@@ -61,6 +61,11 @@ export interface RuleHit {
   window: string;
   sequence: number;
   at: number;
+  /**
+   * Every amount is a decimal string of minor units: of `asset` (the event's asset), or of
+   * `currency` (the rule file's reporting currency) for thresholds and converted totals;
+   * `thresholdMajor` repeats the threshold in major units as the rule file states it.
+   */
   details: Record<string, string>;
 }
 
@@ -104,8 +109,15 @@ export function newAccountState(): AccountRiskState {
 
 /** The reporting day of `at` (YYYY-MM-DD) for a day that starts at UTC − offset. */
 export function reportingDay(at: number, dayOffsetMs: number): string {
-  return new Date(Math.floor((at + dayOffsetMs) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const n = Math.floor((at + dayOffsetMs) / DAY_MS);
+  // Events come in time order: the day is nearly always the previous event's.
+  if (n !== lastDay.n) {
+    lastDay.n = n;
+    lastDay.text = new Date(n * DAY_MS).toISOString().slice(0, 10);
+  }
+  return lastDay.text;
 }
+const lastDay = { n: Number.NaN, text: "" };
 
 function iso(at: number): string {
   return new Date(at).toISOString();
@@ -239,7 +251,16 @@ export class RuleEvaluator {
         const window = `${day}/${dir}/${e.asset}`;
         if (!rate) {
           s.day.alerted.add(key);
-          out.push(this.#hit(r, e, who.id, window, { reason: `no rate for ${e.asset}` }, "cannot_evaluate"));
+          out.push(
+            this.#hit(
+              r,
+              e,
+              who.id,
+              window,
+              { reason: `no rate for ${e.asset}`, asset: e.asset, total: sum.toString() },
+              "cannot_evaluate",
+            ),
+          );
         } else if (compareConverted(sum, scale, rate, r.thresholdMinor!, rs) >= 0) {
           s.day.alerted.add(key);
           out.push(
@@ -247,8 +268,10 @@ export class RuleEvaluator {
               direction: dir,
               asset: e.asset,
               total: sum.toString(),
-              threshold: r.threshold,
               currency: rules.currency.code,
+              totalConverted: convertFloor(sum, scale, rate, rs).toString(),
+              threshold: r.thresholdMinor!.toString(),
+              thresholdMajor: r.threshold,
             }),
           );
         }
@@ -272,7 +295,11 @@ export class RuleEvaluator {
         out.push(
           this.#hit(r, e, who.id, `from ${iso(list[0])}`, {
             count: String(list.length),
-            threshold: r.threshold,
+            asset: e.asset,
+            amount: e.amount.toString(),
+            currency: rules.currency.code,
+            threshold: t.toString(),
+            thresholdMajor: r.threshold,
             windowMinutes: String(r.windowMinutes),
           }),
         );
@@ -330,6 +357,12 @@ export class RuleEvaluator {
         }
       }
     } else if (p.passThrough.length > 0) {
+      // Credits older than the longest window can match no later debit (the debit side drops
+      // them too); dropping them here keeps the state, written back each batch, small.
+      const cutoff = e.at - p.maxCreditWindowMs;
+      let old = 0;
+      while (old < s.credits.length && s.credits[old]!.at <= cutoff) old++;
+      if (old > 0) s.credits.splice(0, old);
       s.credits.push({ at: e.at, amount: e.amount, asset: e.asset, sequence: e.sequence });
       if (s.credits.length > 1000) s.credits.shift();
     }
@@ -349,6 +382,7 @@ export class RuleEvaluator {
             out.push(
               this.#hit(r, e, `asset:${e.asset ?? "?"}`, e.factId, {
                 factId: e.factId,
+                ...(e.asset !== undefined ? { asset: e.asset } : {}),
                 breaks: e.amount.toString(),
               }),
             );
@@ -374,6 +408,7 @@ export class RuleEvaluator {
           else if (e.amount < owed)
             out.push(
               this.#hit(r, e, `asset:${e.asset}`, e.factId, {
+                asset: e.asset,
                 reserves: e.amount.toString(),
                 liabilities: owed.toString(),
                 shortfall: (owed - e.amount).toString(),

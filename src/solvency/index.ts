@@ -7,7 +7,6 @@ export {
   SolvencySnapshots,
   documentHashOf,
   liabilitiesAt,
-  nodeHkdfExpand,
   nodeSha256,
   snapshotIdOf,
   treeOfDocument,

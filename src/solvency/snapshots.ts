@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, hash as nodeHash } from "node:crypto";
+import { randomBytes, hash as nodeHash } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import type { Ledger } from "../ledger/ledger";
@@ -8,7 +8,6 @@ import {
   buildLiabilitiesTree,
   heightFor,
   snapshotPrk,
-  type HkdfExpand,
   type LiabilitiesSnapshotTree,
   type Sha256,
 } from "../protocol/liabilities-tree-v1";
@@ -26,18 +25,6 @@ import { all, run } from "./sql";
 
 /** Node's SHA-256 for bulk tree work; same bytes as the portable one. */
 export const nodeSha256: Sha256 = (d) => nodeHash("sha256", d, "buffer");
-
-/** HKDF-Expand with Node's HMAC-SHA256 (RFC 5869 §2.3); same bytes as the portable one. */
-export const nodeHkdfExpand: HkdfExpand = (prk, info, length) => {
-  const out = new Uint8Array(length);
-  let t = new Uint8Array(0);
-  for (let i = 1, o = 0; o < length; i++) {
-    t = createHmac("sha256", prk).update(t).update(info).update(Uint8Array.of(i)).digest();
-    out.set(t.subarray(0, Math.min(32, length - o)), o);
-    o += 32;
-  }
-  return out;
-};
 
 export const SNAPSHOT_DOCUMENT_VERSION = "custody-liabilities-snapshot-v1";
 
@@ -147,8 +134,6 @@ export function treeOfDocument(doc: SnapshotDocument, masterSecret: Uint8Array):
     asset32: assetBytes32(doc.asset),
     height: doc.height,
     accounts: doc.accounts.map(([p, b]) => ({ pseudonym: hexToBytes(p), balance: BigInt(b) })),
-    hash: nodeSha256,
-    hkdfExpand: nodeHkdfExpand,
   });
 }
 
@@ -340,7 +325,7 @@ export class SolvencySnapshots {
       throw new NotInSnapshotError(
         `account ${JSON.stringify(accountId)} was opened after snapshot ${snap.id}`,
       );
-    const leaf = built.leaves[position]!;
+    const leaf = built.leafAt(position);
     return balanceProofFromTree({
       tree: built.tree,
       position,

@@ -5,6 +5,8 @@ import vectors from "../vectors/liabilities-tree-v1.json";
 import {
   BalanceOutOfRangeError,
   TreeHeightError,
+  accountLeafSecrets,
+  paddingLeafSecrets,
   buildLiabilitiesTree,
   buildSumTree,
   checkBalance,
@@ -24,7 +26,6 @@ import {
   verifyBalanceProofOffline,
 } from "../../src/protocol/balance-proof-v1";
 import { InvalidArgumentError } from "../../src/errors";
-import { nodeHkdfExpand } from "../../src/solvency/snapshots";
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.slice(2), "hex"));
 const nodeSha = (d: Uint8Array) => new Uint8Array(crypto.createHash("sha256").update(d).digest());
@@ -79,23 +80,13 @@ describe("liabilities tree v1: vectors", function () {
       asset32,
       height: s.height,
       accounts: s.accounts.map((a) => ({ pseudonym: hex(a.pseudonym), balance: BigInt(a.balance) })),
-      hash: nodeSha,
-      hkdfExpand: nodeHkdfExpand,
     });
     expect(bytesToHex(built.tree.rootHash)).to.equal(s.want.rootHash);
-    // The portable HKDF gives the same tree.
-    const portable = buildLiabilitiesTree({
-      prk,
-      asset32,
-      height: s.height,
-      accounts: s.accounts.map((a) => ({ pseudonym: hex(a.pseudonym), balance: BigInt(a.balance) })),
-    });
-    expect(bytesToHex(portable.tree.rootHash)).to.equal(s.want.rootHash);
     expect(built.tree.rootSum.toString()).to.equal(s.want.rootSum);
     expect(built.tree.rootSum).to.equal(s.accounts.reduce((t, a) => t + BigInt(a.balance), 0n));
     const sorted = s.accounts.slice().sort((a, b) => (a.pseudonym < b.pseudonym ? -1 : 1));
     for (const w of s.want.leaves) {
-      const leaf = built.leaves[w.position]!;
+      const leaf = built.leafAt(w.position);
       expect([leaf.slot, bytesToHex(leaf.key), bytesToHex(leaf.salt), leaf.balance.toString()]).to.deep.equal(
         [w.slot, w.key, w.salt, w.balance],
       );
@@ -184,11 +175,11 @@ describe("liabilities tree v1: properties", function () {
         const prk = snapshotPrk(new Uint8Array(32).fill(7), nonce);
         const built = buildLiabilitiesTree({ prk, asset32: assetBytes32("EUR"), height, accounts });
         expect(built.tree.rootSum).to.equal(balances.reduce((t, b) => t + b, 0n));
-        expect(new Set(built.leaves.map((l) => l.slot)).size).to.equal(2 ** height);
+        expect(new Set(built.slots).size).to.equal(2 ** height);
         expect(built.positionOf.size).to.equal(accounts.length);
         for (const a of accounts) {
           const pos = built.positionOf.get(Buffer.from(a.pseudonym).toString("hex"))!;
-          const leaf = built.leaves[pos]!;
+          const leaf = built.leafAt(pos);
           expect(leaf.balance).to.equal(a.balance);
           const doc = balanceProofFromTree({
             tree: built.tree,
@@ -228,7 +219,7 @@ describe("liabilities tree v1: properties", function () {
           const pos = built.positionOf.get(
             Buffer.from(accounts[who % accounts.length]!.pseudonym).toString("hex"),
           )!;
-          const leaf = built.leaves[pos]!;
+          const leaf = built.leafAt(pos);
           const doc = balanceProofFromTree({
             tree: built.tree,
             position: pos,
@@ -252,6 +243,76 @@ describe("liabilities tree v1: properties", function () {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it("the in-place builder gives the bytes of the per-leaf HKDF, leaf and node functions (sums past 2^64 too)", function () {
+    fc.assert(
+      fc.property(ledger, fc.boolean(), ([pseudonyms, balances, extra, nonce], huge) => {
+        const accounts = pseudonyms.map((p, i) => ({
+          pseudonym: p,
+          balance: huge ? (1n << 64n) - 1n - BigInt(i) : balances[i]!,
+        }));
+        const height = heightFor(accounts.length) + extra;
+        const prk = snapshotPrk(new Uint8Array(32).fill(3), nonce);
+        const asset32 = assetBytes32("EUR");
+        const built = buildLiabilitiesTree({ prk, asset32, height, accounts });
+        const n = built.accounts.length;
+        let level = Array.from(built.slots, (_, pos) => built.leafAt(pos)).map((leaf) => {
+          const want =
+            leaf.slot < n
+              ? accountLeafSecrets(prk, asset32, built.accounts[leaf.slot]!.pseudonym)
+              : paddingLeafSecrets(prk, asset32, leaf.slot - n);
+          expect([bytesToHex(leaf.key), bytesToHex(leaf.salt)]).to.deep.equal([
+            bytesToHex(want.key),
+            bytesToHex(want.salt),
+          ]);
+          return { hash: liabilityLeafHash(want.key, want.salt, leaf.balance), sum: leaf.balance };
+        });
+        for (let l = 0; l < height; l++) {
+          const hashes = built.tree.levels[l]!.hashes;
+          level.forEach((x, i) =>
+            expect(bytesToHex(hashes.subarray(32 * i, 32 * i + 32))).to.equal(bytesToHex(x.hash)),
+          );
+          level = Array.from({ length: level.length / 2 }, (_, i) => {
+            const [a, b] = [level[2 * i]!, level[2 * i + 1]!];
+            return { hash: liabilityNodeHash(a.hash, a.sum, b.hash, b.sum), sum: a.sum + b.sum };
+          });
+        }
+        expect(bytesToHex(built.tree.rootHash)).to.equal(bytesToHex(level[0]!.hash));
+        expect(built.tree.rootSum).to.equal(level[0]!.sum);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("orders accounts bytewise by pseudonym, also when long prefixes are shared", function () {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), {
+          maxLength: 40,
+          selector: (p) => Buffer.from(p).toString("hex"),
+        }),
+        fc.integer({ min: 0, max: 31 }),
+        (raw, shared) => {
+          // The first `shared` bytes equal for all: the order is decided further in.
+          const seen = new Set<string>();
+          const pseudonyms = raw
+            .map((p) => Uint8Array.from(p, (b, i) => (i < shared ? 0xab : b)))
+            .filter(
+              (p) => !seen.has(Buffer.from(p).toString("hex")) && seen.add(Buffer.from(p).toString("hex")),
+            );
+          const accounts = pseudonyms.map((p, i) => ({ pseudonym: p, balance: BigInt(i) }));
+          const built = buildLiabilitiesTree({
+            prk: snapshotPrk(new Uint8Array(32).fill(1), new Uint8Array(32)),
+            asset32: assetBytes32("EUR"),
+            height: heightFor(accounts.length),
+            accounts,
+          });
+          const want = pseudonyms.map((p) => Buffer.from(p).toString("hex")).sort();
+          expect(built.accounts.map((a) => Buffer.from(a.pseudonym).toString("hex"))).to.deep.equal(want);
+        },
+      ),
     );
   });
 

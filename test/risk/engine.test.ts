@@ -208,6 +208,11 @@ describe("risk engine (SQLite ledger)", () => {
       ["bank.reconciliation-break", "asset:CNY", "high"],
       ["solvency.reserve-shortfall", "asset:CNY", "critical"],
     ]);
-    expect(alerts[2].details).to.deep.equal({ reserves: "99", liabilities: "100", shortfall: "1" });
+    expect(alerts[2].details).to.deep.equal({
+      asset: "CNY",
+      reserves: "99",
+      liabilities: "100",
+      shortfall: "1",
+    });
   });
 });

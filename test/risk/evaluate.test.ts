@@ -32,6 +32,32 @@ describe("risk rules: large value (PBOC)", () => {
     expect(reportingDay(T0 - 1, 480 * MIN)).to.equal("2026-03-01");
   });
 
+  it("states every amount of its details in minor units with its asset, and the threshold in major units too", () => {
+    const [cny] = runRules(CASH, [
+      move(cashDesk, alice, 3_000_000n, T0),
+      move(cashDesk, alice, 2_000_001n, T0 + 1),
+    ]);
+    expect(cny!.details).to.deep.equal({
+      direction: "in",
+      asset: "CNY",
+      total: "5000001",
+      currency: "CNY",
+      totalConverted: "5000001",
+      threshold: "5000000",
+      thresholdMajor: "50000",
+    });
+    // $6 250.01 at 8.00 = ¥50 000.08: the total stays in cents, the conversion and threshold in fen.
+    const [usd] = runRules(CASH, [move(cashUsd, aliceUsd, 625_001n, T0)]);
+    expect(usd!.details).to.include({
+      asset: "USD",
+      total: "625001",
+      currency: "CNY",
+      totalConverted: "5000008",
+      threshold: "5000000",
+      thresholdMajor: "50000",
+    });
+  });
+
   it("converts USD through the rate table (8.00): $6 250.00 alerts, $6 249.99 does not", () => {
     expect(runRules(CASH, [move(cashUsd, aliceUsd, 625_000n, T0)])).to.have.length(1);
     expect(runRules(CASH, [move(cashUsd, aliceUsd, 624_999n, T0)])).to.have.length(0);

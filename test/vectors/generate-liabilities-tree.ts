@@ -55,7 +55,7 @@ export function buildVectors() {
   const proofs: BalanceProofJson[] = SNAPSHOT.accounts.map((a) => {
     const pseudonym = bytesToHex(pseudonymOf(a.id));
     const position = built.positionOf.get(pseudonym.slice(2))!;
-    const leaf = built.leaves[position]!;
+    const leaf = built.leafAt(position);
     return balanceProofFromTree({
       tree: built.tree,
       position,
@@ -106,7 +106,7 @@ export function buildVectors() {
       want: {
         rootHash: bytesToHex(built.tree.rootHash),
         rootSum: built.tree.rootSum.toString(),
-        leaves: built.leaves.map((l, i) => ({
+        leaves: Array.from(built.slots, (_, i) => built.leafAt(i)).map((l, i) => ({
           position: i,
           slot: l.slot,
           key: bytesToHex(l.key),

@@ -2,8 +2,9 @@
  * The SHA-256 compression function (FIPS 180-4, section 6.2.2) in plain JS, for HMAC-SHA256 from
  * precomputed pad states: a pseudonym of a short id is then two compressions, with no call into
  * OpenSSL and no allocation. node:crypto's one-shot `hash` spends most of its ~1.5 µs per call on
- * setup, not hashing, and the ledger derives one pseudonym per transfer. Checked against
- * node:crypto in test/ledger/pseudonym.test.ts.
+ * setup, not hashing, and the ledger derives one pseudonym per transfer; the liabilities sum tree
+ * hashes millions of fixed-size nodes. Pure and browser-safe. Checked against node:crypto in
+ * test/ledger/pseudonym.test.ts and test/protocol/liabilities-tree.test.ts.
  */
 
 // First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4, 4.2.2).
@@ -138,6 +139,35 @@ export class HmacSha256 {
     block[62] = 0x03;
     st.set(this.#outer);
     compress(st, block, 0);
+    writeState(st, out, outOffset);
+  }
+}
+
+/**
+ * SHA-256 of messages of one fixed length (< 2^29 bytes), padded once: the caller writes each
+ * message into `input[0..length)` and calls `digestInto`; nothing is allocated per hash.
+ */
+export class FixedLengthSha256 {
+  readonly input: Uint8Array;
+  readonly #blocks: number;
+  readonly #st = new Int32Array(8);
+
+  constructor(readonly length: number) {
+    this.#blocks = Math.ceil((length + 9) / 64);
+    this.input = new Uint8Array(64 * this.#blocks);
+    this.input[length] = 0x80;
+    const bits = length * 8;
+    const end = this.input.length;
+    this.input[end - 4] = bits >>> 24;
+    this.input[end - 3] = (bits >>> 16) & 0xff;
+    this.input[end - 2] = (bits >>> 8) & 0xff;
+    this.input[end - 1] = bits & 0xff;
+  }
+
+  digestInto(out: Uint8Array, outOffset: number): void {
+    const st = this.#st;
+    st.set(SHA256_IV);
+    for (let b = 0; b < this.#blocks; b++) compress(st, this.input, 64 * b);
     writeState(st, out, outOffset);
   }
 }
