@@ -56,7 +56,7 @@ describe("stack: the daily cycle (bank, solvency, risk)", function () {
     );
     // DEBUG_STACK=1 prints the stack's log.
     const log = process.env.DEBUG_STACK
-      ? (level: string, msg: string, f?: Record<string, unknown>) =>
+      ? (level: string, msg: string, f?: object) =>
           console.log(
             level,
             msg,
