@@ -45,6 +45,8 @@ export function createDailyCycle(o: {
   publicClient: PublicClient;
   solvency?: Address;
   watcher?: SolvencyWatcher;
+  /** The embedded bank attests a day once the platform's snapshot of it is on chain (default: at once). */
+  snapshotCommitted?: (asset: string, day: string) => Promise<boolean>;
   log: RelayerLogger;
   onEvent?: (e: DailyCycleEvent) => void;
 }): DailyCycle {
@@ -63,9 +65,11 @@ export function createDailyCycle(o: {
     }
   }
 
-  async function attest(r: StoredReconciliation): Promise<void> {
+  /** True once the day needs nothing more from the bank. */
+  async function attest(r: StoredReconciliation): Promise<boolean> {
     const key = `${r.report.currency}|${r.day}`;
-    if (!o.custodian || !o.solvency || attested.has(key)) return;
+    if (!o.custodian || !o.solvency || attested.has(key)) return true;
+    if (o.snapshotCommitted && !(await o.snapshotCommitted(r.report.currency, r.day))) return false;
     const dayNumber = dayNumberOf(r.day);
     const onChain = await readSolvencyDay(o.publicClient, {
       address: o.solvency,
@@ -91,6 +95,7 @@ export function createDailyCycle(o: {
       o.onEvent?.({ kind: "attested", day: r.day, detail: { asset: r.report.currency, reserves, txHash } });
     }
     attested.add(key);
+    return true;
   }
 
   async function runOnce(): Promise<void> {
@@ -117,8 +122,7 @@ export function createDailyCycle(o: {
         });
         o.onEvent?.({ kind: "reconciled", day, detail: done });
       }
-      await attest(done);
-      reconciled.add(key);
+      if (await attest(done)) reconciled.add(key);
     }
     await o.watcher?.poll();
   }

@@ -43,7 +43,7 @@ import { TRUST_POLICY_VERSION } from "../protocol/trust-policy";
 import { cosignatureMigrations, cosignatureStore, createCosignatureTask } from "../relayer/cosignatures";
 import { openWitness, startWitnessServer } from "../witness";
 import { Approvals, RiskEngine, RiskService, ledgerExecutors, type WebhookOptions } from "../risk";
-import { SolvencySnapshots, SolvencyWatcher, solvencyMigrations } from "../solvency";
+import { SolvencySnapshots, SolvencyWatcher, snapshotIdOf, solvencyMigrations } from "../solvency";
 import type { SigningClients } from "../chain/dev";
 import { dayOf, stackClock, type StackClock } from "./clock";
 import { createDailyCycle, type DailyCycle, type DailyCycleEvent } from "./daily-cycle";
@@ -631,6 +631,9 @@ export async function startStack(
       publicClient: clients.publicClient,
       solvency: solvencyAddress,
       watcher,
+      // So the log holds the liabilities before the reserves they are compared with.
+      snapshotCommitted: async (asset, day) =>
+        !snapshots || !!(await snapshots.find(snapshotIdOf(asset, day)))?.commitTx,
       log: relayerLog,
       onEvent: (e) => running?.onCycleEvent?.(e),
     });
