@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { ConfigError } from "./config";
 
 const DAY_MS = 86_400_000;
 
@@ -25,7 +26,14 @@ interface ClockAnchor {
 }
 
 export function stackClock(daySeconds: number, file: string, realNow: () => number = Date.now): StackClock {
-  if (daySeconds === 0) return { now: realNow, dayMs: DAY_MS, speed: 1, simulated: false };
+  if (daySeconds === 0) {
+    // Its ledger is ahead of the wall clock: times would run backwards.
+    if (fs.existsSync(file))
+      throw new ConfigError("this data folder runs simulated business days: start it with --day-seconds N", {
+        details: `or use a fresh data folder for the wall clock (${file} holds the simulated calendar)`,
+      });
+    return { now: realNow, dayMs: DAY_MS, speed: 1, simulated: false };
+  }
   const speed = 86_400 / daySeconds;
   let anchor: ClockAnchor | undefined;
   if (fs.existsSync(file)) anchor = JSON.parse(fs.readFileSync(file, "utf8")) as ClockAnchor;
