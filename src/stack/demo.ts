@@ -210,7 +210,7 @@ export function startDemo(
       amount,
       kind: "transfer",
     });
-    say(`transfer ${from} → ${to} ${fmt(amount)} EUR (entry ${t.sequence})`);
+    say(`transfer ${from} → ${to} ${money(amount)} EUR (entry ${t.sequence})`);
     if (n % 5 === 0) {
       await call("POST", "/transfers", {
         id: `demo-${run}-fee${n}`,
@@ -220,7 +220,9 @@ export function startDemo(
         kind: "fee",
         fee: { code: "standard", base: amount },
       });
-      say(`fee from ${from}: ${fmt(String(Math.floor(Number(amount) / 100)))} EUR (1 % of ${fmt(amount)})`);
+      say(
+        `fee from ${from}: ${money(String(Math.floor(Number(amount) / 100)))} EUR (1 % of ${money(amount)})`,
+      );
     }
   }
 
@@ -291,11 +293,6 @@ export function startDemo(
       await loop;
     },
   };
-}
-
-function fmt(minor: string): string {
-  const s = minor.padStart(3, "0");
-  return `${s.slice(0, -2)}.${s.slice(-2)}`;
 }
 
 /** Minor units (bigint, string or number) at scale 2 → `1,234.56`. */
