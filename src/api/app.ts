@@ -65,6 +65,8 @@ export interface ApiOptions {
   maxRelayerLagSeconds?: number;
   /** /v1/ready fails once this many relayer steps in a row have failed (default 3). */
   maxRelayerFailures?: number;
+  /** /v1/ready fails when the rules engine is more than this many events behind (default 10 000). */
+  maxRiskLagEvents?: number;
   /** Escrow account id per asset, for escrow requests that name none. */
   escrowAccounts?: Record<string, string>;
   /**
@@ -123,6 +125,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     readinessTimeoutMs: o.readinessTimeoutMs ?? 2000,
     maxRelayerLagSeconds: o.maxRelayerLagSeconds ?? 300,
     maxRelayerFailures: o.maxRelayerFailures ?? 3,
+    maxRiskLagEvents: o.maxRiskLagEvents ?? 10_000,
     escrowAccounts: o.escrowAccounts ?? {},
     now: o.now ?? Date.now,
   };

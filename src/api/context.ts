@@ -16,6 +16,7 @@ export interface ResolvedApiOptions {
   readinessTimeoutMs: number;
   maxRelayerLagSeconds: number;
   maxRelayerFailures: number;
+  maxRiskLagEvents: number;
   /** Escrow account id per asset, used when an escrow request names none. */
   escrowAccounts: Readonly<Record<string, string>>;
   /** Milliseconds since the Unix epoch. */

@@ -44,6 +44,28 @@ export interface StackConfig {
   rateLimit: number;
   /** Requests a caller may send at once before the rate applies. */
   rateBurst: number;
+  /** Real seconds per simulated business day (0 = the wall clock). */
+  daySeconds: number;
+  /** How often the daily cycle (statements, reconciliation, snapshots, attestations) looks for work. */
+  cycleIntervalMs: number;
+  /** Bank account id (IBAN or other) per custodian-mirror ledger account, `IBAN=accountId` pairs. */
+  bankAccounts: string;
+  /** Days a value date may differ when matching bank entries without an end-to-end id. */
+  reconcileToleranceDays: number;
+  /** Embedded chain only: a simulated custodian bank writes each day's camt.053 into the inbox. */
+  simulatedBank: boolean;
+  /** Env var holding the hex HKDF master secret of liabilities snapshots; empty = `<dataDir>/solvency.key`. */
+  solvencySecretEnv: string;
+  /** Smallest liabilities tree height (the published bound on customers is 2^height). */
+  snapshotMinHeight: number;
+  /** Risk rule file (JSON or YAML, custody-risk-rules-v1); empty = the built-in PBOC defaults. */
+  riskRules: string;
+  /** Alerts are POSTed here, HMAC-signed (empty = no webhook). */
+  webhookUrl: string;
+  /** Env var holding the webhook's HMAC secret (required with webhookUrl; never logged). */
+  webhookSecretEnv: string;
+  /** /v1/ready fails when the rules engine is more than this many events behind the ledger. */
+  maxRiskLagEvents: number;
 }
 
 export interface SettingSpec {
@@ -183,6 +205,83 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: "int",
     help: "requests a caller may send at once (default 100)",
   },
+  {
+    key: "daySeconds",
+    flag: "--day-seconds",
+    env: "CUSTODY_DAY_SECONDS",
+    kind: "int",
+    help: "simulated business day length in real seconds; 0 = wall clock (default 0; the demo uses 60)",
+  },
+  {
+    key: "cycleIntervalMs",
+    flag: "--cycle-interval-ms",
+    env: "CUSTODY_CYCLE_INTERVAL_MS",
+    kind: "int",
+    help: "how often the daily cycle (reconciliation, snapshots, attestations) looks for a finished day (default 10000)",
+  },
+  {
+    key: "bankAccounts",
+    flag: "--bank-accounts",
+    env: "CUSTODY_BANK_ACCOUNTS",
+    kind: "string",
+    help: "bank account per custodian-mirror account, e.g. DE89370400440532013000=bank-eur (default: each mirror's metadata.bankAccount)",
+  },
+  {
+    key: "reconcileToleranceDays",
+    flag: "--reconcile-tolerance-days",
+    env: "CUSTODY_RECONCILE_TOLERANCE_DAYS",
+    kind: "int",
+    help: "value-date tolerance when matching bank entries without an end-to-end id (default 1)",
+  },
+  {
+    key: "simulatedBank",
+    flag: "--simulated-bank",
+    env: "CUSTODY_SIMULATED_BANK",
+    kind: "bool",
+    help: "local chain only: a simulated custodian bank sends a camt.053 statement every day (on with --demo)",
+  },
+  {
+    key: "solvencySecretEnv",
+    flag: "--solvency-secret-env",
+    env: "CUSTODY_SOLVENCY_SECRET_ENV",
+    kind: "string",
+    help: "env var holding the hex master secret of liabilities snapshots (default CUSTODY_SOLVENCY_SECRET; else <data-dir>/solvency.key)",
+  },
+  {
+    key: "snapshotMinHeight",
+    flag: "--snapshot-min-height",
+    env: "CUSTODY_SNAPSHOT_MIN_HEIGHT",
+    kind: "int",
+    help: "smallest liabilities tree height; 2^height bounds the published customer count (default 10)",
+  },
+  {
+    key: "riskRules",
+    flag: "--risk-rules",
+    env: "CUSTODY_RISK_RULES",
+    kind: "string",
+    help: "risk rule file, JSON or YAML (default config/risk-rules.json); later changes go through a rules_change approval",
+  },
+  {
+    key: "webhookUrl",
+    flag: "--webhook-url",
+    env: "CUSTODY_WEBHOOK_URL",
+    kind: "string",
+    help: "POST every alert here, HMAC-signed (default: no webhook)",
+  },
+  {
+    key: "webhookSecretEnv",
+    flag: "--webhook-secret-env",
+    env: "CUSTODY_WEBHOOK_SECRET_ENV",
+    kind: "string",
+    help: "env var holding the webhook HMAC secret (default CUSTODY_WEBHOOK_SECRET)",
+  },
+  {
+    key: "maxRiskLagEvents",
+    flag: "--max-risk-lag",
+    env: "CUSTODY_MAX_RISK_LAG",
+    kind: "int",
+    help: "/v1/ready fails when the rules engine is this many events behind (default 10000)",
+  },
 ];
 
 export class ConfigError extends InvalidArgumentError {
@@ -211,6 +310,17 @@ function defaults(dataDir: string): StackConfig {
     demo: false,
     rateLimit: 50,
     rateBurst: 100,
+    daySeconds: 0,
+    cycleIntervalMs: 10_000,
+    bankAccounts: "",
+    reconcileToleranceDays: 1,
+    simulatedBank: false,
+    solvencySecretEnv: "CUSTODY_SOLVENCY_SECRET",
+    snapshotMinHeight: 10,
+    riskRules: path.resolve(__dirname, "../../config/risk-rules.json"),
+    webhookUrl: "",
+    webhookSecretEnv: "CUSTODY_WEBHOOK_SECRET",
+    maxRiskLagEvents: 10_000,
   };
 }
 
@@ -280,6 +390,12 @@ export function resolveConfig(
   c.dataDir = path.resolve(c.dataDir);
   if (c.apiPort > 65535 || c.chainPort > 65535) throw new ConfigError("ports must be at most 65535");
   if (c.anchorBatchSize < 1) throw new ConfigError("anchorBatchSize must be at least 1");
+  if (c.reconcileToleranceDays > 31) throw new ConfigError("reconcileToleranceDays must be at most 31");
+  if (c.snapshotMinHeight > 40) throw new ConfigError("snapshotMinHeight must be at most 40");
+  if (c.cycleIntervalMs < 10) throw new ConfigError("cycleIntervalMs must be at least 10");
+  if (c.demo) c.simulatedBank = true;
+  if (c.simulatedBank && c.rpcUrl)
+    throw new ConfigError("simulatedBank needs the local chain (its dev custodian key plays the bank)");
   return c;
 }
 

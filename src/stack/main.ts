@@ -11,7 +11,9 @@ async function main(argv: string[]): Promise<void> {
     .description(
       "Runs the custody audit layer in one process: a local EVM chain (anvil, state kept in the data folder) " +
         "or an external one, the contracts (deployed on first start), the SQLite or PostgreSQL ledger, the " +
-        "relayer that anchors the log, and the API with the receipt checker page.",
+        "relayer that anchors the log, the custodian bank's statement inbox with the daily reconciliation, " +
+        "the daily liabilities snapshot and reserves watcher, the risk rules engine with alerts and dual " +
+        "control, and the API with the receipt checker page.",
     )
     .option("--config <file>", "JSON file with settings (keys as in the table below)")
     .addHelpText("after", "\n" + settingsHelp())

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Registry, collectDefaultMetrics } from "prom-client";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Address, LocalAccount } from "viem";
 import { createApiApp, startApiServer, type ApiOptions, type ApiServer } from "../api/app";
 import { createPgRateLimiter, rateLimitMigrations } from "../api/http/rate-limit-pg";
@@ -16,7 +16,7 @@ import { requireRoles, type RequiredRole } from "../chain/actions/read-missing-r
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
 import { CustodyError } from "../errors";
-import { openCustodianBank } from "../bank";
+import { openCustodianBank, type CustodianBank } from "../bank";
 import { watchStatementInbox } from "../bank/inbox";
 import { openLedger, type Ledger } from "../ledger";
 import { assetToBytes32 } from "../protocol/leaf-v1";
@@ -42,7 +42,14 @@ import {
 import { TRUST_POLICY_VERSION } from "../protocol/trust-policy";
 import { cosignatureMigrations, cosignatureStore, createCosignatureTask } from "../relayer/cosignatures";
 import { openWitness, startWitnessServer } from "../witness";
-import { parseEscrowAccounts, parseFeeSchedule, type StackConfig } from "./config";
+import { Approvals, RiskEngine, RiskService, ledgerExecutors, type WebhookOptions } from "../risk";
+import { SolvencySnapshots, SolvencyWatcher, snapshotIdOf, solvencyMigrations } from "../solvency";
+import type { SigningClients } from "../chain/dev";
+import { dayOf, stackClock, type StackClock } from "./clock";
+import { createDailyCycle, type DailyCycle, type DailyCycleEvent } from "./daily-cycle";
+import { simulatedCustodianBank } from "./simulated-bank";
+import { createSnapshotTask } from "./solvency-task";
+import { ConfigError, parseEscrowAccounts, parseFeeSchedule, type StackConfig } from "./config";
 
 /** The stack could not start (bad data folder, missing key, chain without the contracts, …). */
 export class StackStartError extends CustodyError {
@@ -58,7 +65,16 @@ export { DEV_ROLES };
 export interface DemoKeys {
   platform: string;
   auditor: string;
+  /** Maker of dual-control operations; reviews alerts and explains reconciliation breaks. */
+  operator: string;
+  /** Approves or rejects what an operator proposed (never its own). */
+  checker: string;
 }
+
+/** The bank account the simulated custodian bank keeps for the demo's `bank-eur` mirror account. */
+export const SIMULATED_BANK_ACCOUNTS: Readonly<Record<string, string>> = {
+  DE89370400440532013000: "bank-eur",
+};
 
 export interface RunningStack {
   config: StackConfig;
@@ -69,14 +85,30 @@ export interface RunningStack {
   deployment: Deployment;
   /** API keys created on first start (embedded mode); plaintext exists only in `<dataDir>/api-keys.json`. */
   apiKeys: DemoKeys;
-  /** True on the start that created the API keys (the only time they are printed). */
+  /** True on a start that created API keys (the only time they are printed). */
   apiKeysCreated: boolean;
+  /** The roles whose keys this start created. */
+  apiKeysNew: (keyof DemoKeys)[];
   db: Database;
   ledger: Ledger;
   /** The log, read-only (the stack's integrator appends). */
   log: LogReader;
   relayer: Relayer;
   registry: Registry;
+  /** Business time (simulated when `daySeconds` > 0). */
+  clock: StackClock;
+  bank: CustodianBank;
+  risk: RiskService;
+  /** Absent when the deployment has no CustodySolvency. */
+  snapshots?: SolvencySnapshots;
+  watcher?: SolvencyWatcher;
+  cycle: DailyCycle;
+  /** Called with what the daily cycle did (statements, reconciliations, attestations, snapshots). */
+  onCycleEvent?: (
+    e:
+      | DailyCycleEvent
+      | { kind: "snapshot"; day: string; detail: { asset: string; logSize: number; rootSum: bigint } },
+  ) => void;
   /** Stops API, relayer, database and local chain, in that order. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -162,15 +194,56 @@ function rateLimitOf(config: StackConfig, db: Database): Pick<ApiOptions, "rateL
     : { rateLimit };
 }
 
-async function apiKeysOf(db: Database, file: string): Promise<{ keys: DemoKeys; created: boolean }> {
-  if (fs.existsSync(file))
-    return { keys: JSON.parse(fs.readFileSync(file, "utf8")) as DemoKeys, created: false };
-  const keys: DemoKeys = {
-    platform: (await createApiKey(db, { role: "platform" })).key,
-    auditor: (await createApiKey(db, { role: "auditor" })).key,
-  };
-  fs.writeFileSync(file, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
-  return { keys, created: true };
+const KEY_ROLES = ["platform", "auditor", "operator", "checker"] as const;
+
+/** The stack's API keys, one per role, in a 0600 file; a role missing from it gets its key now. */
+async function apiKeysOf(
+  db: Database,
+  file: string,
+): Promise<{ keys: DemoKeys; created: (keyof DemoKeys)[] }> {
+  const keys = (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {}) as Partial<DemoKeys>;
+  const created: (keyof DemoKeys)[] = [];
+  for (const role of KEY_ROLES) {
+    if (keys[role]) continue;
+    keys[role] = (await createApiKey(db, { role })).key;
+    created.push(role);
+  }
+  if (created.length > 0) fs.writeFileSync(file, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  return { keys: keys as DemoKeys, created };
+}
+
+/** Reads a setting's file, or names the setting that points at a missing file. */
+function settingFile(file: string, setting: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new ConfigError(`${setting}: cannot read ${file}`, { details: String(cause), cause });
+  }
+}
+
+/** `IBAN=ledgerAccount,…` → a map (the same pair syntax as escrowAccounts). */
+function bankAccountsOf(config: StackConfig): Record<string, string> {
+  const map = parseEscrowAccounts(config.bankAccounts);
+  return config.simulatedBank && Object.keys(map).length === 0 ? { ...SIMULATED_BANK_ACCOUNTS } : map;
+}
+
+function webhookOf(config: StackConfig): WebhookOptions | undefined {
+  if (!config.webhookUrl) return undefined;
+  const secret = process.env[config.webhookSecretEnv];
+  if (!secret)
+    throw new StackStartError(`a webhook URL needs its HMAC secret in $${config.webhookSecretEnv}`, {
+      details: "the secret is read from the environment only, never from a file in the repository",
+    });
+  return { url: config.webhookUrl, secret };
+}
+
+/** The first business day of this data folder (kept, so a restart catches up on missed days). */
+function firstDayOf(dataDir: string, now: number): string {
+  const file = path.join(dataDir, "first-day.txt");
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  const day = dayOf(now);
+  fs.writeFileSync(file, day + "\n", { mode: 0o600 });
+  return day;
 }
 
 /**
@@ -207,6 +280,11 @@ export async function startStack(
       await c().catch((e) => log("error", "stop failed", { error: String(e) }));
   };
   try {
+    const clock = stackClock(config.daySeconds, path.join(config.dataDir, "clock.json"));
+    const firstDay = firstDayOf(config.dataDir, clock.now());
+    const riskRules = config.riskRules ? settingFile(config.riskRules, "riskRules") : undefined;
+    const webhook = webhookOf(config);
+    const bankAccounts = bankAccountsOf(config);
     // 1. Chain.
     const embedded = !config.rpcUrl;
     let node: AnvilNode | undefined;
@@ -277,19 +355,28 @@ export async function startStack(
       ...apiMigrations,
       ...rateLimitMigrations,
       ...pseudonymKeyMigrations,
+      ...solvencyMigrations,
     ]);
     const pseudonymKey = pseudonymKeyOf(config);
     const ledger = await openLedger(db, {
       pseudonymKey,
       feeSchedule: parseFeeSchedule(config.feeSchedule),
+      clock: clock.now,
     });
     // Before anything is written: a process with another key would fork every pseudonym.
     await ensurePseudonymKey(db, pseudonymKey);
     const logStore = await openLogStore(db);
     // The custodian bank's statements: API route, and an inbox folder watched for statement files.
-    const bank = await openCustodianBank({ db, ledger });
+    const bank = await openCustodianBank({
+      db,
+      ledger,
+      bankAccounts,
+      toleranceDays: config.reconcileToleranceDays,
+      clock: clock.now,
+    });
     await bank.completePending();
-    const inbox = watchStatementInbox(bank, path.join(config.dataDir, "bank-inbox"), {
+    const inboxDir = path.join(config.dataDir, "bank-inbox");
+    const inbox = watchStatementInbox(bank, inboxDir, {
       log: (msg, fields) => relayerLog("info", msg, fields),
     });
     cleanups.push(() => inbox.stop());
@@ -348,9 +435,87 @@ export async function startStack(
     integrator.start();
     cleanups.push(() => integrator.stop());
 
-    // 6. Relayer.
+    // 6. Risk: the rules engine follows committed events with its own cursor (commits never wait
+    // for it); alerts and dual control are served by the API. The rule file seeds the rules at
+    // start (a higher revision activates); later changes go through a rules_change approval.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
+    let relayerRef: Relayer | undefined;
+    const engine = await RiskEngine.open(db, ledger, ledger, {
+      rules: riskRules,
+      metrics: registry,
+      webhook,
+      clock: clock.now,
+      pollIntervalMs: 200,
+      // In real seconds, whatever the business clock's speed.
+      anchorLagSeconds: () => {
+        const lag = relayerRef?.status().lagSeconds;
+        return lag === undefined ? undefined : lag / clock.speed;
+      },
+    });
+    engine.start();
+    cleanups.push(() => engine.stop());
+    const risk = new RiskService(
+      engine,
+      new Approvals(engine.runner, ledgerExecutors(ledger, engine), clock.now),
+      ledger,
+      clock.now,
+    );
+    new Gauge({
+      name: "custody_risk_lag_events",
+      help: "Committed ledger events the rules engine has not evaluated yet.",
+      registers: [registry],
+      async collect() {
+        this.set(Math.max(0, (await ledger.eventCount()) - engine.cursor));
+      },
+    });
+
+    // 7. Solvency: daily liabilities snapshots (committed from the relayer's loop) and the watcher
+    // that turns on-chain attestations into facts and shortfalls into the alarm.
+    const solvencyAddress = deployment.custodySolvency;
+    let snapshots: SolvencySnapshots | undefined;
+    const snapshotTask = solvencyAddress
+      ? createSnapshotTask({
+          clock: clock.now,
+          firstDay,
+          ledger,
+          snapshots: () => snapshots!,
+          anchoredSize: async () => (await relayerRef?.anchors.latestFinal())?.treeSize,
+          solvency: solvencyAddress,
+          log: relayerLog,
+          onSnapshot: (x) => running?.onCycleEvent?.({ kind: "snapshot", day: x.day, detail: x }),
+        })
+      : undefined;
+    if (snapshotTask) {
+      const masterSecret = process.env[config.solvencySecretEnv]
+        ? parsePseudonymKey(process.env[config.solvencySecretEnv]!, `$${config.solvencySecretEnv}`)
+        : secretFile(path.join(config.dataDir, "solvency.key"), 32);
+      snapshots = new SolvencySnapshots({
+        db,
+        ledger,
+        masterSecret,
+        minHeight: config.snapshotMinHeight,
+        facts: ledger,
+        commit: snapshotTask.commit,
+        chain: { chainId, solvencyContract: solvencyAddress! },
+        clock: clock.now,
+      });
+    } else {
+      log("warn", "the deployment has no CustodySolvency: no liabilities snapshots", {});
+    }
+    const watcher = solvencyAddress
+      ? new SolvencyWatcher({
+          db,
+          publicClient: clients.publicClient,
+          address: solvencyAddress,
+          fromBlock: deployment.deploymentBlock,
+          facts: ledger,
+          metrics: registry,
+        })
+      : undefined;
+    let running: RunningStack | undefined;
+
+    // 8. Relayer.
     const requiredRoles: RequiredRole[] = [
       { contract: "CustodyAnchor", address: deployment.custodyAnchor, role: "ANCHORER_ROLE" },
       { contract: "CustodyEscrow", address: deployment.custodyEscrow as Address, role: "PLATFORM_ROLE" },
@@ -364,10 +529,12 @@ export async function startStack(
       account,
       deployment,
       // --batch-size is the most entries one head may add; a full batch is also anchored at once.
+      // The relayer measures ages in ledger (business) time; intervals given in real time scale up.
+      now: clock.now,
       policy: {
         batchSize: config.anchorBatchSize,
         maxBatch: config.anchorBatchSize,
-        maxDelayMs: config.anchorIntervalMs,
+        maxDelayMs: config.anchorIntervalMs * clock.speed,
       },
       requiredRoles,
       confirmations: config.confirmations,
@@ -392,14 +559,16 @@ export async function startStack(
           witnesses: witnessEndpoints,
           log: relayerLog,
         }),
+        ...(snapshotTask ? [snapshotTask] : []),
       ],
     });
+    relayerRef = relayer;
     relayer.start();
     cleanups.push(() => relayer.stop());
 
-    // 6. API with the receipt page.
+    // 9. API with the receipt page.
     const webDir = await buildWeb();
-    const { keys: apiKeys, created: apiKeysCreated } = await apiKeysOf(
+    const { keys: apiKeys, created: apiKeysNew } = await apiKeysOf(
       db,
       path.join(config.dataDir, "api-keys.json"),
     );
@@ -411,11 +580,17 @@ export async function startStack(
       chain: { publicClient: clients.publicClient, deployment, rpcUrl },
       auth: openApiKeyStore(db),
       bank,
+      risk,
+      solvency: snapshots,
+      solvencyStatus: watcher,
       webDir,
       metrics: registry,
       logger: opts.apiLogger,
       options: {
         escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
+        maxRiskLagEvents: config.maxRiskLagEvents,
+        // The relayer's lag is in business seconds: the 300 s limit is real time.
+        maxRelayerLagSeconds: 300 * clock.speed,
         ...rateLimitOf(config, db),
       },
       checkpoints: { origin: logSigner.name, signer: logSigner, cosignatures: cosignatureStore(db) },
@@ -433,7 +608,42 @@ export async function startStack(
     cleanups.push(() => server.close());
     const apiUrl = server.url;
     restrictDataDir(config.dataDir); // the ledger, deployment and chain files now exist
-    return {
+
+    // 10. The daily cycle: statements in, reconciliation, the bank's attestation, the watcher.
+    const cycle = createDailyCycle({
+      clock: clock.now,
+      firstDay,
+      bank,
+      inbox,
+      simulatedBank: config.simulatedBank
+        ? simulatedCustodianBank({
+            db,
+            ledger,
+            accounts: bankAccounts,
+            inboxDir,
+            stateFile: path.join(config.dataDir, "simulated-bank.json"),
+          })
+        : undefined,
+      // On the local chain the dev custodian key plays the bank; elsewhere the bank attests itself.
+      custodian: embedded
+        ? (createChainClients({
+            rpcUrl,
+            chainId,
+            account: devAccount(DEV_ROLES.custodian),
+          }) as SigningClients)
+        : undefined,
+      publicClient: clients.publicClient,
+      solvency: solvencyAddress,
+      watcher,
+      // So the log holds the liabilities before the reserves they are compared with.
+      snapshotCommitted: async (asset, day) =>
+        !snapshots || !!(await snapshots.find(snapshotIdOf(asset, day)))?.commitTx,
+      log: relayerLog,
+      onEvent: (e) => running?.onCycleEvent?.(e),
+    });
+    cycle.start(config.cycleIntervalMs);
+    cleanups.push(() => cycle.stop());
+    running = {
       config,
       apiUrl,
       webUrl: `${apiUrl}/`,
@@ -441,14 +651,22 @@ export async function startStack(
       chainId,
       deployment,
       apiKeys,
-      apiKeysCreated,
+      apiKeysCreated: apiKeysNew.length > 0,
+      apiKeysNew,
       db,
       ledger,
       log: integrator.reader,
       relayer,
       registry,
+      clock,
+      bank,
+      risk,
+      snapshots,
+      watcher,
+      cycle,
       stop: stopAll,
     };
+    return running;
   } catch (e) {
     await stopAll();
     throw e;

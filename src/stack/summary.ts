@@ -19,16 +19,19 @@ export function stackSummary(s: RunningStack): string {
     `  Chain RPC     ${s.rpcUrl}   (chain id ${s.chainId}${embedded ? ", local anvil" : ""})`,
     `  CustodyAnchor ${s.deployment.custodyAnchor}`,
     `  CustodyEscrow ${s.deployment.custodyEscrow}`,
+    ...(s.deployment.custodySolvency ? [`  CustodySolvency ${s.deployment.custodySolvency}`] : []),
     `  Ledger        ${s.config.dbUrl.replace(/\/\/([^:@/]+):[^@/]+@/, "//$1:***@")}`,
     `  Data folder   ${s.config.dataDir}`,
     "",
     ...(s.apiKeysCreated
       ? [
           "  API keys, created now and shown only this once (kept in the data folder, api-keys.json):",
-          `    platform    ${s.apiKeys.platform}`,
-          `    auditor     ${s.apiKeys.auditor}`,
+          ...s.apiKeysNew.map((role) => `    ${role.padEnd(11)} ${s.apiKeys[role]}`),
         ]
       : [`  API keys      in ${path.join(s.config.dataDir, "api-keys.json")} (shown when created)`]),
+    "",
+    `  Bank inbox    ${path.join(s.config.dataDir, "bank-inbox")}   (camt.053 / JSON statements; reconciled daily)`,
+    `  Business day  ${s.clock.simulated ? `simulated: one day every ${s.clock.dayMs / 1000} s` : "wall clock (UTC)"}`,
   ];
   if (embedded) {
     lines.push(

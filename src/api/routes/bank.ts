@@ -73,7 +73,8 @@ export function bankRoutes(_ctx: ApiContext, bank: BankPort): RouteDef[] {
       summary:
         "Resolves an open break with an explanation, recorded with the caller's key and role in the log",
       tag: "bank",
-      access: READERS,
+      // Operators (the people who run the books) resolve breaks too; every resolution names its key.
+      access: [...READERS, "operator"],
       params: z.strictObject({ id: z.string().min(1).max(300) }),
       body: z.strictObject({ explanation: z.string().min(3).max(4000) }),
       responses: { 200: { description: "the resolved break", schema: BreakSchema } },

@@ -38,6 +38,13 @@ const ReadinessSchema = z
         openBreaks: z.record(z.string(), z.number().int()).optional(),
         segregationShortfall: z.boolean().optional(),
       }).optional(),
+      risk: CheckSchema.extend({
+        lagEvents: z
+          .number()
+          .int()
+          .optional()
+          .meta({ description: "ledger events the rules engine has not evaluated yet" }),
+      }).optional(),
     }),
   })
   .meta({ id: "Readiness" });
@@ -173,9 +180,30 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
             checks.bank = { ok: false, message: msg(e) };
           }
         }
-        const ready = [checks.log, checks.chain, checks.relayer, checks.solvency, checks.bank].every(
-          (c) => c === undefined || c.ok,
-        );
+        if (deps.risk) {
+          try {
+            const size = await withTimeout(deps.ledger.eventCount(), timeout, "risk");
+            const lagEvents = Math.max(0, size - deps.risk.engine.cursor);
+            const ok = lagEvents <= ctx.options.maxRiskLagEvents;
+            checks.risk = {
+              ok,
+              lagEvents,
+              message: ok
+                ? undefined
+                : `the rules engine is ${lagEvents} events behind (limit ${ctx.options.maxRiskLagEvents})`,
+            };
+          } catch (e) {
+            checks.risk = { ok: false, message: msg(e) };
+          }
+        }
+        const ready = [
+          checks.log,
+          checks.chain,
+          checks.relayer,
+          checks.solvency,
+          checks.bank,
+          checks.risk,
+        ].every((c) => c === undefined || c.ok);
         const leaves = ctx.proofs.cachedLeaves();
         if (leaves !== undefined) checks.proofCache = { leaves };
         return { status: ready ? 200 : 503, body: { ready, checks } };

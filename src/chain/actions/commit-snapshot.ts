@@ -1,4 +1,5 @@
 import {
+  encodeFunctionData,
   stringToHex,
   type Account,
   type Address,
@@ -27,6 +28,26 @@ export type CommitSnapshotReturnType = Hex;
  * CustodySolvency.commitSnapshot from a PLATFORM_ROLE key; waits for the receipt and returns the
  * transaction hash. Throws {@link SolvencyTransactionError} if it reverts.
  */
+/** The calldata of commitSnapshot, for a sender that signs and tracks its own transactions (the relayer's). */
+export function commitSnapshotCallData(p: Omit<CommitSnapshotParameters, "address">): Hex {
+  return encodeFunctionData({
+    abi: custodySolvencyAbi,
+    functionName: "commitSnapshot",
+    args: snapshotArgs(p),
+  });
+}
+
+function snapshotArgs(p: Omit<CommitSnapshotParameters, "address">) {
+  return [
+    stringToHex(p.asset, { size: 32 }),
+    p.dayNumber,
+    BigInt(p.logSize),
+    p.rootHash,
+    p.rootSum,
+    BigInt(p.leafCount),
+  ] as const;
+}
+
 export async function commitSnapshot(
   clients: { walletClient: WalletClient<Transport, Chain, Account>; publicClient: PublicClient },
   p: CommitSnapshotParameters,
@@ -36,14 +57,7 @@ export async function commitSnapshot(
     address: p.address,
     abi: custodySolvencyAbi,
     functionName: "commitSnapshot",
-    args: [
-      stringToHex(p.asset, { size: 32 }),
-      p.dayNumber,
-      BigInt(p.logSize),
-      p.rootHash,
-      p.rootSum,
-      BigInt(p.leafCount),
-    ],
+    args: snapshotArgs(p),
   });
   const hash = await clients.walletClient.writeContract(request);
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
