@@ -1,8 +1,8 @@
 import { type Pseudonymizer, detailsHash } from "./canonical";
-import { transferDetails } from "./engine";
+import { holdDetails, transferDetails } from "./engine";
 import { DerivedRowMismatchError } from "./errors";
 import { type LeafEntry, ZERO32 } from "../protocol/leaf-v1";
-import type { AccountRow, TransferRow } from "./store";
+import type { AccountRow, HoldRow, TransferRow } from "./store";
 import { ACCOUNT_STATUSES, ACCOUNT_TYPES, TRANSFER_KINDS } from "./types";
 
 /**
@@ -53,4 +53,42 @@ export function checkServedAccount(p: Pseudonymizer, a: AccountRow, events: read
         ["status", status === ACCOUNT_STATUSES[a.status]],
       ]);
   if (column) throw new DerivedRowMismatchError("ledger_accounts", a.id, column, a.sequence);
+}
+
+/**
+ * Throws DerivedRowMismatchError unless `created` (HOLD_CREATED) made `h` and `resolved` (the event
+ * at its resolved_sequence, if any) resolved it as its status says.
+ */
+export function checkServedHold(
+  p: Pseudonymizer,
+  h: HoldRow,
+  created: LeafEntry | undefined,
+  resolved: LeafEntry | undefined,
+): void {
+  const entryId = p.of("hold", h.id);
+  const resolvedAs = { pending: undefined, posted: "HOLD_POSTED", voided: "HOLD_VOIDED" }[h.status];
+  const column = !created
+    ? "sequence"
+    : firstDifference([
+        ["sequence", created.eventType === "HOLD_CREATED" && created.entryId === entryId],
+        ["debit_account_id", created.debitAccount === p.account(h.debitAccountId)],
+        ["credit_account_id", created.creditAccount === p.account(h.creditAccountId)],
+        ["asset", created.asset === h.asset],
+        ["amount", created.amount === h.amount],
+        ["kind", created.code === TRANSFER_KINDS[h.kind]],
+        ["escrow_id", created.reference === (h.escrowId ?? ZERO32)],
+        [
+          "payee_account_id, expires_at, metadata, fee",
+          created.metadataHash ===
+            detailsHash(holdDetails(h, h.payeeAccountId === null ? undefined : p.account(h.payeeAccountId))),
+        ],
+        [
+          "status",
+          h.status in { pending: 1, posted: 1, voided: 1 } &&
+            (resolvedAs === undefined
+              ? h.resolvedSequence === null
+              : resolved?.eventType === resolvedAs && resolved.entryId === entryId),
+        ],
+      ]);
+  if (column) throw new DerivedRowMismatchError("ledger_holds", h.id, column, h.sequence);
 }

@@ -67,6 +67,43 @@ function servedRowsSuite(backend: Backend) {
         await close();
       }
     });
+
+  for (const [column, edit] of [
+    ["status", "status = 'voided'"],
+    ["amount", "amount = 7"],
+    ["payee_account_id, expires_at, metadata, fee", "expires_at = expires_at + 1"],
+  ] as const)
+    it(`a hold whose ${column} was edited is refused (${backend.name})`, async () => {
+      const { ledger, db, close } = await openTestLedger(backend);
+      try {
+        const p = uniquePrefix();
+        await ledger.openAccount({ id: `${p}bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+        await ledger.openAccount({ id: `${p}alice`, type: "customer", asset: "EUR", scale: 2 });
+        await ledger.openAccount({ id: `${p}bob`, type: "customer", asset: "EUR", scale: 2 });
+        await ledger.transfer({
+          id: `${p}d`,
+          debitAccountId: `${p}bank`,
+          creditAccountId: `${p}alice`,
+          amount: 500n,
+          kind: "deposit",
+        });
+        await ledger.createHold({
+          id: `${p}h`,
+          debitAccountId: `${p}alice`,
+          creditAccountId: `${p}bob`,
+          amount: 50n,
+          kind: "transfer",
+          timeoutMs: 60_000,
+        });
+        await ledger.postHold(`${p}h`, { source: "api" });
+        expect((await ledger.getHold(`${p}h`)).status).to.equal("posted");
+        await rawExec(db, `UPDATE ledger_holds SET ${edit} WHERE id = '${p}h'`);
+        const e = await rejects(ledger.getHold(`${p}h`), DerivedRowMismatchError);
+        expect(e).to.include({ table: "ledger_holds", key: `${p}h`, column });
+      } finally {
+        await close();
+      }
+    });
 }
 
 describe("ledger: rows served only as their events made them (sqlite)", () => {
