@@ -4,6 +4,7 @@ import { leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
 import { toHex } from "../log/hex";
 import { nodeHasher } from "../log/node-hasher";
 import { MemoryTree } from "../log/tree";
+import { type DerivedRowReader, checkDerivedRows } from "./derived";
 import { checkEscrows } from "./escrows";
 import { FindingList } from "./findings";
 import type { AnchoredHead } from "../protocol/head";
@@ -35,17 +36,10 @@ export interface AuditEventSource {
   count(): Promise<number>;
   /** Every event in sequence order, in batches. */
   batches(): AsyncIterable<AuditEventRow[]>;
-  /** Balances the platform stored, by account pseudonym (compared with the replay), if available. */
-  storedBalances?(): Promise<Map<Hex, StoredBalance>>;
+  /** The derived tables (accounts, balances, transfers, holds, facts), compared row by row with the replay. */
+  derivedRows?: DerivedRowReader;
   /** The platform's copy of the tree, used only to name the exact altered event. */
   reference?: LeafHashReference;
-}
-
-export interface StoredBalance {
-  debitsPosted: bigint;
-  creditsPosted: bigint;
-  debitsPending: bigint;
-  creditsPending: bigint;
 }
 
 /** What the audit reads from the chain: the only thing it trusts. */
@@ -61,7 +55,7 @@ export interface AuditChainReader {
 }
 
 export interface AuditProgress {
-  phase: "events" | "heads" | "escrows";
+  phase: "events" | "heads" | "escrows" | "derived";
   done: number;
   total: number;
 }
@@ -175,34 +169,10 @@ export async function runAudit(p: RunAuditParameters): Promise<AuditReport> {
     p.onProgress?.({ phase: "escrows", done: result.escrowHolds.length, total: result.escrowHolds.length });
   }
 
-  if (events.storedBalances) {
-    const stored = await events.storedBalances();
-    for (const [pseudonym, a] of result.accountsByPseudonym) {
-      const s = stored.get(pseudonym);
-      if (
-        !s ||
-        s.debitsPosted !== a.debitsPosted ||
-        s.creditsPosted !== a.creditsPosted ||
-        s.debitsPending !== a.debitsPending ||
-        s.creditsPending !== a.creditsPending
-      )
-        findings.add({
-          check: "stored_balance",
-          message: s
-            ? `stored balance of account opened at ${a.openedAt} differs from the replay of its events`
-            : `account opened at ${a.openedAt} is missing from the stored accounts`,
-          // No index: a stored balance is not an event; the log itself may be intact.
-          account: pseudonym,
-          asset: a.asset,
-        });
-      stored.delete(pseudonym);
-    }
-    for (const pseudonym of stored.keys())
-      findings.add({
-        check: "stored_balance",
-        message: "a stored account was never opened in the log",
-        account: pseudonym,
-      });
+  if (events.derivedRows) {
+    p.onProgress?.({ phase: "derived", done: 0, total: 1 });
+    await checkDerivedRows(result, events.derivedRows, pos, findings);
+    p.onProgress?.({ phase: "derived", done: 1, total: 1 });
   }
 
   const latest = heads.length ? heads[heads.length - 1]! : undefined;

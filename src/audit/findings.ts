@@ -25,6 +25,11 @@ export const AUDIT_CHECKS = [
   "segregation_shortfall",
   "escrow_state",
   "stored_balance",
+  "derived_account",
+  "derived_transfer",
+  "derived_hold",
+  "derived_escrow",
+  "derived_fact",
 ] as const;
 export type AuditCheck = (typeof AUDIT_CHECKS)[number];
 
@@ -40,6 +45,13 @@ export interface AuditFinding {
   /** Pseudonym of the account concerned. */
   account?: Hex;
   escrowId?: Hex;
+  /** A derived row that differs from the replay: its table, primary key and first differing column. */
+  table?: string;
+  key?: string;
+  column?: string;
+  /** What the events give and what the row holds (text; null for SQL NULL). */
+  expected?: string | null;
+  found?: string | null;
 }
 
 /** Keeps the first `limit` findings and counts them all. */

@@ -6,11 +6,11 @@ export {
   type AuditEventSource,
   type AuditProgress,
   type RunAuditParameters,
-  type StoredBalance,
 } from "./audit";
 export { AUDIT_CHECKS, FindingList, type AuditCheck, type AuditFinding } from "./findings";
 export { checkHeads, type HeadCheckResult, type LeafHashReference } from "./heads";
 export { checkEscrows } from "./escrows";
+export { checkDerivedRows, type DerivedRowReader, type DerivedTable } from "./derived";
 export { readLeaf } from "./leaf";
 export { LedgerReplay, type ReplayResult, type ReplayedAccount, type ReplayedHold } from "./replay";
 export {

@@ -34,6 +34,13 @@ import type { FindingList } from "./findings";
 export interface ReplayedAccount extends AccountState {
   pseudonym: Hex;
   openedAt: number;
+  /** Leaf time of ACCOUNT_OPENED and the hash of the terms it commits to (scale, limits, metadata). */
+  openedTimestamp: number;
+  termsHash: Hex;
+  /** Event that set the current status (the opening event while never changed). */
+  statusIndex: number;
+  /** Last event that moved this account's balances (the opening event if none). */
+  balanceIndex: number;
 }
 
 export interface ReplayedHold {
@@ -51,6 +58,14 @@ export interface ReplayedHold {
   decisionTx?: Hex;
   /** Escrow holds released: the payee credited by the escrow_release transfer. */
   payee?: Hex;
+  /** Leaf time of HOLD_CREATED and the hash of the terms it commits to (expiry, fee, metadata, payee). */
+  createdAt: number;
+  termsHash: Hex;
+  /** Leaf time of HOLD_POSTED / HOLD_VOIDED and the hash of the decision it commits to. */
+  resolvedAt?: number;
+  resolutionHash?: Hex;
+  /** Escrow holds released: the event of the escrow_release transfer. */
+  releaseIndex?: number;
 }
 
 /** A FACT_RECORDED leaf: the owning module's audit re-hashes its stored document against it. */
@@ -64,6 +79,7 @@ export interface ReplayedFact {
   subject?: Hex;
   asset: string;
   amount: bigint;
+  timestamp: number;
 }
 
 export interface AssetTotalsJson {
@@ -86,6 +102,47 @@ export interface ReplayResult {
   accountsByPseudonym: ReadonlyMap<Hex, ReplayedAccount>;
   /** Every FACT_RECORDED event in log order. */
   facts: ReplayedFact[];
+  /** Every hold by the index of its HOLD_CREATED event. */
+  holdsByIndex: ReadonlyMap<number, ReplayedHold>;
+  /** The log indices of TRANSFER_POSTED events. */
+  transferEvents: IndexSet;
+}
+
+/** A set of log indices, one bit each (10^6 events: 125 KB). */
+export class IndexSet {
+  #bits = new Uint8Array(1024);
+  #size = 0;
+  get size(): number {
+    return this.#size;
+  }
+  add(i: number): boolean {
+    const byte = i >>> 3;
+    if (byte >= this.#bits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.#bits.length * 2));
+      grown.set(this.#bits);
+      this.#bits = grown;
+    }
+    const mask = 1 << (i & 7);
+    if (this.#bits[byte]! & mask) return false;
+    this.#bits[byte]! |= mask;
+    this.#size++;
+    return true;
+  }
+  has(i: number): boolean {
+    const byte = i >>> 3;
+    return byte < this.#bits.length && (this.#bits[byte]! & (1 << (i & 7))) !== 0;
+  }
+  /** Indices in this set and not in `other`, in increasing order. */
+  *minus(other: IndexSet): Generator<number> {
+    for (let byte = 0; byte < this.#bits.length; byte++) {
+      const b = this.#bits[byte]!;
+      if (b === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        const i = byte * 8 + bit;
+        if (b & (1 << bit) && !other.has(i)) yield i;
+      }
+    }
+  }
 }
 
 const TYPE_BY_CODE = new Map<number, AccountType>(
@@ -104,6 +161,7 @@ export class LedgerReplay {
   readonly #escrowIds = new Map<Hex, ReplayedHold>();
   readonly #facts: ReplayedFact[] = [];
   readonly #factIds = new Set<Hex>();
+  readonly #transferEvents = new IndexSet();
   #awaitingRelease: ReplayedHold | undefined;
   #events = 0;
   #transfers = 0;
@@ -238,6 +296,10 @@ export class LedgerReplay {
           debitsPending: 0n,
           creditsPending: 0n,
           openedAt: index,
+          openedTimestamp: e.timestamp,
+          termsHash: e.metadataHash,
+          statusIndex: index,
+          balanceIndex: index,
         });
         return;
       }
@@ -271,10 +333,12 @@ export class LedgerReplay {
             account: a.pseudonym,
           });
         a.status = status;
+        a.statusIndex = index;
         return;
       }
       case "TRANSFER_POSTED": {
         this.#transfers++;
+        this.#transferEvents.add(index);
         const kind = this.#kind(index, e.code);
         if (!kind) return;
         const chain = kind === "escrow_release" || kind === "escrow_refund";
@@ -286,11 +350,15 @@ export class LedgerReplay {
               message: `event ${index} releases escrow money without a matching posted escrow hold`,
               index,
             });
-          else awaiting.payee = e.creditAccount;
+          else {
+            awaiting.payee = e.creditAccount;
+            awaiting.releaseIndex = index;
+          }
         }
         if (!m) return;
         m[0].debitsPosted += e.amount;
         m[1].creditsPosted += e.amount;
+        m[0].balanceIndex = m[1].balanceIndex = index;
         this.#checkBounded(index, m[0]);
         return;
       }
@@ -315,6 +383,8 @@ export class LedgerReplay {
           amount: e.amount,
           kind,
           status: "pending",
+          createdAt: e.timestamp,
+          termsHash: e.metadataHash,
         };
         if (kind === "escrow_hold") {
           h.escrowId = e.reference;
@@ -331,6 +401,7 @@ export class LedgerReplay {
         if (!m) return;
         m[0].debitsPending += e.amount;
         m[1].creditsPending += e.amount;
+        m[0].balanceIndex = m[1].balanceIndex = index;
         this.#checkBounded(index, m[0]);
         return;
       }
@@ -369,6 +440,7 @@ export class LedgerReplay {
           ...(subject ? { subject } : {}),
           asset: e.asset,
           amount: e.amount,
+          timestamp: e.timestamp,
         });
         return;
       }
@@ -400,6 +472,8 @@ export class LedgerReplay {
         }
         h.status = e.eventType === "HOLD_POSTED" ? "posted" : "voided";
         h.resolvedIndex = index;
+        h.resolvedAt = e.timestamp;
+        h.resolutionHash = e.metadataHash;
         if (e.reference !== ZERO32) h.decisionTx = e.reference;
         if (h.kind === "escrow_hold" && e.reference === ZERO32)
           this.findings.add({
@@ -413,6 +487,7 @@ export class LedgerReplay {
         if (!debit || !credit) return;
         debit.debitsPending -= h.amount;
         credit.creditsPending -= h.amount;
+        debit.balanceIndex = credit.balanceIndex = index;
         if (h.status === "posted") {
           debit.debitsPosted += h.amount;
           credit.creditsPosted += h.amount;
@@ -473,7 +548,11 @@ export class LedgerReplay {
           asset: s.asset,
         });
     let openHolds = 0;
-    for (const h of this.#holds.values()) if (h.status === "pending") openHolds++;
+    const holdsByIndex = new Map<number, ReplayedHold>();
+    for (const h of this.#holds.values()) {
+      if (h.status === "pending") openHolds++;
+      holdsByIndex.set(h.index, h);
+    }
     return {
       events: this.#events,
       accounts: this.#accounts.size,
@@ -485,6 +564,8 @@ export class LedgerReplay {
       escrowHolds: [...this.#escrowIds.values()],
       accountsByPseudonym: this.#accounts,
       facts: this.#facts,
+      holdsByIndex,
+      transferEvents: this.#transferEvents,
     };
   }
 }

@@ -2,11 +2,25 @@ import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
 import { logMigrations, openLogReader } from "../log/reader";
-import type { AuditEventRow, AuditEventSource, StoredBalance } from "./audit";
+import type { Row } from "../ledger/rows";
+import type { AuditEventRow, AuditEventSource } from "./audit";
+import type { DerivedTable } from "./derived";
 import { AuditSourceError } from "./errors";
 import type { LeafHashReference } from "./heads";
 
 const PAGE = 20_000;
+
+/** Keyset pages of the derived tables in primary-key order; a transfer comes with the event at its sequence. */
+const DERIVED_PAGES: Record<DerivedTable, string> = {
+  ledger_accounts:
+    "SELECT id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted, credits_posted, debits_pending, credits_pending, created_at, sequence FROM ledger_accounts WHERE id > $1 ORDER BY id LIMIT $2",
+  ledger_transfers:
+    "SELECT t.*, e.leaf AS event_leaf, e.subject_kind AS event_subject_kind, e.subject_id AS event_subject_id FROM ledger_transfers t LEFT JOIN ledger_events e ON e.sequence = t.sequence WHERE t.id > $1 ORDER BY t.id LIMIT $2",
+  ledger_holds: "SELECT * FROM ledger_holds WHERE id > $1 ORDER BY id LIMIT $2",
+  ledger_hold_decisions:
+    "SELECT chain_event_id, hold_id, action FROM ledger_hold_decisions WHERE chain_event_id > $1 ORDER BY chain_event_id LIMIT $2",
+  ledger_facts: "SELECT * FROM ledger_facts WHERE id > $1 ORDER BY id LIMIT $2",
+};
 
 /** A database URL fit for a report: the password of a PostgreSQL URL is removed. */
 export function redactDatabaseUrl(url: string): string {
@@ -86,24 +100,12 @@ export function databaseEventSource(db: Database): AuditEventSource {
         if (raw.length < PAGE) return;
       }
     },
-    storedBalances: () =>
-      wrap("the accounts table", async () => {
-        const sql =
-          "SELECT pseudonym, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts";
-        const rows = (
-          db.kind === "sqlite"
-            ? db.sqlite.prepare(sql).raw().all()
-            : (await db.pool.query({ text: sql, rowMode: "array" })).rows
-        ) as [string, string | number, string | number, string | number, string | number][];
-        const out = new Map<Hex, StoredBalance>();
-        for (const r of rows)
-          out.set(r[0].toLowerCase() as Hex, {
-            debitsPosted: BigInt(r[1]),
-            creditsPosted: BigInt(r[2]),
-            debitsPending: BigInt(r[3]),
-            creditsPending: BigInt(r[4]),
-          });
-        return out;
+    derivedRows: (table, after, limit) =>
+      wrap(`the ${table} table`, async () => {
+        const sql = DERIVED_PAGES[table];
+        if (db.kind === "sqlite")
+          return db.sqlite.prepare(sql.replace(/\$\d/g, "?")).all(after, limit) as Row[];
+        return (await db.pool.query(sql, [after, limit])).rows as Row[];
       }),
     reference: logStoreReference(db),
   };

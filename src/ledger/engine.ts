@@ -260,7 +260,7 @@ function sameTransferBody(t: TransferRow, i: NewTransfer): boolean {
   );
 }
 
-function transferDetails(metadata: string | null, fee: string | null) {
+export function transferDetails(metadata: string | null, fee: string | null) {
   return { fee: parseJson(fee), metadata: parseJson(metadata) };
 }
 

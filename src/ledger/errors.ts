@@ -268,3 +268,22 @@ export class TransferEventExistsError extends InvariantError {
     super("a transfer of this batch is already in the event log but its transfer row is missing", opts);
   }
 }
+
+/**
+ * A derived row (transfer, account) disagrees with the event it was made from: the row was edited
+ * outside the ledger. The ledger refuses to serve it; `custody audit` names it too.
+ */
+export class DerivedRowMismatchError extends InvariantError {
+  override name = "DerivedRowMismatchError";
+  readonly table: string;
+  readonly key: string;
+  readonly column: string;
+  constructor(table: string, key: string, column: string, sequence: number) {
+    super(`${table} ${key} disagrees with its event`, {
+      details: `column ${column} differs from event ${sequence}; run custody audit`,
+    });
+    this.table = table;
+    this.key = key;
+    this.column = column;
+  }
+}

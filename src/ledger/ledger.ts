@@ -29,6 +29,7 @@ import { InvariantChecker, segregationReport } from "./invariants";
 import { TRANSFER_EVENT_ONCE_INDEX } from "./migrations";
 import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
+import { checkServedAccount, checkServedHold, checkServedTransfer } from "./served-rows";
 import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";
 import { PostgresLedgerStore } from "./postgres-store";
@@ -293,6 +294,12 @@ class LedgerImpl implements Ledger {
   async getAccount(id: string): Promise<Account> {
     const r = await this.#store.getAccount(checkId("account id", id));
     if (!r) throw new UnknownAccountError(id);
+    const events = await this.#store.getEventsBySequence(await this.#store.accountEventSequences(id));
+    checkServedAccount(
+      this.#ctx.pseudonyms,
+      r,
+      events.map((e) => decodeLeaf(e.leafBytes)),
+    );
     return toAccount(r);
   }
 
@@ -368,6 +375,8 @@ class LedgerImpl implements Ledger {
   async getTransfer(id: string): Promise<Transfer> {
     const r = await this.#store.getTransfer(checkId("transfer id", id));
     if (!r) throw new UnknownTransferError(id);
+    const [e] = await this.#store.getEventsBySequence([r.sequence]);
+    checkServedTransfer(this.#ctx.pseudonyms, r, e && decodeLeaf(e.leafBytes));
     return this.#toTransfer(r);
   }
 
@@ -421,12 +430,25 @@ class LedgerImpl implements Ledger {
   async getHold(id: string): Promise<Hold> {
     const r = await this.#store.getHold(checkId("hold id", id));
     if (!r) throw new UnknownHoldError(id);
-    return this.#toHold(r);
+    return this.#servedHold(r);
   }
 
   async getHoldByEscrowId(escrowId: Hex): Promise<Hold | undefined> {
     const r = await this.#store.getHoldByEscrowId(checkEscrowId(escrowId));
-    return r && this.#toHold(r);
+    return r && this.#servedHold(r);
+  }
+
+  /** The hold as served, once its row is checked against its creating and resolving events. */
+  async #servedHold(r: HoldRow): Promise<Hold> {
+    const events = await this.#store.getEventsBySequence(
+      r.resolvedSequence === null ? [r.sequence] : [r.sequence, r.resolvedSequence],
+    );
+    const at = (seq: number | null) => {
+      const e = events.find((x) => x.sequence === seq);
+      return e && decodeLeaf(e.leafBytes);
+    };
+    checkServedHold(this.#ctx.pseudonyms, r, at(r.sequence), at(r.resolvedSequence));
+    return this.#toHold(r);
   }
 
   async recordFact(input: FactInput): Promise<Fact> {

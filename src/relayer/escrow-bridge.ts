@@ -133,8 +133,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   let alarms: { escrowId: string; kind: EscrowAlarmKind; message: string }[] | undefined;
   let metrics = o.metrics;
 
-  async function loadAlarms() {
-    if (alarms) return alarms;
+  /** Alarms as the table holds them; `fresh` rereads it, so one an operator cleared is gone. */
+  async function loadAlarms(fresh = false) {
+    if (alarms && !fresh) return alarms;
     const rows = await all<{ escrow_id: string; kind: EscrowAlarmKind; message: string }>(
       o.db,
       "SELECT escrow_id, kind, message FROM relayer_escrow_alarms ORDER BY raised_at, escrow_id",
@@ -389,7 +390,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     name: "escrow-bridge",
     async run(ctx) {
       metrics ??= ctx.metrics;
-      await loadAlarms();
+      await loadAlarms(true);
       await createMissing(ctx.sender);
       await applyEvents(ctx.tip);
       await settleDue(ctx.sender);

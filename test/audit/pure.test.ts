@@ -161,6 +161,8 @@ describe("audit: escrow holds against the chain", () => {
     amount: 10n,
     kind: "escrow_hold" as const,
     escrowId,
+    createdAt: 0,
+    termsHash: ZERO32,
   };
   const onChain = (state: OnChainEscrow["state"]) =>
     new Map([

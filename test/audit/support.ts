@@ -72,7 +72,8 @@ function decisionId(
 
 /**
  * A small but complete ledger: every account type, deposits, transfers, a fee, a withdrawal, a
- * two-phase hold, and three escrow holds decided on chain (released, refunded by dispute, open).
+ * two-phase hold, facts, three escrow holds decided on chain (released, refunded by dispute, open),
+ * then a freeze, a batch, a voided hold and an open one.
  */
 export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ escrowIds: Hex[] }> {
   for (const [id, type] of [
@@ -202,6 +203,36 @@ export async function populateLedger(ledger: Ledger, c: AuditChain): Promise<{ e
     [escrowIds[1], false],
   );
   await ledger.voidHold("e2", { source: "chain", chainEventId: decisionId(refunded, "EscrowRefunded") });
+  // After the escrows: a freeze and unfreeze, a batch, a voided hold and a hold left open.
+  await ledger.setAccountStatus("carol", "frozen");
+  await ledger.setAccountStatus("carol", "active");
+  await ledger.transferBatch([
+    { id: "b1", debitAccountId: "alice", creditAccountId: "carol", amount: 25n, kind: "transfer" },
+    {
+      id: "b2",
+      debitAccountId: "carol",
+      creditAccountId: "bob",
+      amount: 5n,
+      kind: "transfer",
+      metadata: { memo: "split" },
+    },
+  ]);
+  await ledger.createHold({
+    id: "p2",
+    debitAccountId: "bob",
+    creditAccountId: "alice",
+    amount: 40n,
+    kind: "transfer",
+    timeoutMs: 60_000,
+  });
+  await ledger.voidHold("p2", { source: "api" });
+  await ledger.createHold({
+    id: "p3",
+    debitAccountId: "alice",
+    creditAccountId: "carol",
+    amount: 10n,
+    kind: "transfer",
+  });
   return { escrowIds };
 }
 

@@ -19,7 +19,7 @@ import { createEscrowBridge, onChainTermsOf, type EscrowLedger } from "../../src
 import { silentLogger } from "../../src/relayer/logger";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
-import { all } from "../../src/db/sql";
+import { all, run } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
 import { createLogIntegrator } from "../../src/log/integrator";
 
@@ -301,6 +301,15 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       const h = await ledger.getHold("late1");
       expect(h.status).to.equal("posted");
       expect(hold.escrowId).to.be.a("string");
+    });
+
+    it("alarms cleared in the table (the operator resolved them) are gone at the next step, without a restart", async () => {
+      expect(relayer.status().alarm).not.to.equal(undefined);
+      await run(db, "DELETE FROM relayer_escrow_alarms");
+      await relayer.runOnce();
+      expect(relayer.status().alarm).to.equal(undefined);
+      expect(await escrowAlarmGauge(registry, "escrow-decided-otherwise")).to.equal(0);
+      expect(await escrowAlarmGauge(registry, "escrow-terms-mismatch")).to.equal(0);
     });
   });
 }
