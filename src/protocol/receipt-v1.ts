@@ -94,24 +94,32 @@ const address = z.pipe(
   z.transform((a) => a.toLowerCase() as Address),
 );
 
-const entrySchema = z.strictObject({
-  version: z.literal(LEAF_VERSION),
-  eventType: z.enum(Object.keys(EVENT_TYPES) as [EventTypeName, ...EventTypeName[]]),
-  sequence: uint,
-  timestamp: uint,
-  salt: hash32,
-  entryId: hash32,
-  debitAccount: hash32,
-  creditAccount: hash32,
-  asset: z.string().check(z.regex(/^[\x21-\x7e]{1,32}$/, "must be 1..32 printable ASCII characters")),
-  amount: z.string().check(
-    z.regex(/^(0|[1-9][0-9]*)$/, "must be the decimal string of a non-negative integer"),
-    z.refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= UINT128_MAX, "must be below 2^128"),
-  ),
-  code: z.int().check(z.minimum(0), z.maximum(255)),
-  reference: hash32,
-  metadataHash: hash32,
-});
+const entrySchema = z
+  .strictObject({
+    version: z.literal(LEAF_VERSION),
+    eventType: z.enum(Object.keys(EVENT_TYPES) as [EventTypeName, ...EventTypeName[]]),
+    sequence: uint,
+    timestamp: uint,
+    salt: hash32,
+    entryId: hash32,
+    debitAccount: hash32,
+    creditAccount: hash32,
+    // Empty only for a fact that names no asset (leaf-v1); the refinement below enforces that.
+    asset: z.string().check(z.regex(/^[\x21-\x7e]{0,32}$/, "must be 1..32 printable ASCII characters")),
+    amount: z.string().check(
+      z.regex(/^(0|[1-9][0-9]*)$/, "must be the decimal string of a non-negative integer"),
+      z.refine((s) => !/^[0-9]+$/.test(s) || BigInt(s) <= UINT128_MAX, "must be below 2^128"),
+    ),
+    code: z.int().check(z.minimum(0), z.maximum(255)),
+    reference: hash32,
+    metadataHash: hash32,
+  })
+  .check(
+    z.refine((e) => e.asset !== "" || e.eventType === "FACT_RECORDED", {
+      message: "must be 1..32 printable ASCII characters (only a fact may name no asset)",
+      path: ["asset"],
+    }),
+  );
 
 const anchorSchema = z.strictObject({
   chainId: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),

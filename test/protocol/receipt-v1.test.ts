@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { hexToBytes, type Hex } from "viem";
+import { bytesToHex, hexToBytes, type Hex } from "viem";
 import { encodeLeaf, leafEntryFromJson } from "../../src/protocol/leaf-v1";
 import {
   RECEIPT_FORMAT_V1,
@@ -15,8 +15,8 @@ import {
   type ReceiptAnchor,
   type ReceiptJson,
 } from "../../src/verify";
-import { makeTree } from "../verify/support/entries";
-import { refLeafHash, refVerifyInclusion } from "../support/rfc9162";
+import { makeEntry, makeTree } from "../verify/support/entries";
+import { refInclusionPath, refLeafHash, refRoot, refVerifyInclusion } from "../support/rfc9162";
 
 const tree = makeTree(11);
 
@@ -77,6 +77,7 @@ describe("verify/receipt: format", () => {
       ["other format", (r) => (r.format = "custody-receipt-v9"), "format"],
       ["unknown event type", (r) => (r.entry.eventType = "STOLEN"), "entry.eventType"],
       ["leaf version 2", (r) => (r.entry.version = 2), "entry.version"],
+      ["empty asset on a transfer", (r) => (r.entry.asset = ""), "entry.asset"],
     ];
     for (const [what, mutate, field] of cases) {
       const r = clone(receiptOf(3));
@@ -114,6 +115,24 @@ describe("verify/receipt: format", () => {
 });
 
 describe("verify/receipt: offline verification", () => {
+  it("accepts a receipt for a fact that names no asset, as leaf-v1 allows", () => {
+    // Facts (statements, alerts, snapshots...) are log entries too, and their holders get receipts.
+    const entries = [
+      makeEntry(0),
+      makeEntry(1, { eventType: "FACT_RECORDED", asset: "", amount: 0n, code: 40 }),
+    ];
+    const hashes = entries.map((e) => refLeafHash(encodeLeaf(e)));
+    const json = createReceipt({
+      entry: entries[1],
+      anchor: { ...anchorFor(2), rootHash: bytesToHex(refRoot(hashes)) },
+      inclusionProof: refInclusionPath(1, hashes).map((b) => bytesToHex(b)),
+      issuedAt: new Date("2026-12-02T16:00:00Z"),
+    });
+    expect(json.entry.asset).to.equal("");
+    const v = verifyReceiptOffline(JSON.stringify(json));
+    expect(v.ok, v.reason).to.equal(true);
+  });
+
   it("accepts a valid receipt for every leaf of several tree sizes", () => {
     for (const size of [1, 2, 3, 5, 8, 11]) {
       for (let i = 0; i < size; i++) {

@@ -110,7 +110,7 @@ describe("web: receipt page under the user's trust policy, in Chromium", functio
     });
     const alice = bytesToHex(accounts[0].pseudonym);
     const position = built.positionOf.get(alice.slice(2))!;
-    const leaf = built.leaves[position]!;
+    const leaf = built.leafAt(position);
     proof = balanceProofFromTree({
       tree: built.tree,
       position,
