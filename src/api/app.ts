@@ -39,7 +39,7 @@ import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
 import type { ProofCacheOptions } from "../log/proof-cache";
 import { CheckpointService, type CheckpointSettings } from "./services/checkpoints";
-import { tlogRouter } from "./tlog";
+import { tlogOpenApiPaths, tlogRouter } from "./tlog";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -202,7 +202,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   app.locals[FAST_GET] = fastGet;
 
-  const openapi = buildOpenApiDocument(routes);
+  const openapi = buildOpenApiDocument(routes, {
+    extraPaths: deps.checkpoints ? tlogOpenApiPaths() : [],
+  });
   const v1 = express.Router();
   v1.get("/openapi.json", (_req, res) => {
     (res.locals as ApiLocals).route = "/openapi.json";

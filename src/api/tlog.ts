@@ -1,4 +1,6 @@
+import type { RouteConfig } from "@asteasolutions/zod-to-openapi";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { z } from "zod";
 import { IndexOutOfRangeError } from "../log/errors";
 import { hashLeaf } from "../log/hash";
 import { equalBytes } from "../log/hex";
@@ -12,6 +14,7 @@ import {
 } from "../protocol/tlog-tiles";
 import { InvariantError } from "../errors";
 import { NotFoundError } from "./errors";
+import { ErrorSchema } from "./schemas/common";
 import { admit, type PipelineOptions } from "./http/pipeline";
 import type { RouteDef } from "./http/route";
 import type { LedgerPort, LogReader } from "./ports";
@@ -23,6 +26,8 @@ export interface TileReader extends LogReader {
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
+const CHECKPOINT_CACHE = "public, max-age=2";
+const ENTRIES_CACHE = "private, max-age=31536000, immutable";
 
 // Stands for the entry-bundle endpoint in the shared authentication step (auditors only).
 const ENTRIES_ACCESS = {
@@ -48,7 +53,7 @@ export function tlogRouter(opts: {
   const r = express.Router();
   r.get("/checkpoint", async (_req: Request, res: Response) => {
     const { note } = await opts.checkpoints.cosignedCheckpoint(await opts.checkpoints.latestHead());
-    res.set("Content-Type", "text/plain; charset=utf-8").set("Cache-Control", "public, max-age=2").send(note);
+    res.set("Content-Type", "text/plain; charset=utf-8").set("Cache-Control", CHECKPOINT_CACHE).send(note);
   });
   r.get(/^\/tile\/(.+)$/, async (req: Request, res: Response) => {
     const path = req.path.slice(1);
@@ -81,7 +86,7 @@ export function tlogRouter(opts: {
       });
       res
         .set("Content-Type", "application/octet-stream")
-        .set("Cache-Control", "private, max-age=31536000, immutable")
+        .set("Cache-Control", ENTRIES_CACHE)
         .send(Buffer.from(encodeEntryBundle(events.map((e) => e.leafBytes))));
       return;
     }
@@ -115,4 +120,95 @@ export function tlogRouter(opts: {
     next(err);
   });
   return r;
+}
+
+const cacheHeader = (value: string) => ({
+  "Cache-Control": { description: "caching policy", schema: { type: "string" as const, example: value } },
+});
+const binary = (description: string, cache: string) => ({
+  description,
+  headers: cacheHeader(cache),
+  content: { "application/octet-stream": { schema: z.string().meta({ format: "binary" }) } },
+});
+const notFound = {
+  description: "no such tile, or beyond the latest checkpoint (plain text, not cached)",
+  headers: cacheHeader("no-store"),
+  content: { "text/plain": { schema: z.string() } },
+};
+const jsonError = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+const TILE_LEVEL = z
+  .string()
+  .regex(/^[0-9]+$/)
+  .meta({ description: `tile level; a level-L tile holds hashes at tree height ${TLOG_TILE_HEIGHT}·L` });
+const TILE_INDEX = z.string().meta({
+  description:
+    "tile index as C2SP path elements: three-digit groups, all but the last prefixed with x (e.g. x001/234); " +
+    "the index may span several path segments",
+  example: "x001/234",
+});
+const TILE_WIDTH = z
+  .string()
+  .regex(/^[1-9][0-9]*$/)
+  .meta({ description: `width of a partial tile, 1..${TLOG_TILE_WIDTH - 1}` });
+const tileHashes = (partial: boolean): RouteConfig => ({
+  method: "get",
+  path: partial ? "/tlog/tile/{L}/{N}.p/{W}" : "/tlog/tile/{L}/{N}",
+  operationId: partial ? "getPartialHashTile" : "getHashTile",
+  summary: partial ? "A partial hash tile (C2SP tlog-tiles)" : "A full hash tile (C2SP tlog-tiles)",
+  tags: ["tlog"],
+  description: `Public. ${partial ? "W" : String(TLOG_TILE_WIDTH)} concatenated 32-byte SHA-256 node hashes; only tiles within the latest checkpoint are served.`,
+  security: [],
+  request: { params: z.object({ L: TILE_LEVEL, N: TILE_INDEX, ...(partial ? { W: TILE_WIDTH } : {}) }) },
+  responses: { 200: binary("hash tile", IMMUTABLE), 404: notFound, 429: jsonError("rate limit exceeded") },
+});
+const entryBundle = (partial: boolean): RouteConfig => ({
+  method: "get",
+  path: partial ? "/tlog/tile/entries/{N}.p/{W}" : "/tlog/tile/entries/{N}",
+  operationId: partial ? "getPartialEntryBundle" : "getEntryBundle",
+  summary: partial ? "A partial entry bundle (C2SP tlog-tiles)" : "An entry bundle (C2SP tlog-tiles)",
+  tags: ["tlog"],
+  description:
+    "Roles: auditor. The leaves' bytes, each prefixed with its 2-byte big-endian length; they carry salts and " +
+    "pseudonyms, hence the auditor role and a private cache policy.",
+  security: [{ apiKey: [] }],
+  request: { params: z.object({ N: TILE_INDEX, ...(partial ? { W: TILE_WIDTH } : {}) }) },
+  responses: {
+    200: binary("entry bundle", ENTRIES_CACHE),
+    401: jsonError("missing or unknown API key (UNAUTHENTICATED)"),
+    403: jsonError("the key's role may not read entries (FORBIDDEN)"),
+    404: notFound,
+    429: jsonError("rate limit exceeded (RATE_LIMITED)"),
+  },
+});
+
+/** The tlog-tiles read API in OpenAPI form, for the API's document (served outside `/v1`). */
+export function tlogOpenApiPaths(): RouteConfig[] {
+  return [
+    {
+      method: "get",
+      path: "/tlog/checkpoint",
+      operationId: "getCheckpoint",
+      summary: "The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
+      tags: ["tlog"],
+      description:
+        "Public. The newest anchored head as a C2SP checkpoint, signed with the log key and carrying the " +
+        "witnesses' cosignatures. Short-lived cache: it changes with every anchor.",
+      security: [],
+      responses: {
+        200: {
+          description: "signed note",
+          headers: cacheHeader(CHECKPOINT_CACHE),
+          content: { "text/plain; charset=utf-8": { schema: z.string() } },
+        },
+        429: jsonError("rate limit exceeded (RATE_LIMITED)"),
+      },
+    },
+    tileHashes(false),
+    tileHashes(true),
+    entryBundle(false),
+    entryBundle(true),
+  ];
 }

@@ -123,6 +123,41 @@ describe("api: signed checkpoints and the C2SP tlog-tiles API", () => {
     );
   });
 
+  it("lists the tlog-tiles routes in the OpenAPI document with their content types, auth and caching", async () => {
+    const doc = (await s.call("GET", "/v1/openapi.json")).body;
+    const paths = doc.paths as Record<string, Record<string, any>>;
+    const tlog = Object.keys(paths).filter((p) => p.startsWith("/tlog/"));
+    expect(tlog.sort()).to.deep.equal([
+      "/tlog/checkpoint",
+      "/tlog/tile/entries/{N}",
+      "/tlog/tile/entries/{N}.p/{W}",
+      "/tlog/tile/{L}/{N}",
+      "/tlog/tile/{L}/{N}.p/{W}",
+    ]);
+    const cache = (op: any) => op.responses["200"].headers["Cache-Control"].schema.example;
+    const checkpoint = paths["/tlog/checkpoint"].get;
+    expect(checkpoint.security).to.deep.equal([]);
+    expect(Object.keys(checkpoint.responses["200"].content)).to.deep.equal(["text/plain; charset=utf-8"]);
+    expect(cache(checkpoint)).to.equal((await bytes(s, "/tlog/checkpoint")).headers.get("cache-control"));
+    for (const p of ["/tlog/tile/{L}/{N}", "/tlog/tile/{L}/{N}.p/{W}"]) {
+      const op = paths[p].get;
+      expect(op.security, p).to.deep.equal([]);
+      expect(Object.keys(op.responses["200"].content), p).to.deep.equal(["application/octet-stream"]);
+      expect(cache(op), p).to.equal("public, max-age=31536000, immutable");
+      expect(Object.keys(op.responses["404"].content), p).to.deep.equal(["text/plain"]);
+    }
+    for (const p of ["/tlog/tile/entries/{N}", "/tlog/tile/entries/{N}.p/{W}"]) {
+      const op = paths[p].get;
+      expect(op.security, p).to.deep.equal([{ apiKey: [] }]);
+      expect(op.description, p).to.match(/^Roles: auditor\./);
+      expect(op.responses, p).to.include.keys("401", "403");
+      expect(cache(op), p).to.match(/^private,/);
+    }
+    const entries = await bytes(s, "/tlog/tile/entries/000.p/1", s.keys.auditor);
+    expect(entries.status).to.equal(200);
+    expect(entries.headers.get("cache-control")).to.equal(cache(paths["/tlog/tile/entries/{N}"].get));
+  });
+
   it("golang.org/x/mod sumdb/note and sumdb/tlog agree: checkpoint, tiles, roots, inclusion and consistency proofs", async function () {
     const bin = tlogcheckBinary();
     if (!bin) return this.skip();
