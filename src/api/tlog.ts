@@ -13,9 +13,9 @@ import {
   tileNeedsTreeSize,
 } from "../protocol/tlog-tiles";
 import { InvariantError } from "../errors";
-import { NotFoundError } from "./errors";
+import { NotFoundError, RequestValidationError } from "./errors";
 import { ErrorSchema } from "./schemas/common";
-import { admit, type PipelineOptions } from "./http/pipeline";
+import { admit, sendsBody, type PipelineOptions } from "./http/pipeline";
 import type { RouteDef } from "./http/route";
 import type { LedgerPort, LogReader } from "./ports";
 import type { CheckpointService } from "./services/checkpoints";
@@ -29,12 +29,13 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 const CHECKPOINT_CACHE = "public, max-age=2";
 const ENTRIES_CACHE = "private, max-age=31536000, immutable";
 
-// Stands for the entry-bundle endpoint in the shared authentication step (auditors only).
+// Stand for the tlog endpoints in the shared rate-limit and authentication step.
 const ENTRIES_ACCESS = {
   method: "get",
   path: "/tlog/tile/entries/{N}",
   access: ["auditor"],
 } as unknown as RouteDef;
+const PUBLIC_ACCESS = { method: "get", path: "/tlog", access: "public" } as unknown as RouteDef;
 
 /**
  * The C2SP tlog-tiles read API (docs/checkpoints.md), mounted at `<api>/tlog`:
@@ -51,12 +52,20 @@ export function tlogRouter(opts: {
   pipeline: PipelineOptions;
 }): express.Router {
   const r = express.Router();
-  r.get("/checkpoint", async (_req: Request, res: Response) => {
+  r.use((req: Request, _res: Response, next: NextFunction) => {
+    if (sendsBody(req))
+      throw new RequestValidationError("body", [{ path: [], message: "a GET request takes no body" }]);
+    next();
+  });
+  r.get("/checkpoint", async (req: Request, res: Response) => {
+    await admit(PUBLIC_ACCESS, req.headers.authorization, req.ip, opts.pipeline);
     const { note } = await opts.checkpoints.cosignedCheckpoint(await opts.checkpoints.latestHead());
     res.set("Content-Type", "text/plain; charset=utf-8").set("Cache-Control", CHECKPOINT_CACHE).send(note);
   });
   r.get(/^\/tile\/(.+)$/, async (req: Request, res: Response) => {
     const path = req.path.slice(1);
+    const access = path.startsWith("tile/entries/") ? ENTRIES_ACCESS : PUBLIC_ACCESS;
+    await admit(access, req.headers.authorization, req.ip, opts.pipeline);
     let tile;
     try {
       tile = parseTilePath(path);
@@ -74,7 +83,6 @@ export function tlogRouter(opts: {
       });
     await opts.checkpoints.signedCheckpoint(head); // checks the local tree against the anchored root
     if (tile.level === "entries") {
-      await admit(ENTRIES_ACCESS, req.headers.authorization, req.ip, opts.pipeline);
       const from = tile.index * TLOG_TILE_WIDTH;
       const events = await opts.ledger.getEvents(from, tile.width);
       const leafHashes = await opts.log.nodeHashes(0, from, tile.width);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
 import type { ApiLogger } from "../../../src/api/http/logger";
+import { openCustodianBank } from "../../../src/bank/bank";
 import type { AnvilNode } from "../../../src/chain/anvil";
 import type { ChainClients } from "../../../src/chain/clients";
 import type { Deployment } from "../../../src/chain/deployment";
@@ -44,7 +45,14 @@ export interface ApiStack {
   };
   server: ApiServer;
   url: string;
-  keys: { platform: string; auditor: string; alice: string; bob: string; revoked: string };
+  keys: {
+    platform: string;
+    auditor: string;
+    custodian: string;
+    alice: string;
+    bob: string;
+    revoked: string;
+  };
   logLines: Record<string, unknown>[];
   /** One relayer step: syncs the log, anchors everything pending, runs the escrow bridge. */
   anchor(): Promise<void>;
@@ -63,6 +71,8 @@ export async function startApiStack(
     checkpoints?: ApiDeps["checkpoints"];
     /** Collect witness cosignatures after each anchor (the array may be filled after start). */
     witnesses?: WitnessEndpoint[];
+    /** Serve the custodian bank's routes (statements, reconciliations). */
+    bank?: boolean;
   } = {},
 ): Promise<ApiStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-api-"));
@@ -115,6 +125,7 @@ export async function startApiStack(
   const keys = {
     platform: (await createApiKey(db, { role: "platform" })).key,
     auditor: (await createApiKey(db, { role: "auditor" })).key,
+    custodian: (await createApiKey(db, { role: "custodian" })).key,
     alice: (await createApiKey(db, { role: "holder", accounts: ["alice"] })).key,
     bob: (await createApiKey(db, { role: "holder", accounts: ["bob"] })).key,
     revoked: "",
@@ -134,6 +145,7 @@ export async function startApiStack(
     auth: openApiKeyStore(db, { cacheTtlMs: 0 }),
     logger,
     options: { rateLimit: false, escrowAccounts: { EUR: "escrow-eur" }, ...opts.options },
+    bank: opts.bank ? await openCustodianBank({ db, ledger }) : undefined,
     checkpoints: opts.checkpoints && {
       ...opts.checkpoints,
       cosignatures: opts.witnesses ? cosignatureStore(db) : undefined,
