@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
-import type { ApiLogger } from "../../../src/api/http/logger";
 import { openCustodianBank } from "../../../src/bank/bank";
 import type { AnvilNode } from "../../../src/chain/anvil";
 import type { ChainClients } from "../../../src/chain/clients";
@@ -16,7 +15,7 @@ import { openLedger, type Ledger } from "../../../src/ledger/ledger";
 import { openLogStore, type LogStore } from "../../../src/log/store";
 import { createLogIntegrator, type LogIntegrator } from "../../../src/log/integrator";
 import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
-import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
+import { createLogger, silentLogger } from "../../../src/logging";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
 import { relayerMigrations } from "../../../src/relayer/migrations";
 import { logAnchorSource } from "../../../src/relayer/source";
@@ -95,7 +94,7 @@ export async function startApiStack(
     deployment,
     policy: { batchSize: 1, maxDelayMs: 0 },
     confirmations: 0,
-    log: silentRelayerLog,
+    log: silentLogger,
     tasks: [
       createEscrowBridge({
         db,
@@ -103,7 +102,7 @@ export async function startApiStack(
         publicClient: clients.publicClient,
         escrow: deployment.custodyEscrow,
         fromBlock: deployment.deploymentBlock,
-        log: silentRelayerLog,
+        log: silentLogger,
       }),
       ...(opts.witnesses && opts.checkpoints
         ? [
@@ -114,7 +113,7 @@ export async function startApiStack(
               origin: opts.checkpoints.origin,
               signer: opts.checkpoints.signer,
               witnesses: opts.witnesses,
-              log: silentRelayerLog,
+              log: silentLogger,
             }),
           ]
         : []),
@@ -135,7 +134,11 @@ export async function startApiStack(
   await revokeApiKey(db, r.keyId);
 
   const logLines: Record<string, unknown>[] = [];
-  const logger: ApiLogger = { info: (f) => logLines.push(f), error: (f) => logLines.push(f) };
+  // The production logger (pino, redaction included), writing into logLines.
+  const logger = createLogger({
+    component: "api",
+    destination: { write: (line: string) => logLines.push(JSON.parse(line)) },
+  });
   const app = createApiApp({
     ledger,
     log: integrator.reader,
