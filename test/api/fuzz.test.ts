@@ -159,7 +159,24 @@ function fuzzSuite(
       covers(ops);
     });
 
-    /** Fills a path template; `raw` values are inserted unencoded (tile paths span segments). */
+    it("has a state check that sees a single changed field", () => {
+      if (t.db.kind !== "sqlite") throw new Error("SQLite expected");
+      const sqlite = t.db.sqlite;
+      sqlite.exec("SAVEPOINT fuzz_check");
+      try {
+        sqlite
+          .prepare(
+            "UPDATE api_keys SET revoked = 1 - revoked WHERE rowid = (SELECT min(rowid) FROM api_keys)",
+          )
+          .run();
+        expect(snapshot(t.db)).to.not.equal(state);
+      } finally {
+        sqlite.exec("ROLLBACK TO fuzz_check; RELEASE fuzz_check");
+      }
+      expect(snapshot(t.db)).to.equal(state);
+    });
+
+    /** Fills a path template, encoding values (but for `encoded`); tile indices keep their slashes. */
     function fillPath(op: ApiOperation, values: Record<string, string>, encoded?: string): string {
       const tlog = op.path.startsWith("/tlog/");
       return op.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => {
