@@ -23,7 +23,7 @@ import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
  * FUZZ_SEED and FUZZ_RUNS (per operation) replay or widen a run; the seed is printed on failure.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 
 interface FuzzRequest {
   kind: string;
