@@ -27,7 +27,7 @@ import { createLogIntegrator } from "../src/log/integrator";
 import { openLogStore } from "../src/log/store";
 import { MemoryTree } from "../src/log/tree";
 import { relayerMigrations } from "../src/relayer/anchor-store";
-import { silentLogger } from "../src/relayer/logger";
+import { silentLogger } from "../src/logging";
 import { createRelayer } from "../src/relayer/relayer";
 import { logAnchorSource } from "../src/relayer/source";
 import type { AnchorSource } from "../src/relayer/types";

@@ -31,12 +31,11 @@ import { openLogStore } from "../src/log/store";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../src/api/auth/keys";
 import { relayerMigrations } from "../src/relayer/migrations";
 import { createRelayer } from "../src/relayer/relayer";
-import { silentLogger } from "../src/relayer/logger";
+import { createLogger, silentLogger } from "../src/logging";
 import { logAnchorSource } from "../src/relayer/source";
 import { startDevChain } from "../src/chain/dev";
 import { openAnchorStore } from "../src/relayer/anchor-store";
 import { createApiApp, startApiServer } from "../src/api/app";
-import { jsonLineLogger } from "../src/api/http/logger";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -148,13 +147,14 @@ async function prepare(): Promise<Meta> {
 /** Child process: the API over the prepared database. Prints its URL on stdout. */
 async function serve(): Promise<void> {
   const db = openDatabase(dbFile);
-  const logFile = fs.createWriteStream(path.join(workDir, "api-requests.log"));
+  // The request log as deployed: pino, written synchronously, here to a file.
+  const logFd = fs.openSync(path.join(workDir, "api-requests.log"), "a");
   const app = createApiApp({
     ledger: await openLedger(db, { pseudonymKey: KEY }),
     log: logReaderOf(await openLogStore(db)),
     anchors: openAnchorStore(db),
     auth: openApiKeyStore(db),
-    logger: jsonLineLogger(logFile),
+    logger: createLogger({ component: "api", destination: logFd }),
     options: { rateLimit: false, warmProofCache: true },
   });
   const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });

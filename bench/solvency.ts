@@ -8,6 +8,7 @@
  *
  *   npm run bench:solvency            (CUSTODY_BENCH_CUSTOMERS, CUSTODY_BENCH_HTTP_CUSTOMERS to resize)
  */
+import { silentLogger } from "../src/logging";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -194,7 +195,7 @@ async function httpBench() {
       },
       auth: openApiKeyStore(db),
       solvency: snapshots,
-      logger: { info: () => {}, error: () => {} },
+      logger: silentLogger,
       options: { rateLimit: false },
     });
     const server = await startApiServer(app, { host: "127.0.0.1", port: 0 });

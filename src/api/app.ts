@@ -8,7 +8,8 @@ import type { ApiKeyStore } from "./auth/keys";
 import type { ApiContext, ResolvedApiOptions } from "./context";
 import { RouteNotFoundError } from "./errors";
 import { errorBodyOf, fromBodyParserError, httpStatusOf } from "./http/error-shape";
-import { jsonLineLogger, type ApiLogger } from "./http/logger";
+import { createLogger, type Logger } from "../logging";
+import { logRequest } from "./http/request-log";
 import { createFastGetHandler } from "./http/fast-get";
 import { createApiMetrics } from "./http/metrics";
 import { routeHandlers, type ApiLocals } from "./http/pipeline";
@@ -39,7 +40,7 @@ import { systemRoutes } from "./routes/system";
 import { ProofService } from "./services/proofs";
 import type { ProofCacheOptions } from "../log/proof-cache";
 import { CheckpointService, type CheckpointSettings } from "./services/checkpoints";
-import { tlogRouter } from "./tlog";
+import { tlogOpenApiPaths, tlogRouter } from "./tlog";
 
 /** The chain as the API sees it: a read client and the deployed addresses. */
 export interface ApiChain {
@@ -96,8 +97,8 @@ export interface ApiDeps {
   webDir?: string;
   /** Registry for request metrics, exposed at `/metrics` (default: a registry of this app's own). */
   metrics?: Registry;
-  /** Structured request log (default: JSON lines on stdout). */
-  logger?: ApiLogger;
+  /** Structured request log (default: pino JSON lines on stdout; never keys, salts or bodies). */
+  logger?: Logger;
   /** Alerts and dual control (`/v1/alerts`, `/v1/approvals`); absent: those routes are not served. */
   risk?: RiskService;
   options?: ApiOptions;
@@ -129,7 +130,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     escrowAccounts: o.escrowAccounts ?? {},
     now: o.now ?? Date.now,
   };
-  const logger = deps.logger ?? jsonLineLogger();
+  const logger = deps.logger ?? createLogger({ component: "api" });
   const metrics = createApiMetrics(deps.metrics);
   if (deps.bank) registerBankMetrics(metrics.registry, deps.bank);
   const rateLimiter =
@@ -179,15 +180,13 @@ export function createApiApp(deps: ApiDeps): express.Express {
       const locals = res.locals as ApiLocals;
       const route = locals.route ? `/v1${locals.route}` : req.path === "/metrics" ? "/metrics" : "unmatched";
       metrics.observe(req.method, route, res.statusCode, seconds);
-      logger.info({
-        msg: "request",
+      logRequest(logger, {
         method: req.method,
         route,
         status: res.statusCode,
-        ms: Math.round(seconds * 1e6) / 1e3,
-        keyId: locals.principal?.keyId,
-        role: locals.principal?.role,
-        ...(res.statusCode >= 400 && res.locals.errorCode ? { code: res.locals.errorCode } : {}),
+        seconds,
+        principal: locals.principal,
+        errorCode: res.locals.errorCode,
       });
     });
     next();
@@ -208,7 +207,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   app.locals[FAST_GET] = fastGet;
 
-  const openapi = buildOpenApiDocument(routes);
+  const openapi = buildOpenApiDocument(routes, {
+    extraPaths: deps.checkpoints ? tlogOpenApiPaths() : [],
+  });
   const v1 = express.Router();
   v1.get("/openapi.json", (_req, res) => {
     (res.locals as ApiLocals).route = "/openapi.json";
@@ -255,12 +256,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     const body = errorBodyOf(e, status);
     res.locals.errorCode = body.error.code;
     if (status === 500)
-      logger.error({
-        msg: "request failed",
-        method: req.method,
-        path: req.path,
-        error: String(e).split("\n")[0],
-      });
+      logger.error({ method: req.method, path: req.path, error: String(e).split("\n")[0] }, "request failed");
     if (status === 429 && typeof body.error.retryAfterSeconds === "number")
       res.set("Retry-After", String(body.error.retryAfterSeconds));
     if (res.headersSent) return;

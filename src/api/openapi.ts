@@ -1,4 +1,4 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import type { RouteDef } from "./http/route";
 import { ErrorSchema } from "./schemas/common";
@@ -13,8 +13,14 @@ const AUTH_ERRORS: Record<number, string> = {
   403: "the key's role may not call this route (FORBIDDEN)",
 };
 
-/** The OpenAPI 3.1 document of the given routes, generated from the very schemas that validate requests. */
-export function buildOpenApiDocument(routes: readonly RouteDef[], opts: { serverUrl?: string } = {}) {
+/**
+ * The OpenAPI 3.1 document of the given routes, generated from the very schemas that validate requests.
+ * `extraPaths` are routes served outside `/v1` (the tlog-tiles API), given in OpenAPI form.
+ */
+export function buildOpenApiDocument(
+  routes: readonly RouteDef[],
+  opts: { serverUrl?: string; extraPaths?: readonly RouteConfig[] } = {},
+) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
@@ -61,6 +67,7 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], opts: { server
       responses,
     });
   }
+  for (const p of opts.extraPaths ?? []) registry.registerPath(p);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CustodianBank, ImportResult } from "./bank";
+import type { Logger } from "../logging";
 
 /**
  * A watched inbox folder for the embedded stack: every regular file dropped into `dir` is
@@ -18,7 +19,7 @@ export interface StatementInbox {
 export function watchStatementInbox(
   bank: Pick<CustodianBank, "importStatement">,
   dir: string,
-  opts: { intervalMs?: number; log?: (msg: string, fields: Record<string, unknown>) => void } = {},
+  opts: { intervalMs?: number; log?: Logger } = {},
 ): StatementInbox {
   for (const d of [dir, join(dir, "processed"), join(dir, "rejected")]) mkdirSync(d, { recursive: true });
   let running: Promise<unknown> | undefined;
@@ -34,11 +35,10 @@ export function watchStatementInbox(
       try {
         const result = await bank.importStatement(readFileSync(src));
         renameSync(src, join(dir, "processed", name));
-        opts.log?.("statement imported", {
-          file: name,
-          documentHash: result.documentHash,
-          replay: result.replay,
-        });
+        opts.log?.info(
+          { file: name, documentHash: result.documentHash, replay: result.replay },
+          "statement imported",
+        );
         out.push({ file: name, result });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
@@ -47,7 +47,7 @@ export function watchStatementInbox(
           renameSync(src, join(dir, "rejected", name));
           writeFileSync(join(dir, "rejected", `${name}.error.txt`), `${error}\n`);
         }
-        opts.log?.("statement rejected", { file: name, error: error.split("\n")[0] });
+        opts.log?.warn({ file: name, error: error.split("\n")[0] }, "statement rejected");
         out.push({ file: name, error });
       }
     }

@@ -13,7 +13,7 @@ import {
 } from "../protocol/note";
 import { formatAddCheckpointRequest } from "../protocol/witness-request";
 import type { AnchorStore } from "./anchor-store";
-import type { RelayerLogger } from "./logger";
+import type { Logger } from "../logging";
 import type { RelayerTask } from "./relayer";
 import { all, run } from "../db/sql";
 import { NoteFormatError } from "../protocol/errors";
@@ -76,7 +76,7 @@ export interface CosignatureTaskOptions {
   origin: string;
   signer: NoteSigner;
   witnesses: readonly WitnessEndpoint[];
-  log: RelayerLogger;
+  log: Logger;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }
@@ -173,11 +173,14 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
           );
           await setKnown(w.name, head.treeSize);
         } catch (e) {
-          o.log("warn", "witness did not cosign", {
-            witness: w.name,
-            treeSize: head.treeSize,
-            error: String(e),
-          });
+          o.log.warn(
+            {
+              witness: w.name,
+              treeSize: head.treeSize,
+              error: String(e),
+            },
+            "witness did not cosign",
+          );
         }
       }
     },

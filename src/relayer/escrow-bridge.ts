@@ -22,7 +22,7 @@ import {
 import { assetToBytes32 } from "../protocol/leaf-v1";
 import type { Metadata } from "../ledger/types";
 import type { FaultHook } from "./faults";
-import type { RelayerLogger } from "./logger";
+import type { Logger } from "../logging";
 import type { RelayerMetrics } from "./metrics";
 import type { RelayerTask } from "./relayer";
 import { all, run } from "../db/sql";
@@ -85,7 +85,7 @@ export interface EscrowBridgeOptions {
   /** Blocks per log query (default 2000). */
   maxBlockRange?: number;
   termsOf?: (hold: EscrowHold) => Promise<EscrowTerms>;
-  log: RelayerLogger;
+  log: Logger;
   metrics?: RelayerMetrics;
   faults?: FaultHook;
 }
@@ -163,13 +163,16 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     );
     if (n > 0) alarms!.push({ escrowId: a.escrowId, kind, message: a.message });
     publishAlarms();
-    o.log("error", `ESCROW ALARM (${kind}): ${a.message}`, {
-      alarm: kind,
-      escrowId: a.escrowId,
-      holdId: a.holdId,
-      chainEventId: a.chainEventId,
-      ...a.details,
-    });
+    o.log.error(
+      {
+        alarm: kind,
+        escrowId: a.escrowId,
+        holdId: a.holdId,
+        chainEventId: a.chainEventId,
+        ...a.details,
+      },
+      `ESCROW ALARM (${kind}): ${a.message}`,
+    );
   }
 
   /**
@@ -228,11 +231,14 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         terms = await termsOf(hold);
       } catch (e) {
         failed.add(id);
-        o.log("error", "escrow hold has no valid on-chain terms; not created", {
-          holdId: hold.id,
-          escrowId: id,
-          error: String(e),
-        });
+        o.log.error(
+          {
+            holdId: hold.id,
+            escrowId: id,
+            error: String(e),
+          },
+          "escrow hold has no valid on-chain terms; not created",
+        );
         continue;
       }
       const data = createEscrowCallData(id, terms);
@@ -250,7 +256,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         if (name?.startsWith("CustodyEscrow")) {
           // Terms the contract rejects will not become valid by retrying.
           failed.add(id);
-          o.log("error", "chain rejected escrow terms", { holdId: hold.id, escrowId: id, error: name });
+          o.log.error({ holdId: hold.id, escrowId: id, error: name }, "chain rejected escrow terms");
           continue;
         }
         throw e;
@@ -260,7 +266,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       await sender.waitMined(p);
       known.add(String(p.request.meta?.escrowId));
       metrics?.escrowsCreated.inc();
-      o.log("info", "escrow created on chain", { escrowId: p.request.meta?.escrowId, txHash: p.txHash });
+      o.log.info({ escrowId: p.request.meta?.escrowId, txHash: p.txHash }, "escrow created on chain");
     }
   }
 
@@ -301,15 +307,18 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       } catch (e) {
         // Someone else decided it (or paused the contract) between the read and the send.
         if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
-        o.log("warn", `escrow ${settlement} not sent`, { escrowId: id, error: String(e).split("\n")[0] });
+        o.log.warn({ escrowId: id, error: String(e).split("\n")[0] }, `escrow ${settlement} not sent`);
       }
     }
     for (const p of sent) {
       await sender.waitMined(p);
-      o.log("info", `escrow ${p.kind.slice("escrow-".length)} sent`, {
-        escrowId: p.request.meta?.escrowId,
-        txHash: p.txHash,
-      });
+      o.log.info(
+        {
+          escrowId: p.request.meta?.escrowId,
+          txHash: p.txHash,
+        },
+        `escrow ${p.kind.slice("escrow-".length)} sent`,
+      );
     }
   }
 
@@ -317,17 +326,20 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   async function applyDecision(escrowId: Hex, kind: "release" | "refund", chainEventId: string) {
     const hold = await o.ledger.getHoldByEscrowId(escrowId);
     if (!hold) {
-      o.log("warn", "escrow event for an escrow this ledger does not hold", { escrowId, chainEventId });
+      o.log.warn({ escrowId, chainEventId }, "escrow event for an escrow this ledger does not hold");
       return;
     }
     if (!known.has(escrowId)) {
       const onChain = await findEscrow(o.publicClient, o.escrow, escrowId);
       if (!onChain || !(await termsMatch(hold, onChain, chainEventId))) {
-        o.log("error", `escrow ${kind} refused: the escrow's on-chain terms are not the hold's`, {
-          escrowId,
-          holdId: hold.id,
-          chainEventId,
-        });
+        o.log.error(
+          {
+            escrowId,
+            holdId: hold.id,
+            chainEventId,
+          },
+          `escrow ${kind} refused: the escrow's on-chain terms are not the hold's`,
+        );
         return;
       }
     }
@@ -337,16 +349,19 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       if (kind === "release") await o.ledger.postHold(hold.id, decision);
       else await o.ledger.voidHold(hold.id, decision);
       metrics?.escrowEventsApplied.inc({ kind });
-      o.log("info", `escrow ${kind} applied to the ledger`, { escrowId, holdId: hold.id, chainEventId });
+      o.log.info({ escrowId, holdId: hold.id, chainEventId }, `escrow ${kind} applied to the ledger`);
     } catch (e) {
       if (e instanceof HoldAlreadyDecidedError) {
         // Another chain event already applied this very outcome (e.g. the same decision mined again
         // after a reorg): nothing to do.
-        o.log("info", `escrow ${kind} already applied to the ledger`, {
-          escrowId,
-          holdId: hold.id,
-          chainEventId,
-        });
+        o.log.info(
+          {
+            escrowId,
+            holdId: hold.id,
+            chainEventId,
+          },
+          `escrow ${kind} already applied to the ledger`,
+        );
       } else if (e instanceof HoldDecidedOtherwiseError || e instanceof ChainEventConflictError) {
         await raise("escrow-decided-otherwise", {
           escrowId,

@@ -23,7 +23,6 @@ export {
   advisoryLockKey,
 } from "./lease";
 export { type RelayerMetrics, createRelayerMetrics } from "./metrics";
-export { type RelayerLogger, jsonLogger, silentLogger } from "./logger";
 export { type FaultStep, type FaultHook } from "./faults";
 export { type AnchorPolicy, nextAnchorSize, bumpFees, backoffDelay, isFinal } from "./policy";
 export * from "./errors";

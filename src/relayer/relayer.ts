@@ -13,7 +13,7 @@ import { auditAgainstHeads } from "./audit";
 import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
 import type { FaultHook } from "./faults";
 import { type LeaderLease, createLeaderLease } from "./lease";
-import { type RelayerLogger, jsonLogger } from "./logger";
+import { createLogger, type Logger } from "../logging";
 import { type RelayerMetrics, createRelayerMetrics } from "./metrics";
 import { type AnchorPolicy, backoffDelay, isFinal, nextAnchorSize } from "./policy";
 import { TxSender } from "./tx-sender";
@@ -52,7 +52,7 @@ export interface RelayerOptions {
   heartbeatMs?: number;
   /** prom-client registry the metrics are registered into (a private one if absent). */
   registry?: Registry;
-  log?: RelayerLogger;
+  log?: Logger;
   faults?: FaultHook;
   /** Loop period (default 250 ms). */
   pollIntervalMs?: number;
@@ -125,7 +125,7 @@ export class Relayer {
   readonly registry: Registry;
   readonly sender: TxSender;
   private readonly o: RelayerOptions;
-  private readonly log: RelayerLogger;
+  private readonly log: Logger;
   private readonly lease: LeaderLease;
   private readonly policy: AnchorPolicy;
   private readonly contract: Address;
@@ -149,7 +149,7 @@ export class Relayer {
 
   constructor(o: RelayerOptions) {
     this.o = o;
-    this.log = o.log ?? jsonLogger();
+    this.log = o.log ?? createLogger({ component: "relayer", destination: 2 });
     this.lease = o.lease ?? createLeaderLease(o.db, { ttlMs: o.leaseTtlMs });
     this.policy = { ...DEFAULT_POLICY, ...o.policy };
     this.contract = o.deployment.custodyAnchor.toLowerCase() as Address;
@@ -245,14 +245,17 @@ export class Relayer {
       this.lastError = describeError(e);
       const step = (e as { step?: string }).step ?? "run";
       this.metrics.failures.inc({ step });
-      this.log("error", "relayer step failed", {
-        error: this.lastError,
-        code: (e as { code?: string }).code,
-      });
+      this.log.error(
+        {
+          error: this.lastError,
+          code: (e as { code?: string }).code,
+        },
+        "relayer step failed",
+      );
       throw e;
     } finally {
       // Failing or not, leader or standby: the lag is measured from the ledger and the chain.
-      await this.refreshLag().catch((e) => this.log("warn", "lag not measured", { error: describeError(e) }));
+      await this.refreshLag().catch((e) => this.log.warn({ error: describeError(e) }, "lag not measured"));
     }
   }
 
@@ -293,16 +296,19 @@ export class Relayer {
     for (const p of await this.sender.inFlight()) {
       if (seen.has(p.nonce)) continue;
       seen.add(p.nonce);
-      this.log("info", "waiting for transaction left in flight", {
-        kind: p.kind,
-        nonce: p.nonce,
-        txHash: p.txHash,
-      });
+      this.log.info(
+        {
+          kind: p.kind,
+          nonce: p.nonce,
+          txHash: p.txHash,
+        },
+        "waiting for transaction left in flight",
+      );
       try {
         await this.sender.waitMined(p);
       } catch (e) {
         // A reverted anchor (e.g. another head landed first) is resolved by reconciling.
-        this.log("warn", "in-flight transaction failed", { kind: p.kind, nonce: p.nonce, error: String(e) });
+        this.log.warn({ kind: p.kind, nonce: p.nonce, error: String(e) }, "in-flight transaction failed");
       }
     }
   }
@@ -331,10 +337,13 @@ export class Relayer {
     }
     if (dropFrom !== undefined) {
       const n = await this.anchors.dropFrom(dropFrom);
-      this.log("warn", "anchors reorganised away; will anchor again", {
-        fromHeadIndex: dropFrom,
-        dropped: n,
-      });
+      this.log.warn(
+        {
+          fromHeadIndex: dropFrom,
+          dropped: n,
+        },
+        "anchors reorganised away; will anchor again",
+      );
     }
     const latest = await this.anchors.latest();
     const added: AnchorRecord[] = [];
@@ -362,7 +371,7 @@ export class Relayer {
       this.needAudit = false;
       this.lastAuditAt = this.now();
       if (alarm) return this.raise(alarm);
-      this.log("info", "audit passed", { heads: heads.length, treeSize: this.treeSize });
+      this.log.info({ heads: heads.length, treeSize: this.treeSize }, "audit passed");
     } else {
       for (const r of added) {
         if (r.treeSize > this.treeSize) {
@@ -410,10 +419,13 @@ export class Relayer {
 
   private raise(alarm: RelayerAlarm) {
     if (!this.alarm || this.alarm.kind !== alarm.kind || this.alarm.firstBadSize !== alarm.firstBadSize) {
-      this.log("error", "ANCHORING STOPPED: " + alarm.message, {
-        alarm: alarm.kind,
-        firstBadSize: alarm.firstBadSize,
-      });
+      this.log.error(
+        {
+          alarm: alarm.kind,
+          firstBadSize: alarm.firstBadSize,
+        },
+        "ANCHORING STOPPED: " + alarm.message,
+      );
     }
     this.alarm = alarm;
     this.metrics.alarm.set({ kind: alarm.kind }, 1);
@@ -458,14 +470,17 @@ export class Relayer {
     await this.reconcile(Number(receipt.blockNumber));
     const rec = (await this.anchors.latest())!;
     this.metrics.anchors.inc();
-    this.log("info", "head anchored", {
-      headIndex: rec.headIndex,
-      treeSize: rec.treeSize,
-      rootHash: rec.rootHash,
-      txHash: rec.txHash,
-      blockNumber: rec.blockNumber,
-      gasUsed: receipt.gasUsed,
-    });
+    this.log.info(
+      {
+        headIndex: rec.headIndex,
+        treeSize: rec.treeSize,
+        rootHash: rec.rootHash,
+        txHash: rec.txHash,
+        blockNumber: rec.blockNumber,
+        gasUsed: receipt.gasUsed,
+      },
+      "head anchored",
+    );
     return rec;
   }
 

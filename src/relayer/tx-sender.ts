@@ -9,7 +9,7 @@ import {
 import type { Database } from "../db/database";
 import { RelayerTransactionNotMinedError, RelayerTransactionRevertedError } from "./errors";
 import type { FaultHook, FaultStep } from "./faults";
-import type { RelayerLogger } from "./logger";
+import type { Logger } from "../logging";
 import { bumpFees } from "./policy";
 import { all, run } from "../db/sql";
 
@@ -40,7 +40,7 @@ export interface TxSenderOptions {
   publicClient: PublicClient;
   account: LocalAccount;
   chainId: number;
-  log: RelayerLogger;
+  log: Logger;
   /** Replace a transaction with higher fees once it has waited this long unmined (default 20 s). */
   stuckAfterMs?: number;
   /** Receipt polling interval (default 200 ms). */
@@ -169,7 +169,7 @@ export class TxSender {
     });
     await this.fault(steps.beforeSend);
     await this.broadcast(p);
-    this.o.log("info", "transaction sent", { kind, txHash: p.txHash, nonce, ...req.meta });
+    this.o.log.info({ kind, txHash: p.txHash, nonce, ...req.meta }, "transaction sent");
     await this.fault(steps.afterSend);
     return p;
   }
@@ -230,13 +230,16 @@ export class TxSender {
         );
         const { gas, maxFeePerGas: _a, maxPriorityFeePerGas: _b, ...req } = newest.request;
         const r = await this.signAndRecord(newest.kind, newest.nonce, req, BigInt(gas), fees);
-        this.o.log("warn", "replacing stuck transaction", {
-          kind: r.kind,
-          nonce: r.nonce,
-          replaced: newest.txHash,
-          txHash: r.txHash,
-          maxFeePerGas: fees.maxFeePerGas,
-        });
+        this.o.log.warn(
+          {
+            kind: r.kind,
+            nonce: r.nonce,
+            replaced: newest.txHash,
+            txHash: r.txHash,
+            maxFeePerGas: fees.maxFeePerGas,
+          },
+          "replacing stuck transaction",
+        );
         await this.broadcast(r);
       } else {
         // The node may have lost it (restart without a persisted pool): make sure it is known.

@@ -6,7 +6,7 @@ import type { CustodianBank, StoredReconciliation } from "../bank";
 import type { StatementInbox } from "../bank/inbox";
 import { UnknownReconciliationError } from "../bank";
 import { dayNumberOf } from "../protocol/balance-proof-v1";
-import type { RelayerLogger } from "../relayer/logger";
+import type { Logger } from "../logging";
 import type { SolvencyWatcher } from "../solvency";
 import { endedDays } from "./business-days";
 import type { SimulatedBankDay } from "./simulated-bank";
@@ -47,7 +47,7 @@ export function createDailyCycle(o: {
   watcher?: SolvencyWatcher;
   /** The embedded bank attests a day once the platform's snapshot of it is on chain (default: at once). */
   snapshotCommitted?: (asset: string, day: string) => Promise<boolean>;
-  log: RelayerLogger;
+  log: Logger;
   onEvent?: (e: DailyCycleEvent) => void;
 }): DailyCycle {
   let sentThrough = o.firstDay;
@@ -86,12 +86,15 @@ export function createDailyCycle(o: {
         reserves,
         statementHash,
       });
-      o.log("info", "custodian attested reserves", {
-        asset: r.report.currency,
-        day: r.day,
-        reserves: reserves.toString(),
-        txHash,
-      });
+      o.log.info(
+        {
+          asset: r.report.currency,
+          day: r.day,
+          reserves: reserves.toString(),
+          txHash,
+        },
+        "custodian attested reserves",
+      );
       o.onEvent?.({ kind: "attested", day: r.day, detail: { asset: r.report.currency, reserves, txHash } });
     }
     attested.add(key);
@@ -114,12 +117,15 @@ export function createDailyCycle(o: {
       let done = (await reconciliations(day)).find((r) => r.ledgerAccount === ledgerAccount);
       if (!done) {
         [done] = await o.bank.reconcile(day, { ledgerAccount });
-        o.log("info", "day reconciled", {
-          day,
-          ledgerAccount,
-          breaks: done.report.breaks.length,
-          reportHash: done.reportHash,
-        });
+        o.log.info(
+          {
+            day,
+            ledgerAccount,
+            breaks: done.report.breaks.length,
+            reportHash: done.reportHash,
+          },
+          "day reconciled",
+        );
         o.onEvent?.({ kind: "reconciled", day, detail: done });
       }
       if (await attest(done)) reconciled.add(key);
@@ -141,7 +147,7 @@ export function createDailyCycle(o: {
       const loop = () => {
         if (stopped) return;
         void runSerial()
-          .catch((e) => o.log("error", "daily cycle failed; retrying", { error: String(e) }))
+          .catch((e) => o.log.error({ error: String(e) }, "daily cycle failed; retrying"))
           .finally(() => {
             if (!stopped) timer = setTimeout(loop, intervalMs);
           });

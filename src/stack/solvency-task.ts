@@ -3,7 +3,7 @@ import { commitSnapshotCallData } from "../chain/actions/commit-snapshot";
 import { CustodyError } from "../errors";
 import type { Ledger } from "../ledger";
 import type { RelayerTask } from "../relayer/relayer";
-import type { RelayerLogger } from "../relayer/logger";
+import type { Logger } from "../logging";
 import type { TxSender } from "../relayer/tx-sender";
 import { snapshotIdOf, type CommitSnapshot, type SolvencySnapshots } from "../solvency";
 import { addDays } from "../bank/statement";
@@ -37,7 +37,7 @@ export function createSnapshotTask(o: {
   snapshots: () => SolvencySnapshots;
   anchoredSize: () => Promise<number | undefined>;
   solvency: Address;
-  log: RelayerLogger;
+  log: Logger;
   onSnapshot?: (s: { asset: string; day: string; logSize: number; rootSum: bigint; commitTx?: Hex }) => void;
 }): SnapshotTask {
   let sender: TxSender | undefined;
@@ -75,13 +75,16 @@ export function createSnapshotTask(o: {
           const logSize = known?.logSize ?? (await logSizeAt(o.ledger, endOfDay(day)));
           if (logSize > anchored) return; // the next anchor will cover it
           const s = await snapshots.take({ asset, day, logSize });
-          o.log("info", "liabilities snapshot committed", {
-            asset,
-            day,
-            logSize,
-            rootSum: s.rootSum.toString(),
-            txHash: s.commitTx,
-          });
+          o.log.info(
+            {
+              asset,
+              day,
+              logSize,
+              rootSum: s.rootSum.toString(),
+              txHash: s.commitTx,
+            },
+            "liabilities snapshot committed",
+          );
           o.onSnapshot?.({ asset, day, logSize, rootSum: s.rootSum, commitTx: s.commitTx });
         }
         next = addDays(day, 1);

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { createLogger, type Logger } from "../logging";
 import type { Address, LocalAccount } from "viem";
 import { createApiApp, startApiServer, type ApiOptions, type ApiServer } from "../api/app";
 import { createPgRateLimiter, rateLimitMigrations } from "../api/http/rate-limit-pg";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
-import type { ApiLogger } from "../api/http/logger";
 import { devAccount, startAnvil, DEV_CHAIN_ID, type AnvilNode } from "../chain/anvil";
 import { createChainClients } from "../chain/clients";
 import { readDeployment, writeDeployment, type Deployment } from "../chain/deployment";
@@ -25,7 +25,6 @@ import { createLogIntegrator } from "../log/integrator";
 import type { LogReader } from "../log/reader";
 import { openLogStore } from "../log/store";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
-import { jsonLogger, type RelayerLogger } from "../relayer/logger";
 import { relayerMigrations } from "../relayer/migrations";
 import { createRelayer, type Relayer } from "../relayer/relayer";
 import { logAnchorSource } from "../relayer/source";
@@ -112,8 +111,6 @@ export interface RunningStack {
   /** Stops API, relayer, database and local chain, in that order. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-type Log = RelayerLogger;
 
 /** Reads a secret file (hex) or creates it with 0600 permissions. */
 function secretFile(file: string, bytes: number): Uint8Array {
@@ -266,18 +263,18 @@ function restrictDataDir(dir: string): void {
  * the receipt page. Everything it keeps lives in `config.dataDir` (and the database named by
  * `config.dbUrl`), so the next start resumes where this one stopped.
  */
-export async function startStack(
-  config: StackConfig,
-  opts: { log?: Log; apiLogger?: ApiLogger } = {},
-): Promise<RunningStack> {
-  const log: Log = opts.log ?? jsonLogger({ component: "stack" });
-  const relayerLog: Log = opts.log ?? jsonLogger({ component: "relayer" });
+export async function startStack(config: StackConfig, opts: { logger?: Logger } = {}): Promise<RunningStack> {
+  // Operational logs on stderr, the API's request log on stdout (next to its output).
+  const root = opts.logger ?? createLogger({ destination: 2 });
+  const log = root.child({ component: "stack" });
+  const relayerLog = root.child({ component: "relayer" });
+  const apiLogger = opts.logger?.child({ component: "api" }) ?? createLogger({ component: "api" });
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   restrictDataDir(config.dataDir);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse())
-      await c().catch((e) => log("error", "stop failed", { error: String(e) }));
+      await c().catch((e) => log.error({ error: String(e) }, "stop failed"));
   };
   try {
     const clock = stackClock(config.daySeconds, path.join(config.dataDir, "clock.json"));
@@ -301,7 +298,7 @@ export async function startStack(
       });
       cleanups.push(() => node!.stop());
       rpcUrl = node.rpcUrl;
-      log("info", "local chain started", { rpcUrl });
+      log.info({ rpcUrl }, "local chain started");
     }
     const probe = createChainClients({ rpcUrl, chainId: 1 });
     const chainId = await probe.publicClient.getChainId().catch((cause) => {
@@ -336,10 +333,13 @@ export async function startStack(
         custodianThresholds: [{ asset: assetToBytes32("EUR"), amount: 100_000n }],
       });
       writeDeployment(config.deploymentPath, deployment);
-      log("info", "contracts deployed", {
-        anchor: deployment.custodyAnchor,
-        escrow: deployment.custodyEscrow,
-      });
+      log.info(
+        {
+          anchor: deployment.custodyAnchor,
+          escrow: deployment.custodyEscrow,
+        },
+        "contracts deployed",
+      );
     } else {
       throw new StackStartError(`deployment file ${config.deploymentPath} not found`, {
         details: "deploy with `npm run deploy` and point --deployment at its output",
@@ -377,7 +377,7 @@ export async function startStack(
     await bank.completePending();
     const inboxDir = path.join(config.dataDir, "bank-inbox");
     const inbox = watchStatementInbox(bank, inboxDir, {
-      log: (msg, fields) => relayerLog("info", msg, fields),
+      log: root.child({ component: "bank" }),
     });
     cleanups.push(() => inbox.stop());
 
@@ -430,7 +430,7 @@ export async function startStack(
     const integrator = createLogIntegrator({
       source: ledger,
       store: logStore,
-      onError: (err) => relayerLog("error", "log integration failed; retrying", { error: String(err) }),
+      onError: (err) => relayerLog.error({ error: String(err) }, "log integration failed; retrying"),
     });
     integrator.start();
     cleanups.push(() => integrator.stop());
@@ -501,7 +501,7 @@ export async function startStack(
         clock: clock.now,
       });
     } else {
-      log("warn", "the deployment has no CustodySolvency: no liabilities snapshots", {});
+      log.warn({}, "the deployment has no CustodySolvency: no liabilities snapshots");
     }
     const watcher = solvencyAddress
       ? new SolvencyWatcher({
@@ -585,7 +585,7 @@ export async function startStack(
       solvencyStatus: watcher,
       webDir,
       metrics: registry,
-      logger: opts.apiLogger,
+      logger: apiLogger,
       options: {
         escrowAccounts: parseEscrowAccounts(config.escrowAccounts),
         maxRiskLagEvents: config.maxRiskLagEvents,

@@ -1,3 +1,4 @@
+import { silentLogger } from "../../src/logging";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -96,7 +97,7 @@ describe("api: the custodian bank's routes", () => {
       anchors: openAnchorStore(db),
       auth: openApiKeyStore(db),
       bank,
-      logger: { info() {}, error() {} } as never,
+      logger: silentLogger,
       options: { rateLimit: false },
     });
     server = await startApiServer(app);

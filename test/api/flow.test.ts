@@ -486,6 +486,40 @@ describe("api: ledger writes, receipts and proofs end to end (anvil + relayer)",
       role: "holder",
     });
   });
+  it("logs neither the Authorization header nor a body with key-like fields, accepted or rejected", async () => {
+    const secret = "0x" + "5e".repeat(32);
+    const before = s.logLines.length;
+    const bodies = [
+      // Rejected: unknown fields.
+      {
+        id: "log-1",
+        debitAccountId: "alice",
+        creditAccountId: "bob",
+        amount: "1",
+        kind: "transfer",
+        privateKey: secret,
+      },
+      // Accepted: the secret sits in free-form metadata.
+      {
+        id: "log-2",
+        debitAccountId: "alice",
+        creditAccountId: "bob",
+        amount: "1",
+        kind: "transfer",
+        metadata: { apiKey: secret, salt: secret },
+      },
+    ];
+    const statuses = [];
+    for (const body of bodies)
+      statuses.push((await s.call("POST", "/v1/transfers", { key: s.keys.platform, body })).status);
+    expect(statuses).to.deep.equal([400, 201]);
+    const lines = s.logLines.slice(before);
+    expect(lines.filter((l) => l.msg === "request")).to.have.length(2);
+    const text = JSON.stringify(lines);
+    expect(text).not.to.contain(secret.slice(2, 20));
+    expect(text).not.to.contain(s.keys.platform.slice(12));
+    expect(text).not.to.match(/authorization|metadata|privateKey/i);
+  });
 });
 
 async function keyFor(s: ApiStack, account: string): Promise<string> {

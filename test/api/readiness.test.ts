@@ -7,7 +7,7 @@ import { createChainClients } from "../../src/chain/clients";
 import { DEV_ROLES } from "../../src/chain/dev";
 import { RoleMissingError } from "../../src/chain/actions/read-missing-roles";
 import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
-import { silentLogger } from "../../src/relayer/logger";
+import { silentLogger } from "../../src/logging";
 import { createRelayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
@@ -118,7 +118,7 @@ describe("api: readiness tells the truth", function () {
       relayerStatus: standby,
       chain: { publicClient: s.chain.publicClient, deployment: s.chain.deployment },
       auth: openApiKeyStore(s.db),
-      logger: { info: () => {}, error: () => {} },
+      logger: silentLogger,
     });
     const server = await startApiServer(app);
     try {

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { createApiApp, startApiServer } from "../../src/api/app";
 import { openApiKeyStore } from "../../src/api/auth/keys";
-import { silentLogger } from "../../src/api/http/logger";
+import { silentLogger } from "../../src/logging";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
 
 interface Operation {

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { expect } from "chai";
 import { ed25519 } from "@noble/curves/ed25519";
 import { hashLeaf } from "../../src/log/hash";
@@ -135,6 +136,96 @@ describe("api: signed checkpoints and the C2SP tlog-tiles API", () => {
         `entry ${i}`,
       ).to.equal(true),
     );
+  });
+
+  it("refuses a body, an unknown key and an unauthenticated entries path before anything else (found by fuzzing)", async () => {
+    const raw = (p: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const u = new URL(s.url);
+        const req = http.request(
+          { host: u.hostname, port: u.port, path: p, method: "GET", headers },
+          (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () =>
+              resolve({ status: res.statusCode!, body: text.startsWith("{") ? JSON.parse(text) : text }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    for (const p of ["/tlog/checkpoint", "/tlog/tile/0/000", "/tlog/tile/entries/000"]) {
+      const withBody = await raw(
+        p,
+        {
+          authorization: `Bearer ${s.keys.auditor}`,
+          "content-type": "application/json",
+          "content-length": "2",
+        },
+        "{}",
+      );
+      expect(withBody.status, p).to.equal(400);
+      expect(withBody.body.error.code, p).to.equal("INVALID_REQUEST");
+      const badKey = await raw(p, { authorization: "Bearer cal_not_a_key_at_all" });
+      expect(badKey.status, p).to.equal(401);
+      expect(badKey.body.error.code, p).to.equal("UNAUTHENTICATED");
+    }
+    // Not a tile path at all: still an entries request, so the key is checked first.
+    expect((await raw("/tlog/tile/entries/", {})).status).to.equal(401);
+    expect((await raw("/tlog/tile/entries/zz", {})).status).to.equal(401);
+  });
+
+  it("rate-limits the public tlog routes per address like every other route", async () => {
+    const limited = await startApiStack({
+      checkpoints: { origin: ORIGIN, signer: ed25519NoteSigner(ORIGIN, SEED) },
+      options: { rateLimit: { ratePerSecond: 0.001, burst: 2 } },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await limited.call("GET", "/tlog/checkpoint")).status);
+      expect(statuses).to.deep.equal([200, 200, 429, 429]);
+      const tile = await limited.call("GET", "/tlog/tile/0/000.p/1");
+      expect(tile.status).to.equal(429);
+      expect(tile.body.error.code).to.equal("RATE_LIMITED");
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("lists the tlog-tiles routes in the OpenAPI document with their content types, auth and caching", async () => {
+    const doc = (await s.call("GET", "/v1/openapi.json")).body;
+    const paths = doc.paths as Record<string, Record<string, any>>;
+    const tlog = Object.keys(paths).filter((p) => p.startsWith("/tlog/"));
+    expect(tlog.sort()).to.deep.equal([
+      "/tlog/checkpoint",
+      "/tlog/tile/entries/{N}",
+      "/tlog/tile/entries/{N}.p/{W}",
+      "/tlog/tile/{L}/{N}",
+      "/tlog/tile/{L}/{N}.p/{W}",
+    ]);
+    const cache = (op: any) => op.responses["200"].headers["Cache-Control"].schema.example;
+    const checkpoint = paths["/tlog/checkpoint"].get;
+    expect(checkpoint.security).to.deep.equal([]);
+    expect(Object.keys(checkpoint.responses["200"].content)).to.deep.equal(["text/plain; charset=utf-8"]);
+    expect(cache(checkpoint)).to.equal((await bytes(s, "/tlog/checkpoint")).headers.get("cache-control"));
+    for (const p of ["/tlog/tile/{L}/{N}", "/tlog/tile/{L}/{N}.p/{W}"]) {
+      const op = paths[p].get;
+      expect(op.security, p).to.deep.equal([]);
+      expect(Object.keys(op.responses["200"].content), p).to.deep.equal(["application/octet-stream"]);
+      expect(cache(op), p).to.equal("public, max-age=31536000, immutable");
+      expect(Object.keys(op.responses["404"].content), p).to.deep.equal(["text/plain"]);
+    }
+    for (const p of ["/tlog/tile/entries/{N}", "/tlog/tile/entries/{N}.p/{W}"]) {
+      const op = paths[p].get;
+      expect(op.security, p).to.deep.equal([{ apiKey: [] }]);
+      expect(op.description, p).to.match(/^Roles: auditor\./);
+      expect(op.responses, p).to.include.keys("401", "403");
+      expect(cache(op), p).to.match(/^private,/);
+    }
+    const entries = await bytes(s, "/tlog/tile/entries/000.p/1", s.keys.auditor);
+    expect(entries.status).to.equal(200);
+    expect(entries.headers.get("cache-control")).to.equal(cache(paths["/tlog/tile/entries/{N}"].get));
   });
 
   it("golang.org/x/mod sumdb/note and sumdb/tlog agree: checkpoint, tiles, roots, inclusion and consistency proofs", async function () {

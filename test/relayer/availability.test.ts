@@ -9,7 +9,7 @@ import { closeDatabase, openDatabase, type Database } from "../../src/db/databas
 import { migrate } from "../../src/db/migrate";
 import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
-import { silentLogger } from "../../src/relayer/logger";
+import { silentLogger } from "../../src/logging";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { describeWithPg } from "../support/pg";
 import { startDevChain, type DevChain } from "../../src/chain/dev";

@@ -14,7 +14,7 @@ import { openLogStore } from "../../src/log/store";
 import { custodyEscrowAbi as escrowAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
 import { createEscrowBridge } from "../../src/relayer/escrow-bridge";
-import { silentLogger } from "../../src/relayer/logger";
+import { silentLogger } from "../../src/logging";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
 import { startDevChain, type DevChain } from "../../src/chain/dev";

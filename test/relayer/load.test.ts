@@ -10,7 +10,7 @@ import { openLedger, type Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
 import { custodyAnchorAbi as anchorAbi } from "../../src/chain/generated/abi";
 import { describeWithPg } from "../support/pg";
-import { silentLogger } from "../../src/relayer/logger";
+import { silentLogger } from "../../src/logging";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { createRelayer, type Relayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";

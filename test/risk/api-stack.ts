@@ -1,3 +1,4 @@
+import { silentLogger } from "../../src/logging";
 import { createApiApp, startApiServer, type ApiServer } from "../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../../src/api/auth/keys";
 import type { AnchorMirror } from "../../src/api/ports";
@@ -33,7 +34,7 @@ export async function startRiskApi(webDir?: string) {
     auth: openApiKeyStore(env.db, { cacheTtlMs: 0 }),
     risk,
     webDir,
-    logger: { info: () => {}, error: () => {}, warn: () => {} } as never,
+    logger: silentLogger,
     options: { rateLimit: false },
   });
   const server: ApiServer = await startApiServer(app);

@@ -1,3 +1,4 @@
+import { silentLogger } from "../../src/logging";
 import { expect } from "chai";
 import { Registry } from "prom-client";
 import { createApiApp, startApiServer, type ApiServer } from "../../src/api/app";
@@ -56,7 +57,7 @@ describe("solvency over HTTP: balance proofs, and a shortfall raising the alarm 
       solvency: snapshots,
       solvencyStatus: watcher,
       metrics,
-      logger: { info: () => {}, error: () => {} },
+      logger: silentLogger,
       options: { rateLimit: false },
     });
     server = await startApiServer(app, { host: "127.0.0.1", port: 0 });

@@ -1,3 +1,4 @@
+import { silentLogger } from "../../src/logging";
 import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
@@ -24,7 +25,7 @@ describe("stack: the receipt page in Chromium checks receipts the stack issued",
   before(async () => {
     s = await startStack(
       resolveConfig({ dataDir, apiPort: 0, chainPort: 0, blockTime: 0, anchorIntervalMs: 200 }, {}),
-      { log: quiet, apiLogger: { info: quiet, error: quiet } },
+      { logger: silentLogger },
     );
     const demo = startDemo(s, { tickMs: 20, say: quiet });
     for (let i = 0; i < 400 && (await s.ledger.eventCount()) < 20; i++) await sleep(100);

@@ -1,3 +1,4 @@
+import { createLogger, silentLogger } from "../../src/logging";
 import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,9 +15,6 @@ import { resolveConfig } from "../../src/stack/config";
 import { dayOf } from "../../src/stack/clock";
 import { DEV_ROLES, startStack, type RunningStack } from "../../src/stack/stack";
 import { snapshotIdOf } from "../../src/solvency";
-
-const quiet = () => {};
-const silent = { info: quiet, error: quiet, warn: quiet };
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, tries = 480): Promise<T> {
   for (let i = 0; i < tries; i++) {
@@ -54,16 +52,9 @@ describe("stack: the daily cycle (bank, solvency, risk)", function () {
       },
       {},
     );
-    // DEBUG_STACK=1 prints the stack's log.
-    const log = process.env.DEBUG_STACK
-      ? (level: string, msg: string, f?: object) =>
-          console.log(
-            level,
-            msg,
-            JSON.stringify(f, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
-          )
-      : quiet;
-    s = await startStack(config, { log, apiLogger: silent as never });
+    // DEBUG_STACK=1 prints the stack's log (JSON lines on stderr).
+    const logger = process.env.DEBUG_STACK ? createLogger({ destination: 2 }) : silentLogger;
+    s = await startStack(config, { logger });
   });
   after(async () => {
     await s?.stop();

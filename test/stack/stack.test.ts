@@ -1,3 +1,4 @@
+import { silentLogger } from "../../src/logging";
 import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
@@ -10,7 +11,6 @@ import { startDemo } from "../../src/stack/demo";
 import { verifyReceipt } from "../../src/verify/chain";
 
 const quiet = () => {};
-const silent = { info: quiet, error: quiet };
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, tries = 240): Promise<T> {
   for (let i = 0; i < tries; i++) {
@@ -102,7 +102,7 @@ describe("stack: one process, resumed after a restart", function () {
   }
 
   it("deploys, records transfers, anchors them, and issues receipts that verify against the chain alone", async () => {
-    s = await startStack(config(), { log: quiet, apiLogger: silent });
+    s = await startStack(config(), { logger: silentLogger });
     // Keys are printed by the start that creates them, and only then.
     expect(s.apiKeysCreated).to.equal(true);
     const summary = stackSummary(s);
@@ -142,7 +142,7 @@ describe("stack: one process, resumed after a restart", function () {
     await s!.stop();
     s = undefined;
 
-    s = await startStack(config(), { log: quiet, apiLogger: silent });
+    s = await startStack(config(), { logger: silentLogger });
     expect(s.deployment).to.deep.equal(deployment);
     expect(s.apiKeysCreated).to.equal(false);
     const summary = stackSummary(s);

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiPrincipal } from "../auth/keys";
 import { RequestValidationError } from "../errors";
 import { errorBodyOf, httpStatusOf } from "./error-shape";
-import type { ApiLogger } from "./logger";
+import type { Logger } from "../../logging";
+import { logRequest } from "./request-log";
 import type { ApiMetrics } from "./metrics";
 import { admit, parse, sendsBody, type PipelineOptions } from "./pipeline";
 import type { RouteDef } from "./route";
@@ -14,7 +15,7 @@ interface Compiled {
 }
 
 export interface FastGetOptions extends PipelineOptions {
-  logger: ApiLogger;
+  logger: Logger;
   metrics: ApiMetrics;
   trustProxy: boolean;
 }
@@ -69,15 +70,13 @@ export function createFastGetHandler(
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = `/v1${c.route.path}`;
       opts.metrics.observe("GET", route, res.statusCode, seconds);
-      opts.logger.info({
-        msg: "request",
+      logRequest(opts.logger, {
         method: "GET",
         route,
         status: res.statusCode,
-        ms: Math.round(seconds * 1e6) / 1e3,
-        keyId: principal?.keyId,
-        role: principal?.role,
-        ...(errorCode ? { code: errorCode } : {}),
+        seconds,
+        principal,
+        errorCode,
       });
     });
     try {
@@ -119,12 +118,10 @@ export function createFastGetHandler(
       const body = errorBodyOf(err, status);
       errorCode = body.error.code;
       if (status === 500)
-        opts.logger.error({
-          msg: "request failed",
-          method: "GET",
-          path: c.route.path,
-          error: String(err).split("\n")[0],
-        });
+        opts.logger.error(
+          { method: "GET", path: c.route.path, error: String(err).split("\n")[0] },
+          "request failed",
+        );
       const retry =
         typeof body.error.retryAfterSeconds === "number"
           ? { "retry-after": String(body.error.retryAfterSeconds) }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { createApiApp, startApiServer, type ApiServer, type ApiDeps } from "../../../src/api/app";
 import { apiMigrations, createApiKey, openApiKeyStore, revokeApiKey } from "../../../src/api/auth/keys";
-import type { ApiLogger } from "../../../src/api/http/logger";
+import { openCustodianBank } from "../../../src/bank/bank";
 import type { AnvilNode } from "../../../src/chain/anvil";
 import type { ChainClients } from "../../../src/chain/clients";
 import type { Deployment } from "../../../src/chain/deployment";
@@ -15,7 +15,7 @@ import { openLedger, type Ledger } from "../../../src/ledger/ledger";
 import { openLogStore, type LogStore } from "../../../src/log/store";
 import { createLogIntegrator, type LogIntegrator } from "../../../src/log/integrator";
 import { createEscrowBridge } from "../../../src/relayer/escrow-bridge";
-import { silentLogger as silentRelayerLog } from "../../../src/relayer/logger";
+import { createLogger, silentLogger } from "../../../src/logging";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
 import { relayerMigrations } from "../../../src/relayer/migrations";
 import { logAnchorSource } from "../../../src/relayer/source";
@@ -44,7 +44,14 @@ export interface ApiStack {
   };
   server: ApiServer;
   url: string;
-  keys: { platform: string; auditor: string; alice: string; bob: string; revoked: string };
+  keys: {
+    platform: string;
+    auditor: string;
+    custodian: string;
+    alice: string;
+    bob: string;
+    revoked: string;
+  };
   logLines: Record<string, unknown>[];
   /** One relayer step: syncs the log, anchors everything pending, runs the escrow bridge. */
   anchor(): Promise<void>;
@@ -63,6 +70,8 @@ export async function startApiStack(
     checkpoints?: ApiDeps["checkpoints"];
     /** Collect witness cosignatures after each anchor (the array may be filled after start). */
     witnesses?: WitnessEndpoint[];
+    /** Serve the custodian bank's routes (statements, reconciliations). */
+    bank?: boolean;
   } = {},
 ): Promise<ApiStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-api-"));
@@ -85,7 +94,7 @@ export async function startApiStack(
     deployment,
     policy: { batchSize: 1, maxDelayMs: 0 },
     confirmations: 0,
-    log: silentRelayerLog,
+    log: silentLogger,
     tasks: [
       createEscrowBridge({
         db,
@@ -93,7 +102,7 @@ export async function startApiStack(
         publicClient: clients.publicClient,
         escrow: deployment.custodyEscrow,
         fromBlock: deployment.deploymentBlock,
-        log: silentRelayerLog,
+        log: silentLogger,
       }),
       ...(opts.witnesses && opts.checkpoints
         ? [
@@ -104,7 +113,7 @@ export async function startApiStack(
               origin: opts.checkpoints.origin,
               signer: opts.checkpoints.signer,
               witnesses: opts.witnesses,
-              log: silentRelayerLog,
+              log: silentLogger,
             }),
           ]
         : []),
@@ -115,6 +124,7 @@ export async function startApiStack(
   const keys = {
     platform: (await createApiKey(db, { role: "platform" })).key,
     auditor: (await createApiKey(db, { role: "auditor" })).key,
+    custodian: (await createApiKey(db, { role: "custodian" })).key,
     alice: (await createApiKey(db, { role: "holder", accounts: ["alice"] })).key,
     bob: (await createApiKey(db, { role: "holder", accounts: ["bob"] })).key,
     revoked: "",
@@ -124,7 +134,11 @@ export async function startApiStack(
   await revokeApiKey(db, r.keyId);
 
   const logLines: Record<string, unknown>[] = [];
-  const logger: ApiLogger = { info: (f) => logLines.push(f), error: (f) => logLines.push(f) };
+  // The production logger (pino, redaction included), writing into logLines.
+  const logger = createLogger({
+    component: "api",
+    destination: { write: (line: string) => logLines.push(JSON.parse(line)) },
+  });
   const app = createApiApp({
     ledger,
     log: integrator.reader,
@@ -134,6 +148,7 @@ export async function startApiStack(
     auth: openApiKeyStore(db, { cacheTtlMs: 0 }),
     logger,
     options: { rateLimit: false, escrowAccounts: { EUR: "escrow-eur" }, ...opts.options },
+    bank: opts.bank ? await openCustodianBank({ db, ledger }) : undefined,
     checkpoints: opts.checkpoints && {
       ...opts.checkpoints,
       cosignatures: opts.witnesses ? cosignatureStore(db) : undefined,
