@@ -3,6 +3,7 @@ import { auditCommand } from "./audit";
 import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { keysCommand } from "./keys";
+import { reportCommand } from "./report";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 import { verifyBalanceCommand } from "./verify-balance";
@@ -17,6 +18,7 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   keysCommand,
   statementsCommand,
   reconcileCommand,
+  reportCommand,
   witnessCommand,
 ];
 

@@ -24,6 +24,14 @@ export {
 } from "./approvals";
 export { ledgerExecutors } from "./executors";
 export { auditRisk, type RiskAuditFinding, type RiskAuditReport } from "./audit";
+export {
+  LARGE_VALUE_REPORT_FORMAT,
+  largeValueCsv,
+  largeValueReport,
+  type LargeValueEntry,
+  type LargeValueReport,
+  type LargeValueTransaction,
+} from "./large-value-report";
 export { type RefusedAttempt } from "./refusals";
 export { type WebhookOptions, webhookSignature } from "./outbox";
 export {
