@@ -22,7 +22,13 @@ export {
   type Executors,
   type Operation,
 } from "./approvals";
-export { ledgerExecutors } from "./executors";
+export {
+  FEE_SCHEDULE_SETTING,
+  escrowOverrideExecutor,
+  ledgerExecutors,
+  storedFeeSchedule,
+  type EscrowOverrideChain,
+} from "./executors";
 export { auditRisk, type RiskAuditFinding, type RiskAuditReport } from "./audit";
 export {
   LARGE_VALUE_REPORT_FORMAT,
