@@ -6,7 +6,9 @@ import { auditReportHash, type AuditReport, type ModuleAuditJson } from "../../s
 import { writeCamt053 } from "../../src/bank/camt053-writer";
 import { readLedgerDay } from "../../src/bank/ledger-view";
 import { deriveStatement } from "../../src/bank/simulated-bank";
+import { bytesToHex } from "viem";
 import { commitSnapshot } from "../../src/chain/actions/commit-snapshot";
+import { custodyAnchorAbi } from "../../src/chain/generated/abi";
 import { startDevChain, type DevChain } from "../../src/chain/dev";
 import { EXIT_INVALID, EXIT_VALID } from "../../src/cli/context";
 import { runCli } from "../../src/cli/main";
@@ -162,7 +164,7 @@ export function moduleAuditBehaviour(
     });
 
     let reports = 0;
-    async function audit(withSecret = true) {
+    async function audit(withSecret = true, extra: string[] = []) {
       const out = path.join(dir, `report-${reports++}.json`);
       if (withSecret) process.env.CUSTODY_TEST_MODULES_SECRET = SECRET_HEX;
       else delete process.env.CUSTODY_TEST_MODULES_SECRET;
@@ -183,6 +185,7 @@ export function moduleAuditBehaviour(
         "--out",
         out,
         "--no-progress",
+        ...extra,
       );
       const report = JSON.parse(fs.readFileSync(out, "utf8")) as AuditReport;
       const mod = (m: ModuleAuditJson["module"]) => report.modules!.find((x) => x.module === m)!;
@@ -190,10 +193,10 @@ export function moduleAuditBehaviour(
     }
 
     /** Runs `tamper`, audits, and restores the rows whatever happens. */
-    async function tampered(tamper: () => Promise<() => Promise<void>>) {
+    async function tampered(tamper: () => Promise<() => Promise<void>>, extra: string[] = []) {
       const restore = await tamper();
       try {
-        return await audit();
+        return await audit(true, extra);
       } finally {
         await restore();
       }
@@ -279,14 +282,25 @@ export function moduleAuditBehaviour(
       expect(r.mod("solvency").findings.map((f) => f.check)).to.deep.equal(["tree", "chain"]);
     });
 
-    it("an alert edited outside the log: names the alert (exit 1)", async () => {
+    it("an alert edited outside the log: names the alert (exit 1), and --attest records the failed report", async () => {
+      process.env.CUSTODY_TEST_MODULES_AUDITOR = bytesToHex(chain.accounts.auditor.getHdKey().privateKey!);
       const r = await tampered(async () => {
         await run(db, "UPDATE risk_alerts SET state = 'confirmed' WHERE id = ?", [alertId]);
         return async () => {
           await run(db, "UPDATE risk_alerts SET state = 'dismissed' WHERE id = ?", [alertId]);
         };
+      }, ["--attest", "--auditor-key-env", "CUSTODY_TEST_MODULES_AUDITOR"]);
+      delete process.env.CUSTODY_TEST_MODULES_AUDITOR;
+      expect(r.code, r.err).to.equal(EXIT_INVALID);
+      // The log audit alone passed: the module's failure is what the chain records.
+      expect(r.report.findings).to.deep.equal([]);
+      const att = await chain.clients.publicClient.readContract({
+        address: chain.deployment.custodyAnchor,
+        abi: custodyAnchorAbi,
+        functionName: "getAttestation",
+        args: [0n, chain.accounts.auditor.address],
       });
-      expect(r.code).to.equal(EXIT_INVALID);
+      expect([att.reportHash, att.passed]).to.deep.equal([auditReportHash(r.report), false]);
       const risk = r.mod("risk");
       expect(risk.firstDifference).to.equal(`${alertId} (state_mismatch)`);
       expect(risk.findings).to.deep.equal([
