@@ -15,10 +15,13 @@ export { readLeaf } from "./leaf";
 export { LedgerReplay, type ReplayResult, type ReplayedAccount, type ReplayedHold } from "./replay";
 export {
   AUDIT_REPORT_FORMAT,
+  MODULE_FINDINGS_KEPT,
   auditReportHash,
   canonicalReport,
   formatAuditSummary,
+  withModuleAudits,
   type AuditReport,
+  type ModuleAuditJson,
 } from "./report";
 export {
   apiEventSource,

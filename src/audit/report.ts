@@ -30,6 +30,25 @@ export interface AuditHeadJson {
   rootHash: Hex;
 }
 
+/**
+ * The audit of one module's own records (bank reconciliations, solvency snapshots, the risk
+ * trail), run by `custody audit` next to the log audit and covered by the same report hash.
+ */
+export interface ModuleAuditJson {
+  module: "bank" | "solvency" | "risk";
+  passed: boolean;
+  /** What was checked, as counts by name (e.g. `snapshots`, `alerts`). */
+  checked: Record<string, number>;
+  /** The first thing that differs (a day, a snapshot and account, an alert), or null. */
+  firstDifference: string | null;
+  /** The first 100 findings, in the order found. */
+  findings: { check: string; subject?: string; message: string }[];
+  findingsTotal: number;
+}
+
+/** Module audits keep at most this many findings in the report. */
+export const MODULE_FINDINGS_KEPT = 100;
+
 /** custody-audit-report-v1 (docs/audit.md). Only JSON types: amounts are decimal strings. */
 export interface AuditReport {
   format: typeof AUDIT_REPORT_FORMAT;
@@ -56,6 +75,13 @@ export interface AuditReport {
   /** The first 1000 findings, in the order found. */
   findings: AuditFinding[];
   findingsTotal: number;
+  /** The module audits that ran (only those whose tables the database holds), in a fixed order. */
+  modules?: ModuleAuditJson[];
+}
+
+/** The report with the module audits added: it passes only if the log audit and every module pass. */
+export function withModuleAudits(report: AuditReport, modules: readonly ModuleAuditJson[]): AuditReport {
+  return { ...report, passed: report.passed && modules.every((m) => m.passed), modules: [...modules] };
 }
 
 /** Counts per check over the kept findings (every check listed, in a fixed order). */
@@ -80,10 +106,12 @@ export function formatAuditSummary(r: AuditReport): string {
   const lines: string[] = [];
   const verdict = r.passed ? "PASSED" : "FAILED";
   lines.push(`${verdict}  custody audit of ${r.log.events} events (${r.source.kind}: ${r.source.location})`);
+  const failedModules = (r.modules ?? []).filter((m) => !m.passed);
   if (!r.passed) {
     const where = [
       r.firstBadIndex !== null ? `first bad index ${r.firstBadIndex}` : undefined,
       r.firstBadHead !== null ? `first bad head ${r.firstBadHead}` : undefined,
+      ...failedModules.map((m) => `${m.module}: ${m.firstDifference ?? "see findings"}`),
     ].filter(Boolean);
     lines.push(`        ${where.length ? where.join(", ") : "see findings"}; ${r.findingsTotal} finding(s)`);
   }
@@ -110,6 +138,16 @@ export function formatAuditSummary(r: AuditReport): string {
     lines.push("", "findings:");
     for (const f of r.findings.slice(0, 20)) lines.push(`  ${f.check}: ${f.message}`);
     if (r.findingsTotal > 20) lines.push(`  … ${r.findingsTotal - 20} more in the JSON report`);
+  }
+  for (const m of r.modules ?? []) {
+    const counts = Object.entries(m.checked)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ");
+    lines.push("", `${m.module}: ${m.passed ? "ok" : "FAILED"} (${counts})`);
+    if (m.firstDifference) lines.push(`  first difference: ${m.firstDifference}`);
+    for (const f of m.findings.slice(0, 20))
+      lines.push(`  ${f.check}${f.subject ? ` ${f.subject}` : ""}: ${f.message}`);
+    if (m.findingsTotal > 20) lines.push(`  … ${m.findingsTotal - 20} more in the JSON report`);
   }
   return lines.join("\n");
 }

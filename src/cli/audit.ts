@@ -13,14 +13,16 @@ import {
   databaseEventSource,
   formatAuditSummary,
   runAudit,
+  withModuleAudits,
+  type ModuleAuditJson,
 } from "../audit";
 import { AuditAttestationError } from "../audit/errors";
-import { auditBank, formatBankAudit, hasBankTables, type BankAuditResult } from "../bank/audit";
 import { readDeployment } from "../chain/deployment";
 import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { checkPseudonyms, parsePseudonymKey, type PseudonymMismatch } from "../ledger/pseudonym-key";
 import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
+import { runModuleAudits } from "./audit-modules";
 import { guard } from "./guard";
 import { auditProgressBar } from "./progress";
 import { parseChainIdOption, parseContractOption, parseUrlOption } from "./options";
@@ -33,6 +35,8 @@ interface AuditOptions {
   deployment?: string;
   contract?: string;
   escrow?: string;
+  solvency?: string;
+  solvencySecretEnv: string;
   chainId?: string;
   out?: string;
   json?: boolean;
@@ -72,6 +76,15 @@ export function auditCommand(ctx: CliContext): Command {
     .option("--deployment <file>", "custody-deployment-v1 file naming the contracts")
     .option("--contract <address>", "the CustodyAnchor address (instead of --deployment)")
     .option("--escrow <address>", "the CustodyEscrow address (with --contract)")
+    .option(
+      "--solvency <address>",
+      "the CustodySolvency address (with --contract; default: the deployment's), to compare snapshots with their commitments",
+    )
+    .option(
+      "--solvency-secret-env <var>",
+      "with --db: environment variable holding the hex solvency master secret; every snapshot tree is rebuilt",
+      "CUSTODY_SOLVENCY_SECRET",
+    )
     .option("--chain-id <id>", "the chain id you expect")
     .option(
       "--out <file>",
@@ -109,12 +122,14 @@ export function auditCommand(ctx: CliContext): Command {
         if (opts.api && !opts.key) throw new CliUsageError("--api needs --key (an auditor API key)");
         let anchor: Address | undefined;
         let escrow: Address | undefined;
+        let solvency: Address | undefined = parseContractOption(opts.solvency);
         let chainId = parseChainIdOption(opts.chainId);
         if (opts.deployment) {
           if (opts.contract) throw new CliUsageError("give --deployment or --contract, not both");
           const d = readDeployment(opts.deployment);
           anchor = d.custodyAnchor;
           escrow = d.custodyEscrow;
+          solvency ??= d.custodySolvency;
           if (chainId !== undefined && chainId !== d.chainId)
             throw new CliUsageError(`--chain-id ${chainId} contradicts the deployment's chain ${d.chainId}`);
           chainId = d.chainId;
@@ -132,6 +147,7 @@ export function auditCommand(ctx: CliContext): Command {
             })
           : undefined;
         const pseudonymKey = opts.db ? await pseudonymKeyOf(opts) : undefined;
+        const solvencySecret = opts.db ? solvencySecretOf(opts.solvencySecretEnv) : undefined;
         const chain = await chainReader({ rpcUrl, custodyAnchor: anchor, custodyEscrow: escrow, chainId });
         let db: Database | undefined;
         let events: AuditEventSource;
@@ -145,12 +161,17 @@ export function auditCommand(ctx: CliContext): Command {
           : { update() {}, done() {} };
         let report: AuditReport & { pseudonyms?: { checked: number; mismatches: PseudonymMismatch[] } };
         let pseudonyms: { checked: number; mismatches: PseudonymMismatch[] } | undefined;
-        let bankAudit: BankAuditResult | undefined;
+        let modules: ModuleAuditJson[] = [];
         try {
           report = await runAudit({ events, chain, onProgress: progress.update });
           if (db && pseudonymKey) pseudonyms = await checkPseudonyms(db, pseudonymKey);
-          // The custodian bank's stored reconciliations are re-run from the stored statements and the log.
-          if (db && (await hasBankTables(db))) bankAudit = await auditBank(db);
+          // Bank reconciliations, solvency snapshots and the risk trail, where the database holds them.
+          if (db)
+            modules = await runModuleAudits({
+              db,
+              ...(solvencySecret ? { solvencySecret } : {}),
+              ...(solvency ? { solvencyChain: { client: chain.client, address: solvency } } : {}),
+            });
         } finally {
           progress.done();
           if (db) await closeDatabase(db);
@@ -163,6 +184,7 @@ export function auditCommand(ctx: CliContext): Command {
             pseudonyms: { checked: pseudonyms.checked, mismatches: pseudonyms.mismatches.slice(0, 100) },
           };
         }
+        if (opts.db) report = withModuleAudits(report, modules);
         const reportHash = auditReportHash(report);
         const out = opts.out ?? defaultAuditReportPath();
         try {
@@ -176,7 +198,6 @@ export function auditCommand(ctx: CliContext): Command {
         if (opts.json) ctx.out(canonicalReport(report));
         else ctx.out(`${formatAuditSummary(report)}\n\nreport ${out}\nreport hash ${reportHash}`);
         if (!opts.json) ctx.out(pseudonymSummary(pseudonyms, !!opts.db));
-        if (bankAudit) (opts.json ? ctx.err : ctx.out)(formatBankAudit(bankAudit));
         if (signer) {
           const head = report.heads.latest;
           if (!head) throw new AuditAttestationError("nothing to attest: no head is anchored");
@@ -197,9 +218,19 @@ export function auditCommand(ctx: CliContext): Command {
             `attested head ${head.headIndex} (${report.passed ? "passed" : "failed"}) by ${signer.address} in ${tx}`,
           );
         }
-        ctx.exitCode = report.passed && (bankAudit?.passed ?? true) ? EXIT_VALID : EXIT_INVALID;
+        ctx.exitCode = report.passed ? EXIT_VALID : EXIT_INVALID;
       }),
     );
+}
+
+/** The solvency master secret from `$var` (hex, at least 32 bytes), if set. */
+function solvencySecretOf(envVar: string): Uint8Array | undefined {
+  const text = process.env[envVar];
+  if (!text) return undefined;
+  const hex = text.trim().replace(/^0x/, "");
+  if (!/^([0-9a-fA-F]{2}){32,}$/.test(hex))
+    throw new CliUsageError(`$${envVar} must be the hex solvency master secret (at least 32 bytes)`);
+  return Buffer.from(hex, "hex");
 }
 
 async function pseudonymKeyOf(opts: AuditOptions): Promise<Uint8Array | undefined> {

@@ -4,6 +4,7 @@ import { reconcileCommand, statementsCommand } from "./bank";
 import { EXIT_USAGE, type CliContext } from "./context";
 import { keysCommand } from "./keys";
 import { networkCommand } from "./network";
+import { reportCommand } from "./report";
 import { verifyCommand } from "./verify";
 import { verifyHashCommand } from "./verify-hash";
 import { verifyBalanceCommand } from "./verify-balance";
@@ -18,6 +19,7 @@ const COMMANDS: ((ctx: CliContext) => Command)[] = [
   keysCommand,
   statementsCommand,
   reconcileCommand,
+  reportCommand,
   witnessCommand,
   networkCommand,
 ];

@@ -16,6 +16,7 @@ import {
   NotAnEscrowHoldError,
   UnknownAccountError,
   UnknownHoldError,
+  SegregationViolationError,
 } from "./errors";
 import { type EventTypeName, FACT_KINDS, type FactKind, ZERO32 } from "../protocol/leaf-v1";
 import { type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
@@ -274,7 +275,8 @@ export function planTransfers(
   const changes = emptyChanges();
   const out: TransferRow[] = [];
   const fresh = new Map<string, TransferRow>();
-  for (const i of inputs) {
+  for (let index = 0; index < inputs.length; index++) {
+    const i = inputs[index]!;
     const existing = state.transfers.get(i.id) ?? fresh.get(i.id);
     if (existing) {
       if (!sameTransferBody(existing, i)) throw new IdempotencyConflictError(i.id);
@@ -283,7 +285,11 @@ export function planTransfers(
     }
     const debit = account(state, i.debitAccountId);
     const credit = account(state, i.creditAccountId);
-    checkMovement(i.kind, debit, credit, i.amount, i.fee, ctx.feeSchedule, "transfer");
+    try {
+      checkMovement(i.kind, debit, credit, i.amount, i.fee, ctx.feeSchedule, "transfer");
+    } catch (e) {
+      throw e instanceof SegregationViolationError ? e.refusedTransfer(i.id, index) : e;
+    }
     debit.debitsPosted += i.amount;
     credit.creditsPosted += i.amount;
     changes.updatedAccounts.add(debit).add(credit);

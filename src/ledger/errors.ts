@@ -214,6 +214,17 @@ export class EscrowIdConflictError extends CustodyError {
 /** Base of the fund-segregation rules; each rule has its own subclass and code. */
 export abstract class SegregationViolationError extends CustodyError {
   override name = "SegregationViolationError";
+  /** The refused transfer's id, when a transfer (single or in a batch) was refused. */
+  transferId?: string;
+  /** Its position in the submitted batch (0 for a single transfer). */
+  batchIndex?: number;
+
+  /** Names the refused transfer: a batch is refused whole, and callers must know which one broke the rule. */
+  refusedTransfer(transferId: string, batchIndex: number): this {
+    this.transferId = transferId;
+    this.batchIndex = batchIndex;
+    return this;
+  }
 }
 
 /** Customer money may leave a customer sub-account only to another customer, to escrow (hold),

@@ -131,6 +131,9 @@ export interface Ledger {
   accountPseudonym(id: string): Hex;
   checkInvariants(): Promise<InvariantReport>;
   segregationReport(): Promise<SegregationReport[]>;
+  /** The fee schedule fee transfers are checked against from now on (a dual-controlled change). */
+  setFeeSchedule(schedule: FeeSchedule): void;
+  feeSchedule(): FeeSchedule | undefined;
   close(): Promise<void>;
 }
 
@@ -564,6 +567,14 @@ class LedgerImpl implements Ledger {
     const rows: AccountRow[] = [];
     await this.#store.scanSnapshot({ accounts: (r) => rows.push(...r) });
     return segregationReport(rows);
+  }
+
+  setFeeSchedule(schedule: FeeSchedule): void {
+    this.#ctx.feeSchedule = schedule;
+  }
+
+  feeSchedule(): FeeSchedule | undefined {
+    return this.#ctx.feeSchedule;
   }
 
   async close(): Promise<void> {

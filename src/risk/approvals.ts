@@ -31,13 +31,26 @@ import { type Body, type SqlRunner, all, get, num, run } from "./sql";
  */
 const Id = z.string().regex(/^[A-Za-z0-9._:@/-]{1,128}$/);
 const Amount = z.string().regex(/^[1-9]\d{0,38}$/, "a positive integer of minor units as a string");
+const Minor = z.string().regex(/^(0|[1-9]\d{0,38})$/, "a non-negative integer of minor units as a string");
 
 export const OPERATION_PARAMS = {
   unfreeze_account: z.strictObject({ accountId: Id }),
   /** Moves the remaining balance to `sweepToAccountId` (a withdrawal), then closes the account. */
   close_account: z.strictObject({ accountId: Id, sweepToAccountId: Id }),
   withdrawal: z.strictObject({ debitAccountId: Id, creditAccountId: Id, amount: Amount }),
-  fee_schedule_change: z.strictObject({ schedule: z.record(z.string(), z.unknown()) }),
+  /** The whole new schedule (src/ledger FeeSchedule, amounts as decimal strings of minor units). */
+  fee_schedule_change: z.strictObject({
+    schedule: z.record(
+      z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      z.strictObject({
+        asset: z.string().regex(/^[\x21-\x7e]{1,32}$/),
+        fixed: Minor.optional(),
+        basisPoints: z.number().int().min(0).max(10_000).optional(),
+        min: Minor.optional(),
+        max: Minor.optional(),
+      }),
+    ),
+  }),
   rules_change: z.strictObject({ source: z.string().min(1).max(1_000_000) }),
   escrow_override: z.strictObject({
     holdId: Id,

@@ -16,6 +16,7 @@ import {
   type AccountProfile,
   type AccountRiskState,
   type GlobalRiskState,
+  type MovementEvent,
   type RiskEvent,
   type RuleHit,
   RuleEvaluator,
@@ -69,7 +70,7 @@ export interface ActiveRules {
   activatedAt: number;
 }
 
-function profileOf(a: Account): AccountProfile {
+export function profileOf(a: Account): AccountProfile {
   const m = a.metadata ?? {};
   return {
     id: a.id,
@@ -79,6 +80,32 @@ function profileOf(a: Account): AccountProfile {
     holder: m.holder === "company" ? "company" : "individual",
     channel: m.channel === "cash" ? "cash" : m.channel === "cross_border" ? "cross_border" : "domestic",
     createdAt: a.createdAt,
+  };
+}
+
+/** A committed ledger event as the rules see a movement (undefined for anything else). */
+export async function movementOf(
+  ev: LedgerEvent,
+  profile: (accountId: string) => Promise<AccountProfile>,
+): Promise<MovementEvent | undefined> {
+  if (!isMovement(ev)) return undefined;
+  return movementFrom(ev, await profile(ev.accounts[0]!), await profile(ev.accounts[1]!));
+}
+
+function isMovement(ev: LedgerEvent): boolean {
+  return MOVEMENTS.has(ev.entry.eventType as string) && ev.accounts.length === 2;
+}
+
+function movementFrom(ev: LedgerEvent, debit: AccountProfile, credit: AccountProfile): MovementEvent {
+  return {
+    kind: "movement",
+    sequence: ev.sequence,
+    at: ev.createdAt,
+    transferKind: KIND_NAMES[ev.entry.code] ?? "unknown",
+    asset: ev.entry.asset,
+    amount: ev.entry.amount,
+    debit,
+    credit,
   };
 }
 
@@ -303,18 +330,16 @@ export class RiskEngine {
     const out: RiskEvent[] = [];
     for (const ev of events) {
       const t = ev.entry.eventType as string;
-      if (MOVEMENTS.has(t) && ev.accounts.length === 2) {
-        out.push({
-          kind: "movement",
-          sequence: ev.sequence,
-          at: ev.createdAt,
-          transferKind: KIND_NAMES[ev.entry.code] ?? "unknown",
-          asset: ev.entry.asset,
-          amount: ev.entry.amount,
-          // Cached profiles without an await per event (a microtask each).
-          debit: this.#profiles.get(ev.accounts[0]) ?? (await this.#profile(ev.accounts[0])),
-          credit: this.#profiles.get(ev.accounts[1]) ?? (await this.#profile(ev.accounts[1])),
-        });
+      if (isMovement(ev)) {
+        const [d, c] = ev.accounts as [string, string];
+        // Cached profiles without an await per event (a microtask each).
+        out.push(
+          movementFrom(
+            ev,
+            this.#profiles.get(d) ?? (await this.#profile(d)),
+            this.#profiles.get(c) ?? (await this.#profile(c)),
+          ),
+        );
       } else if (t === "FACT_RECORDED") {
         const f = facts.get(ev.sequence);
         if (!f) throw new RiskStateError(`fact at sequence ${ev.sequence} is missing from listFacts`);

@@ -103,3 +103,19 @@ export class RiskStateError extends CustodyError {
     super("RISK_STATE_INVALID", message, opts);
   }
 }
+
+/** The escrow contract does not let the custodian take this decision now (state, role or rule). */
+export class EscrowOverrideNotAllowedError extends CustodyError {
+  override name = "EscrowOverrideNotAllowedError";
+  constructor(
+    readonly holdId: string,
+    readonly escrowState: string,
+    opts: Opts = {},
+  ) {
+    super(
+      "ESCROW_OVERRIDE_NOT_ALLOWED",
+      `escrow override of hold ${JSON.stringify(holdId)} refused (${escrowState})`,
+      opts,
+    );
+  }
+}

@@ -130,6 +130,27 @@ function trim(list: number[], at: number, windowMs: number): void {
   if (i > 0) list.splice(0, i);
 }
 
+/**
+ * Whether large-value rule `r` counts a movement of customer `who` with counterparty `other`: the
+ * counterparty's channel (cash desk, domestic or cross-border settlement), the holder type.
+ */
+export function largeValueCounts(
+  r: CompiledRule,
+  who: AccountProfile,
+  other: AccountProfile,
+): r is Extract<CompiledRule, { type: "large_value" }> {
+  const channel = other.channel === "cash" ? "cash" : "transfer";
+  const scope = other.channel === "cross_border" ? "cross_border" : "domestic";
+  if (r.type !== "large_value" || r.channel !== channel) return false;
+  if (r.holder !== "any" && r.holder !== who.holder) return false;
+  return channel === "cash" || r.scope === "any" || r.scope === scope;
+}
+
+/** Ledger transfer kinds that move money for the customer rules. */
+export function isMovingKind(transferKind: string): boolean {
+  return MOVING_KINDS.has(transferKind);
+}
+
 interface Plan {
   largeValue: CompiledRule[];
   structuring: CompiledRule[];
@@ -238,12 +259,8 @@ export class RuleEvaluator {
     // Large value: accumulated per customer, day, direction and asset.
     if (p.largeValue.length > 0) {
       if (!s.day || s.day.day !== day) s.day = { day, sums: new Map(), alerted: new Set() };
-      const channel = other.channel === "cash" ? "cash" : "transfer";
-      const scope = other.channel === "cross_border" ? "cross_border" : "domestic";
       for (const r of p.largeValue) {
-        if (r.type !== "large_value" || r.channel !== channel) continue;
-        if (r.holder !== "any" && r.holder !== who.holder) continue;
-        if (channel === "transfer" && r.scope !== "any" && r.scope !== scope) continue;
+        if (!largeValueCounts(r, who, other)) continue;
         const key = `${r.id}|${dir}|${e.asset}`;
         const sum = (s.day.sums.get(key) ?? 0n) + e.amount;
         s.day.sums.set(key, sum);

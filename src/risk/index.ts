@@ -22,8 +22,22 @@ export {
   type Executors,
   type Operation,
 } from "./approvals";
-export { ledgerExecutors } from "./executors";
+export {
+  FEE_SCHEDULE_SETTING,
+  escrowOverrideExecutor,
+  ledgerExecutors,
+  storedFeeSchedule,
+  type EscrowOverrideChain,
+} from "./executors";
 export { auditRisk, type RiskAuditFinding, type RiskAuditReport } from "./audit";
+export {
+  LARGE_VALUE_REPORT_FORMAT,
+  largeValueCsv,
+  largeValueReport,
+  type LargeValueEntry,
+  type LargeValueReport,
+  type LargeValueTransaction,
+} from "./large-value-report";
 export { type RefusedAttempt } from "./refusals";
 export { type WebhookOptions, webhookSignature } from "./outbox";
 export {

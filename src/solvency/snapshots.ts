@@ -152,6 +152,29 @@ export async function liabilitiesAt(
   return fold;
 }
 
+/** The stored snapshots (newest day first), read only: what the audit needs without the master secret. */
+export async function listSnapshots(
+  db: Database,
+  opts: { asset?: string } = {},
+): Promise<LiabilitiesSnapshot[]> {
+  const rows = opts.asset
+    ? await all<Row>(db, `SELECT * FROM solvency_snapshots WHERE asset = ? ORDER BY day DESC`, [opts.asset])
+    : await all<Row>(db, `SELECT * FROM solvency_snapshots ORDER BY day DESC, asset`);
+  return rows.map(snapshotOf);
+}
+
+/** A stored snapshot document, as text (what its hash covers) and parsed. */
+export async function readSnapshotDocument(
+  db: Database,
+  id: string,
+): Promise<{ text: string; doc: SnapshotDocument }> {
+  const rows = await all<{ document: string }>(db, `SELECT document FROM solvency_snapshots WHERE id = ?`, [
+    id,
+  ]);
+  if (!rows[0]) throw new UnknownSnapshotError(id);
+  return { text: rows[0].document, doc: JSON.parse(rows[0].document) as SnapshotDocument };
+}
+
 /**
  * Takes, stores, records and commits liabilities snapshots, and serves balance proofs from them.
  * One snapshot per (asset, day); taking it again returns the stored one (and finishes its fact and
@@ -274,23 +297,12 @@ export class SolvencySnapshots {
   }
 
   /** Newest day first. */
-  async list(opts: { asset?: string } = {}): Promise<LiabilitiesSnapshot[]> {
-    const rows = opts.asset
-      ? await all<Row>(this.#o.db, `SELECT * FROM solvency_snapshots WHERE asset = ? ORDER BY day DESC`, [
-          opts.asset,
-        ])
-      : await all<Row>(this.#o.db, `SELECT * FROM solvency_snapshots ORDER BY day DESC, asset`);
-    return rows.map(snapshotOf);
+  list(opts: { asset?: string } = {}): Promise<LiabilitiesSnapshot[]> {
+    return listSnapshots(this.#o.db, opts);
   }
 
-  async document(id: string): Promise<{ text: string; doc: SnapshotDocument }> {
-    const rows = await all<{ document: string }>(
-      this.#o.db,
-      `SELECT document FROM solvency_snapshots WHERE id = ?`,
-      [id],
-    );
-    if (!rows[0]) throw new UnknownSnapshotError(id);
-    return { text: rows[0].document, doc: JSON.parse(rows[0].document) as SnapshotDocument };
+  document(id: string): Promise<{ text: string; doc: SnapshotDocument }> {
+    return readSnapshotDocument(this.#o.db, id);
   }
 
   async #tree(id: string): Promise<LiabilitiesSnapshotTree> {

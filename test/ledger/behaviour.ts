@@ -526,6 +526,29 @@ export function shouldBehaveLikeALedger(backend: Backend): void {
       await refusesWithoutChange(t("esc", "bob", "adjustment"), EscrowMovementNotAllowedError);
       const e = await rejects(t("alice", "own", "adjustment")(), SegregationViolationError);
       expect(e.constructor.name).to.equal("CustomerFundsOutflowError");
+      // The refused transfer is named, with its position in the batch (a batch is refused whole).
+      expect(e).to.include({ transferId: id("s-alice-own-adjustment"), batchIndex: 0 });
+      const batch = await refusesWithoutChange(
+        () =>
+          ledger.transferBatch([
+            {
+              id: id("b-ok"),
+              debitAccountId: id("bank"),
+              creditAccountId: id("bob"),
+              amount: 5n,
+              kind: "deposit",
+            },
+            {
+              id: id("b-grab"),
+              debitAccountId: id("alice"),
+              creditAccountId: id("own"),
+              amount: 5n,
+              kind: "transfer",
+            },
+          ]),
+        CustomerFundsOutflowError,
+      );
+      expect(batch).to.include({ transferId: id("b-grab"), batchIndex: 1 });
       // Allowed flows.
       await ledger.transfer({
         id: id("w"),

@@ -143,6 +143,29 @@ describe("risk API: /v1/alerts and /v1/approvals (real HTTP, SQLite)", () => {
     expect(alerts.map((a: any) => [a.subject, a.severity])).to.deep.equal([["bob", "critical"]]);
   });
 
+  it("a refused transfer inside a batch is named in the error and logged as a fact for that transfer", async () => {
+    const facts = async () =>
+      (await s.env.ledger.listFacts({ kind: "SEGREGATION_REFUSED", limit: 100 })).length;
+    const before = await facts();
+    const r = await s.call("POST", "/v1/transfers/batch", s.keys.platform, {
+      transfers: [
+        { id: "b-dep", debitAccountId: "cash-desk", creditAccountId: "acme", amount: "100", kind: "deposit" },
+        { id: "b-grab", debitAccountId: "acme", creditAccountId: "swift", amount: "100", kind: "transfer" },
+      ],
+    });
+    expect(r.status).to.equal(422);
+    expect(r.body.error).to.include({
+      code: "SEGREGATION_CUSTOMER_OUTFLOW",
+      transferId: "b-grab",
+      batchIndex: 1,
+    });
+    expect(await facts()).to.equal(before + 1);
+    await s.engine.drain();
+    const alerts = (await s.call("GET", "/v1/alerts?rule=segregation.refused&account=acme", s.keys.auditor))
+      .body.alerts;
+    expect(alerts.map((a: any) => [a.subject, a.severity])).to.deep.equal([["acme", "critical"]]);
+  });
+
   it("serves counts per rule over time for the chart", async () => {
     const r = await s.call(
       "GET",

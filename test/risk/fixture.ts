@@ -9,11 +9,12 @@ export const KEY = new Uint8Array(32).fill(0x42);
 /** A real SQLite ledger with a cash desk, a cross-border desk and three customers (CNY, scale 2). */
 export async function openRiskLedger(
   dir?: string,
+  clock?: () => number,
 ): Promise<{ dir: string; url: string; db: Database; ledger: Ledger; close(): Promise<void> }> {
   const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "custody-risk-"));
   const url = path.join(d, "ledger.db");
   const db = openDatabase(url);
-  const ledger = await openLedger(db, { pseudonymKey: KEY });
+  const ledger = await openLedger(db, { pseudonymKey: KEY, ...(clock ? { clock } : {}) });
   return {
     dir: d,
     url,

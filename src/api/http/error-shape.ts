@@ -1,4 +1,5 @@
 import { CustodyError, InvalidArgumentError, InvariantError } from "../../errors";
+import { SegregationViolationError } from "../../ledger/errors";
 import {
   ApiError,
   MalformedJsonError,
@@ -108,6 +109,10 @@ export function errorBodyOf(err: unknown, status: number): ErrorBody {
   if (err instanceof RequestValidationError) body.error.issues = err.issues;
   if (err instanceof RateLimitedError || err instanceof NotInLogYetError)
     body.error.retryAfterSeconds = err.retryAfterSeconds;
+  if (err instanceof SegregationViolationError && err.transferId !== undefined) {
+    body.error.transferId = err.transferId;
+    body.error.batchIndex = err.batchIndex;
+  }
   if (err instanceof NotAnchoredYetError) {
     body.error.leafIndex = err.leafIndex;
     body.error.anchoredTreeSize = err.anchoredTreeSize;

@@ -51,9 +51,9 @@ export function transferRoutes(ctx: ApiContext): RouteDef[] {
     } catch (e) {
       const risk = ctx.deps.risk;
       if (risk && e instanceof SegregationViolationError) {
-        // A batch does not say which of its transfers was refused: single transfers only.
-        const t = ts.length === 1 ? ts[0] : undefined;
-        if (t) {
+        // The ledger names the refused transfer and its position in the batch.
+        const t = e.batchIndex === undefined ? undefined : ts[e.batchIndex];
+        if (t && t.id === e.transferId) {
           const { id: transferId, debitAccountId, creditAccountId, kind, amount } = t;
           const attempt = {
             transferId,

@@ -55,6 +55,12 @@ export const ErrorSchema = z
       issues: z
         .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
         .optional(),
+      transferId: z.string().optional().meta({ description: "a segregation refusal: the refused transfer" }),
+      batchIndex: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: "a segregation refusal: its position in the submitted batch" }),
     }),
   })
   .meta({ id: "Error" });
