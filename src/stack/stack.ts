@@ -41,7 +41,14 @@ import {
 import { TRUST_POLICY_VERSION } from "../protocol/trust-policy";
 import { cosignatureMigrations, cosignatureStore, createCosignatureTask } from "../relayer/cosignatures";
 import { openWitness, startWitnessServer } from "../witness";
-import { Approvals, RiskEngine, RiskService, ledgerExecutors, type WebhookOptions } from "../risk";
+import {
+  Approvals,
+  RiskEngine,
+  RiskService,
+  ledgerExecutors,
+  storedFeeSchedule,
+  type WebhookOptions,
+} from "../risk";
 import { SolvencySnapshots, SolvencyWatcher, snapshotIdOf, solvencyMigrations } from "../solvency";
 import type { SigningClients } from "../chain/dev";
 import { dayOf, stackClock, type StackClock } from "./clock";
@@ -455,9 +462,23 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     });
     engine.start();
     cleanups.push(() => engine.stop());
+    // A fee schedule approved under dual control outlives restarts: it overrides the configured one.
+    const approvedFees = await storedFeeSchedule(engine.runner);
+    if (approvedFees) ledger.setFeeSchedule(approvedFees);
+    // Escrow overrides need the custodian's key: only the local chain's dev custodian has it here.
+    const escrowOverride = embedded
+      ? {
+          ...(createChainClients({
+            rpcUrl,
+            chainId,
+            account: devAccount(DEV_ROLES.custodian),
+          }) as SigningClients),
+          escrow: deployment.custodyEscrow as Address,
+        }
+      : undefined;
     const risk = new RiskService(
       engine,
-      new Approvals(engine.runner, ledgerExecutors(ledger, engine), clock.now),
+      new Approvals(engine.runner, ledgerExecutors(ledger, engine, {}, escrowOverride), clock.now),
       ledger,
       clock.now,
     );
