@@ -1,8 +1,11 @@
+import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./database";
 
 /*
  * Plain statements on either backend, for modules whose SQL is the same on both (the relayer's
- * tables): write SQL with `?` placeholders once. The ledger's write path has its own dialects
+ * tables, API keys): write SQL with `?` placeholders once. Upserts are portable as written
+ * (`INSERT … ON CONFLICT (key) DO UPDATE SET c = excluded.c [WHERE …]`, SQLite ≥ 3.24), so they
+ * need no dialect entry; what does differ is in `SqlDialect`. The ledger's write path has its own dialects
  * (src/db/unit-of-work.ts).
  */
 
@@ -12,16 +15,63 @@ function toPg(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
+/** What differs between the backends beyond placeholders, so callers never branch on the backend. */
+export interface SqlDialect {
+  /** A boolean as a column stores it: SQLite has no boolean type (0/1), PostgreSQL does. */
+  bool(b: boolean): number | boolean;
+  /**
+   * Whether the server can hold a lock for as long as one session lives (PostgreSQL advisory
+   * locks, released the moment the session dies). Without it, a lease is a row with an expiry.
+   */
+  readonly sessionLocks: boolean;
+}
+
+const SQLITE: SqlDialect = { bool: (b) => (b ? 1 : 0), sessionLocks: false };
+const POSTGRES: SqlDialect = { bool: (b) => b, sessionLocks: true };
+
+export function dialectOf(db: Database): SqlDialect {
+  return db.kind === "sqlite" ? SQLITE : POSTGRES;
+}
+
+/** A stored boolean (SQLite 0/1, PostgreSQL boolean) as a boolean. */
+export function storedBool(v: unknown): boolean {
+  return v === true || v === 1 || v === 1n;
+}
+
+// Prepared statements per SQLite connection: hot reads (an API key lookup) skip re-preparing.
+const prepared = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
+const MAX_PREPARED = 256;
+
+function prepare(s: BetterSqlite3.Database, sql: string): BetterSqlite3.Statement {
+  let m = prepared.get(s);
+  if (!m) prepared.set(s, (m = new Map()));
+  let st = m.get(sql);
+  if (!st) {
+    if (m.size >= MAX_PREPARED) m.clear();
+    m.set(sql, (st = s.prepare(sql)));
+  }
+  return st;
+}
+
 /** Runs a read on either backend; rows come back as plain objects. */
 export async function all<T>(db: Database, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-  if (db.kind === "sqlite") return db.sqlite.prepare(sql).all(...(params as unknown[])) as T[];
+  if (db.kind === "sqlite") return prepare(db.sqlite, sql).all(...(params as unknown[])) as T[];
   const r = await db.pool.query(toPg(sql), params as unknown[]);
   return r.rows as T[];
 }
 
+/** The first row of a read, undefined if there is none. */
+export async function first<T>(
+  db: Database,
+  sql: string,
+  params: readonly unknown[] = [],
+): Promise<T | undefined> {
+  return (await all<T>(db, sql, params))[0];
+}
+
 /** Runs a write on either backend; returns the number of rows changed. */
 export async function run(db: Database, sql: string, params: readonly unknown[] = []): Promise<number> {
-  if (db.kind === "sqlite") return db.sqlite.prepare(sql).run(...(params as unknown[])).changes;
+  if (db.kind === "sqlite") return prepare(db.sqlite, sql).run(...(params as unknown[])).changes;
   const r = await db.pool.query(toPg(sql), params as unknown[]);
   return r.rowCount ?? 0;
 }
