@@ -1,15 +1,5 @@
-import {
-  stringToHex,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
-import { custodySolvencyAbi } from "../generated/abi";
-import { SolvencyTransactionError } from "./solvency-errors";
+import type { Address, Hex } from "viem";
+import { type SolvencyWriteClients, assetKey, writeSolvency } from "./solvency-write";
 
 export interface CommitSnapshotParameters {
   address: Address;
@@ -28,26 +18,15 @@ export type CommitSnapshotReturnType = Hex;
  * transaction hash. Throws {@link SolvencyTransactionError} if it reverts.
  */
 export async function commitSnapshot(
-  clients: { walletClient: WalletClient<Transport, Chain, Account>; publicClient: PublicClient },
+  clients: SolvencyWriteClients,
   p: CommitSnapshotParameters,
 ): Promise<CommitSnapshotReturnType> {
-  const { request } = await clients.publicClient.simulateContract({
-    account: clients.walletClient.account,
-    address: p.address,
-    abi: custodySolvencyAbi,
-    functionName: "commitSnapshot",
-    args: [
-      stringToHex(p.asset, { size: 32 }),
-      p.dayNumber,
-      BigInt(p.logSize),
-      p.rootHash,
-      p.rootSum,
-      BigInt(p.leafCount),
-    ],
-  });
-  const hash = await clients.walletClient.writeContract(request);
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success")
-    throw new SolvencyTransactionError(`commitSnapshot reverted`, { details: hash });
-  return hash;
+  return writeSolvency(clients, p.address, "commitSnapshot", [
+    assetKey(p.asset),
+    p.dayNumber,
+    BigInt(p.logSize),
+    p.rootHash,
+    p.rootSum,
+    BigInt(p.leafCount),
+  ]);
 }
