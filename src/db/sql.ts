@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import type pg from "pg";
 import type { Database } from "./database";
 
 /*
@@ -76,33 +77,89 @@ export async function run(db: Database, sql: string, params: readonly unknown[] 
   return r.rowCount ?? 0;
 }
 
-/** Runs `body` in one transaction (statements issued through the given handle). */
-export async function transaction(
-  db: Database,
-  body: (exec: (sql: string, params?: readonly unknown[]) => Promise<void>) => Promise<void>,
-): Promise<void> {
-  if (db.kind === "sqlite") {
-    const s = db.sqlite;
-    const stmts: [string, readonly unknown[]][] = [];
-    await body(async (sql, params = []) => {
-      stmts.push([sql, params]);
-    });
-    s.transaction(() => {
-      for (const [sql, params] of stmts) s.prepare(sql).run(...(params as unknown[]));
-    }).immediate();
-    return;
-  }
-  const c = await db.pool.connect();
+/** Runs `body` on one pooled PostgreSQL client inside `begin` … COMMIT; rolls back if it throws. */
+async function pgTransaction<T>(
+  pool: pg.Pool,
+  begin: string,
+  body: (c: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const c = await pool.connect();
   try {
-    await c.query("BEGIN");
-    await body(async (sql, params = []) => {
-      await c.query(toPg(sql), params as unknown[]);
-    });
+    await c.query(begin);
+    const out = await body(c);
     await c.query("COMMIT");
+    return out;
   } catch (e) {
     await c.query("ROLLBACK").catch(() => {});
     throw e;
   } finally {
     c.release();
   }
+}
+
+/** Runs `body` in one transaction (statements issued through the given handle). */
+export async function transaction(
+  db: Database,
+  body: (exec: (sql: string, params?: readonly unknown[]) => Promise<void>) => Promise<void>,
+): Promise<void> {
+  if (db.kind === "sqlite") {
+    const stmts: Statement[] = [];
+    await body(async (sql, params = []) => {
+      stmts.push({ sql, params });
+    });
+    return batch(db, stmts);
+  }
+  await pgTransaction(db.pool, "BEGIN", (c) =>
+    body(async (sql, params = []) => {
+      await c.query(toPg(sql), params as unknown[]);
+    }),
+  );
+}
+
+export interface Statement {
+  sql: string;
+  params: readonly unknown[];
+}
+
+/**
+ * Runs `stmts` in one write transaction: all of them or none. `between` (tests only) runs after
+ * statement `i` and may throw to abort the transaction half-way, as a crash would.
+ */
+export async function batch(
+  db: Database,
+  stmts: readonly Statement[],
+  between?: (i: number) => void,
+): Promise<void> {
+  if (db.kind === "sqlite") {
+    const s = db.sqlite;
+    s.transaction(() => {
+      stmts.forEach((st, i) => {
+        prepare(s, st.sql).run(...(st.params as unknown[]));
+        between?.(i);
+      });
+    }).immediate();
+    return;
+  }
+  await pgTransaction(db.pool, "BEGIN", async (c) => {
+    for (let i = 0; i < stmts.length; i++) {
+      await c.query(toPg(stmts[i]!.sql), stmts[i]!.params as unknown[]);
+      between?.(i);
+    }
+  });
+}
+
+/** Several reads from one snapshot (SQLite: one synchronous run; PostgreSQL: REPEATABLE READ). */
+export async function snapshot<T = Record<string, unknown>>(
+  db: Database,
+  reads: readonly Statement[],
+): Promise<T[][]> {
+  if (db.kind === "sqlite") {
+    const s = db.sqlite;
+    return s.transaction(() => reads.map((r) => prepare(s, r.sql).all(...(r.params as unknown[])) as T[]))();
+  }
+  return pgTransaction(db.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", async (c) => {
+    const out: T[][] = [];
+    for (const r of reads) out.push((await c.query(toPg(r.sql), r.params as unknown[])).rows as T[]);
+    return out;
+  });
 }
