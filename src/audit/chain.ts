@@ -1,11 +1,7 @@
 import {
-  type Account,
   type Address,
-  type Chain,
   type Hex,
   type PublicClient,
-  type Transport,
-  type WalletClient,
   createPublicClient,
   defineChain,
   http,

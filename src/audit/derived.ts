@@ -81,9 +81,6 @@ function hashOr(f: () => Hex): Value {
   }
 }
 
-const parseJson = (t: Value): JsonValue | undefined =>
-  t === null ? undefined : (JSON.parse(t) as JsonValue);
-
 /**
  * Compares every derived row with the replay. `events` is the number of events the replay saw:
  * rows filed at a later sequence were written while the audit ran and are left out.

@@ -3,6 +3,7 @@ import { toHex } from "../log/hex";
 import { nodeHasher } from "../log/node-hasher";
 import type { MemoryTree } from "../log/tree";
 import { verifyConsistency } from "../log/verify";
+import { walkHeads } from "../log/head-walk";
 import type { FindingList } from "./findings";
 
 /**
@@ -37,69 +38,66 @@ export async function checkHeads(
   findings: FindingList,
   reference?: LeafHashReference,
 ): Promise<HeadCheckResult> {
-  const out: HeadCheckResult = { verified: 0, consistent: 0, verifiedSize: 0 };
-  let prev: AnchoredHead | undefined;
-  for (const h of heads) {
-    const prevSize = prev?.treeSize ?? 0;
-    if (h.treeSize <= prevSize) {
-      findings.add({
-        check: "head_order",
-        message: `head ${h.headIndex} has tree size ${h.treeSize}, not above the previous ${prevSize}`,
-        headIndex: h.headIndex,
-        treeSize: h.treeSize,
-      });
-      return out;
-    }
-    if (h.treeSize > tree.size) {
-      findings.add({
-        check: "log_behind_chain",
-        message: `head ${h.headIndex} covers ${h.treeSize} events but the log holds ${tree.size}: events were deleted`,
-        headIndex: h.headIndex,
-        treeSize: h.treeSize,
-        index: tree.size,
-      });
-      return out;
-    }
-    const root = toHex(tree.root(h.treeSize));
-    if (root !== h.rootHash.toLowerCase()) {
-      const exact = reference ? await pinpoint(tree, h, prevSize, reference) : undefined;
-      findings.add({
-        check: "head_root",
-        message:
-          `head ${h.headIndex}: the events no longer hash to the anchored root at tree size ${h.treeSize} ` +
-          `(anchored ${h.rootHash}, recomputed ${root}); ` +
-          (exact === undefined
-            ? `the altered event lies in [${prevSize}, ${h.treeSize})`
-            : `event ${exact} differs from the anchored tree`),
-        headIndex: h.headIndex,
-        treeSize: h.treeSize,
-        ...(exact === undefined ? {} : { index: exact }),
-      });
-      return out;
-    }
-    if (prev) {
-      const proof = tree.consistencyProof(prev.treeSize, h.treeSize);
-      try {
-        verifyConsistency(
-          { size1: prev.treeSize, size2: h.treeSize, root1: prev.rootHash, root2: h.rootHash, proof },
-          nodeHasher,
-        );
-        out.consistent++;
-      } catch (err) {
+  const roots = {
+    rootAt: async (size: number) => (size > tree.size ? { short: tree.size } : tree.root(size)),
+  };
+  const walk = await walkHeads(roots, heads, (prev, h) =>
+    verifyConsistency(
+      {
+        size1: prev.treeSize,
+        size2: h.treeSize,
+        root1: prev.rootHash,
+        root2: h.rootHash,
+        proof: tree.consistencyProof(prev.treeSize, h.treeSize),
+      },
+      nodeHasher,
+    ),
+  );
+  const { verified, consistent, verifiedSize, stop } = walk;
+  if (stop) {
+    const h = stop.head;
+    const at = { headIndex: h.headIndex, treeSize: h.treeSize };
+    switch (stop.reason) {
+      case "order":
+        findings.add({
+          check: "head_order",
+          message: `head ${h.headIndex} has tree size ${h.treeSize}, not above the previous ${stop.prevSize}`,
+          ...at,
+        });
+        break;
+      case "behind":
+        findings.add({
+          check: "log_behind_chain",
+          message: `head ${h.headIndex} covers ${h.treeSize} events but the log holds ${tree.size}: events were deleted`,
+          ...at,
+          index: tree.size,
+        });
+        break;
+      case "root": {
+        const exact = reference ? await pinpoint(tree, h, stop.prevSize, reference) : undefined;
+        findings.add({
+          check: "head_root",
+          message:
+            `head ${h.headIndex}: the events no longer hash to the anchored root at tree size ${h.treeSize} ` +
+            `(anchored ${h.rootHash}, recomputed ${stop.recomputed}); ` +
+            (exact === undefined
+              ? `the altered event lies in [${stop.prevSize}, ${h.treeSize})`
+              : `event ${exact} differs from the anchored tree`),
+          ...at,
+          ...(exact === undefined ? {} : { index: exact }),
+        });
+        break;
+      }
+      case "consistency":
         findings.add({
           check: "head_consistency",
-          message: `heads ${prev.headIndex} and ${h.headIndex} are not consistent: ${(err as Error).message.split("\n")[0]}`,
-          headIndex: h.headIndex,
-          treeSize: h.treeSize,
+          message: `heads ${stop.prev.headIndex} and ${h.headIndex} are not consistent: ${stop.error.message.split("\n")[0]}`,
+          ...at,
         });
-        return out;
-      }
+        break;
     }
-    out.verified++;
-    out.verifiedSize = h.treeSize;
-    prev = h;
   }
-  return out;
+  return { verified, consistent, verifiedSize };
 }
 
 /** The first index in [from, head.treeSize) where the rebuilt tree departs from a reference proven by the head. */

@@ -27,7 +27,7 @@ import {
   type ReportBreak,
   type ReportStatementRef,
 } from "./report";
-import { big, buf, num, queryAll, writeBatch, type Row, type Stmt } from "./sql";
+import { buf, num, queryAll, writeBatch, type Row, type Stmt } from "./sql";
 import {
   type BankDocument,
   type BankStatement,

@@ -10,9 +10,12 @@ import {
   accountFromRow,
   eventFromRow,
   factFromRow,
+  factValues,
   holdFromRow,
+  holdValues,
   limitsToJson,
   transferFromRow,
+  transferValues,
 } from "./rows";
 import {
   type AccountFilter,
@@ -49,6 +52,11 @@ interface PgTx {
    * update can fetch each row directly instead of descending the primary key again.
    */
   ctids: Map<string, string>;
+}
+
+/** Rows of `width` values as one array per column (for `unnest`). */
+function columns(rows: unknown[][], width: number): unknown[][] {
+  return Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
 }
 
 /**
@@ -186,19 +194,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
                    fee, hold_id, sequence, created_at)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])`,
-          values: [
-            t.map((x) => x.id),
-            t.map((x) => x.debitAccountId),
-            t.map((x) => x.creditAccountId),
-            t.map((x) => x.asset),
-            t.map((x) => x.amount.toString()),
-            t.map((x) => x.kind),
-            t.map((x) => x.metadata),
-            t.map((x) => x.fee),
-            t.map((x) => x.holdId),
-            t.map((x) => x.sequence),
-            t.map((x) => x.createdAt),
-          ],
+          // One array per column: the rows' values transposed.
+          values: columns(t.map(transferValues), 11),
         });
         return;
       }
@@ -209,27 +206,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
               payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
               resolved_sequence, resolution, release_transfer_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-            [
-              h.id,
-              h.debitAccountId,
-              h.creditAccountId,
-              h.asset,
-              h.amount.toString(),
-              h.kind,
-              h.status,
-              h.escrowId,
-              h.payeeAccountId,
-              h.timeoutMs,
-              h.expiresAt,
-              h.metadata,
-              h.fee,
-              h.createdAt,
-              h.sequence,
-              h.resolvedAt,
-              h.resolvedSequence,
-              h.resolution,
-              h.releaseTransferId,
-            ],
+            holdValues(h),
           );
         return;
       case "decisions":
@@ -244,16 +221,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
           await c.query(
             `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-            [
-              f.id,
-              f.kind,
-              f.documentHash,
-              f.subjectAccountId,
-              f.asset,
-              f.amount === null ? null : f.amount.toString(),
-              f.sequence,
-              f.createdAt,
-            ],
+            factValues(f),
           );
         return;
       case "events": {

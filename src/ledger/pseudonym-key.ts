@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
+import { all, run } from "../db/sql";
 import type { Migration } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { decodeLeaf } from "../protocol/leaf-v1";
@@ -45,11 +46,6 @@ export function pseudonymKeyFingerprint(key: Uint8Array): Hex {
   return `0x${createHmac("sha256", key).update("custody-pseudonym-key-fingerprint-v1").digest("hex")}`;
 }
 
-async function query<T>(db: Database, sql: string, args: unknown[] = []): Promise<T[]> {
-  if (db.kind === "sqlite") return db.sqlite.prepare(sql.replace(/\$\d+/g, "?")).all(...args) as T[];
-  return (await db.pool.query(sql, args)).rows as T[];
-}
-
 /**
  * Records the key's fingerprint on first use and refuses a different key afterwards. On a ledger
  * written before fingerprints existed, the key must first reproduce an existing account's
@@ -58,13 +54,13 @@ async function query<T>(db: Database, sql: string, args: unknown[] = []): Promis
  */
 export async function ensurePseudonymKey(db: Database, key: Uint8Array): Promise<Hex> {
   const found = pseudonymKeyFingerprint(key);
-  const [row] = await query<{ fingerprint: string }>(db, "SELECT fingerprint FROM ledger_pseudonym_key");
+  const [row] = await all<{ fingerprint: string }>(db, "SELECT fingerprint FROM ledger_pseudonym_key");
   if (row) {
     if (row.fingerprint !== found)
       throw new PseudonymKeyMismatchError(row.fingerprint, found, "refusing to start");
     return found;
   }
-  const [acct] = await query<{ id: string; pseudonym: string }>(
+  const [acct] = await all<{ id: string; pseudonym: string }>(
     db,
     "SELECT id, pseudonym FROM ledger_accounts ORDER BY id LIMIT 1",
   );
@@ -77,15 +73,11 @@ export async function ensurePseudonymKey(db: Database, key: Uint8Array): Promise
   }
   const now = new Date().toISOString();
   // Two processes starting at once: the primary key lets one insert win; both then compare.
-  if (db.kind === "sqlite")
-    db.sqlite
-      .prepare("INSERT OR IGNORE INTO ledger_pseudonym_key (id, fingerprint, created_at) VALUES (1, ?, ?)")
-      .run(found, now);
-  else
-    await db.pool.query(
-      "INSERT INTO ledger_pseudonym_key (id, fingerprint, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
-      [found, now],
-    );
+  await run(
+    db,
+    "INSERT INTO ledger_pseudonym_key (id, fingerprint, created_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+    [found, now],
+  );
   return ensurePseudonymKey(db, key);
 }
 
@@ -119,7 +111,7 @@ export async function checkPseudonyms(
     checked++;
     if (m.stored.toLowerCase() !== expected && mismatches.length < limit) mismatches.push({ ...m, expected });
   };
-  const accounts = await query<{ id: string; pseudonym: string }>(
+  const accounts = await all<{ id: string; pseudonym: string }>(
     db,
     "SELECT id, pseudonym FROM ledger_accounts ORDER BY id",
   );
@@ -130,7 +122,7 @@ export async function checkPseudonyms(
     );
   const kinds = { 1: "account", 2: "transfer", 3: "hold" } as const;
   for (let from = 0; ; from += batch) {
-    const rows = await query<{
+    const rows = await all<{
       sequence: number | string;
       subject_kind: number;
       subject_id: string;
@@ -140,7 +132,7 @@ export async function checkPseudonyms(
     }>(
       db,
       `SELECT sequence, subject_kind, subject_id, debit_account_id, credit_account_id, leaf
-       FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2`,
+       FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?`,
       [from, batch],
     );
     for (const r of rows) {

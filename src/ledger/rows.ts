@@ -120,3 +120,68 @@ export function factFromRow(r: Row): FactRow {
     createdAt: Number(r.created_at),
   };
 }
+
+/*
+ * Insert values in the column order of the INSERT statements of both stores (amounts as decimal
+ * text: SQLite integers stop at 2^63).
+ */
+
+/** `ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id, sequence, created_at)`. */
+export function transferValues(t: TransferRow): unknown[] {
+  return [
+    t.id,
+    t.debitAccountId,
+    t.creditAccountId,
+    t.asset,
+    t.amount.toString(),
+    t.kind,
+    t.metadata,
+    t.fee,
+    t.holdId,
+    t.sequence,
+    t.createdAt,
+  ];
+}
+
+/**
+ * `ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+ * payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
+ * resolved_sequence, resolution, release_transfer_id)`.
+ */
+export function holdValues(h: HoldRow): unknown[] {
+  return [
+    h.id,
+    h.debitAccountId,
+    h.creditAccountId,
+    h.asset,
+    h.amount.toString(),
+    h.kind,
+    h.status,
+    h.escrowId,
+    h.payeeAccountId,
+    h.timeoutMs,
+    h.expiresAt,
+    h.metadata,
+    h.fee,
+    h.createdAt,
+    h.sequence,
+    h.resolvedAt,
+    h.resolvedSequence,
+    h.resolution,
+    h.releaseTransferId,
+  ];
+}
+
+/** `ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)`. */
+export function factValues(f: FactRow): unknown[] {
+  return [
+    f.id,
+    f.kind,
+    f.documentHash,
+    f.subjectAccountId,
+    f.asset,
+    f.amount === null ? null : f.amount.toString(),
+    f.sequence,
+    f.createdAt,
+  ];
+}

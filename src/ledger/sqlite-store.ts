@@ -10,9 +10,12 @@ import {
   accountFromRow,
   eventFromRow,
   factFromRow,
+  factValues,
   holdFromRow,
+  holdValues,
   limitsToJson,
   transferFromRow,
+  transferValues,
 } from "./rows";
 import {
   type AccountFilter,
@@ -41,6 +44,16 @@ const INT64_MAX = 0x7fff_ffff_ffff_ffffn;
 /** A balance as stored (see ledger/003): INTEGER when it fits in 64 bits, else decimal TEXT. */
 function balance(v: bigint): bigint | string {
   return v <= INT64_MAX && v >= -INT64_MAX ? v : v.toString();
+}
+
+/** An account's four balance columns, in the order the balance statements take them. */
+function balances(a: AccountRow): (bigint | string)[] {
+  return [
+    balance(a.debitsPosted),
+    balance(a.creditsPosted),
+    balance(a.debitsPending),
+    balance(a.creditsPending),
+  ];
 }
 
 const EVENT_PAGE = 50_000;
@@ -209,71 +222,21 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
             a.sequence,
           );
           a.key = Number(lastInsertRowid);
-          st.insertBalance.run(
-            a.key,
-            balance(a.debitsPosted),
-            balance(a.creditsPosted),
-            balance(a.debitsPending),
-            balance(a.creditsPending),
-          );
+          st.insertBalance.run(a.key, ...balances(a));
           this.cache.rows.set(a.id, a);
         }
         return;
       case "transfers":
-        for (const t of rows as TransferRow[])
-          st.insertTransfer.run(
-            t.id,
-            t.debitAccountId,
-            t.creditAccountId,
-            t.asset,
-            t.amount.toString(),
-            t.kind,
-            t.metadata,
-            t.fee,
-            t.holdId,
-            t.sequence,
-            t.createdAt,
-          );
+        for (const t of rows as TransferRow[]) st.insertTransfer.run(...transferValues(t));
         return;
       case "holds":
-        for (const h of rows as HoldRow[])
-          st.insertHold.run(
-            h.id,
-            h.debitAccountId,
-            h.creditAccountId,
-            h.asset,
-            h.amount.toString(),
-            h.kind,
-            h.status,
-            h.escrowId,
-            h.payeeAccountId,
-            h.timeoutMs,
-            h.expiresAt,
-            h.metadata,
-            h.fee,
-            h.createdAt,
-            h.sequence,
-            h.resolvedAt,
-            h.resolvedSequence,
-            h.resolution,
-            h.releaseTransferId,
-          );
+        for (const h of rows as HoldRow[]) st.insertHold.run(...holdValues(h));
         return;
       case "decisions":
         for (const d of rows as DecisionRow[]) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
         return;
       case "facts":
-        for (const f of rows as FactRow[])
-          st.insertFact.run(
-            f.id,
-            f.kind,
-            f.documentHash,
-            f.subjectAccountId,
-            f.asset,
-            f.amount === null ? null : f.amount.toString(),
-            f.sequence,
-            f.createdAt,
-          );
+        for (const f of rows as FactRow[]) st.insertFact.run(...factValues(f));
         return;
       case "events":
         for (const e of rows as SealedEvent[]) {
@@ -307,13 +270,7 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
         for (const a of rows as AccountRow[]) {
           if (a.key === undefined)
             throw new InvariantError(`account ${a.id} was updated without being loaded`);
-          st.updateBalance.run(
-            balance(a.debitsPosted),
-            balance(a.creditsPosted),
-            balance(a.debitsPending),
-            balance(a.creditsPending),
-            a.key,
-          );
+          st.updateBalance.run(...balances(a), a.key);
           this.cache.rows.set(a.id, a);
         }
         return;

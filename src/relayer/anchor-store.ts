@@ -1,7 +1,7 @@
 import type { Address, Hex } from "viem";
 import type { Database } from "../db/database";
 import { InvalidArgumentError } from "../errors";
-import { all, run, transaction } from "../db/sql";
+import { all, dialectOf, run, transaction } from "../db/sql";
 
 export { relayerMigrations } from "./migrations";
 
@@ -76,8 +76,7 @@ function checkIndex(name: string, v: unknown): number {
  * const a = await anchors.covering(41); // the head a receipt for entry 41 proves against
  */
 export function openAnchorStore(db: Database): AnchorStore {
-  const pg = db.kind === "postgres";
-  const t = (b: boolean) => (pg ? b : b ? 1 : 0);
+  const t = dialectOf(db).bool;
   const one = async (sql: string, params: unknown[] = []) => {
     const rows = await all<Row>(db, sql, params);
     return rows[0] ? fromRow(rows[0]) : undefined;

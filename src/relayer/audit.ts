@@ -1,5 +1,5 @@
-import { bytesToHex, type Hex } from "viem";
-import { MerkleFrontier } from "../log/frontier";
+import type { Hex } from "viem";
+import { streamedRoots, walkHeads } from "../log/head-walk";
 import type { AnchorSource, RelayerAlarm } from "./types";
 
 const PAGE = 10_000;
@@ -42,41 +42,39 @@ export async function auditAgainstHeads(
       message: `the local log has ${treeSize} entries but the chain has anchored ${lastAnchored}: wrong or truncated database`,
     };
   }
-  const f = new MerkleFrontier();
-  let h = 0;
-  while (f.size < lastAnchored) {
-    const from = f.size;
-    const n = Math.min(PAGE, lastAnchored - from);
-    const page = await source.ledgerLeafHashes(from, n);
-    if (page.length !== n) {
-      return {
-        kind: "log-behind-chain",
-        firstBadSize: from + page.length + 1,
-        message: `the ledger returned ${from + page.length} entries where ${lastAnchored} are anchored`,
-      };
-    }
-    for (const leaf of page) {
-      f.push(leaf);
-      while (h < heads.length && heads[h]!.treeSize === f.size) {
-        const head = heads[h]!;
-        const root = bytesToHex(f.root());
-        if (root !== head.rootHash.toLowerCase()) {
-          const prev = h > 0 ? heads[h - 1]!.treeSize : 0;
-          // The altered entry lies in [prev, treeSize); the tree store's copy pinpoints it if it still differs.
-          const i = await firstLeafDiff(source, prev, head.treeSize);
-          const exact = i !== undefined ? i + 1 : head.treeSize;
-          return {
-            kind: "log-mismatch",
-            firstBadSize: exact,
-            message:
-              `the ledger's entries no longer hash to the root anchored at tree size ${head.treeSize} ` +
-              `(anchored ${head.rootHash}, recomputed ${root}); first differing tree size ${exact}`,
-          };
-        }
-        h++;
+  const { stop } = await walkHeads(
+    streamedRoots((from, n) => source.ledgerLeafHashes(from, n), lastAnchored, PAGE),
+    heads,
+  );
+  if (stop)
+    switch (stop.reason) {
+      case "behind":
+        return {
+          kind: "log-behind-chain",
+          firstBadSize: stop.available + 1,
+          message: `the ledger returned ${stop.available} entries where ${lastAnchored} are anchored`,
+        };
+      case "root": {
+        const { head, prevSize, recomputed } = stop;
+        // The altered entry lies in [prevSize, treeSize); the tree store's copy pinpoints it if it still differs.
+        const i = await firstLeafDiff(source, prevSize, head.treeSize);
+        const exact = i !== undefined ? i + 1 : head.treeSize;
+        return {
+          kind: "log-mismatch",
+          firstBadSize: exact,
+          message:
+            `the ledger's entries no longer hash to the root anchored at tree size ${head.treeSize} ` +
+            `(anchored ${head.rootHash}, recomputed ${recomputed}); first differing tree size ${exact}`,
+        };
       }
+      default:
+        // The contract only accepts strictly increasing sizes; a list that is not is not the chain's.
+        return {
+          kind: "log-mismatch",
+          firstBadSize: stop.head.treeSize,
+          message: `anchored heads out of order: tree size ${stop.head.treeSize} follows a larger or equal size`,
+        };
     }
-  }
   const i = await firstLeafDiff(source, lastAnchored, treeSize);
   if (i !== undefined) {
     return {

@@ -111,17 +111,11 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
         ?.size ?? 0,
     );
   const setKnown = (w: string, size: number) =>
-    o.db.kind === "sqlite"
-      ? run(
-          o.db,
-          "INSERT INTO relayer_witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = excluded.size",
-          [w, size],
-        )
-      : run(
-          o.db,
-          "INSERT INTO relayer_witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = EXCLUDED.size",
-          [w, size],
-        );
+    run(
+      o.db,
+      "INSERT INTO relayer_witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = excluded.size",
+      [w, size],
+    );
 
   async function submit(w: WitnessEndpoint, old: number, size: number, note: string): Promise<Response> {
     const proof = old > 0 && old < size ? await o.reader.consistencyProof(old, size) : [];
@@ -166,9 +160,8 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
           const text = formatSignatureLine(verified[0]);
           await run(
             o.db,
-            o.db.kind === "sqlite"
-              ? "INSERT OR REPLACE INTO relayer_cosignatures (tree_size, root_hash, witness, line) VALUES (?, ?, ?, ?)"
-              : "INSERT INTO relayer_cosignatures (tree_size, root_hash, witness, line) VALUES (?, ?, ?, ?) ON CONFLICT (tree_size, witness) DO UPDATE SET line = EXCLUDED.line, root_hash = EXCLUDED.root_hash",
+            "INSERT INTO relayer_cosignatures (tree_size, root_hash, witness, line) VALUES (?, ?, ?, ?) " +
+              "ON CONFLICT (tree_size, witness) DO UPDATE SET line = excluded.line, root_hash = excluded.root_hash",
             [head.treeSize, rootHash, w.name, text],
           );
           await setKnown(w.name, head.treeSize);

@@ -19,7 +19,7 @@ export {
   type LeaderLease,
   createLeaderLease,
   createPgAdvisoryLease,
-  createSqliteLease,
+  createRowLease,
   advisoryLockKey,
 } from "./lease";
 export { type RelayerMetrics, createRelayerMetrics } from "./metrics";

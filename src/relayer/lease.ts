@@ -1,6 +1,7 @@
 import { randomUUID, createHash } from "node:crypto";
 import pg from "pg";
 import type { Database } from "../db/database";
+import { dialectOf, run } from "../db/sql";
 
 /**
  * A leader lease: at most one relayer per ledger writes to the chain. Implementations:
@@ -69,11 +70,12 @@ export function createPgAdvisoryLease(url: string, opts: { name?: string } = {})
 }
 
 /**
- * SQLite: a row `(name, holder, expires_at)` renewed on each `tryAcquire`; a standby takes it once
- * `expires_at` has passed. `ttlMs` must exceed the interval between heartbeats by a wide margin.
+ * A row `(name, holder, expires_at)` renewed on each `tryAcquire`; a standby takes it once
+ * `expires_at` has passed (the lease for SQLite, which has no session locks). `ttlMs` must exceed
+ * the interval between heartbeats by a wide margin.
  */
-export function createSqliteLease(
-  db: Extract<Database, { kind: "sqlite" }>,
+export function createRowLease(
+  db: Database,
   opts: { name?: string; ttlMs?: number; holder?: string; now?: () => number } = {},
 ): LeaderLease {
   const name = opts.name ?? "default";
@@ -81,22 +83,19 @@ export function createSqliteLease(
   const holder = opts.holder ?? `${process.pid}:${randomUUID()}`;
   const now = opts.now ?? Date.now;
   let heldUntil = 0;
-  const s = db.sqlite;
-  const acquire = s.transaction((t: number) => {
-    const row = s.prepare("SELECT holder, expires_at FROM relayer_leases WHERE name = ?").get(name) as
-      { holder: string; expires_at: number } | undefined;
-    if (row && row.holder !== holder && row.expires_at > t) return false;
-    s.prepare(
-      `INSERT INTO relayer_leases (name, holder, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at`,
-    ).run(name, holder, t + ttl);
-    return true;
-  });
   return {
     async tryAcquire() {
       const t = now();
       try {
-        const ok = acquire.immediate(t);
+        // Compare-and-set in one statement: take the row if it is ours or has expired.
+        const ok =
+          (await run(
+            db,
+            `INSERT INTO relayer_leases (name, holder, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE relayer_leases.holder = excluded.holder OR relayer_leases.expires_at <= ?`,
+            [name, holder, t + ttl, t],
+          )) > 0;
         // Keep a safety margin: stop acting as leader a little before the row expires.
         heldUntil = ok ? t + Math.floor(ttl * 0.8) : 0;
         return ok;
@@ -108,12 +107,12 @@ export function createSqliteLease(
     isHeld: () => heldUntil > now(),
     async release() {
       heldUntil = 0;
-      s.prepare("DELETE FROM relayer_leases WHERE name = ? AND holder = ?").run(name, holder);
+      await run(db, "DELETE FROM relayer_leases WHERE name = ? AND holder = ?", [name, holder]);
     },
   };
 }
 
-/** The natural lease for a database: advisory lock on PostgreSQL, lease row on SQLite. */
+/** The natural lease for a database: a session lock where the server has them, else a lease row. */
 export function createLeaderLease(db: Database, opts: { name?: string; ttlMs?: number } = {}): LeaderLease {
-  return db.kind === "postgres" ? createPgAdvisoryLease(db.url, opts) : createSqliteLease(db, opts);
+  return dialectOf(db).sessionLocks ? createPgAdvisoryLease(db.url, opts) : createRowLease(db, opts);
 }

@@ -12,7 +12,6 @@ import { createRelayer } from "../../src/relayer/relayer";
 import { logAnchorSource } from "../../src/relayer/source";
 import { seedLedger, startApiStack, type ApiStack } from "./support/stack";
 import { logReaderOf } from "../../src/log/reader";
-import { createLogIntegrator } from "../../src/log/integrator";
 
 async function lagGauge(registry: Registry): Promise<number> {
   const m = (await registry.getSingleMetric("custody_relayer_lag_entries")!.get()).values[0];

@@ -15,13 +15,11 @@ import { openLedger, type Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
 import { custodyEscrowAbi as escrowAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
-import { createEscrowBridge, onChainTermsOf, type EscrowLedger } from "../../src/relayer/escrow-bridge";
-import { silentLogger } from "../../src/logging";
-import { createRelayer, type Relayer } from "../../src/relayer/relayer";
-import { logAnchorSource } from "../../src/relayer/source";
+import { onChainTermsOf, type EscrowLedger } from "../../src/relayer/escrow-bridge";
+import type { Relayer } from "../../src/relayer/relayer";
 import { all, run } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
-import { createLogIntegrator } from "../../src/log/integrator";
+import { chainNow, escrowBridgeRelayer, seedEscrowLedger, sendEscrowCall } from "./support/escrow";
 
 /**
  * Errors the real drivers throw when the database is busy or the connection drops, built with the
@@ -77,32 +75,15 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
     let registry: Registry;
     const faults: Error[] = [];
 
-    function newRelayer(r: Registry) {
-      const d = chain.deployment;
-      return createRelayer({
+    const newRelayer = (r: Registry) =>
+      escrowBridgeRelayer({
         db,
-        source: logAnchorSource({
-          ledger,
-          integrator: createLogIntegrator({ source: ledger, store: logStore }),
-        }),
-        publicClient: chain.clients.publicClient,
-        account: chain.accounts.relayer,
-        deployment: d,
-        policy: { batchSize: 1, maxDelayMs: 0 },
+        ledger,
+        logStore,
+        chain,
         registry: r,
-        log: silentLogger,
-        tasks: [
-          createEscrowBridge({
-            db,
-            ledger: faultyLedger(ledger, faults),
-            publicClient: chain.clients.publicClient,
-            escrow: d.custodyEscrow,
-            fromBlock: d.deploymentBlock,
-            log: silentLogger,
-          }),
-        ],
+        bridgeLedger: faultyLedger(ledger, faults),
       });
-    }
     let logStore: Awaited<ReturnType<typeof openLogStore>>;
 
     before(async function () {
@@ -118,20 +99,7 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       db = openDatabase(url);
       await migrate(db, relayerMigrations);
       ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(9) });
-      for (const [id, type] of [
-        ["bank", "bank_mirror"],
-        ["alice", "customer"],
-        ["bob", "customer"],
-        ["esc", "escrow"],
-      ] as const)
-        await ledger.openAccount({ id, type, asset: "EUR", scale: 2 });
-      await ledger.transfer({
-        id: "seed",
-        debitAccountId: "bank",
-        creditAccountId: "alice",
-        amount: 100_000n,
-        kind: "deposit",
-      });
+      await seedEscrowLedger(ledger, 100_000n);
       logStore = await openLogStore(db);
       registry = new Registry();
       relayer = newRelayer(registry);
@@ -145,27 +113,19 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    const chainNow = async () => Number((await chain.clients.publicClient.getBlock()).timestamp);
+    const now = () => chainNow(chain);
     const terms = async (over: { threshold?: number; expiresIn?: number } = {}) => ({
       format: ESCROW_TERMS_FORMAT,
       approvers: [chain.accounts.approverPayer.address, chain.accounts.approverPayee.address],
       payerSideMask: 1,
       threshold: over.threshold ?? 1,
       autoReleaseAt: 0,
-      expiresAt: (await chainNow()) + (over.expiresIn ?? 3600),
+      expiresAt: (await now()) + (over.expiresIn ?? 3600),
       agreementHash: `0x${"00".repeat(32)}`,
     });
 
-    async function send(account: HDAccount, functionName: "approve" | "refund", escrowId: Hex) {
-      const { walletClient, publicClient } = chain.clientsOf(account);
-      const hash = await walletClient.writeContract({
-        address: chain.deployment.custodyEscrow,
-        abi: escrowAbi,
-        functionName,
-        args: [escrowId],
-      });
-      expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
-    }
+    const send = (account: HDAccount, functionName: "approve" | "refund", escrowId: Hex) =>
+      sendEscrowCall(chain, account, functionName, escrowId);
 
     async function openEscrowHold(id: string, t?: Awaited<ReturnType<typeof terms>>) {
       return ledger.createHold({
@@ -276,7 +236,7 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
     });
 
     it("an auto-release nobody sent before expiry, the contract paused over the whole window: released and posted after unpause", async () => {
-      const t0 = await chainNow();
+      const t0 = await now();
       const t = { ...(await terms({ threshold: 2 })), autoReleaseAt: t0 + 100, expiresAt: t0 + 200 };
       const hold = await openEscrowHold("late1", t);
       await relayer.runOnce(); // created on chain

@@ -9,15 +9,12 @@ import { ESCROW_TERMS_FORMAT } from "../../src/protocol/escrow-terms-v1";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { openLedger, type Ledger } from "../../src/ledger";
-import { createLogIntegrator } from "../../src/log/integrator";
 import { openLogStore } from "../../src/log/store";
 import { custodyEscrowAbi as escrowAbi } from "../../src/chain/generated/abi";
 import { relayerMigrations } from "../../src/relayer/anchor-store";
-import { createEscrowBridge } from "../../src/relayer/escrow-bridge";
-import { silentLogger } from "../../src/logging";
-import { createRelayer, type Relayer } from "../../src/relayer/relayer";
-import { logAnchorSource } from "../../src/relayer/source";
+import type { Relayer } from "../../src/relayer/relayer";
 import { startDevChain, type DevChain } from "../../src/chain/dev";
+import { chainNow, escrowBridgeRelayer, seedEscrowLedger, sendEscrowCall } from "./support/escrow";
 
 describe("relayer: escrow bridge (real ledger, log store and anvil)", function () {
   let chain: DevChain;
@@ -32,44 +29,13 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     db = openDatabase(path.join(dir, "ledger.db"));
     await migrate(db, relayerMigrations);
     ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(7) });
-    for (const [id, type] of [
-      ["bank", "bank_mirror"],
-      ["alice", "customer"],
-      ["bob", "customer"],
-      ["esc", "escrow"],
-    ] as const)
-      await ledger.openAccount({ id, type, asset: "EUR", scale: 2 });
-    await ledger.transfer({
-      id: "seed",
-      debitAccountId: "bank",
-      creditAccountId: "alice",
-      amount: 10_000n,
-      kind: "deposit",
-    });
-    const logStore = await openLogStore(db);
-    const d = chain.deployment;
-    relayer = createRelayer({
+    await seedEscrowLedger(ledger, 10_000n);
+    relayer = escrowBridgeRelayer({
       db,
-      source: logAnchorSource({
-        ledger,
-        integrator: createLogIntegrator({ source: ledger, store: logStore }),
-      }),
-      publicClient: chain.clients.publicClient,
-      account: chain.accounts.relayer,
-      deployment: d,
-      policy: { batchSize: 1, maxDelayMs: 0 },
+      ledger,
+      logStore: await openLogStore(db),
+      chain,
       registry: new Registry(),
-      log: silentLogger,
-      tasks: [
-        createEscrowBridge({
-          db,
-          ledger,
-          publicClient: chain.clients.publicClient,
-          escrow: d.custodyEscrow,
-          fromBlock: d.deploymentBlock,
-          log: silentLogger,
-        }),
-      ],
     });
   });
   after(async () => {
@@ -89,19 +55,10 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
     ...t,
   });
 
-  const chainNow = async () => Number((await chain.clients.publicClient.getBlock()).timestamp);
+  const now = () => chainNow(chain);
 
-  async function send(account: HDAccount, functionName: "approve" | "refund", escrowId: Hex) {
-    const { walletClient, publicClient } = chain.clientsOf(account);
-    const hash = await walletClient!.writeContract({
-      address: chain.deployment.custodyEscrow,
-      abi: escrowAbi,
-      functionName,
-      args: [escrowId],
-    });
-    const r = await publicClient.waitForTransactionReceipt({ hash });
-    expect(r.status).to.equal("success");
-  }
+  const send = (account: HDAccount, functionName: "approve" | "refund", escrowId: Hex) =>
+    sendEscrowCall(chain, account, functionName, escrowId);
 
   async function onChainState(escrowId: Hex) {
     const [, status] = await chain.clients.publicClient.readContract({
@@ -131,7 +88,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       kind: "escrow_hold",
       payeeAccountId: "bob",
       metadata: {
-        escrowTerms: terms({ approvers: [a, b], threshold: 2, expiresAt: (await chainNow()) + 3600 }),
+        escrowTerms: terms({ approvers: [a, b], threshold: 2, expiresAt: (await now()) + 3600 }),
       },
     });
     await relayer.runOnce();
@@ -163,7 +120,7 @@ describe("relayer: escrow bridge (real ledger, log store and anvil)", function (
       amount: 1000n,
       kind: "escrow_hold",
       payeeAccountId: "bob",
-      metadata: { escrowTerms: terms({ approvers: [a], threshold: 1, expiresAt: (await chainNow()) + 60 }) },
+      metadata: { escrowTerms: terms({ approvers: [a], threshold: 1, expiresAt: (await now()) + 60 }) },
     });
     const aliceBefore = await ledger.getBalance("alice");
     await relayer.runOnce();

@@ -11,7 +11,7 @@ import { MemoryTree } from "../../src/log/tree";
 import { type AnchorRecord, openAnchorStore, relayerMigrations } from "../../src/relayer/anchor-store";
 import { auditAgainstHeads } from "../../src/relayer/audit";
 import { MerkleFrontier } from "../../src/log/frontier";
-import { createPgAdvisoryLease, createSqliteLease } from "../../src/relayer/lease";
+import { createPgAdvisoryLease, createRowLease } from "../../src/relayer/lease";
 import { bumpFees, isFinal, nextAnchorSize } from "../../src/relayer/policy";
 import type { AnchorSource } from "../../src/relayer/types";
 import { describeWithPg } from "../support/pg";
@@ -100,17 +100,17 @@ describe("relayer: frontier and audit", () => {
   });
 });
 
-describe("relayer: anchor store and SQLite lease", () => {
-  let dir: string;
-  let db: Extract<Database, { kind: "sqlite" }>;
+/** The anchor store and the row lease run the same SQL on both backends. */
+function anchorStoreAndRowLease(open: () => Promise<{ db: Database; done: () => void }>): void {
+  let db: Database;
+  let done: () => void;
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-units-"));
-    db = openDatabase(path.join(dir, "r.db")) as typeof db;
+    ({ db, done } = await open());
     await migrate(db, relayerMigrations);
   });
   after(async () => {
-    await closeDatabase(db);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (db) await closeDatabase(db);
+    done?.();
   });
 
   const rec = (i: number, size: number, final: boolean): AnchorRecord => ({
@@ -144,8 +144,8 @@ describe("relayer: anchor store and SQLite lease", () => {
 
   it("one holder at a time; a standby takes over once the lease has expired", async () => {
     let now = 1_000_000;
-    const a = createSqliteLease(db, { ttlMs: 1000, holder: "a", now: () => now });
-    const b = createSqliteLease(db, { ttlMs: 1000, holder: "b", now: () => now });
+    const a = createRowLease(db, { ttlMs: 1000, holder: "a", now: () => now });
+    const b = createRowLease(db, { ttlMs: 1000, holder: "b", now: () => now });
     expect(await a.tryAcquire()).to.equal(true);
     expect(await b.tryAcquire()).to.equal(false);
     now += 500;
@@ -159,6 +159,20 @@ describe("relayer: anchor store and SQLite lease", () => {
     await b.release();
     expect(await a.tryAcquire()).to.equal(true);
   });
+}
+
+describe("relayer: anchor store and row lease on SQLite", () => {
+  anchorStoreAndRowLease(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-units-"));
+    return {
+      db: openDatabase(path.join(dir, "r.db")),
+      done: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  });
+});
+
+describeWithPg("relayer: anchor store and row lease on PostgreSQL", (ctx) => {
+  anchorStoreAndRowLease(async () => ({ db: openDatabase(ctx.url), done: () => {} }));
 });
 
 describeWithPg("relayer: PostgreSQL advisory lease", (ctx) => {

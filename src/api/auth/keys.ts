@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Database } from "../../db/database";
 import type { Migration } from "../../db/migrate";
+import { all, dialectOf, first, run, storedBool } from "../../db/sql";
 import { InvalidArgumentError } from "../../errors";
 
 /**
@@ -97,26 +98,19 @@ export async function createApiKey(
   const keyId = randomBytes(8).toString("hex");
   const key = `${KEY_PREFIX}${keyId}_${randomBytes(32).toString("base64url")}`;
   const row = [keyId, hashApiKey(key), params.role, JSON.stringify(accounts), new Date().toISOString()];
-  if (db.kind === "sqlite") {
-    db.sqlite
-      .prepare("INSERT INTO api_keys (key_id, key_hash, role, accounts, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(...row);
-  } else {
-    await db.pool.query(
-      "INSERT INTO api_keys (key_id, key_hash, role, accounts, created_at) VALUES ($1, $2, $3, $4, $5)",
-      row,
-    );
-  }
+  await run(
+    db,
+    "INSERT INTO api_keys (key_id, key_hash, role, accounts, created_at) VALUES (?, ?, ?, ?, ?)",
+    row,
+  );
   return { key, keyId };
 }
 
 /** Revokes a key by its public id. Returns false when no such key exists. */
 export async function revokeApiKey(db: Database, keyId: string): Promise<boolean> {
-  if (db.kind === "sqlite") {
-    return db.sqlite.prepare("UPDATE api_keys SET revoked = 1 WHERE key_id = ?").run(keyId).changes > 0;
-  }
-  const r = await db.pool.query("UPDATE api_keys SET revoked = TRUE WHERE key_id = $1", [keyId]);
-  return (r.rowCount ?? 0) > 0;
+  return (
+    (await run(db, "UPDATE api_keys SET revoked = ? WHERE key_id = ?", [dialectOf(db).bool(true), keyId])) > 0
+  );
 }
 
 /** Resolves a presented key to its principal; the API's only view of the key table. */
@@ -150,22 +144,14 @@ export function openApiKeyStore(db: Database, opts: OpenApiKeyStoreOptions = {})
   const maxSize = opts.cacheSize ?? 10_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { at: number; principal: ApiPrincipal | undefined }>();
-  const select =
-    db.kind === "sqlite"
-      ? db.sqlite.prepare("SELECT key_id, key_hash, role, accounts, revoked FROM api_keys WHERE key_hash = ?")
-      : undefined;
 
   async function lookup(hash: string): Promise<ApiPrincipal | undefined> {
-    let row: KeyRow | undefined;
-    if (select) row = select.get(hash) as KeyRow | undefined;
-    else if (db.kind === "postgres") {
-      const r = await db.pool.query<KeyRow>(
-        "SELECT key_id, key_hash, role, accounts, revoked FROM api_keys WHERE key_hash = $1",
-        [hash],
-      );
-      row = r.rows[0];
-    }
-    if (!row || row.revoked === 1 || row.revoked === true) return undefined;
+    const row = await first<KeyRow>(
+      db,
+      "SELECT key_id, key_hash, role, accounts, revoked FROM api_keys WHERE key_hash = ?",
+      [hash],
+    );
+    if (!row || storedBool(row.revoked)) return undefined;
     // Compare again in constant time, so the index lookup is not the only check.
     if (!timingSafeEqual(Buffer.from(row.key_hash, "hex"), Buffer.from(hash, "hex"))) return undefined;
     if (!API_ROLES.includes(row.role as ApiRole)) return undefined;
@@ -208,13 +194,12 @@ export async function listApiKeys(db: Database): Promise<ApiKeyInfo[]> {
     created_at: string;
     revoked: number | boolean;
   };
-  const rows: Row[] =
-    db.kind === "sqlite" ? (db.sqlite.prepare(sql).all() as Row[]) : (await db.pool.query<Row>(sql)).rows;
+  const rows = await all<Row>(db, sql);
   return rows.map((r) => ({
     keyId: r.key_id,
     role: r.role,
     accounts: JSON.parse(r.accounts) as string[],
     createdAt: r.created_at,
-    revoked: r.revoked === 1 || r.revoked === true,
+    revoked: storedBool(r.revoked),
   }));
 }

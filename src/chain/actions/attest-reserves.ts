@@ -1,15 +1,5 @@
-import {
-  stringToHex,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
-import { custodySolvencyAbi } from "../generated/abi";
-import { SolvencyTransactionError } from "./solvency-errors";
+import type { Address, Hex } from "viem";
+import { type SolvencyWriteClients, assetKey, writeSolvency } from "./solvency-write";
 
 export interface AttestReservesParameters {
   address: Address;
@@ -24,19 +14,13 @@ export type AttestReservesReturnType = Hex;
 
 /** CustodySolvency.attestReserves from the custodian's own CUSTODIAN_ROLE key; returns the mined tx hash. */
 export async function attestReserves(
-  clients: { walletClient: WalletClient<Transport, Chain, Account>; publicClient: PublicClient },
+  clients: SolvencyWriteClients,
   p: AttestReservesParameters,
 ): Promise<AttestReservesReturnType> {
-  const { request } = await clients.publicClient.simulateContract({
-    account: clients.walletClient.account,
-    address: p.address,
-    abi: custodySolvencyAbi,
-    functionName: "attestReserves",
-    args: [stringToHex(p.asset, { size: 32 }), p.dayNumber, p.reserves, p.statementHash],
-  });
-  const hash = await clients.walletClient.writeContract(request);
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success")
-    throw new SolvencyTransactionError(`attestReserves reverted`, { details: hash });
-  return hash;
+  return writeSolvency(clients, p.address, "attestReserves", [
+    assetKey(p.asset),
+    p.dayNumber,
+    p.reserves,
+    p.statementHash,
+  ]);
 }

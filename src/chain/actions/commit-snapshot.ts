@@ -1,16 +1,6 @@
-import {
-  encodeFunctionData,
-  stringToHex,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
+import { encodeFunctionData, type Address, type Hex } from "viem";
 import { custodySolvencyAbi } from "../generated/abi";
-import { SolvencyTransactionError } from "./solvency-errors";
+import { type SolvencyWriteClients, assetKey, writeSolvency } from "./solvency-write";
 
 export interface CommitSnapshotParameters {
   address: Address;
@@ -24,10 +14,6 @@ export interface CommitSnapshotParameters {
 }
 export type CommitSnapshotReturnType = Hex;
 
-/**
- * CustodySolvency.commitSnapshot from a PLATFORM_ROLE key; waits for the receipt and returns the
- * transaction hash. Throws {@link SolvencyTransactionError} if it reverts.
- */
 /** The calldata of commitSnapshot, for a sender that signs and tracks its own transactions (the relayer's). */
 export function commitSnapshotCallData(p: Omit<CommitSnapshotParameters, "address">): Hex {
   return encodeFunctionData({
@@ -39,7 +25,7 @@ export function commitSnapshotCallData(p: Omit<CommitSnapshotParameters, "addres
 
 function snapshotArgs(p: Omit<CommitSnapshotParameters, "address">) {
   return [
-    stringToHex(p.asset, { size: 32 }),
+    assetKey(p.asset),
     p.dayNumber,
     BigInt(p.logSize),
     p.rootHash,
@@ -48,20 +34,13 @@ function snapshotArgs(p: Omit<CommitSnapshotParameters, "address">) {
   ] as const;
 }
 
+/**
+ * CustodySolvency.commitSnapshot from a PLATFORM_ROLE key; waits for the receipt and returns the
+ * transaction hash. Throws {@link SolvencyTransactionError} if it reverts.
+ */
 export async function commitSnapshot(
-  clients: { walletClient: WalletClient<Transport, Chain, Account>; publicClient: PublicClient },
+  clients: SolvencyWriteClients,
   p: CommitSnapshotParameters,
 ): Promise<CommitSnapshotReturnType> {
-  const { request } = await clients.publicClient.simulateContract({
-    account: clients.walletClient.account,
-    address: p.address,
-    abi: custodySolvencyAbi,
-    functionName: "commitSnapshot",
-    args: snapshotArgs(p),
-  });
-  const hash = await clients.walletClient.writeContract(request);
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success")
-    throw new SolvencyTransactionError(`commitSnapshot reverted`, { details: hash });
-  return hash;
+  return writeSolvency(clients, p.address, "commitSnapshot", snapshotArgs(p));
 }
