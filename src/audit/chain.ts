@@ -1,11 +1,4 @@
-import {
-  type Address,
-  type Hex,
-  type PublicClient,
-  createPublicClient,
-  defineChain,
-  http,
-} from "viem";
+import { type Address, type Hex, type PublicClient, createPublicClient, defineChain, http } from "viem";
 import { findEscrow } from "../chain/actions/find-escrow";
 import type { OnChainEscrow } from "../chain/actions/read-escrow";
 import { readHead } from "../chain/actions/read-head";
