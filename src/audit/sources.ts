@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
+import { all, allArrays, first, tableExists } from "../db/sql";
 import { leafEntryFromJson, leafEntryToJson, type LeafEntryJson } from "../protocol/leaf-v1";
 import { logMigrations, openLogReader } from "../log/reader";
 import type { Row } from "../ledger/rows";
@@ -13,13 +14,13 @@ const PAGE = 20_000;
 /** Keyset pages of the derived tables in primary-key order; a transfer comes with the event at its sequence. */
 const DERIVED_PAGES: Record<DerivedTable, string> = {
   ledger_accounts:
-    "SELECT id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted, credits_posted, debits_pending, credits_pending, created_at, sequence FROM ledger_accounts WHERE id > $1 ORDER BY id LIMIT $2",
+    "SELECT id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted, credits_posted, debits_pending, credits_pending, created_at, sequence FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?",
   ledger_transfers:
-    "SELECT t.*, e.leaf AS event_leaf, e.subject_kind AS event_subject_kind, e.subject_id AS event_subject_id FROM ledger_transfers t LEFT JOIN ledger_events e ON e.sequence = t.sequence WHERE t.id > $1 ORDER BY t.id LIMIT $2",
-  ledger_holds: "SELECT * FROM ledger_holds WHERE id > $1 ORDER BY id LIMIT $2",
+    "SELECT t.*, e.leaf AS event_leaf, e.subject_kind AS event_subject_kind, e.subject_id AS event_subject_id FROM ledger_transfers t LEFT JOIN ledger_events e ON e.sequence = t.sequence WHERE t.id > ? ORDER BY t.id LIMIT ?",
+  ledger_holds: "SELECT * FROM ledger_holds WHERE id > ? ORDER BY id LIMIT ?",
   ledger_hold_decisions:
-    "SELECT chain_event_id, hold_id, action FROM ledger_hold_decisions WHERE chain_event_id > $1 ORDER BY chain_event_id LIMIT $2",
-  ledger_facts: "SELECT * FROM ledger_facts WHERE id > $1 ORDER BY id LIMIT $2",
+    "SELECT chain_event_id, hold_id, action FROM ledger_hold_decisions WHERE chain_event_id > ? ORDER BY chain_event_id LIMIT ?",
+  ledger_facts: "SELECT * FROM ledger_facts WHERE id > ? ORDER BY id LIMIT ?",
 };
 
 /** A database URL fit for a report: the password of a PostgreSQL URL is removed. */
@@ -36,33 +37,12 @@ export function redactDatabaseUrl(url: string): string {
 
 type RawRow = [number | string, Buffer, Buffer, number | string];
 
-async function page(db: Database, after: number, limit: number): Promise<RawRow[]> {
-  if (db.kind === "sqlite")
-    return db.sqlite
-      .prepare(
-        "SELECT sequence, leaf, leaf_hash, created_at FROM ledger_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-      )
-      .raw()
-      .all(after, limit) as RawRow[];
-  const { rows } = await db.pool.query({
-    text: "SELECT sequence, leaf, leaf_hash, created_at FROM ledger_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-    values: [after, limit],
-    rowMode: "array",
-  });
-  return rows as RawRow[];
-}
-
-async function scalar(db: Database, sql: string): Promise<unknown> {
-  if (db.kind === "sqlite") return db.sqlite.prepare(sql).pluck().get();
-  return (await db.pool.query({ text: sql, rowMode: "array" })).rows[0]?.[0];
-}
-
-async function tableExists(db: Database, table: string): Promise<boolean> {
-  const sql =
-    db.kind === "sqlite"
-      ? `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${table}'`
-      : `SELECT 1 FROM information_schema.tables WHERE table_name = '${table}' AND table_schema = current_schema()`;
-  return (await scalar(db, sql)) !== undefined;
+function page(db: Database, after: number, limit: number): Promise<RawRow[]> {
+  return allArrays<RawRow>(
+    db,
+    "SELECT sequence, leaf, leaf_hash, created_at FROM ledger_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+    [after, limit],
+  );
 }
 
 async function wrap<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -84,7 +64,9 @@ export function databaseEventSource(db: Database): AuditEventSource {
     kind: db.kind,
     location: redactDatabaseUrl(db.url),
     count: () =>
-      wrap("the events table", async () => Number(await scalar(db, "SELECT COUNT(*) FROM ledger_events"))),
+      wrap("the events table", async () =>
+        Number((await first<{ n: number | string }>(db, "SELECT COUNT(*) AS n FROM ledger_events"))!.n),
+      ),
     async *batches() {
       let after = -1;
       for (;;) {
@@ -101,12 +83,7 @@ export function databaseEventSource(db: Database): AuditEventSource {
       }
     },
     derivedRows: (table, after, limit) =>
-      wrap(`the ${table} table`, async () => {
-        const sql = DERIVED_PAGES[table];
-        if (db.kind === "sqlite")
-          return db.sqlite.prepare(sql.replace(/\$\d/g, "?")).all(after, limit) as Row[];
-        return (await db.pool.query(sql, [after, limit])).rows as Row[];
-      }),
+      wrap(`the ${table} table`, () => all<Row>(db, DERIVED_PAGES[table], [after, limit])),
     reference: logStoreReference(db),
   };
 }
@@ -118,9 +95,7 @@ function logStoreReference(db: Database): LeafHashReference {
     if (!(await tableExists(db, "log_tiles"))) throw new AuditSourceError("no log store in the database");
     // openLogStore migrates: use it only when that writes nothing (the auditor may hold a copy).
     const applied = new Set(
-      db.kind === "sqlite"
-        ? (db.sqlite.prepare("SELECT id FROM schema_migrations").pluck().all() as string[])
-        : (await db.pool.query<{ id: string }>("SELECT id FROM schema_migrations")).rows.map((r) => r.id),
+      (await all<{ id: string }>(db, "SELECT id FROM schema_migrations")).map((r) => r.id),
     );
     if (!logMigrations.every((m) => applied.has(m.id)))
       throw new AuditSourceError("the log store's schema is not current");

@@ -61,6 +61,31 @@ export async function all<T>(db: Database, sql: string, params: readonly unknown
   return r.rows as T[];
 }
 
+/** A read whose rows come back as arrays of column values, in select order (cheaper for big pages). */
+export async function allArrays<T extends unknown[]>(
+  db: Database,
+  sql: string,
+  params: readonly unknown[] = [],
+): Promise<T[]> {
+  // Not from the statement cache: raw mode is a property of the prepared statement.
+  if (db.kind === "sqlite")
+    return db.sqlite
+      .prepare(sql)
+      .raw()
+      .all(...(params as unknown[])) as T[];
+  const r = await db.pool.query({ text: toPg(sql), values: params as unknown[], rowMode: "array" });
+  return r.rows as T[];
+}
+
+/** Whether `table` exists (on PostgreSQL: in the current schema). */
+export async function tableExists(db: Database, table: string): Promise<boolean> {
+  const sql =
+    db.kind === "sqlite"
+      ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+      : "SELECT 1 FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()";
+  return (await all(db, sql, [table])).length > 0;
+}
+
 /** The first row of a read, undefined if there is none. */
 export async function first<T>(
   db: Database,
