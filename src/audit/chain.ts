@@ -74,7 +74,8 @@ export async function chainReader(
     chainId,
     custodyAnchor: p.custodyAnchor,
     custodyEscrow: p.custodyEscrow,
-    blockNumber: () => read("the block number", async () => Number(await client.getBlockNumber())),
+    blockNumber: () =>
+      read("the block number", async () => Number(await client.getBlockNumber({ cacheTime: 0 }))),
     heads: () =>
       read("the anchored heads", async () => {
         const n = await readHeadCount(client, p.custodyAnchor);

@@ -21,7 +21,7 @@ import {
 } from "../protocol/balance-proof-v1";
 import { LiabilitiesFold } from "./liabilities";
 import { NotInSnapshotError, SnapshotRefusedError, UnknownSnapshotError } from "./errors";
-import { all, run } from "./sql";
+import { all, run } from "../db/sql";
 
 /** Node's SHA-256 for bulk tree work; same bytes as the portable one. */
 export const nodeSha256: Sha256 = (d) => nodeHash("sha256", d, "buffer");

@@ -5,7 +5,7 @@ import type { Ledger } from "../ledger/ledger";
 import { readSolvencyEvents } from "../chain/actions/read-solvency-events";
 import { dayOfNumber } from "../protocol/balance-proof-v1";
 import { documentHashOf } from "./snapshots";
-import { run } from "./sql";
+import { run } from "../db/sql";
 
 /** A day whose attested reserves fell short of the committed liabilities (ReservesShortfall on chain). */
 export interface ReservesShortfall {

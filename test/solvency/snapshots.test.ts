@@ -153,7 +153,7 @@ describe("solvency: snapshots, balance proofs and reserves on a real chain", fun
     const events = await readSolvencyEvents(w.chain.clients.publicClient, {
       address: w.chain.deployment.custodySolvency!,
       fromBlock: 0n,
-      toBlock: await w.chain.clients.publicClient.getBlockNumber(),
+      toBlock: await w.chain.clients.publicClient.getBlockNumber({ cacheTime: 0 }),
     });
     expect(events.map((e) => e.kind)).to.deep.equal(["ReservesAttested", "ReservesCovered"]);
     expect(events[0]).to.include({ asset: "EUR", custodian: c.address, reserves: 12_400n, statementHash });
@@ -201,7 +201,7 @@ describe("solvency: snapshots, balance proofs and reserves on a real chain", fun
     const events = await readSolvencyEvents(w.chain.clients.publicClient, {
       address: w.chain.deployment.custodySolvency!,
       fromBlock: 0n,
-      toBlock: await w.chain.clients.publicClient.getBlockNumber(),
+      toBlock: await w.chain.clients.publicClient.getBlockNumber({ cacheTime: 0 }),
     });
     expect(events.at(-1)).to.include({
       kind: "ReservesShortfall",

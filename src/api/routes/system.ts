@@ -111,7 +111,11 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
         }
         if (deps.chain) {
           try {
-            const n = await withTimeout(deps.chain.publicClient.getBlockNumber(), timeout, "chain");
+            const n = await withTimeout(
+              deps.chain.publicClient.getBlockNumber({ cacheTime: 0 }),
+              timeout,
+              "chain",
+            );
             checks.chain = { ok: true, blockNumber: Number(n) };
           } catch (e) {
             checks.chain = { ok: false, message: msg(e) };
