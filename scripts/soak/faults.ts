@@ -27,21 +27,26 @@ export interface FaultContext {
   pgAdminUrl?: string;
   pgDatabase?: string;
   random: () => number;
-  log(line: string): void;
 }
 
 /**
  * Injects one fault and returns once it is over (the stack restarted, the contract unpaused, the
- * sessions dropped); the caller then measures recovery. `note` says what was observed on the way.
+ * sessions dropped); the caller then measures recovery from `since` (the kill for a crash, which a
+ * supervisor answers with an immediate restart; the restart after a chain kill; the unpause; the
+ * terminated sessions). `note` says what was observed on the way.
  */
-export async function injectFault(kind: FaultKind, c: FaultContext): Promise<{ note?: string }> {
+export async function injectFault(
+  kind: FaultKind,
+  c: FaultContext,
+): Promise<{ since: number; note?: string }> {
+  const since = Date.now();
   switch (kind) {
     case "kill-stack": {
       c.setUp(false);
       await c.stack.killGroup();
       await c.stack.start();
       c.setUp(true);
-      return {};
+      return { since };
     }
     case "kill-node": {
       const anvil = c.stack.anvilPid();
@@ -52,6 +57,7 @@ export async function injectFault(kind: FaultKind, c: FaultContext): Promise<{ n
       c.setUp(true);
       const reclaimed = orphan && !alive(anvil!);
       return {
+        since,
         note: orphan
           ? reclaimed
             ? "orphaned anvil reclaimed"
@@ -60,14 +66,15 @@ export async function injectFault(kind: FaultKind, c: FaultContext): Promise<{ n
       };
     }
     case "kill-chain": {
-      if (!c.stack.killAnvil()) return { note: "no anvil to kill" };
+      if (!c.stack.killAnvil()) return { since, note: "no anvil to kill" };
       // The API keeps serving the ledger while the chain is gone; a supervisor restarts the stack.
       await sleep(2000 + Math.floor(c.random() * 2000));
+      const restart = Date.now();
       c.setUp(false);
       await c.stack.stop();
       await c.stack.start();
       c.setUp(true);
-      return {};
+      return { since: restart };
     }
     case "pause-chain": {
       const { publicClient, walletClient } = createChainClients({
@@ -79,10 +86,10 @@ export async function injectFault(kind: FaultKind, c: FaultContext): Promise<{ n
       const ms = 3000 + Math.floor(c.random() * 5000);
       await sleep(ms);
       await setAnchorPaused({ publicClient, walletClient: walletClient!, anchor: c.anchor, paused: false });
-      return { note: `paused ${ms} ms` };
+      return { since: Date.now(), note: `paused ${ms} ms` };
     }
     case "drop-pg": {
-      if (!c.pgAdminUrl || !c.pgDatabase) return { note: "not a PostgreSQL run" };
+      if (!c.pgAdminUrl || !c.pgDatabase) return { since, note: "not a PostgreSQL run" };
       const admin = new pg.Client({ connectionString: c.pgAdminUrl });
       await admin.connect();
       try {
@@ -90,7 +97,7 @@ export async function injectFault(kind: FaultKind, c: FaultContext): Promise<{ n
           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
           [c.pgDatabase],
         );
-        return { note: `${r.rowCount} sessions terminated` };
+        return { since: Date.now(), note: `${r.rowCount} sessions terminated` };
       } finally {
         await admin.end();
       }

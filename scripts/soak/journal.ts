@@ -18,6 +18,8 @@ export interface JournalEntry {
   key: "platform" | "custodian";
   state: RequestState;
   attempts: number;
+  /** A send is under way (a resend waits for it). */
+  inFlight?: boolean;
   /** Resends after no answer. */
   resends: number;
   status?: number;
@@ -56,6 +58,11 @@ export class Journal {
     return [...this.entries.values()].filter((e) => e.state === state && (!kind || e.kind === kind));
   }
 
+  /** Sent, not in flight, and without a final answer: to be resent. */
+  toResend(): JournalEntry[] {
+    return this.of("unanswered").filter((e) => e.attempts > 0 && !e.inFlight);
+  }
+
   counts(): JournalCounts {
     const all = [...this.entries.values()];
     const byKind: Record<string, number> = {};
@@ -83,6 +90,7 @@ export async function send(
 ): Promise<JournalEntry> {
   if (e.attempts > 0) e.resends++;
   e.attempts++;
+  e.inFlight = true;
   try {
     const res = await fetch(`${apiUrl}/v1${e.path}`, {
       method: e.method,
@@ -110,6 +118,8 @@ export async function send(
   } catch (err) {
     j.noAnswer++;
     e.error = String((err as Error)?.message ?? err);
+  } finally {
+    e.inFlight = false;
   }
   return e;
 }

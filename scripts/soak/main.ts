@@ -244,18 +244,17 @@ async function main(): Promise<number> {
           pgAdminUrl: o.pgUrl,
           pgDatabase,
           random,
-          log: say,
         });
         rec.note = r.note;
         // Recovered: the API answers, the unanswered requests are answered, and an anchor on chain covers
         // every entry acknowledged before the fault ended.
-        const over = Date.now();
+        const over = r.since;
         up = true;
         await w.resendUnanswered(120);
         const target = w.maxAckedSequence + 1;
         for (let i = 0; Date.now() - over < 180_000; i++) {
           const h = await logHead(stack.apiUrl);
-          if (h && h.anchored >= target && w.journal.of("unanswered").length === 0) {
+          if (h && h.anchored >= target && w.journal.toResend().length === 0) {
             rec.recovered = true;
             rec.recoveryMs = Date.now() - over;
             break;

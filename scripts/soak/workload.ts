@@ -285,9 +285,9 @@ export class Workload {
             }
             const p = { publicClient, walletClient: walletClient!, escrow: this.t.escrow, escrowId };
             if (e.plan === "release" && onChain.approvalCount === 0)
-              await decideEscrow({ ...p, decision: "approve" });
+              await decideEscrow({ ...p, decision: "approve", receiptTimeoutMs: 20_000 });
             else if (e.plan === "refund" && Math.floor(Date.now() / 1000) > onChain.expiresAt + 1)
-              await decideEscrow({ ...p, decision: "refund" });
+              await decideEscrow({ ...p, decision: "refund", receiptTimeoutMs: 20_000 });
           } catch {
             // Chain down, paused or restarting: try again on the next round.
           }
@@ -340,11 +340,11 @@ export class Workload {
 
   /** Resends every unanswered request with its id and body until each is answered (or `rounds` pass). */
   async resendUnanswered(rounds = 60): Promise<number> {
-    let left = this.journal.of("unanswered");
+    let left = this.journal.toResend();
     for (let i = 0; i < rounds && left.length > 0; i++) {
       if (i > 0) await sleep(1000);
-      for (const e of left) if (this.t.up()) await this.submit(e);
-      left = this.journal.of("unanswered");
+      for (const e of left) if (this.t.up() && !e.inFlight && e.state === "unanswered") await this.submit(e);
+      left = this.journal.toResend();
     }
     return left.length;
   }
