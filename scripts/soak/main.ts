@@ -36,6 +36,7 @@ interface Options {
   faults: FaultKind[];
   faultInterval: number;
   workers: number;
+  minFaults: number;
   pgUrl: string;
   cleanup?: boolean;
 }
@@ -85,6 +86,12 @@ function parseArgs(argv: string[]): Options {
     )
     .option("--fault-interval <s>", "mean seconds between faults", positive, 15)
     .option("--workers <n>", "concurrent request loops", positive, 3)
+    .option(
+      "--min-faults <n>",
+      "keep going past the duration until this many faults were injected (default 0)",
+      (v) => Number(v),
+      0,
+    )
     .option("--dir <folder>", "run folder: data folder, stack log, audit report (default: a new temp folder)")
     .option("--summary <file>", "JSON summary (default <run folder>/soak-summary.json)")
     .option(
@@ -110,6 +117,8 @@ function parseArgs(argv: string[]): Options {
     : applicable;
   for (const f of faults) if (!applicable.includes(f)) p.error(`unknown or inapplicable fault kind ${f}`);
   if (!Number.isSafeInteger(o.seed)) p.error("--seed must be an integer");
+  if (!Number.isSafeInteger(o.minFaults) || o.minFaults < 0)
+    p.error("--min-faults must be a non-negative integer");
   return { ...o, faults, seed: o.seed, workers: Math.floor(o.workers) } as Options;
 }
 
@@ -226,10 +235,11 @@ async function main(): Promise<number> {
 
     // Faults in a seeded order that cycles through every kind before repeating one.
     let cycle: FaultKind[] = [];
-    while (Date.now() < end) {
+    const more = () => Date.now() < end || faults.length < o.minFaults;
+    while (more()) {
       const wait = o.faultInterval * 1000 * (0.5 + random());
-      await sleep(Math.max(0, Math.min(wait, end - Date.now())));
-      if (Date.now() >= end) break;
+      await sleep(Math.max(0, faults.length < o.minFaults ? wait : Math.min(wait, end - Date.now())));
+      if (!more()) break;
       if (cycle.length === 0) cycle = shuffle([...o.faults], random);
       const kind = cycle.shift()!;
       const rec: FaultRecord = { kind, atSeconds: Math.round((Date.now() - start) / 1000), recovered: false };
