@@ -235,11 +235,21 @@ async function main(): Promise<number> {
 
     // Faults in a seeded order that cycles through every kind before repeating one.
     let cycle: FaultKind[] = [];
+    // The stack died by itself (recorded as a crash, a failed check): restart it, as a supervisor would.
+    const ensureRunning = async () => {
+      if (stack.running) return;
+      say("  the stack exited by itself; restarting it");
+      up = false;
+      await stack.stop();
+      await stack.start();
+      up = true;
+    };
     const more = () => Date.now() < end || faults.length < o.minFaults;
     while (more()) {
       const wait = o.faultInterval * 1000 * (0.5 + random());
       await sleep(Math.max(0, faults.length < o.minFaults ? wait : Math.min(wait, end - Date.now())));
       if (!more()) break;
+      await ensureRunning();
       if (cycle.length === 0) cycle = shuffle([...o.faults], random);
       const kind = cycle.shift()!;
       const rec: FaultRecord = { kind, atSeconds: Math.round((Date.now() - start) / 1000), recovered: false };
@@ -263,6 +273,7 @@ async function main(): Promise<number> {
         await w.resendUnanswered(120);
         const target = w.maxAckedSequence + 1;
         for (let i = 0; Date.now() - over < 180_000; i++) {
+          await ensureRunning();
           const h = await logHead(stack.apiUrl);
           if (h && h.anchored >= target && w.journal.toResend().length === 0) {
             rec.recovered = true;
@@ -286,6 +297,7 @@ async function main(): Promise<number> {
       }
     }
     await w.stop();
+    await ensureRunning();
     say("workload stopped; resending what is unanswered and waiting for the stack to settle");
     await w.resendUnanswered(120);
 
@@ -327,6 +339,12 @@ async function main(): Promise<number> {
         env,
       }),
     );
+    checks.push({
+      name: "the stack never exited by itself",
+      ok: stack.crashes.length === 0,
+      detail: `${stack.crashes.length} crash(es); see ${path.join(dir, "stack.log")}`,
+      examples: stack.crashes.map((c) => `${c.at}: exit code ${c.code}, signal ${c.signal}`),
+    });
     const failedFaults = faults.filter((f) => !f.recovered);
     checks.push({
       name: "the stack recovered from every fault",

@@ -36,7 +36,10 @@ export interface StackProcessOptions {
 export class StackProcess {
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
+  #expectExit = false;
   starts = 0;
+  /** Exits nobody asked for (a crash of the stack): each is a finding. */
+  readonly crashes: { at: string; code: number | null; signal: string | null }[] = [];
   constructor(readonly o: StackProcessOptions) {}
 
   get apiUrl(): string {
@@ -80,10 +83,12 @@ export class StackProcess {
     });
     fs.closeSync(log);
     this.#child = child;
+    this.#expectExit = false;
     let exitCode: number | null | undefined;
     this.#exited = new Promise((r) =>
-      child.once("exit", (code) => {
+      child.once("exit", (code, signal) => {
         exitCode = code;
+        if (!this.#expectExit) this.crashes.push({ at: new Date().toISOString(), code, signal });
         r();
       }),
     );
@@ -95,6 +100,12 @@ export class StackProcess {
       await sleep(250);
     }
     throw new Error(`the stack did not answer within ${timeoutMs} ms; see ${this.o.logFile}`);
+  }
+
+  /** True while the process started last has not exited. */
+  get running(): boolean {
+    const c = this.#child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
   async healthy(): Promise<boolean> {
@@ -110,6 +121,7 @@ export class StackProcess {
   async killGroup(): Promise<void> {
     const pid = this.#child?.pid;
     if (pid === undefined) return;
+    this.#expectExit = true;
     try {
       process.kill(-pid, "SIGKILL");
     } catch {
@@ -122,6 +134,7 @@ export class StackProcess {
   async killNode(): Promise<void> {
     const pid = this.#child?.pid;
     if (pid === undefined) return;
+    this.#expectExit = true;
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -155,6 +168,7 @@ export class StackProcess {
   async stop(graceMs = 30_000): Promise<void> {
     const pid = this.#child?.pid;
     if (pid === undefined) return;
+    this.#expectExit = true;
     try {
       process.kill(pid, "SIGTERM");
     } catch {

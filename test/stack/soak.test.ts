@@ -49,6 +49,7 @@ function expectSurvived(r: Awaited<ReturnType<typeof soak>>, kinds: string[]) {
     "every escrow decided on chain is applied in the ledger",
     "custody audit passes",
     "the stack recovered from every fault",
+    "the stack never exited by itself",
   ]);
   const faults = r.summary.faults;
   expect(faults.all.injected, r.output).to.be.at.least(kinds.length);
