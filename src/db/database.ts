@@ -19,6 +19,10 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on("error", () => {});
+    // The pool stops listening to a client while it is checked out: a session the server ends between
+    // two statements of a transaction would emit an unhandled `error` and crash the process. The
+    // client's next statement fails instead, and the pool drops it when it is released.
+    pool.on("connect", (client) => client.on("error", () => {}));
     return { kind: "postgres", url, pool };
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");

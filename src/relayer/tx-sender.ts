@@ -174,6 +174,38 @@ export class TxSender {
     return p;
   }
 
+  /**
+   * The chain's nonce can fall behind ours when the node loses its last blocks (a local node killed
+   * between two state dumps, a reorg): the transactions mined there were forgotten on their receipts
+   * and are gone, so a transaction of ours with a higher nonce would wait forever. Each missing nonce
+   * below `nonce` is resent from its pending row, or else taken by an empty transfer to ourselves
+   * (recorded first, like any transaction), so the waiting one can be mined.
+   */
+  private async fillNonceGap(nonce: number): Promise<void> {
+    const pc = this.o.publicClient;
+    const next = await pc.getTransactionCount({ address: this.address, blockTag: "pending" });
+    if (next >= nonce) return;
+    const rows = await this.inFlight();
+    for (let n = next; n < nonce; n++) {
+      const own = rows.filter((r) => r.nonce === n);
+      if (own.length > 0) {
+        await this.broadcast(own[own.length - 1]!);
+        continue;
+      }
+      const fees = await pc.estimateFeesPerGas();
+      const filler = await this.signAndRecord("nonce-gap", n, { to: this.address, data: "0x" }, 21_000n, {
+        maxFeePerGas: fees.maxFeePerGas!,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas!,
+      });
+      this.o.log("warn", "filling a nonce the chain lost", {
+        nonce: n,
+        waiting: nonce,
+        txHash: filler.txHash,
+      });
+      await this.broadcast(filler);
+    }
+  }
+
   private async forgetNonce(nonce: number) {
     await run(this.o.db, "DELETE FROM relayer_pending_txs WHERE nonce = ?", [nonce]);
   }
@@ -218,6 +250,7 @@ export class TxSender {
         }
         continue;
       }
+      await this.fillNonceGap(p.nonce);
       const newest = versions[versions.length - 1]!;
       if (Date.now() - newest.sentAt >= stuckAfter) {
         const market = await pc.estimateFeesPerGas();

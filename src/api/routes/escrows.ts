@@ -10,6 +10,7 @@ import {
   parseEscrowTerms,
 } from "../../protocol/escrow-terms-v1";
 import { InvalidArgumentError } from "../../errors";
+import { UnknownHoldError } from "../../ledger";
 import type { Hold, JsonValue } from "../../ledger/types";
 import { NotFoundError } from "../errors";
 import { defineRoute, type RouteDef } from "../http/route";
@@ -154,8 +155,18 @@ export function escrowRoutes(ctx: ApiContext): RouteDef[] {
               details: "pass escrowAccount",
             },
           );
+        // A resend of an escrow opened before (its answer was lost) goes to the ledger, which returns
+        // the original or refuses another body: its expiry may have passed since, so the checks for
+        // opening a new one do not apply to it.
+        const known = await ledger.getHold(body.id).then(
+          () => true,
+          (e: unknown) => {
+            if (e instanceof UnknownHoldError) return false;
+            throw e;
+          },
+        );
         const nowSeconds = Math.floor(now() / 1000);
-        if (body.expiresAt <= nowSeconds)
+        if (!known && body.expiresAt <= nowSeconds)
           throw new InvalidArgumentError("expiresAt must be in the future", {
             details: `expiresAt ${body.expiresAt}, now ${nowSeconds}`,
           });

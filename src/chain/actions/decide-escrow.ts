@@ -17,6 +17,8 @@ export interface DecideEscrowParameters {
   escrow: Address;
   escrowId: Hex;
   decision: "approve" | "refund";
+  /** How long to wait for the receipt (ms); default viem's. A transaction the node lost never gets one. */
+  receiptTimeoutMs?: number;
 }
 
 /** Sends `CustodyEscrow.approve(escrowId)` or `refund(escrowId)` and waits for its receipt. */
@@ -28,5 +30,5 @@ export async function decideEscrow(p: DecideEscrowParameters): Promise<Transacti
     chain: p.walletClient.chain,
     args: [p.escrowId],
   });
-  return p.publicClient.waitForTransactionReceipt({ hash });
+  return p.publicClient.waitForTransactionReceipt({ hash, timeout: p.receiptTimeoutMs });
 }
