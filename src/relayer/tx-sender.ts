@@ -197,11 +197,7 @@ export class TxSender {
         maxFeePerGas: fees.maxFeePerGas!,
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas!,
       });
-      this.o.log("warn", "filling a nonce the chain lost", {
-        nonce: n,
-        waiting: nonce,
-        txHash: filler.txHash,
-      });
+      this.o.log.warn({ nonce: n, waiting: nonce, txHash: filler.txHash }, "filling a nonce the chain lost");
       await this.broadcast(filler);
     }
   }

@@ -10,6 +10,7 @@ import { closeDatabase, openDatabase, type Database } from "../../src/db/databas
 import { migrate } from "../../src/db/migrate";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { TxSender } from "../../src/relayer/tx-sender";
+import { silentLogger } from "../../src/logging";
 
 /**
  * A local node killed between two state dumps comes back without its last blocks: the relayer's
@@ -42,7 +43,7 @@ describe("relayer: a nonce the chain lost", function () {
       publicClient: pc,
       account,
       chainId: node.chainId,
-      log: () => {},
+      log: silentLogger,
       pollMs: 100,
       stuckAfterMs: 2000,
       maxWaitMs: 30_000,
