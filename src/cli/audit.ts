@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { createWalletClient, http, type Address } from "viem";
@@ -20,12 +20,18 @@ import { AuditAttestationError } from "../audit/errors";
 import { readDeployment } from "../chain/deployment";
 import { loadSigner } from "../chain/keys";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
-import { checkPseudonyms, parsePseudonymKey, type PseudonymMismatch } from "../ledger/pseudonym-key";
+import { checkPseudonyms, type PseudonymMismatch } from "../ledger/pseudonym-key";
 import { CliUsageError, EXIT_INVALID, EXIT_VALID, type CliContext } from "./context";
 import { runModuleAudits } from "./audit-modules";
 import { guard } from "./guard";
 import { auditProgressBar } from "./progress";
-import { parseChainIdOption, parseContractOption, parseUrlOption } from "./options";
+import {
+  parseChainIdOption,
+  parseContractOption,
+  parseUrlOption,
+  PSEUDONYM_KEY_ENV,
+  readPseudonymKeyOption,
+} from "./options";
 
 interface AuditOptions {
   rpc: string;
@@ -103,7 +109,7 @@ export function auditCommand(ctx: CliContext): Command {
     .option(
       "--pseudonym-key-env <var>",
       "with --db: environment variable holding the hex pseudonym key; every pseudonym is recomputed",
-      "CUSTODY_PSEUDONYM_KEY",
+      PSEUDONYM_KEY_ENV,
     )
     .option(
       "--pseudonym-key-file <file>",
@@ -146,7 +152,7 @@ export function auditCommand(ctx: CliContext): Command {
               password: opts.keystorePasswordEnv ? process.env[opts.keystorePasswordEnv] : undefined,
             })
           : undefined;
-        const pseudonymKey = opts.db ? await pseudonymKeyOf(opts) : undefined;
+        const pseudonymKey = opts.db ? await readPseudonymKeyOption(opts) : undefined;
         const solvencySecret = opts.db ? solvencySecretOf(opts.solvencySecretEnv) : undefined;
         const chain = await chainReader({ rpcUrl, custodyAnchor: anchor, custodyEscrow: escrow, chainId });
         let db: Database | undefined;
@@ -231,21 +237,6 @@ function solvencySecretOf(envVar: string): Uint8Array | undefined {
   if (!/^([0-9a-fA-F]{2}){32,}$/.test(hex))
     throw new CliUsageError(`$${envVar} must be the hex solvency master secret (at least 32 bytes)`);
   return Buffer.from(hex, "hex");
-}
-
-async function pseudonymKeyOf(opts: AuditOptions): Promise<Uint8Array | undefined> {
-  const fromEnv = process.env[opts.pseudonymKeyEnv];
-  if (fromEnv) return parsePseudonymKey(fromEnv, `$${opts.pseudonymKeyEnv}`);
-  if (!opts.pseudonymKeyFile) return undefined;
-  let text: string;
-  try {
-    text = await readFile(opts.pseudonymKeyFile, "utf8");
-  } catch (err) {
-    throw new CliUsageError(
-      `cannot read ${opts.pseudonymKeyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
-  return parsePseudonymKey(text, opts.pseudonymKeyFile);
 }
 
 function pseudonymSummary(

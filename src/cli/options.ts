@@ -1,5 +1,29 @@
+import { readFile } from "node:fs/promises";
 import { isAddress, type Address } from "viem";
+import { parsePseudonymKey } from "../ledger/pseudonym-key";
 import { CliUsageError } from "./context";
+
+/** The environment variable that holds the ledger's pseudonym key (hex), as the stack reads it. */
+export const PSEUDONYM_KEY_ENV = "CUSTODY_PSEUDONYM_KEY";
+
+/** The pseudonym key from `$<pseudonymKeyEnv>`, else from `pseudonymKeyFile`; undefined if neither is given. */
+export async function readPseudonymKeyOption(o: {
+  pseudonymKeyEnv: string;
+  pseudonymKeyFile?: string;
+}): Promise<Uint8Array | undefined> {
+  const fromEnv = process.env[o.pseudonymKeyEnv];
+  if (fromEnv) return parsePseudonymKey(fromEnv, `$${o.pseudonymKeyEnv}`);
+  if (!o.pseudonymKeyFile) return undefined;
+  let text: string;
+  try {
+    text = await readFile(o.pseudonymKeyFile, "utf8");
+  } catch (err) {
+    throw new CliUsageError(
+      `cannot read ${o.pseudonymKeyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  return parsePseudonymKey(text, o.pseudonymKeyFile);
+}
 
 /** Parses --contract: a 20-byte address (lower-case, or EIP-55 checksummed). */
 export function parseContractOption(value: string | undefined): Address | undefined {

@@ -1,13 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { closeDatabase, openDatabase } from "../db/database";
 import { all } from "../db/sql";
 import { openLedger } from "../ledger";
+import { checkPseudonymKey } from "../ledger/pseudonym-key";
 import { largeValueCsv, largeValueReport } from "../risk/large-value-report";
 import { sqlRunner } from "../risk/sql";
 import { CliUsageError, type CliContext } from "./context";
 import { guard } from "./guard";
+import { PSEUDONYM_KEY_ENV, readPseudonymKeyOption } from "./options";
 
 interface LargeValueOptions {
   db: string;
@@ -15,6 +16,8 @@ interface LargeValueOptions {
   institution?: string;
   format: string;
   out?: string;
+  pseudonymKeyEnv: string;
+  pseudonymKeyFile?: string;
 }
 
 /** `custody report large-value --date D --db DB --institution ID [--format csv|json] [--out FILE]` */
@@ -35,12 +38,23 @@ export function reportCommand(ctx: CliContext): Command {
       )
       .option("--format <csv|json>", "output format", "csv")
       .option("--out <file>", "write the report to this file instead of stdout")
+      .option(
+        "--pseudonym-key-env <var>",
+        "environment variable holding the ledger's hex pseudonym key (accounts are checked against their events with it)",
+        PSEUDONYM_KEY_ENV,
+      )
+      .option("--pseudonym-key-file <file>", "file holding the hex pseudonym key (if the variable is unset)")
       .action((opts: LargeValueOptions) =>
         guard(ctx, async () => {
           if (opts.format !== "csv" && opts.format !== "json")
             throw new CliUsageError(`--format must be csv or json, not ${JSON.stringify(opts.format)}`);
           const institution = opts.institution ?? process.env.CUSTODY_INSTITUTION_ID;
           if (!institution) throw new CliUsageError("give --institution or set $CUSTODY_INSTITUTION_ID");
+          const pseudonymKey = await readPseudonymKeyOption(opts);
+          if (!pseudonymKey)
+            throw new CliUsageError(
+              `the report reads accounts the ledger checks against their events with its pseudonym key: set $${opts.pseudonymKeyEnv} or give --pseudonym-key-file`,
+            );
           const db = openDatabase(opts.db);
           const risk = await all<{ id: string }>(db, "SELECT id FROM schema_migrations WHERE id = ?", [
             "risk/001_init",
@@ -49,8 +63,14 @@ export function reportCommand(ctx: CliContext): Command {
             await closeDatabase(db);
             throw new CliUsageError(`${opts.db} holds no risk records (the rules engine never ran on it)`);
           }
-          // Reads only: the pseudonym key is never used to read accounts and events.
-          const ledger = await openLedger(db, { pseudonymKey: randomBytes(32) });
+          // Reads only: a key other than the ledger's is refused before anything is read.
+          try {
+            await checkPseudonymKey(db, pseudonymKey);
+          } catch (err) {
+            await closeDatabase(db);
+            throw err;
+          }
+          const ledger = await openLedger(db, { pseudonymKey });
           let text: string;
           try {
             const r = await largeValueReport({ runner: sqlRunner(db), ledger, date: opts.date, institution });

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
-import { all, run } from "../db/sql";
+import { all, run, tableExists } from "../db/sql";
 import type { Migration } from "../db/migrate";
 import { CustodyError } from "../errors";
 import { decodeLeaf } from "../protocol/leaf-v1";
@@ -79,6 +79,19 @@ export async function ensurePseudonymKey(db: Database, key: Uint8Array): Promise
     [found, now],
   );
   return ensurePseudonymKey(db, key);
+}
+
+/**
+ * Read-only form of {@link ensurePseudonymKey} for tools that only read (reports): refuses a key
+ * whose fingerprint differs from the recorded one; records nothing. Throws
+ * {@link PseudonymKeyMismatchError}.
+ */
+export async function checkPseudonymKey(db: Database, key: Uint8Array): Promise<void> {
+  if (!(await tableExists(db, "ledger_pseudonym_key"))) return;
+  const found = pseudonymKeyFingerprint(key);
+  const [row] = await all<{ fingerprint: string }>(db, "SELECT fingerprint FROM ledger_pseudonym_key");
+  if (row && row.fingerprint !== found)
+    throw new PseudonymKeyMismatchError(row.fingerprint, found, "refusing to read with it");
 }
 
 /** A pseudonym that the key does not reproduce. */

@@ -209,7 +209,8 @@ export async function largeValueReport(p: {
     report.entries.push({
       alertId: d.id,
       ruleId: d.ruleId,
-      threshold: d.details.threshold ?? "",
+      // Alert details carry the threshold in minor units and, for people, in major units.
+      threshold: d.details.thresholdMajor ?? d.details.threshold ?? "",
       rulesRevision: d.rulesRevision,
       accountId: d.subject,
       customerPseudonym: pseudonyms.get(d.subject)!,

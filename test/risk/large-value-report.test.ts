@@ -6,7 +6,11 @@ import { runCli } from "../../src/cli/main";
 import { alertIdOf } from "../../src/risk/documents";
 import { RiskEngine } from "../../src/risk/engine";
 import { DEFAULT_RULE_FILE, RULE_FILE_FORMAT } from "../../src/risk/rules-file";
-import { openRiskLedger } from "./fixture";
+import { migrate } from "../../src/db/migrate";
+import { ensurePseudonymKey, pseudonymKeyMigrations } from "../../src/ledger/pseudonym-key";
+import { KEY, openRiskLedger } from "./fixture";
+
+const KEY_HEX = Buffer.from(KEY).toString("hex");
 
 /** Midnight of 2026-03-02 in Beijing (the default rule file's time zone, UTC+8). */
 const DAY0 = Date.parse("2026-03-02T00:00:00+08:00");
@@ -31,6 +35,10 @@ describe("custody report large-value: the daily large-value transaction report (
   before(async () => {
     env = await openRiskLedger(undefined, () => now);
     const { db, ledger } = env;
+    // As the stack does: the key's fingerprint is recorded, and the report reads with the same key.
+    await migrate(db, pseudonymKeyMigrations);
+    await ensurePseudonymKey(db, KEY);
+    process.env.CUSTODY_PSEUDONYM_KEY = KEY_HEX;
     const open = (
       id: string,
       type: "customer" | "settlement",
@@ -82,6 +90,7 @@ describe("custody report large-value: the daily large-value transaction report (
     hans = (await ledger.getAccount("hans")).pseudonym;
   });
   after(async () => {
+    delete process.env.CUSTODY_PSEUDONYM_KEY;
     await env?.close();
     if (env) fs.rmSync(env.dir, { recursive: true, force: true });
   });
@@ -232,5 +241,22 @@ describe("custody report large-value: the daily large-value transaction report (
     const noInst = await cli("report", "large-value", "--db", env.url, "--date", "2026-03-02");
     expect(noInst.code).to.equal(EXIT_USAGE);
     expect(noInst.err).to.contain("--institution");
+  });
+
+  it("needs the ledger's pseudonym key, and refuses another key before reading anything", async () => {
+    delete process.env.CUSTODY_PSEUDONYM_KEY;
+    try {
+      const none = await cli("report", "large-value", ...common());
+      expect(none.code).to.equal(EXIT_USAGE);
+      expect(none.err).to.contain("$CUSTODY_PSEUDONYM_KEY");
+      const file = path.join(env.dir, "other.key");
+      fs.writeFileSync(file, "ab".repeat(32), { mode: 0o600 });
+      const other = await cli("report", "large-value", ...common(), "--pseudonym-key-file", file);
+      expect(other.code).to.not.equal(EXIT_VALID);
+      expect(other.out).to.equal("");
+      expect(other.err).to.contain("pseudonym key differs");
+    } finally {
+      process.env.CUSTODY_PSEUDONYM_KEY = KEY_HEX;
+    }
   });
 });
