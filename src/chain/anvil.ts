@@ -123,6 +123,44 @@ export function anvilBinaryPath(): string {
   return path.join(dir, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
 }
 
+/** Where the last state file that parsed is kept (next to the state file). */
+export function lastGoodStatePath(statePath: string): string {
+  return `${statePath}.last-good`;
+}
+
+/**
+ * anvil rewrites its state file in place: killed mid-write (kill -9, power loss) it leaves a
+ * truncated file it then refuses to load. So at every start a state file that parses is copied
+ * aside (atomically), and one that does not is replaced by that copy; the chain then resumes from
+ * the previous start, and the relayer re-sends what the chain lost (its transactions are recorded
+ * first). The broken file is kept as `<state>.broken-<time>` for inspection.
+ */
+function keepLastGoodState(statePath: string): void {
+  if (!fs.existsSync(statePath)) return;
+  const good = lastGoodStatePath(statePath);
+  let text = fs.readFileSync(statePath, "utf8");
+  try {
+    JSON.parse(text);
+  } catch {
+    const broken = `${statePath}.broken-${Date.now()}`;
+    fs.renameSync(statePath, broken);
+    if (!fs.existsSync(good))
+      throw new NodeStartError(
+        `the chain state file ${statePath} is unreadable and there is no earlier copy`,
+        {
+          details: `moved to ${broken}`,
+        },
+      );
+    text = fs.readFileSync(good, "utf8");
+    fs.writeFileSync(`${statePath}.tmp`, text, { mode: 0o600 });
+    fs.renameSync(`${statePath}.tmp`, statePath);
+    process.emitWarning(`chain state ${statePath} was unreadable (kept as ${broken}); resumed from ${good}`);
+    return;
+  }
+  fs.writeFileSync(`${good}.tmp`, text, { mode: 0o600 });
+  fs.renameSync(`${good}.tmp`, good);
+}
+
 /**
  * Starts anvil on 127.0.0.1 and resolves once it answers JSON-RPC.
  *
@@ -150,6 +188,7 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
     if (params.stateIntervalSeconds) args.push("--state-interval", String(params.stateIntervalSeconds));
   }
   if (params.pidFile) await reclaimAnvil(params.pidFile);
+  if (params.statePath) keepLastGoodState(params.statePath);
   const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
