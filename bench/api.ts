@@ -95,7 +95,8 @@ async function prepare(): Promise<Meta> {
     ledger,
     integrator: createLogIntegrator({ source: ledger, store: logStore }),
   });
-  await source.sync();
+  // The integrator appends in bounded rounds: sync until the log holds every event.
+  while ((await logStore.size()) < EVENTS) await source.sync();
   console.error(`  log synced: ${await logStore.size()} leaves`);
 
   const chain = await startDevChain();
