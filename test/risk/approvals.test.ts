@@ -11,21 +11,8 @@ import {
 } from "../../src/risk/errors";
 import { ledgerExecutors } from "../../src/risk/executors";
 import { all, sqlRunner } from "../../src/risk/sql";
-import { rulesWith } from "./support";
+import { rejects, rulesWith } from "./support";
 import { cashIn, openAccounts, openRiskLedger } from "./fixture";
-
-async function rejects<E extends Error>(
-  p: Promise<unknown>,
-  cls: abstract new (...a: never[]) => E,
-): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(cls);
-    return e as E;
-  }
-  return expect.fail(`expected ${cls.name}`);
-}
 
 describe("risk approvals (maker-checker, SQLite)", () => {
   let env: Awaited<ReturnType<typeof openRiskLedger>>;

@@ -14,20 +14,7 @@ import {
 } from "../../src/risk/errors";
 import { ledgerExecutors, storedFeeSchedule } from "../../src/risk/executors";
 import { openRiskLedger } from "./fixture";
-import { rulesWith } from "./support";
-
-async function rejects<E extends Error>(
-  p: Promise<unknown>,
-  cls: abstract new (...a: never[]) => E,
-): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(cls);
-    return e as E;
-  }
-  return expect.fail(`expected ${cls.name}`);
-}
+import { rejects, rulesWith } from "./support";
 
 describe("risk: default executors for fee schedule changes and escrow overrides (SQLite, anvil)", function () {
   this.timeout(120_000);

@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import type { AccountProfile, MovementEvent, RuleHit } from "../../src/risk/evaluate";
 import {
   RuleEvaluator,
@@ -115,4 +116,18 @@ export class MemoryFacts implements FactPort {
   ofKind(kind: string): Fact[] {
     return [...this.facts.values()].filter((f) => f.kind === kind);
   }
+}
+
+/** Awaits `p` and expects it to reject with an instance of `cls`; returns the error. */
+export async function rejects<E extends Error>(
+  p: Promise<unknown>,
+  cls: abstract new (...a: never[]) => E,
+): Promise<E> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e, String(e)).to.be.instanceOf(cls);
+    return e as E;
+  }
+  return expect.fail(`expected ${cls.name}`);
 }
