@@ -83,7 +83,10 @@ describe("stack: the receipt page in Chromium checks receipts the stack issued",
       expect((await page.inputValue("#contract")).toLowerCase()).to.equal(
         s.deployment.custodyAnchor.toLowerCase(),
       );
-      await page.waitForFunction(() => document.querySelectorAll("#anchors-body tr").length > 0);
+      // The table's placeholder row is there before the first refresh: wait for the refresh itself.
+      await page.waitForSelector("#explorer-status[data-refreshes]");
+      expect(await page.locator("#anchors-body tr").count()).to.be.greaterThan(0);
+      expect(await page.textContent("#anchors-body")).not.to.include("Loading");
       expect(await page.textContent("#alarms")).to.equal("none");
     } finally {
       await page.close();

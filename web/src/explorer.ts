@@ -88,7 +88,10 @@ export async function refreshExplorer(apiBase: string): Promise<void> {
     );
     body.append(tr);
   }
-  byId("explorer-status").textContent = missing.length
+  const status = byId("explorer-status");
+  status.textContent = missing.length
     ? `Not available from this service: ${missing.join(", ")}.`
     : `Updated ${new Date().toLocaleTimeString("en-GB")}. Informational; verify receipts above.`;
+  // Tells scripts (and tests) that the panel shows fetched data, not the page's placeholders.
+  status.dataset.refreshes = String(Number(status.dataset.refreshes ?? "0") + 1);
 }
