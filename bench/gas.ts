@@ -188,6 +188,7 @@ async function benchSolvency() {
   await anchor.anchor(2 ** 20, tree.root(2 ** 20), [], ethers.ZeroHash);
   const solvency = (await ethers.deployContract("CustodySolvency", [
     admin!.address,
+    2 * 86_400, // admin transfer delay
     await anchor.getAddress(),
   ])) as unknown as Contract;
   await solvency.grantRole(ethers.keccak256(ethers.toUtf8Bytes("PLATFORM_ROLE")), platform!.address);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -18,9 +18,9 @@ import {ICustodySolvency} from "./interfaces/ICustodySolvency.sol";
  * the root hash and the statement hash each in a slot of their own. The first record of a day
  * writes two new slots; attestations and commitments each stay below 80k gas.
  */
-contract CustodySolvency is ICustodySolvency, AccessControl, EIP712 {
+contract CustodySolvency is ICustodySolvency, AccessControlDefaultAdminRules, EIP712 {
     /// @notice Version of this contract's interface and storage semantics.
-    string public constant VERSION = "1.0.0";
+    string public constant VERSION = "1.1.0";
 
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
     bytes32 public constant CUSTODIAN_ROLE = keccak256("CUSTODIAN_ROLE");
@@ -50,11 +50,17 @@ contract CustodySolvency is ICustodySolvency, AccessControl, EIP712 {
     mapping(bytes32 asset => mapping(uint32 day => bytes32)) private _statementHashes;
 
     /**
-     * @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role.
+     * @param admin receives DEFAULT_ADMIN_ROLE, which grants and revokes every other role. As on
+     * CustodyAnchor and CustodyEscrow, it is held by one account at a time and changes hands in two
+     * steps ({beginDefaultAdminTransfer}, then {acceptDefaultAdminTransfer} after the delay).
+     * @param adminTransferDelay seconds between the two steps (changing it is itself delayed).
      * @param anchor_ the CustodyAnchor whose latest head bounds committed log sizes.
      */
-    constructor(address admin, ICustodyAnchor anchor_) EIP712("CustodySolvency", "1") {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    constructor(
+        address admin,
+        uint48 adminTransferDelay,
+        ICustodyAnchor anchor_
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) EIP712("CustodySolvency", "1") {
         _ANCHOR = anchor_;
     }
 

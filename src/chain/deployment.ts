@@ -204,7 +204,7 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
     await walletClient.deployContract({
       abi: custodySolvencyAbi,
       bytecode: custodySolvencyBytecode,
-      args: [deployer, custodyAnchor],
+      args: [deployer, adminDelay, custodyAnchor],
     }),
     "deploying CustodySolvency",
   );
@@ -277,6 +277,7 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
     for (const [address, abi] of [
       [custodyAnchor, custodyAnchorAbi],
       [custodyEscrow, custodyEscrowAbi],
+      [custodySolvency, custodySolvencyAbi],
     ] as const) {
       await wait(
         await walletClient.writeContract({
@@ -288,22 +289,6 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
         "starting the admin role transfer",
       );
     }
-    // CustodySolvency still uses plain AccessControl: a one-step handover (grant, then renounce).
-    const adminRole = await publicClient.readContract({
-      address: custodySolvency,
-      abi: custodySolvencyAbi,
-      functionName: "DEFAULT_ADMIN_ROLE",
-    });
-    for (const functionName of ["grantRole", "renounceRole"] as const)
-      await wait(
-        await walletClient.writeContract({
-          address: custodySolvency,
-          abi: custodySolvencyAbi,
-          functionName,
-          args: [adminRole, functionName === "grantRole" ? roles.admin : getAddress(deployer)],
-        }),
-        `${functionName} of the CustodySolvency admin role`,
-      );
   }
   return {
     version: DEPLOYMENT_VERSION,

@@ -91,16 +91,20 @@ describe("chain: deployment on a real anvil node", function () {
       }) as Promise<boolean>;
     const a = deployment.custodyAnchor;
     const e = deployment.custodyEscrow;
+    const s = deployment.custodySolvency!;
     expect(await has(a, custodyAnchorAbi, ROLE_IDS.ANCHORER_ROLE, anchorer.address)).to.equal(true);
     expect(await has(a, custodyAnchorAbi, ROLE_IDS.AUDITOR_ROLE, auditor.address)).to.equal(true);
     expect(await has(a, custodyAnchorAbi, ROLE_IDS.PAUSER_ROLE, pauser.address)).to.equal(true);
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.PLATFORM_ROLE, platform.address)).to.equal(true);
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.CUSTODIAN_ROLE, custodian.address)).to.equal(true);
     expect(await has(e, custodyEscrowAbi, ROLE_IDS.PAUSER_ROLE, pauser.address)).to.equal(true);
+    // hasRole and the admin rules are the same functions on every contract (OpenZeppelin's).
+    expect(await has(s, custodyAnchorAbi, ROLE_IDS.PLATFORM_ROLE, platform.address)).to.equal(true);
+    expect(await has(s, custodyAnchorAbi, ROLE_IDS.CUSTODIAN_ROLE, custodian.address)).to.equal(true);
     // Step one only: the deployer keeps the role until the admin accepts, after the delay.
     const adminClients = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, account: admin });
-    for (const address of [a, e]) {
-      const abi = address === a ? custodyAnchorAbi : custodyEscrowAbi;
+    for (const address of [a, e, s]) {
+      const abi = address === e ? custodyEscrowAbi : custodyAnchorAbi;
       expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, admin.address)).to.equal(false);
       expect(await has(address, abi, ROLE_IDS.DEFAULT_ADMIN_ROLE, deployer.address)).to.equal(true);
       expect(await has(address, abi, ROLE_IDS.ANCHORER_ROLE, deployer.address)).to.equal(false);
@@ -126,8 +130,8 @@ describe("chain: deployment on a real anvil node", function () {
     }
     await publicClient.request({ method: "evm_increaseTime" as never, params: [3601] as never });
     await publicClient.request({ method: "evm_mine" as never, params: [] as never });
-    for (const address of [a, e]) {
-      const abi = address === a ? custodyAnchorAbi : custodyEscrowAbi;
+    for (const address of [a, e, s]) {
+      const abi = address === e ? custodyEscrowAbi : custodyAnchorAbi;
       const hash = await adminClients.walletClient!.writeContract({
         address,
         abi: custodyAnchorAbi,

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { shouldTransferAdminInTwoSteps } from "./support/admin-rules";
 import type { Contract, Signer, TransactionReceipt } from "ethers";
 import { ReferenceTree } from "./support/reference-tree";
 import { expectRevert } from "./support/errors";
@@ -27,6 +28,7 @@ describe("CustodySolvency", function () {
     ])) as unknown as Contract;
     solvency = (await ethers.deployContract("CustodySolvency", [
       await admin.getAddress(),
+      86_400, // admin transfer delay
       await anchor.getAddress(),
     ])) as unknown as Contract;
     await anchor.grantRole(ANCHORER, await admin.getAddress());
@@ -180,6 +182,7 @@ describe("CustodySolvency", function () {
     it("refuses a signature made for another contract (domain separation)", async function () {
       const other = (await ethers.deployContract("CustodySolvency", [
         await admin.getAddress(),
+        86_400, // admin transfer delay
         await anchor.getAddress(),
       ])) as unknown as Contract;
       await other.grantRole(CUSTODIAN, await custodian.getAddress());
@@ -224,6 +227,7 @@ describe("CustodySolvency", function () {
       ])) as unknown as Contract;
       const s2 = (await ethers.deployContract("CustodySolvency", [
         await admin.getAddress(),
+        86_400, // admin transfer delay
         await fresh.getAddress(),
       ])) as unknown as Contract;
       await s2.grantRole(PLATFORM, await platform.getAddress());
@@ -294,6 +298,14 @@ describe("CustodySolvency", function () {
     });
   });
 
+  shouldTransferAdminInTwoSteps(() => ({
+    contract: solvency,
+    admin,
+    newAdmin: custodian,
+    stranger,
+    delay: 86_400,
+  }));
+
   it("reads the bound on log sizes from the anchor's latest head", async function () {
     expect(await anchor.latestTreeSize()).to.equal(10n);
     await anchor.anchor(12, tree.root(12), tree.consistencyProof(10, 12), ethers.ZeroHash);
@@ -304,7 +316,7 @@ describe("CustodySolvency", function () {
 
   it("exposes its anchor, version and EIP-712 domain", async function () {
     expect(await solvency.custodyAnchor()).to.equal(await anchor.getAddress());
-    expect(await solvency.VERSION()).to.equal("1.0.0");
+    expect(await solvency.VERSION()).to.equal("1.1.0");
     const { chainId } = await ethers.provider.getNetwork();
     expect(await solvency.domainSeparator()).to.equal(
       ethers.TypedDataEncoder.hashDomain({

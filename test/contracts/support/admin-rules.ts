@@ -5,7 +5,7 @@ import type { Contract, Signer } from "ethers";
 import { expectRevert } from "./errors";
 
 /**
- * Shared behaviour of both contracts' DEFAULT_ADMIN_ROLE (OpenZeppelin AccessControlDefaultAdminRules):
+ * Shared behaviour of every contract's DEFAULT_ADMIN_ROLE (OpenZeppelin AccessControlDefaultAdminRules):
  * one holder, never granted directly, handed over in two steps with `delay` seconds between them.
  */
 export function shouldTransferAdminInTwoSteps(
