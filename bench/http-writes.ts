@@ -484,17 +484,13 @@ function waitSampler(dbName: string) {
   };
 }
 
-async function pgBackendPids(dbName: string): Promise<{ ours: number[]; aux: number[] }> {
+/** Server processes of the bench database's sessions (the pools of the API processes). */
+async function pgBackendPids(dbName: string): Promise<number[]> {
   const c = new pg.Client({ connectionString: PG_ADMIN });
   await c.connect();
   try {
-    const r = await c.query<{ pid: number; datname: string | null; backend_type: string }>(
-      "SELECT pid, datname, backend_type FROM pg_stat_activity",
-    );
-    return {
-      ours: r.rows.filter((x) => x.datname === dbName).map((x) => x.pid),
-      aux: r.rows.filter((x) => x.backend_type !== "client backend").map((x) => x.pid),
-    };
+    const r = await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [dbName]);
+    return r.rows.map((x) => x.pid);
   } finally {
     await c.end();
   }
@@ -555,12 +551,12 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
       await driver.run(urls, connections, o.warmup);
       const sampler = pgDb ? waitSampler(pgDb.name) : undefined;
       for (let run = 1; run <= o.repeat; run++) {
-        const pids = pgDb ? await pgBackendPids(pgDb.name) : { ours: [], aux: [] };
+        const pgPids = pgDb ? await pgBackendPids(pgDb.name) : [];
         const sum = (ps: number[]) => ps.reduce((a, p) => a + (cpuSecondsOf(p) ?? 0), 0);
         const apiPids = procs.map((p) => p.child.pid!);
         const before = {
           api: sum(apiPids),
-          pg: sum(pids.ours),
+          pg: sum(pgPids),
           anvil: chain.node.pid ? (cpuSecondsOf(chain.node.pid) ?? 0) : 0,
           driver: process.cpuUsage(),
           machine: machineCpu(),
@@ -570,7 +566,7 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
         const wall = (performance.now() - before.t) / 1000;
         const d = process.cpuUsage(before.driver);
         const api = sum(apiPids) - before.api;
-        const pgCpu = sum(pids.ours) - before.pg;
+        const pgCpu = sum(pgPids) - before.pg;
         const anvil = (chain.node.pid ? (cpuSecondsOf(chain.node.pid) ?? 0) : 0) - before.anvil;
         const driverCpu = (d.user + d.system) / 1e6;
         const machineBusy = machineCpu().busy - before.machine.busy;
