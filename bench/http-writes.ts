@@ -630,6 +630,10 @@ function summarize(results: ConfigResult[]) {
         cpuPgPct: median(rs.map((r) => r.cpuPostgresPct)),
         cpuDriverPct: median(rs.map((r) => r.cpuDriverPct)),
         cpuOtherPct: median(rs.map((r) => r.cpuOtherPct)),
+        // CPU per transfer does not depend on how much of the machine others take; the rate on an idle
+        // machine cannot exceed cores / (API + PostgreSQL + driver CPU per transfer).
+        apiCpuUsPerTransfer: Math.round(median(rs.map((r) => (r.cpuApiPct * 1e4) / r.transfersPerSec))),
+        pgCpuUsPerTransfer: Math.round(median(rs.map((r) => (r.cpuPostgresPct * 1e4) / r.transfersPerSec))),
       });
     }
   }
