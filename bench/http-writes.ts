@@ -98,6 +98,7 @@ interface Options {
   accounts: number;
   sqlite: boolean;
   postgres: boolean;
+  cpuProfDir?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -120,6 +121,7 @@ function parseOptions(argv: string[]): Options {
       1000,
     )
     .option("--no-sqlite", "skip the SQLite case (one process)")
+    .option("--cpu-prof-dir <dir>", "start the API processes with node --cpu-prof, writing the profiles here")
     .option("--no-postgres", "skip the PostgreSQL cases")
     .allowExcessArguments(false);
   program.parse(argv, { from: "user" });
@@ -169,7 +171,7 @@ interface StackProcess {
 async function startStackProcess(
   name: string,
   dir: string,
-  args: { db?: string; rpc: string; deployment: string },
+  args: { db?: string; rpc: string; deployment: string; cpuProfDir?: string },
   env: Record<string, string>,
 ): Promise<StackProcess> {
   const port = await freePort();
@@ -181,6 +183,7 @@ async function startStackProcess(
   const child = spawn(
     process.execPath,
     [
+      ...(args.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", args.cpuProfDir] : []),
       ...["--import", "tsx", STACK_MAIN],
       ...["--data-dir", dataDir, "--rpc", args.rpc, "--deployment", args.deployment],
       ...(args.db ? ["--db", args.db] : []),
@@ -447,9 +450,15 @@ async function seedAccounts(url: string, key: string, accounts: number): Promise
   }
 }
 
-/** Wait events of the bench database's active backends, sampled every 200 ms. */
-function waitSampler(dbName: string) {
+/**
+ * Samples the bench database's sessions every 200 ms: the wait events of the active ones, and the CPU
+ * time of every server process seen (the pools open and close sessions during a run, so the set of
+ * processes is not fixed: one that appears after the start counts from 0, as a new backend does).
+ */
+function pgSampler(dbName: string) {
   const tally = new Map<string, number>();
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
   let samples = 0;
   let stop = false;
   const c = new pg.Client({ connectionString: PG_ADMIN });
@@ -457,13 +466,19 @@ function waitSampler(dbName: string) {
     await c.connect();
     try {
       while (!stop) {
-        const r = await c.query<{ w: string }>(
-          `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w FROM pg_stat_activity
-            WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()`,
+        const r = await c.query<{ pid: number; state: string | null; w: string }>(
+          `SELECT pid, state, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w FROM pg_stat_activity
+            WHERE datname = $1 AND pid <> pg_backend_pid()`,
           [dbName],
         );
+        for (const { pid, state, w } of r.rows) {
+          if (state === "active") tally.set(w, (tally.get(w) ?? 0) + 1);
+          const cpu = cpuSecondsOf(pid);
+          if (cpu === undefined) continue;
+          if (!first.has(pid)) first.set(pid, samples === 0 ? cpu : 0);
+          last.set(pid, cpu);
+        }
         samples++;
-        for (const { w } of r.rows) tally.set(w, (tally.get(w) ?? 0) + 1);
         await sleep(200);
       }
     } finally {
@@ -474,26 +489,17 @@ function waitSampler(dbName: string) {
     async stop() {
       stop = true;
       await done;
-      // Average number of backends in each state per sample.
-      return Object.fromEntries(
+      let cpuSeconds = 0;
+      for (const [pid, v] of last) cpuSeconds += v - first.get(pid)!;
+      // Average number of active backends in each wait state per sample ("CPU" = not waiting).
+      const waits = Object.fromEntries(
         [...tally.entries()]
           .sort((a, b) => b[1] - a[1])
           .map(([k, v]) => [k, +(v / Math.max(1, samples)).toFixed(2)]),
       );
+      return { cpuSeconds, waits };
     },
   };
-}
-
-/** Server processes of the bench database's sessions (the pools of the API processes). */
-async function pgBackendPids(dbName: string): Promise<number[]> {
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  try {
-    const r = await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [dbName]);
-    return r.rows.map((x) => x.pid);
-  } finally {
-    await c.end();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -507,7 +513,10 @@ interface ConfigResult {
   backend: string;
   processes: number;
   runs: RunRow[];
-  waitEvents: Record<number, Record<string, number>>;
+  /** Per run: average number of active backends of the bench database in each wait state. */
+  waitEvents: { connections: number; run: number; waits: Record<string, number> }[];
+  /** CPU of the API processes with no requests (relayer, rules engine and other stack services polling). */
+  idleApiCpuPct: number;
   check: LedgerCheck;
   startSeconds: number;
 }
@@ -525,7 +534,12 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
   const pgDb = cfg.backend === "postgres" ? await createPgDatabase() : undefined;
   const procs: StackProcess[] = [];
   try {
-    const args = { db: pgDb?.url, rpc: chain.node.rpcUrl, deployment: deploymentFile };
+    const args = {
+      db: pgDb?.url,
+      rpc: chain.node.rpcUrl,
+      deployment: deploymentFile,
+      cpuProfDir: o.cpuProfDir && path.resolve(o.cpuProfDir, tag),
+    };
     const t0 = performance.now();
     // One after the other: the first applies the migrations.
     for (let i = 0; i < cfg.processes; i++) procs.push(await startStackProcess(`api${i}`, cdir, args, env));
@@ -543,20 +557,27 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
       `${tag}: ${cfg.processes} process(es) up in ${startSeconds} s, ${o.accounts} accounts funded`,
     );
 
+    // What the stack processes use with no requests: the background services' share of the figures below.
+    const idle0 = procs.reduce((a, p) => a + (cpuSecondsOf(p.child.pid!) ?? 0), 0);
+    const idleT = performance.now();
+    await sleep(5000);
+    const idleApiCpuPct = Math.round(
+      (100 * (procs.reduce((a, p) => a + (cpuSecondsOf(p.child.pid!) ?? 0), 0) - idle0)) /
+        ((performance.now() - idleT) / 1000),
+    );
+
     const driver = new Driver(tag, o.accounts, key);
     const urls = procs.map((p) => p.url);
     const runs: RunRow[] = [];
-    const waitEvents: ConfigResult["waitEvents"] = {};
+    const waitEvents: ConfigResult["waitEvents"] = [];
     for (const connections of o.connections) {
       await driver.run(urls, connections, o.warmup);
-      const sampler = pgDb ? waitSampler(pgDb.name) : undefined;
       for (let run = 1; run <= o.repeat; run++) {
-        const pgPids = pgDb ? await pgBackendPids(pgDb.name) : [];
         const sum = (ps: number[]) => ps.reduce((a, p) => a + (cpuSecondsOf(p) ?? 0), 0);
         const apiPids = procs.map((p) => p.child.pid!);
+        const sampler = pgDb ? pgSampler(pgDb.name) : undefined;
         const before = {
           api: sum(apiPids),
-          pg: sum(pgPids),
           anvil: chain.node.pid ? (cpuSecondsOf(chain.node.pid) ?? 0) : 0,
           driver: process.cpuUsage(),
           machine: machineCpu(),
@@ -566,7 +587,9 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
         const wall = (performance.now() - before.t) / 1000;
         const d = process.cpuUsage(before.driver);
         const api = sum(apiPids) - before.api;
-        const pgCpu = sum(pgPids) - before.pg;
+        const sampled = await sampler?.stop();
+        const pgCpu = sampled?.cpuSeconds ?? 0;
+        if (sampled) waitEvents.push({ connections, run, waits: sampled.waits });
         const anvil = (chain.node.pid ? (cpuSecondsOf(chain.node.pid) ?? 0) : 0) - before.anvil;
         const driverCpu = (d.user + d.system) / 1e6;
         const machineBusy = machineCpu().busy - before.machine.busy;
@@ -592,14 +615,21 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
         runs.push(row);
         console.table([row]);
       }
-      if (sampler) waitEvents[connections] = await sampler.stop();
     }
     for (const p of procs) await stopStackProcess(p);
     const check = pgDb ? await checkPg(pgDb.url, driver.acked) : checkSqlite(dbUrl, driver.acked);
     const problems = ledgerProblems(check);
     console.error(`${tag}: ledger check ${JSON.stringify(check)}`);
     if (problems.length > 0) throw new Error(`${tag}: ${problems.join("; ")}`);
-    return { backend: cfg.backend, processes: cfg.processes, runs, waitEvents, check, startSeconds };
+    return {
+      backend: cfg.backend,
+      processes: cfg.processes,
+      runs,
+      waitEvents,
+      idleApiCpuPct,
+      check,
+      startSeconds,
+    };
   } finally {
     for (const p of procs) await stopStackProcess(p).catch(() => undefined);
     if (pgDb) await adminQuery(`DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`);
@@ -626,6 +656,7 @@ function summarize(results: ConfigResult[]) {
         p99ms: median(rs.map((r) => r.p99ms)),
         non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
         medianVsSqlite: sqlite?.length ? +(median(rates) / median(sqlite)).toFixed(2) : "",
+        idleApiPct: c.idleApiCpuPct,
         cpuApiPct: median(rs.map((r) => r.cpuApiPct)),
         cpuPgPct: median(rs.map((r) => r.cpuPostgresPct)),
         cpuDriverPct: median(rs.map((r) => r.cpuDriverPct)),
