@@ -515,7 +515,10 @@ interface ConfigResult {
   runs: RunRow[];
   /** Per run: average number of active backends of the bench database in each wait state. */
   waitEvents: { connections: number; run: number; waits: Record<string, number> }[];
-  /** CPU of the API processes with no requests (relayer, rules engine and other stack services polling). */
+  /**
+   * CPU of the API processes over 5 s with no requests, right after the seeding: the background
+   * services (log sync, relayer, witness, rules engine) are still working through the seeding events.
+   */
   idleApiCpuPct: number;
   check: LedgerCheck;
   startSeconds: number;
@@ -557,7 +560,8 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
       `${tag}: ${cfg.processes} process(es) up in ${startSeconds} s, ${o.accounts} accounts funded`,
     );
 
-    // What the stack processes use with no requests: the background services' share of the figures below.
+    // What the stack processes use with no requests in flight (the background services catching up on
+    // the seeding events, then polling): part of every CPU figure below.
     const idle0 = procs.reduce((a, p) => a + (cpuSecondsOf(p.child.pid!) ?? 0), 0);
     const idleT = performance.now();
     await sleep(5000);
