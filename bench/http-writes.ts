@@ -192,8 +192,15 @@ async function startStackProcess(
     { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] },
   );
   fs.closeSync(fd);
+  live.children.add(child);
   let dead = false;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => ((dead = true), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      dead = true;
+      live.children.delete(child);
+      resolve();
+    }),
+  );
   const p = { name, child, url: `http://127.0.0.1:${port}`, dataDir, logFile, exited };
   const deadline = Date.now() + 300_000;
   for (;;) {
@@ -223,6 +230,25 @@ async function stopStackProcess(p: StackProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Databases
 
+/**
+ * What must be undone if the bench is interrupted (Ctrl-C, SIGTERM): the child processes and the
+ * databases. The normal and the failing paths undo the same in their `finally` blocks.
+ */
+const live = { children: new Set<ChildProcess>(), databases: new Set<string>() };
+
+function onInterrupt(signal: NodeJS.Signals, stopChain: () => Promise<void>, dir: string): void {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the API processes and dropping the bench databases …`);
+    for (const c of live.children) c.kill("SIGKILL");
+    void Promise.allSettled([...live.databases].map((name) => dropPgDatabase(name)))
+      .then(() => stopChain())
+      .finally(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        process.exit(130);
+      });
+  });
+}
+
 async function adminQuery(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_ADMIN });
   await c.connect();
@@ -233,9 +259,15 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+async function dropPgDatabase(name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  live.databases.delete(name);
+}
+
 async function createPgDatabase(): Promise<{ name: string; url: string }> {
   const name = `custody_bench_http_${process.pid}_${Date.now().toString(36)}`;
   await adminQuery(`CREATE DATABASE ${name}`);
+  live.databases.add(name);
   const u = new URL(PG_ADMIN);
   u.pathname = `/${name}`;
   return { name, url: u.toString() };
@@ -636,7 +668,7 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
     };
   } finally {
     for (const p of procs) await stopStackProcess(p).catch(() => undefined);
-    if (pgDb) await adminQuery(`DROP DATABASE IF EXISTS ${pgDb.name} WITH (FORCE)`);
+    if (pgDb) await dropPgDatabase(pgDb.name);
   }
 }
 
@@ -684,6 +716,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-bench-http-"));
   const chain = await startDevChain();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) onInterrupt(signal, () => chain.stop(), dir);
   const results: ConfigResult[] = [];
   try {
     for (const cfg of configs) results.push(await runConfig(o, chain, dir, cfg));
