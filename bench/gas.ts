@@ -46,6 +46,7 @@ async function gasOfAnchorAfter(tree: UniformTree, sizes: number[], meta: string
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   let gas = 0;
@@ -87,6 +88,7 @@ async function benchAnchor() {
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   let previous = 0;
@@ -183,6 +185,7 @@ async function benchSolvency() {
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   await anchor.anchor(2 ** 20, tree.root(2 ** 20), [], ethers.ZeroHash);
