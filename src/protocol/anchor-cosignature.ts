@@ -79,3 +79,88 @@ export function anchorCosignatureTypedData(m: AnchorCosignatureMessage) {
 export function anchorCosignatureDigest(m: AnchorCosignatureMessage): Hex {
   return hashTypedData(anchorCosignatureTypedData(m));
 }
+
+/**
+ * Body of a witness's `POST /anchor-cosignature` (JSON): the log-signed checkpoint of the head to
+ * anchor next, the size of the head anchored on chain now (`oldSize`) and the consistency proof from
+ * it, and the metadata hash the anchor will carry.
+ */
+export interface AnchorCosignatureRequest {
+  oldSize: number;
+  proof: Hex[];
+  /** The signed checkpoint note (log key), verbatim. */
+  checkpoint: string;
+  metadataHash: Hex;
+}
+
+/** The witness's answer: the message it signed and its 65-byte signature (r ‖ s ‖ v). */
+export interface AnchorCosignatureResponse {
+  chainId: number;
+  contract: Address;
+  headIndex: string;
+  previousSize: string;
+  newSize: string;
+  newRoot: Hex;
+  metadataHash: Hex;
+  signer: Address;
+  signature: Hex;
+}
+
+const HASH = /^0x[0-9a-f]{64}$/;
+
+export function formatAnchorCosignatureRequest(r: AnchorCosignatureRequest): string {
+  return JSON.stringify({
+    oldSize: r.oldSize,
+    proof: r.proof.map((h) => h.toLowerCase()),
+    checkpoint: r.checkpoint,
+    metadataHash: r.metadataHash.toLowerCase(),
+  });
+}
+
+/** Parses and checks a request body; throws {@link AnchorCosignatureFormatError}. */
+export function parseAnchorCosignatureRequest(body: string): AnchorCosignatureRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new AnchorCosignatureFormatError("anchor cosignature request is not JSON");
+  }
+  const r = raw as Partial<Record<keyof AnchorCosignatureRequest, unknown>>;
+  if (typeof r !== "object" || r === null)
+    throw new AnchorCosignatureFormatError("anchor cosignature request must be a JSON object");
+  if (typeof r.oldSize !== "number" || !Number.isSafeInteger(r.oldSize) || r.oldSize < 0)
+    throw new AnchorCosignatureFormatError("anchor cosignature request: oldSize must be an integer >= 0");
+  if (
+    !Array.isArray(r.proof) ||
+    r.proof.length > 64 ||
+    !r.proof.every((h) => typeof h === "string" && HASH.test(h))
+  )
+    throw new AnchorCosignatureFormatError(
+      "anchor cosignature request: proof must be at most 64 lower-case 32-byte hex hashes",
+    );
+  if (typeof r.checkpoint !== "string" || r.checkpoint.length === 0 || r.checkpoint.length > 16_384)
+    throw new AnchorCosignatureFormatError("anchor cosignature request: checkpoint must be a signed note");
+  if (typeof r.metadataHash !== "string" || !HASH.test(r.metadataHash))
+    throw new AnchorCosignatureFormatError(
+      "anchor cosignature request: metadataHash must be 32 bytes of lower-case hex",
+    );
+  return {
+    oldSize: r.oldSize,
+    proof: r.proof as Hex[],
+    checkpoint: r.checkpoint,
+    metadataHash: r.metadataHash as Hex,
+  };
+}
+
+/** The message a response says was signed. */
+export function anchorCosignatureMessageOf(r: AnchorCosignatureResponse): AnchorCosignatureMessage {
+  return {
+    chainId: r.chainId,
+    contract: r.contract,
+    headIndex: BigInt(r.headIndex),
+    previousSize: BigInt(r.previousSize),
+    newSize: BigInt(r.newSize),
+    newRoot: r.newRoot,
+    metadataHash: r.metadataHash,
+  };
+}
