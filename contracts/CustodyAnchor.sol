@@ -3,8 +3,8 @@ pragma solidity 0.8.28;
 
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ICustodyAnchor} from "./interfaces/ICustodyAnchor.sol";
 import {LogProof} from "./libraries/LogProof.sol";
 
@@ -26,7 +26,7 @@ import {LogProof} from "./libraries/LogProof.sol";
  * lives in the bytecode, so reading it costs 3 gas where a storage slot would cost a cold 2,100 on
  * every anchor. Rotating it means a new deployment (see docs/contracts-v1.md).
  */
-contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, EIP712, Pausable {
+contract CustodyAnchor is ICustodyAnchor, IERC5267, AccessControlDefaultAdminRules, Pausable {
     /// @notice Version of this contract's interface and storage semantics.
     string public constant VERSION = "1.2.0";
 
@@ -45,8 +45,20 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, EIP712
     /// @dev The custodian whose cosignature every head needs; zero: none, plain {anchor} as before.
     address private immutable _COSIGNER;
 
+    // EIP-712 domain {name: "CustodyAnchor", version: "1", chainId, verifyingContract}, done here
+    // rather than with OpenZeppelin's EIP712: that one imports Strings and Bytes, whose `mcopy` would
+    // stop this contract from compiling for pre-cancun chains (docs/besu.md). Same caching scheme.
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
+    bytes32 private constant _HASHED_NAME = keccak256("CustodyAnchor");
+    bytes32 private constant _HASHED_VERSION = keccak256("1");
+    bytes32 private immutable _CACHED_DOMAIN_SEPARATOR;
+    uint256 private immutable _CACHED_CHAIN_ID;
+    address private immutable _CACHED_THIS;
+
     // Packed next to Pausable's `_paused` flag (declaration order matters, and so does the order of
-    // the bases: Pausable must be the last one, since EIP712 has storage strings of its own).
+    // the bases: Pausable must be the last one with storage).
     uint64 private _headCount;
     /// @dev The info of head `_headCount - 1` (zero before the first head), see {_packInfo}.
     uint128 private _latestInfo;
@@ -68,8 +80,11 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, EIP712
         address admin,
         uint48 adminTransferDelay,
         address cosigner_
-    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) EIP712("CustodyAnchor", "1") {
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
         _COSIGNER = cosigner_;
+        _CACHED_CHAIN_ID = block.chainid;
+        _CACHED_THIS = address(this);
+        _CACHED_DOMAIN_SEPARATOR = _buildDomainSeparator();
     }
 
     /// @inheritdoc ICustodyAnchor
@@ -140,26 +155,57 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, EIP712
         if (signer != expected) revert CustodyAnchorWrongCosigner(signer, expected);
     }
 
+    /// @inheritdoc IERC5267
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "CustodyAnchor", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    /// @dev The domain separator: cached at deployment, rebuilt on another chain (a fork) or address.
+    function _domainSeparator() private view returns (bytes32) {
+        if (address(this) == _CACHED_THIS && block.chainid == _CACHED_CHAIN_ID)
+            return _CACHED_DOMAIN_SEPARATOR;
+        return _buildDomainSeparator();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(_DOMAIN_TYPEHASH, _HASHED_NAME, _HASHED_VERSION, block.chainid, address(this))
+            );
+    }
+
     function _cosignatureDigest(
         uint256 headIndex,
         uint64 previousSize,
         uint64 newSize,
         bytes32 newRoot,
         bytes32 metadataHash
-    ) private view returns (bytes32) {
-        return
-            _hashTypedDataV4(
-                keccak256(
-                    abi.encode(
-                        ANCHOR_COSIGNATURE_TYPEHASH,
-                        headIndex,
-                        previousSize,
-                        newSize,
-                        newRoot,
-                        metadataHash
-                    )
-                )
-            );
+    ) private view returns (bytes32 digest) {
+        bytes32 structHash = keccak256(
+            abi.encode(ANCHOR_COSIGNATURE_TYPEHASH, headIndex, previousSize, newSize, newRoot, metadataHash)
+        );
+        bytes32 domainSeparator = _domainSeparator();
+        // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash) (EIP-712), built in scratch memory past
+        // the free pointer, which is not moved: nothing else is allocated in between.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
     }
 
     /**

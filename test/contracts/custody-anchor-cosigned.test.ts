@@ -260,6 +260,24 @@ describe("CustodyAnchor with a cosigner", function () {
       metadataHash: h.metadataHash as `0x${string}`,
     });
     expect(await anchor.cosignatureDigest(3, 20, 33, h.newRoot, h.metadataHash)).to.equal(ts);
+    // ERC-5267: the domain as tools read it, and ethers' own EIP-712 hashing of it agrees.
+    const d = await anchor.eip712Domain();
+    expect([
+      d.fields,
+      d.name,
+      d.version,
+      d.chainId,
+      d.verifyingContract,
+      d.salt,
+      [...d.extensions],
+    ]).to.deep.equal(["0x0f", "CustodyAnchor", "1", chainId, await anchor.getAddress(), ethers.ZeroHash, []]);
+    expect(
+      ethers.TypedDataEncoder.hash(
+        { name: d.name, version: d.version, chainId: d.chainId, verifyingContract: d.verifyingContract },
+        TYPES,
+        h,
+      ),
+    ).to.equal(ts);
 
     const doc = JSON.parse(
       fs.readFileSync(path.join(__dirname, "../vectors/anchor-cosignature-v1.json"), "utf8"),
