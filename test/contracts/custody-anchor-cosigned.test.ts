@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { ethers, network } from "hardhat";
+import hre, { ethers, network } from "hardhat";
 import type { Contract, Signer } from "ethers";
 import { ReferenceTree, type Hex } from "./support/reference-tree";
 import { expectRevert } from "./support/errors";
 import { anchorCosignatureDigest } from "../../src/protocol/anchor-cosignature";
+import { readAnchorCosigner } from "../../src/chain/actions/read-anchor-cosigner";
 
 const ADMIN_DELAY = 2 * 86_400;
 const ANCHORER = ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE"));
@@ -236,6 +237,28 @@ describe("CustodyAnchor with a cosigner", function () {
     await as(pauser).unpause();
     await send(next, await sign(custodian, next));
     expect(await anchor.headCount()).to.equal(2n);
+  });
+
+  it("readAnchorCosigner: the cosigner; zero without one, and for a contract older than 1.2.0 (no cosigner())", async function () {
+    const client = (await hre.viem.getPublicClient()) as never;
+    expect(await readAnchorCosigner(client, (await anchor.getAddress()) as `0x${string}`)).to.equal(
+      await custodian.getAddress(),
+    );
+    const plain = await ethers.deployContract("CustodyAnchor", [
+      await admin.getAddress(),
+      ADMIN_DELAY,
+      ethers.ZeroAddress,
+    ]);
+    expect(await readAnchorCosigner(client, (await plain.getAddress()) as `0x${string}`)).to.equal(
+      ethers.ZeroAddress,
+    );
+    // A 1.1.0 CustodyAnchor has no `cosigner()`: its VERSION says so. CustodyEscrow 1.1.0 (VERSION and
+    // no cosigner()) stands in for one.
+    const escrow = await ethers.deployContract("CustodyEscrow", [await admin.getAddress(), ADMIN_DELAY]);
+    expect(await escrow.VERSION()).to.equal("1.1.0");
+    expect(await readAnchorCosigner(client, (await escrow.getAddress()) as `0x${string}`)).to.equal(
+      ethers.ZeroAddress,
+    );
   });
 
   it("only the anchorer may call anchorCosigned", async function () {
