@@ -109,7 +109,9 @@ export async function requestAnchorCosignature(o: AnchorCosignerOptions, head: N
   const s = BigInt(`0x${r.signature.slice(66, 130)}`);
   const v = parseInt(r.signature.slice(130, 132), 16);
   if (s > SECP256K1_HALF_N || (v !== 27 && v !== 28))
-    throw new RelayerCosignatureError("anchor cosigner's signature is not canonical (high s, or v not 27/28)");
+    throw new RelayerCosignatureError(
+      "anchor cosigner's signature is not canonical (high s, or v not 27/28)",
+    );
   const signer = await recoverTypedDataAddress({
     ...anchorCosignatureTypedData(m),
     signature: r.signature,
