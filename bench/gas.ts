@@ -40,33 +40,79 @@ function longestFrom(tree: UniformTree, n: number): number {
 /**
  * Anchors `sizes` in order on a fresh contract and returns the gas of the last anchor: its head
  * index is `sizes.length - 1`, so the number of earlier heads picks the parity of the measured one.
+ * With `cosigned`, the contract has a cosigner (the second signer) and every head goes through
+ * `anchorCosigned` with its EIP-712 signature.
  */
-async function gasOfAnchorAfter(tree: UniformTree, sizes: number[], meta: string): Promise<number> {
-  const [admin] = await ethers.getSigners();
+async function gasOfAnchorAfter(
+  tree: UniformTree,
+  sizes: number[],
+  meta: string,
+  cosigned = false,
+): Promise<number> {
+  const [admin, custodian] = await ethers.getSigners();
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    cosigned ? custodian!.address : ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = {
+    name: "CustodyAnchor",
+    version: "1",
+    chainId,
+    verifyingContract: await anchor.getAddress(),
+  };
   let gas = 0;
   let previous = 0;
-  for (const n of sizes) {
+  for (const [headIndex, n] of sizes.entries()) {
     const proof = previous === 0 ? [] : tree.consistencyProof(previous, n);
-    gas = await gasOf(anchor.anchor(n, tree.root(n), proof, meta));
+    if (cosigned) {
+      const signature = await custodian!.signTypedData(domain, COSIGNATURE_TYPES, {
+        headIndex,
+        previousSize: previous,
+        newSize: n,
+        newRoot: tree.root(n),
+        metadataHash: meta,
+      });
+      gas = await gasOf(anchor.anchorCosigned(n, tree.root(n), proof, meta, signature));
+    } else {
+      gas = await gasOf(anchor.anchor(n, tree.root(n), proof, meta));
+    }
     previous = n;
   }
   return gas;
 }
 
+const COSIGNATURE_TYPES = {
+  AnchorCosignature: [
+    { name: "headIndex", type: "uint256" },
+    { name: "previousSize", type: "uint64" },
+    { name: "newSize", type: "uint64" },
+    { name: "newRoot", type: "bytes32" },
+    { name: "metadataHash", type: "bytes32" },
+  ],
+};
+
 /** Records the anchor of `to` after `from` at an even head index, at an odd one, and their mean. */
-async function recordParities(tree: UniformTree, label: string, from: number, to: number, meta: string) {
+async function recordParities(
+  tree: UniformTree,
+  label: string,
+  from: number,
+  to: number,
+  meta: string,
+  cosigned = false,
+): Promise<number> {
   // Head index 2 (even): two heads before it; head index 1 (odd): one head before it.
-  const even = await gasOfAnchorAfter(tree, [from - 1, from, to], meta);
-  const odd = await gasOfAnchorAfter(tree, [from, to], meta);
+  const even = await gasOfAnchorAfter(tree, [from - 1, from, to], meta, cosigned);
+  const odd = await gasOfAnchorAfter(tree, [from, to], meta, cosigned);
   const hashes = tree.consistencyProof(from, to).length;
-  record("anchor, even head index", `${label}, proof ${hashes} hashes`, even);
-  record("anchor, odd head index", `${label}, proof ${hashes} hashes`, odd);
-  record("anchor, mean of the two", `${label}, proof ${hashes} hashes`, Math.round((even + odd) / 2));
+  const name = cosigned ? "anchorCosigned" : "anchor";
+  const mean = Math.round((even + odd) / 2);
+  record(`${name}, even head index`, `${label}, proof ${hashes} hashes`, even);
+  record(`${name}, odd head index`, `${label}, proof ${hashes} hashes`, odd);
+  record(`${name}, mean of the two`, `${label}, proof ${hashes} hashes`, mean);
+  return mean;
 }
 
 async function benchAnchor() {
@@ -78,7 +124,18 @@ async function benchAnchor() {
     const m = longestFrom(tree, n);
     if (k === 10)
       record("anchor (first head, index 0, no proof)", `size ${m}`, await gasOfAnchorAfter(tree, [m], meta));
-    await recordParities(tree, `2^${k}: ${m} -> ${n}`, m, n, meta);
+    const plain = await recordParities(tree, `2^${k}: ${m} -> ${n}`, m, n, meta);
+    if (k === 20) {
+      // The same heads through anchorCosigned on a contract with a cosigner; the difference is
+      // what the signature costs on its own (calldata, digest, ecrecover, checks).
+      const cosigned = await recordParities(tree, `2^${k}: ${m} -> ${n}`, m, n, meta, true);
+      record("anchorCosigned minus anchor (the signature alone)", `2^${k}, mean`, cosigned - plain);
+      record(
+        "anchorCosigned, first head (index 0, no proof)",
+        `size ${m}`,
+        await gasOfAnchorAfter(tree, [m], meta, true),
+      );
+    }
     // A typical batch: 1000 more leaves on top (a short proof).
     if (k === 20) await recordParities(tree, `2^${k} -> 2^${k} + 1000`, n, n + 1000, meta);
   }
@@ -87,6 +144,7 @@ async function benchAnchor() {
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   let previous = 0;
@@ -183,6 +241,7 @@ async function benchSolvency() {
   const anchor = (await ethers.deployContract("CustodyAnchor", [
     admin!.address,
     2 * 86_400,
+    ethers.ZeroAddress,
   ])) as unknown as Contract;
   await anchor.grantRole(ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE")), admin!.address);
   await anchor.anchor(2 ** 20, tree.root(2 ** 20), [], ethers.ZeroHash);

@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ICustodyAnchor} from "./interfaces/ICustodyAnchor.sol";
 import {LogProof} from "./libraries/LogProof.sol";
 
@@ -17,10 +19,21 @@ import {LogProof} from "./libraries/LogProof.sol";
  * write at all, and its odd successor writes the pair's slot once, both halves together. The
  * metadata hash lives only in the {HeadAnchored} event: another slot would add ~22k gas to every
  * anchor.
+ *
+ * Optional cosigner (the custodian): when set at deployment, a head is accepted only through
+ * {anchorCosigned}, with the cosigner's EIP-712 signature over the head, so the anchorer's key alone
+ * can neither anchor nor block anchoring with a bogus extension. The cosigner is an immutable: it
+ * lives in the bytecode, so reading it costs 3 gas where a storage slot would cost a cold 2,100 on
+ * every anchor. Rotating it means a new deployment (see docs/contracts-v1.md).
  */
-contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausable {
+contract CustodyAnchor is ICustodyAnchor, IERC5267, AccessControlDefaultAdminRules, Pausable {
     /// @notice Version of this contract's interface and storage semantics.
-    string public constant VERSION = "1.1.0";
+    string public constant VERSION = "1.2.0";
+
+    /// @notice EIP-712 type of the cosigner's approval of one head (domain: "CustodyAnchor", "1").
+    bytes32 public constant ANCHOR_COSIGNATURE_TYPEHASH = keccak256(
+        "AnchorCosignature(uint256 headIndex,uint64 previousSize,uint64 newSize,bytes32 newRoot,bytes32 metadataHash)"
+    );
 
     bytes32 public constant ANCHORER_ROLE = keccak256("ANCHORER_ROLE");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
@@ -29,7 +42,23 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausab
     /// @dev The largest tree size that can be anchored: sizes are stored in 48 bits.
     uint64 private constant _MAX_TREE_SIZE = type(uint48).max;
 
-    // Packed next to Pausable's `_paused` flag (declaration order matters).
+    /// @dev The custodian whose cosignature every head needs; zero: none, plain {anchor} as before.
+    address private immutable _COSIGNER;
+
+    // EIP-712 domain {name: "CustodyAnchor", version: "1", chainId, verifyingContract}, done here
+    // rather than with OpenZeppelin's EIP712: that one imports Strings and Bytes, whose `mcopy` would
+    // stop this contract from compiling for pre-cancun chains (docs/besu.md). Same caching scheme.
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
+    bytes32 private constant _HASHED_NAME = keccak256("CustodyAnchor");
+    bytes32 private constant _HASHED_VERSION = keccak256("1");
+    bytes32 private immutable _CACHED_DOMAIN_SEPARATOR;
+    uint256 private immutable _CACHED_CHAIN_ID;
+    address private immutable _CACHED_THIS;
+
+    // Packed next to Pausable's `_paused` flag (declaration order matters, and so does the order of
+    // the bases: Pausable must be the last one with storage).
     uint64 private _headCount;
     /// @dev The info of head `_headCount - 1` (zero before the first head), see {_packInfo}.
     uint128 private _latestInfo;
@@ -44,11 +73,19 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausab
      * by one account at a time and changes hands in two steps: {beginDefaultAdminTransfer}, then
      * {acceptDefaultAdminTransfer} by the new admin once `adminTransferDelay` seconds have passed.
      * @param adminTransferDelay seconds between the two steps (changing it is itself delayed).
+     * @param cosigner_ the address whose EIP-712 cosignature every head needs ({anchorCosigned}), or
+     * zero for none ({anchor} only). Fixed for the life of the contract.
      */
     constructor(
         address admin,
-        uint48 adminTransferDelay
-    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {}
+        uint48 adminTransferDelay,
+        address cosigner_
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+        _COSIGNER = cosigner_;
+        _CACHED_CHAIN_ID = block.chainid;
+        _CACHED_THIS = address(this);
+        _CACHED_DOMAIN_SEPARATOR = _buildDomainSeparator();
+    }
 
     /// @inheritdoc ICustodyAnchor
     function anchor(
@@ -57,11 +94,128 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausab
         bytes32[] calldata consistencyProof,
         bytes32 metadataHash
     ) external onlyRole(ANCHORER_ROLE) returns (uint256 headIndex) {
-        // One read of the word holding Pausable's flag (the bytes below `_headCount`), the head count
-        // and the latest info stands for `whenNotPaused` and two field reads; one whole-word write at
-        // the end stands for a read-modify-write. Saves two warm reads (~200 gas).
-        bool isPaused;
+        if (_COSIGNER != address(0)) revert CustodyAnchorCosignatureRequired(_COSIGNER);
         uint128 previousInfo;
+        (headIndex, previousInfo) = _readCountWord();
+        _append(headIndex, previousInfo, newSize, newRoot, consistencyProof, metadataHash);
+    }
+
+    /// @inheritdoc ICustodyAnchor
+    function anchorCosigned(
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32[] calldata consistencyProof,
+        bytes32 metadataHash,
+        bytes calldata cosignature
+    ) external onlyRole(ANCHORER_ROLE) returns (uint256 headIndex) {
+        address expected = _COSIGNER;
+        if (expected == address(0)) revert CustodyAnchorNoCosigner();
+        uint128 previousInfo;
+        (headIndex, previousInfo) = _readCountWord();
+        _requireCosignature(
+            _cosignatureDigest(headIndex, uint48(previousInfo), newSize, newRoot, metadataHash),
+            cosignature,
+            expected
+        );
+        _append(headIndex, previousInfo, newSize, newRoot, consistencyProof, metadataHash);
+    }
+
+    /// @inheritdoc ICustodyAnchor
+    function cosigner() external view returns (address) {
+        return _COSIGNER;
+    }
+
+    /// @inheritdoc ICustodyAnchor
+    function cosignatureDigest(
+        uint256 headIndex,
+        uint64 previousSize,
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32 metadataHash
+    ) external view returns (bytes32) {
+        return _cosignatureDigest(headIndex, previousSize, newSize, newRoot, metadataHash);
+    }
+
+    /// @dev Reverts unless `cosignature` is `expected`'s canonical (low-s, v 27/28) signature of `digest`.
+    function _requireCosignature(bytes32 digest, bytes calldata cosignature, address expected) private pure {
+        if (cosignature.length != 65) revert CustodyAnchorCosignatureLength(cosignature.length);
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := calldataload(cosignature.offset)
+            s := calldataload(add(cosignature.offset, 0x20))
+            v := byte(0, calldataload(add(cosignature.offset, 0x40)))
+        }
+        // ecrecover returns no address for other v values, and ECDSA refuses high s: named errors instead.
+        if (v != 27 && v != 28) revert CustodyAnchorCosignatureInvalidV(v);
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, v, r, s);
+        if (err == ECDSA.RecoverError.InvalidSignatureS) revert CustodyAnchorCosignatureHighS(s);
+        // A signature that recovers no address (InvalidSignature) reports `signer` zero.
+        if (signer != expected) revert CustodyAnchorWrongCosigner(signer, expected);
+    }
+
+    /// @inheritdoc IERC5267
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "CustodyAnchor", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    /// @dev The domain separator: cached at deployment, rebuilt on another chain (a fork) or address.
+    function _domainSeparator() private view returns (bytes32) {
+        if (address(this) == _CACHED_THIS && block.chainid == _CACHED_CHAIN_ID)
+            return _CACHED_DOMAIN_SEPARATOR;
+        return _buildDomainSeparator();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(_DOMAIN_TYPEHASH, _HASHED_NAME, _HASHED_VERSION, block.chainid, address(this))
+            );
+    }
+
+    function _cosignatureDigest(
+        uint256 headIndex,
+        uint64 previousSize,
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32 metadataHash
+    ) private view returns (bytes32 digest) {
+        bytes32 structHash = keccak256(
+            abi.encode(ANCHOR_COSIGNATURE_TYPEHASH, headIndex, previousSize, newSize, newRoot, metadataHash)
+        );
+        bytes32 domainSeparator = _domainSeparator();
+        // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash) (EIP-712), built in scratch memory past
+        // the free pointer, which is not moved: nothing else is allocated in between.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
+    }
+
+    /**
+     * @dev The next head's index and the latest head's packed info; reverts {EnforcedPause} when paused.
+     * One read of the word holding Pausable's flag (the bytes below `_headCount`), the head count
+     * and the latest info stands for `whenNotPaused` and two field reads; one whole-word write in
+     * {_append} stands for a read-modify-write. Saves two warm reads (~200 gas).
+     */
+    function _readCountWord() private view returns (uint256 headIndex, uint128 previousInfo) {
+        bool isPaused;
         assembly ("memory-safe") {
             let word := sload(_headCount.slot)
             isPaused := and(word, sub(shl(shl(3, _headCount.offset), 1), 1))
@@ -69,6 +223,17 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausab
             previousInfo := and(shr(shl(3, _latestInfo.offset), word), 0xffffffffffffffffffffffffffffffff)
         }
         if (isPaused) revert EnforcedPause();
+    }
+
+    /// @dev Checks and stores head `headIndex` after the head whose info is `previousInfo`; emits {HeadAnchored}.
+    function _append(
+        uint256 headIndex,
+        uint128 previousInfo,
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32[] calldata consistencyProof,
+        bytes32 metadataHash
+    ) private {
         uint64 previousSize = uint48(previousInfo);
         if (newSize <= previousSize) revert CustodyAnchorTreeSizeNotIncreasing(previousSize, newSize);
         if (newSize > _MAX_TREE_SIZE) revert CustodyAnchorTreeSizeTooLarge(newSize, _MAX_TREE_SIZE);
@@ -89,7 +254,7 @@ contract CustodyAnchor is ICustodyAnchor, AccessControlDefaultAdminRules, Pausab
         if (headIndex & 1 == 1) {
             _headInfoPairs[headIndex >> 1] = uint256(previousInfo) | (uint256(info) << 128);
         }
-        // Not paused (checked above), so the flag bytes are zero. At most 2^48 - 1 heads (sizes grow).
+        // Not paused (checked by {_readCountWord}), so the flag bytes are zero. At most 2^48 - 1 heads (sizes grow).
         assembly ("memory-safe") {
             sstore(
                 _headCount.slot,

@@ -7,10 +7,10 @@
  * The deployer key comes from $CUSTODY_DEPLOYER_KEY or from an encrypted keystore (--keystore,
  * password from $CUSTODY_KEYSTORE_PASSWORD). Role addresses come from flags (repeatable) or from
  * comma-separated environment variables (CUSTODY_ANCHORERS, CUSTODY_AUDITORS, CUSTODY_PAUSERS,
- * CUSTODY_PLATFORMS, CUSTODY_CUSTODIANS, CUSTODY_ADMIN).
+ * CUSTODY_PLATFORMS, CUSTODY_CUSTODIANS, CUSTODY_ADMIN, CUSTODY_ANCHOR_COSIGNER_ADDRESS for --anchor-cosigner).
  */
 import { Command } from "commander";
-import { getAddress, isAddress, stringToHex, type Address, type Hex } from "viem";
+import { getAddress, isAddress, stringToHex, zeroAddress, type Address, type Hex } from "viem";
 import { CustodyError } from "../src/errors";
 import { createChainClients } from "../src/chain/clients";
 import {
@@ -19,6 +19,7 @@ import {
   writeDeployment,
 } from "../src/chain/deployment";
 import { loadSigner } from "../src/chain/keys";
+import { custodyAnchorAbi } from "../src/chain/generated/abi";
 
 function addresses(flag: string[], envVar: string): Address[] {
   const fromEnv = (process.env[envVar] ?? "")
@@ -67,6 +68,11 @@ async function main(): Promise<void> {
     .option("--platform <address>", "grant PLATFORM_ROLE (repeatable)", collect, [])
     .option("--custodian <address>", "grant CUSTODIAN_ROLE (repeatable)", collect, [])
     .option(
+      "--anchor-cosigner <address>",
+      "CustodyAnchor accepts heads only with this address's EIP-712 cosignature (the custodian's witness " +
+        "--anchor-key); fixed for the contract's life (default: none)",
+    )
+    .option(
       "--custodian-threshold <ASSET=amount>",
       "custodian approval above this amount (minor units) for ASSET (repeatable)",
       collect,
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
     platform: string[];
     custodian: string[];
     custodianThreshold: string[];
+    anchorCosigner?: string;
   }>();
 
   const account = await loadSigner({
@@ -116,11 +123,20 @@ async function main(): Promise<void> {
     custodians: addresses(o.custodian, "CUSTODY_CUSTODIANS"),
     custodianThresholds,
     adminTransferDelay: adminDelay,
+    anchorCosigner: o.anchorCosigner
+      ? addresses([o.anchorCosigner], "CUSTODY_ANCHOR_COSIGNER")[0]
+      : undefined,
   });
   writeDeployment(o.out, deployment);
+  const cosigner = await publicClient.readContract({
+    address: deployment.custodyAnchor,
+    abi: custodyAnchorAbi,
+    functionName: "cosigner",
+  });
+  const cosignerNote = cosigner === zeroAddress ? "" : ` (cosigner ${cosigner})`;
   console.log(
     `deployed on chain ${deployment.chainId} at block ${deployment.deploymentBlock}:\n` +
-      `  CustodyAnchor ${deployment.custodyAnchor}\n  CustodyEscrow ${deployment.custodyEscrow}\nwrote ${o.out}`,
+      `  CustodyAnchor ${deployment.custodyAnchor}${cosignerNote}\n  CustodyEscrow ${deployment.custodyEscrow}\nwrote ${o.out}`,
   );
   if (admin.toLowerCase() !== account.address.toLowerCase())
     console.log(

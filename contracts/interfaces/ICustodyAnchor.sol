@@ -67,6 +67,25 @@ interface ICustodyAnchor {
     /// @dev `auditor` has already attested head `headIndex`; attestations are final.
     error CustodyAnchorAlreadyAttested(uint256 headIndex, address auditor);
 
+    /// @dev This contract has a cosigner, `cosigner`: heads go through {anchorCosigned}, not {anchor}.
+    error CustodyAnchorCosignatureRequired(address cosigner);
+
+    /// @dev This contract was deployed without a cosigner: use {anchor}.
+    error CustodyAnchorNoCosigner();
+
+    /// @dev A cosignature is 65 bytes (r, s, v); this one has `length`.
+    error CustodyAnchorCosignatureLength(uint256 length);
+
+    /// @dev The cosignature's v is `v`; only 27 and 28 are accepted.
+    error CustodyAnchorCosignatureInvalidV(uint8 v);
+
+    /// @dev The cosignature's s is in the upper half of the curve order (malleable); only low s is accepted.
+    error CustodyAnchorCosignatureHighS(bytes32 s);
+
+    /// @dev The cosignature recovers to `recovered` (zero if to none), not to the cosigner `cosigner`:
+    /// signed by another key, or over another head, size, root, metadata hash, chain or contract.
+    error CustodyAnchorWrongCosigner(address recovered, address cosigner);
+
     /**
      * @notice Appends the head (`newSize`, `newRoot`) after checking that it extends the previous head.
      *
@@ -78,6 +97,8 @@ interface ICustodyAnchor {
      * - `consistencyProof` is a valid RFC 9162 consistency proof from the previous head to the new
      *   one; it is empty for the first head.
      *
+     * - the contract has no cosigner, else {CustodyAnchorCosignatureRequired} (use {anchorCosigned}).
+     *
      * Emits a {HeadAnchored} event.
      * @return headIndex the index of the new head (0 for the first).
      */
@@ -87,6 +108,45 @@ interface ICustodyAnchor {
         bytes32[] calldata consistencyProof,
         bytes32 metadataHash
     ) external returns (uint256 headIndex);
+
+    /**
+     * @notice {anchor} for a contract with a cosigner: the head also needs `cosignature`, the
+     * cosigner's EIP-712 signature (domain "CustodyAnchor", version "1", this chain and contract) of
+     * `AnchorCosignature(headIndex, previousSize, newSize, newRoot, metadataHash)`, where `headIndex`
+     * is the index the new head gets and `previousSize` the latest head's tree size (0 before the
+     * first). A cosignature is good for one head at one position only.
+     *
+     * Requirements: those of {anchor}, except the cosigner check, and:
+     * - the contract has a cosigner, else {CustodyAnchorNoCosigner};
+     * - `cosignature` is 65 bytes r ‖ s ‖ v, else {CustodyAnchorCosignatureLength}; v is 27 or 28, else
+     *   {CustodyAnchorCosignatureInvalidV}; s is in the lower half order, else {CustodyAnchorCosignatureHighS};
+     * - it recovers to the cosigner, else {CustodyAnchorWrongCosigner}.
+     *
+     * Emits a {HeadAnchored} event.
+     * @return headIndex the index of the new head (0 for the first).
+     */
+    function anchorCosigned(
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32[] calldata consistencyProof,
+        bytes32 metadataHash,
+        bytes calldata cosignature
+    ) external returns (uint256 headIndex);
+
+    /// @notice The address whose cosignature every head needs, set at deployment; zero if none.
+    function cosigner() external view returns (address);
+
+    /**
+     * @notice The EIP-712 digest the cosigner signs to approve head `headIndex` (`newSize`, `newRoot`,
+     * `metadataHash`) after a head of `previousSize` leaves, on this chain and contract.
+     */
+    function cosignatureDigest(
+        uint256 headIndex,
+        uint64 previousSize,
+        uint64 newSize,
+        bytes32 newRoot,
+        bytes32 metadataHash
+    ) external view returns (bytes32);
 
     /**
      * @notice Whether `proof` is a valid RFC 9162 inclusion proof of `leafHash` at `leafIndex` in head `headIndex`.

@@ -5,6 +5,7 @@ import {
   isAddress,
   keccak256,
   toHex,
+  zeroAddress,
   type Account,
   type Address,
   type Chain,
@@ -156,6 +157,11 @@ export interface DeployCustodyContractsParameters {
   pausers?: Address[];
   platforms?: Address[];
   custodians?: Address[];
+  /**
+   * The custodian's address whose EIP-712 cosignature every anchored head needs (CustodyAnchor
+   * `anchorCosigned`); fixed for the contract's life. Absent: none, plain `anchor` as before.
+   */
+  anchorCosigner?: Address;
   /** Per asset (bytes32 asset code), the amount above which the custodian must also approve a release. */
   custodianThresholds?: { asset: Hex; amount: bigint }[];
 }
@@ -186,7 +192,7 @@ export async function deployCustodyContracts(params: DeployCustodyContractsParam
     await walletClient.deployContract({
       abi: custodyAnchorAbi,
       bytecode: custodyAnchorBytecode,
-      args: [deployer, adminDelay],
+      args: [deployer, adminDelay, params.anchorCosigner ?? zeroAddress],
     }),
     "deploying CustodyAnchor",
   );

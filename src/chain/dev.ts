@@ -41,6 +41,8 @@ export interface DeployDevContractsParameters {
   /** Per asset (bytes32 code), the amount above which the custodian must also approve a release. */
   custodianThresholds?: { asset: Hex; amount: bigint }[];
   mnemonic?: string;
+  /** CustodyAnchor's cosigner (the custodian witness's anchor key); default none. */
+  anchorCosigner?: Address;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function deployDevContracts(p: DeployDevContractsParameters): Promi
     auditors: [a.auditor.address],
     pausers: [a.admin.address],
     custodianThresholds: p.custodianThresholds,
+    anchorCosigner: p.anchorCosigner,
   });
 }
 

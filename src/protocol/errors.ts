@@ -41,3 +41,11 @@ export class TrustPolicyError extends CustodyError {
     super(code, message, opts);
   }
 }
+
+/** An anchor cosignature request or its fields are malformed (caller's fault). */
+export class AnchorCosignatureFormatError extends CustodyError {
+  override name = "AnchorCosignatureFormatError";
+  constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("ANCHOR_COSIGNATURE_FORMAT", message, opts);
+  }
+}

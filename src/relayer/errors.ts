@@ -64,3 +64,16 @@ export class RelayerTransactionNotMinedError extends CustodyError {
     this.nonce = nonce;
   }
 }
+
+/**
+ * The anchor cosigner (the custodian's witness) gave no usable cosignature for the next head, or the
+ * relayer's configuration does not match the contract (a cosigner on chain but none configured, or
+ * the reverse). Nothing is sent; the next step asks again.
+ */
+export class RelayerCosignatureError extends CustodyError {
+  override name = "RelayerCosignatureError";
+  readonly step = "anchor-cosignature";
+  constructor(message: string, opts: { details?: string; cause?: unknown } = {}) {
+    super("RELAYER_COSIGNATURE", message, opts);
+  }
+}

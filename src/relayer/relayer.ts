@@ -1,16 +1,25 @@
 import { createHash } from "node:crypto";
 import { Registry } from "prom-client";
-import { type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
+import {
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+  zeroAddress,
+} from "viem";
 import { describeError } from "../chain/revert";
 import { missingRoles, type RequiredRole, RoleMissingError } from "../chain/actions/read-missing-roles";
 import type { Database } from "../db/database";
 import { anchorHeadCallData } from "../chain/actions/anchor-head";
+import { readAnchorCosigner } from "../chain/actions/read-anchor-cosigner";
 import { readAnchorRecord } from "../chain/actions/read-anchor-record";
+import { type AnchorCosignerOptions, requestAnchorCosignature } from "./anchor-cosigner";
 import { readHeadCount } from "../chain/actions/read-head-count";
 import { readLatestHead } from "../chain/actions/read-latest-head";
 import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
 import { auditAgainstHeads } from "./audit";
-import { RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
+import { RelayerCosignatureError, RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
 import type { FaultHook } from "./faults";
 import { type LeaderLease, createLeaderLease } from "./lease";
 import { createLogger, type Logger } from "../logging";
@@ -66,6 +75,12 @@ export interface RelayerOptions {
    * ANCHORER_ROLE on the anchor contract). Without them the relayer sends nothing and is not ready.
    */
   requiredRoles?: RequiredRole[];
+  /**
+   * Opt-in: the custodian's witness that cosigns each head before it is anchored, for a contract
+   * deployed with a cosigner (CustodyAnchor `anchorCosigned`, docs/contracts-v1.md). Required when the
+   * contract has a cosigner; refused when it has none.
+   */
+  anchorCosigner?: AnchorCosignerOptions;
   /** Most leaves appended to the tree per sync call (default max(maxBatch ?? batchSize, 10 000)). */
   syncMaxLeaves?: number;
   now?: () => number;
@@ -146,6 +161,8 @@ export class Relayer {
   private failuresInARow = 0;
   private readonly requiredRoles: RequiredRole[];
   private readonly syncMaxLeaves: number;
+  /** The contract's cosigner (immutable on chain), once read. */
+  private contractCosigner?: Address;
 
   constructor(o: RelayerOptions) {
     this.o = o;
@@ -452,11 +469,38 @@ export class Relayer {
     const root = await this.o.source.root(target);
     const proof = anchoredSize === 0 ? [] : await this.o.source.consistencyProof(anchoredSize, target);
     const lastEntryAt = (await this.o.source.entryTimestamp(target - 1)) ?? 0;
+    const metadataHash = anchorMetadataHash(target, lastEntryAt);
+    this.contractCosigner ??= await readAnchorCosigner(this.o.publicClient, this.contract);
+    const cosigner = this.contractCosigner;
+    let cosignature: Hex | undefined;
+    if (cosigner !== zeroAddress) {
+      if (!this.o.anchorCosigner)
+        throw new RelayerCosignatureError(
+          "the anchor contract needs the cosigner's signature on every head, and no anchor cosigner is configured",
+          { details: `contract ${this.contract} cosigner ${cosigner}; set --anchor-cosigner` },
+        );
+      cosignature = await requestAnchorCosignature(this.o.anchorCosigner, {
+        chainId: this.o.deployment.chainId,
+        contract: this.contract,
+        cosigner,
+        headIndex: last ? last.headIndex + 1 : 0,
+        previousSize: anchoredSize,
+        treeSize: target,
+        rootHash: root,
+        proof,
+        metadataHash,
+      });
+    } else if (this.o.anchorCosigner) {
+      throw new RelayerCosignatureError("an anchor cosigner is configured but the anchor contract has none", {
+        details: `contract ${this.contract} was deployed without a cosigner: drop --anchor-cosigner`,
+      });
+    }
     const data = anchorHeadCallData({
       treeSize: target,
       rootHash: root,
       consistencyProof: proof,
-      metadataHash: anchorMetadataHash(target, lastEntryAt),
+      metadataHash,
+      cosignature,
     });
     // Fencing: never send on a lease that may have lapsed.
     if (!(await this.lease.tryAcquire())) throw new RelayerNotLeaderError();

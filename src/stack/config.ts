@@ -66,6 +66,13 @@ export interface StackConfig {
   webhookSecretEnv: string;
   /** /v1/ready fails when the rules engine is more than this many events behind the ledger. */
   maxRiskLagEvents: number;
+  /**
+   * Embedded chain only, opt-in: deploy CustodyAnchor with the bank witness's secp256k1 anchor key
+   * (`<dataDir>/witnesses/bank.anchor.key`) as cosigner, and anchor every head through it.
+   */
+  anchorCosigned: boolean;
+  /** External chain: URL of the custodian witness that cosigns each head (contract deployed with a cosigner). */
+  anchorCosigner: string;
 }
 
 export interface SettingSpec {
@@ -234,6 +241,20 @@ export const SETTINGS: readonly SettingSpec[] = [
     help: "value-date tolerance when matching bank entries without an end-to-end id (default 1)",
   },
   {
+    key: "anchorCosigned",
+    flag: "--anchor-cosigned",
+    env: "CUSTODY_ANCHOR_COSIGNED",
+    kind: "bool",
+    help: "local chain only, first start: the anchor contract needs the bank witness's cosignature on every head",
+  },
+  {
+    key: "anchorCosigner",
+    flag: "--anchor-cosigner",
+    env: "CUSTODY_ANCHOR_COSIGNER",
+    kind: "string",
+    help: "URL of the custodian witness that cosigns each head (for an anchor contract deployed with a cosigner)",
+  },
+  {
     key: "simulatedBank",
     flag: "--simulated-bank",
     env: "CUSTODY_SIMULATED_BANK",
@@ -321,6 +342,8 @@ function defaults(dataDir: string): StackConfig {
     webhookUrl: "",
     webhookSecretEnv: "CUSTODY_WEBHOOK_SECRET",
     maxRiskLagEvents: 10_000,
+    anchorCosigned: false,
+    anchorCosigner: "",
   };
 }
 
@@ -393,6 +416,14 @@ export function resolveConfig(
   if (c.reconcileToleranceDays > 31) throw new ConfigError("reconcileToleranceDays must be at most 31");
   if (c.snapshotMinHeight > 40) throw new ConfigError("snapshotMinHeight must be at most 40");
   if (c.cycleIntervalMs < 10) throw new ConfigError("cycleIntervalMs must be at least 10");
+  if (c.anchorCosigned && c.rpcUrl)
+    throw new ConfigError(
+      "anchorCosigned needs the local chain; with an external chain, deploy with a cosigner and set anchorCosigner",
+    );
+  if (c.anchorCosigned && c.anchorCosigner)
+    throw new ConfigError("anchorCosigned uses the embedded bank witness; do not also set anchorCosigner");
+  if (c.anchorCosigner && !/^https?:\/\/\S+$/.test(c.anchorCosigner))
+    throw new ConfigError("anchorCosigner must be an http(s) URL");
   if (c.demo) c.simulatedBank = true;
   if (c.simulatedBank && c.rpcUrl)
     throw new ConfigError("simulatedBank needs the local chain (its dev custodian key plays the bank)");

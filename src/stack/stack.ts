@@ -4,6 +4,7 @@ import path from "node:path";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { createLogger, type Logger } from "../logging";
 import type { Address, LocalAccount } from "viem";
+import { generatePrivateKey } from "viem/accounts";
 import { createApiApp, startApiServer, type ApiOptions, type ApiServer } from "../api/app";
 import { createPgRateLimiter, rateLimitMigrations } from "../api/http/rate-limit-pg";
 import { apiMigrations, createApiKey, openApiKeyStore } from "../api/auth/keys";
@@ -40,7 +41,7 @@ import {
 } from "../protocol/note";
 import { TRUST_POLICY_VERSION } from "../protocol/trust-policy";
 import { cosignatureMigrations, cosignatureStore, createCosignatureTask } from "../relayer/cosignatures";
-import { openWitness, startWitnessServer } from "../witness";
+import { loadAnchorKey, openWitness, startWitnessServer } from "../witness";
 import {
   Approvals,
   RiskEngine,
@@ -139,6 +140,15 @@ function pseudonymKeyOf(config: StackConfig): Uint8Array {
   const fromEnv = process.env[config.pseudonymKeyEnv];
   if (fromEnv) return parsePseudonymKey(fromEnv, `$${config.pseudonymKeyEnv}`);
   return secretFile(path.join(config.dataDir, "pseudonym.key"), 32);
+}
+
+/** The witness's secp256k1 anchor key file (0x + 64 hex, 0600), created on first use; returns its account. */
+function anchorKeyFile(file: string) {
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, generatePrivateKey() + "\n", { mode: 0o600, flag: "wx" });
+  }
+  return loadAnchorKey(file);
 }
 
 /** A signer-key file (PRIVATE+KEY+…) read, or created 0600 with a fresh Ed25519 seed. */
@@ -314,7 +324,9 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     const account = await relayerAccountOf(config, embedded);
     const clients = createChainClients({ rpcUrl, chainId, account });
 
-    // 2. Contracts: the deployment file names them; the embedded chain gets them on first start.
+    // 2. Contracts: the deployment file names them; the embedded chain gets them on first start
+    // (with the bank witness's anchor key as the anchor contract's cosigner if asked).
+    const bankAnchorKeyPath = path.join(config.dataDir, "witnesses", "bank.anchor.key");
     let deployment: Deployment;
     if (fs.existsSync(config.deploymentPath)) {
       deployment = readDeployment(config.deploymentPath);
@@ -336,6 +348,7 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
         rpcUrl,
         chainId,
         relayer: account.address,
+        anchorCosigner: config.anchorCosigned ? anchorKeyFile(bankAnchorKeyPath).address : undefined,
         // Releases above 1,000.00 EUR need the bank's approval too.
         custodianThresholds: [{ asset: assetToBytes32("EUR"), amount: 100_000n }],
       });
@@ -415,16 +428,19 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     const policyFile = path.join(config.dataDir, "trust-policy.json");
     fs.writeFileSync(policyFile, JSON.stringify(suggestedTrustPolicy, null, 2) + "\n");
     const witnessEndpoints = [];
+    let bankWitnessUrl = "";
     for (const [i, who] of ["bank", "auditor"].entries()) {
       const keyFile = path.join(config.dataDir, "witnesses", `${who}.key`);
       const witness = await openWitness({
         keyFile,
         policyFile,
         stateFile: path.join(config.dataDir, "witnesses", `${who}.state.json`),
+        anchorKeyFile: who === "bank" && config.anchorCosigned ? bankAnchorKeyPath : undefined,
         publicClient: clients.publicClient,
       });
       const ws = await startWitnessServer(witness, { host: "127.0.0.1", port: 0, origins: [witness.origin] });
       cleanups.push(() => ws.close());
+      if (who === "bank") bankWitnessUrl = ws.url;
       witnessEndpoints.push({
         name: witness.name,
         url: ws.url,
@@ -561,6 +577,14 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
       confirmations: config.confirmations,
       registry,
       log: relayerLog,
+      anchorCosigner:
+        config.anchorCosigned || config.anchorCosigner
+          ? {
+              url: config.anchorCosigned ? bankWitnessUrl : config.anchorCosigner,
+              signer: logSigner,
+              origin: logSigner.name,
+            }
+          : undefined,
       tasks: [
         createEscrowBridge({
           db,

@@ -1,7 +1,13 @@
 /** C2SP tlog-witness for this project's log (docs/witness.md). May import protocol, log and chain reads only. */
-export { Witness, type WitnessOptions, type AnchoredHeadLookup, type WitnessFaultHook } from "./witness";
+export {
+  Witness,
+  type WitnessOptions,
+  type AnchoredHeadLookup,
+  type AnchorChainView,
+  type WitnessFaultHook,
+} from "./witness";
 export { WitnessStateFile, type WitnessLogState } from "./state";
 export { WitnessRefusalError, WitnessStateError } from "./errors";
-export { chainHeadLookup } from "./chain-heads";
+export { anchorChainView, chainHeadLookup } from "./chain-heads";
 export { startWitnessServer, type WitnessServer } from "./server";
-export { openWitness, type OpenWitnessParameters } from "./open";
+export { loadAnchorKey, openWitness, type OpenWitnessParameters } from "./open";

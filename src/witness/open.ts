@@ -1,8 +1,9 @@
 import fs from "node:fs";
-import type { Address, PublicClient } from "viem";
+import { isHex, type Address, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { SIG_TYPE_COSIGNATURE_V1, parseSignerKey } from "../protocol/note";
 import { loadTrustPolicy } from "../protocol/trust-policy";
-import { chainHeadLookup } from "./chain-heads";
+import { anchorChainView, chainHeadLookup } from "./chain-heads";
 import { WitnessStateError } from "./errors";
 import { WitnessStateFile } from "./state";
 import { Witness, type WitnessFaultHook } from "./witness";
@@ -13,18 +14,38 @@ export interface OpenWitnessParameters {
   /** Trust policy file naming the log (origin, key) and the anchor contract and chain. */
   policyFile: string;
   stateFile: string;
+  /**
+   * Opt-in: file (mode 0600) holding the secp256k1 private key, 0x + 64 hex digits, with which this
+   * witness cosigns heads before they are anchored (`POST /anchor-cosignature`). Never logged.
+   */
+  anchorKeyFile?: string;
   publicClient: PublicClient;
   now?: () => number;
   fault?: WitnessFaultHook;
 }
 
+function requirePrivateFile(file: string, what: string) {
+  const mode = fs.statSync(file).mode & 0o077;
+  if (mode !== 0)
+    throw new WitnessStateError(`${what} ${file} is readable by others`, { details: "chmod 600 it" });
+}
+
+/** The anchor cosigning account from its key file; the error never quotes the file's content. */
+export function loadAnchorKey(file: string) {
+  requirePrivateFile(file, "witness anchor key file");
+  const text = fs.readFileSync(file, "utf8").trim();
+  if (!isHex(text, { strict: true }) || text.length !== 66)
+    throw new WitnessStateError(`witness anchor key file ${file} must hold 0x and 64 hex digits`);
+  try {
+    return privateKeyToAccount(text);
+  } catch {
+    throw new WitnessStateError(`witness anchor key file ${file} does not hold a valid secp256k1 key`);
+  }
+}
+
 /** Loads key, policy and state; checks the RPC serves the policy's chain. */
 export async function openWitness(p: OpenWitnessParameters): Promise<Witness> {
-  const mode = fs.statSync(p.keyFile).mode & 0o077;
-  if (mode !== 0)
-    throw new WitnessStateError(`witness key file ${p.keyFile} is readable by others`, {
-      details: "chmod 600 it",
-    });
+  requirePrivateFile(p.keyFile, "witness key file");
   const key = parseSignerKey(fs.readFileSync(p.keyFile, "utf8"));
   if (key.sigType !== SIG_TYPE_COSIGNATURE_V1)
     throw new WitnessStateError("the witness key must be a cosignature/v1 key (type 0x04)");
@@ -41,5 +62,11 @@ export async function openWitness(p: OpenWitnessParameters): Promise<Witness> {
     anchoredHead: chainHeadLookup(p.publicClient, policy.policy.anchorContract as Address),
     now: p.now,
     fault: p.fault,
+    anchor: p.anchorKeyFile
+      ? {
+          account: loadAnchorKey(p.anchorKeyFile),
+          chain: anchorChainView(p.publicClient, policy.policy.anchorContract as Address),
+        }
+      : undefined,
   });
 }

@@ -15,7 +15,8 @@ export interface WitnessServer {
 
 /**
  * HTTP face of a witness (C2SP tlog-witness): `POST /add-checkpoint`, and
- * `GET /<hex SHA-256 of origin>/checkpoint` for monitors.
+ * `GET /<hex SHA-256 of origin>/checkpoint` for monitors. With an anchor key, also
+ * `POST /anchor-cosignature` (JSON in and out, docs/witness.md).
  */
 export async function startWitnessServer(
   witness: Witness,
@@ -27,7 +28,13 @@ export async function startWitnessServer(
       res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
       res.end(body);
     };
-    if (req.method === "POST" && req.url === "/add-checkpoint") {
+    const refuse = (e: unknown) => {
+      if (e instanceof WitnessRefusalError) {
+        if (e.status === 409) text(409, `${e.knownSize ?? 0}\n`, "text/x.tlog.size");
+        else text(e.status, `${e.shortMessage}${e.details ? `: ${e.details}` : ""}\n`);
+      } else text(500, "internal error\n");
+    };
+    const readBody = (then: (body: string) => void) => {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on("data", (c: Buffer) => {
@@ -39,16 +46,19 @@ export async function startWitnessServer(
       });
       req.on("end", () => {
         if (size > MAX_BODY) return;
-        witness.addCheckpoint(Buffer.concat(chunks).toString("utf8")).then(
-          (line) => text(200, line),
-          (e) => {
-            if (e instanceof WitnessRefusalError) {
-              if (e.status === 409) text(409, `${e.knownSize ?? 0}\n`, "text/x.tlog.size");
-              else text(e.status, `${e.shortMessage}${e.details ? `: ${e.details}` : ""}\n`);
-            } else text(500, "internal error\n");
-          },
-        );
+        then(Buffer.concat(chunks).toString("utf8"));
       });
+    };
+    if (req.method === "POST" && req.url === "/add-checkpoint") {
+      readBody((body) => witness.addCheckpoint(body).then((line) => text(200, line), refuse));
+      return;
+    }
+    if (req.method === "POST" && req.url === "/anchor-cosignature") {
+      readBody((body) =>
+        witness
+          .anchorCosignature(body)
+          .then((r) => text(200, JSON.stringify(r) + "\n", "application/json"), refuse),
+      );
       return;
     }
     const m = req.method === "GET" ? /^\/([0-9a-f]{64})\/checkpoint$/.exec(req.url ?? "") : null;

@@ -1,8 +1,14 @@
+import type { Address, Hex, LocalAccount } from "viem";
 import { emptyRoot } from "../log/hash";
 import { toHex } from "../log/hex";
 import { isConsistencyValid } from "../log/verify";
 import { cosignatureSigner, parseCheckpoint, type Checkpoint } from "../protocol/checkpoint";
-import { NoteFormatError, NoteSignatureError } from "../protocol/errors";
+import {
+  type AnchorCosignatureResponse,
+  anchorCosignatureTypedData,
+  parseAnchorCosignatureRequest,
+} from "../protocol/anchor-cosignature";
+import { AnchorCosignatureFormatError, NoteFormatError, NoteSignatureError } from "../protocol/errors";
 import { type NoteSigner, formatSignatureLine, openNote, parseNote } from "../protocol/note";
 import type { LoadedTrustPolicy } from "../protocol/trust-policy";
 import { parseAddCheckpointRequest } from "../protocol/witness-request";
@@ -11,6 +17,13 @@ import type { WitnessStateFile } from "./state";
 
 /** The head anchored on chain with exactly this tree size, if any (src/witness/chain-heads.ts). */
 export type AnchoredHeadLookup = (treeSize: number) => Promise<{ rootHash: `0x${string}` } | undefined>;
+
+/** The chain's view the anchor cosigner needs: the latest anchored head and the contract's cosigner. */
+export interface AnchorChainView {
+  latestHead(): Promise<{ headIndex: number; treeSize: number; rootHash: Hex } | undefined>;
+  /** The contract's immutable cosigner (zero address if none). */
+  cosigner(): Promise<Address>;
+}
 
 /** Test-only crash points: after the new state is durable, before the cosignature is returned. */
 export type WitnessFaultHook = (step: "witness:afterPersist") => void | Promise<void>;
@@ -24,6 +37,11 @@ export interface WitnessOptions {
   anchoredHead: AnchoredHeadLookup;
   now?: () => number;
   fault?: WitnessFaultHook;
+  /**
+   * Opt-in: the custodian's secp256k1 key that cosigns heads before they are anchored (CustodyAnchor
+   * `anchorCosigned`), and the chain reads it needs. Without it `/anchor-cosignature` answers 404.
+   */
+  anchor?: { account: LocalAccount; chain: AnchorChainView };
 }
 
 /**
@@ -57,9 +75,130 @@ export class Witness {
     return run;
   }
 
+  /** The address of the anchor cosigning key, if this witness has one. */
+  get anchorCosigner(): Address | undefined {
+    return this.o.anchor?.account.address;
+  }
+
+  /**
+   * The anchor-cosignature call: the EIP-712 signature that lets CustodyAnchor accept the request's
+   * checkpoint as its next head, or rejects with WitnessRefusalError. Serialised with add-checkpoint.
+   */
+  anchorCosignature(body: string): Promise<AnchorCosignatureResponse> {
+    const run = this.queue.then(() => this.cosignAnchor(body));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
   /** The latest checkpoint this witness cosigned for `origin` (monitoring endpoint). */
   latest(origin: string): string | undefined {
     return this.o.state.get(origin)?.note;
+  }
+
+  /** Parses a signed checkpoint of the policy's log; 400 / 404 / 403 as for add-checkpoint. */
+  private openCheckpoint(note: string): Checkpoint {
+    let cp: Checkpoint;
+    try {
+      cp = parseCheckpoint(parseNote(note).text);
+    } catch (e) {
+      if (e instanceof NoteFormatError)
+        throw new WitnessRefusalError(400, e.shortMessage, { details: e.details });
+      throw e;
+    }
+    const policy = this.o.policy;
+    if (cp.origin !== policy.policy.log.origin)
+      throw new WitnessRefusalError(404, `unknown log origin ${cp.origin}`);
+    try {
+      openNote(note, [policy.log]);
+    } catch (e) {
+      if (e instanceof NoteSignatureError || e instanceof NoteFormatError)
+        throw new WitnessRefusalError(403, "the checkpoint is not signed by the log's key", {
+          details: e.shortMessage,
+        });
+      throw e;
+    }
+    return cp;
+  }
+
+  private async cosignAnchor(body: string): Promise<AnchorCosignatureResponse> {
+    const anchor = this.o.anchor;
+    if (!anchor) throw new WitnessRefusalError(404, "this witness has no anchor cosigning key");
+    let req;
+    try {
+      req = parseAnchorCosignatureRequest(body);
+    } catch (e) {
+      if (e instanceof AnchorCosignatureFormatError) throw new WitnessRefusalError(400, e.shortMessage);
+      throw e;
+    }
+    const cp = this.openCheckpoint(req.checkpoint);
+    const policy = this.o.policy.policy;
+    const onChainCosigner = await anchor.chain.cosigner();
+    if (onChainCosigner.toLowerCase() !== anchor.account.address.toLowerCase())
+      throw new WitnessRefusalError(422, "the anchor contract does not take this witness's cosignature", {
+        details: `contract ${policy.anchorContract} cosigner ${onChainCosigner}, this key ${anchor.account.address}`,
+      });
+    // Consistency with the head anchored on chain now: the new head must extend it.
+    const latest = await anchor.chain.latestHead();
+    const chainSize = latest?.treeSize ?? 0;
+    if (req.oldSize !== chainSize)
+      throw new WitnessRefusalError(409, "old size is not the size of the head anchored on chain", {
+        knownSize: chainSize,
+        details: `chain ${chainSize}, got old ${req.oldSize}`,
+      });
+    if (cp.size <= chainSize)
+      throw new WitnessRefusalError(422, "the checkpoint does not extend the head anchored on chain", {
+        details: `chain ${chainSize}, checkpoint ${cp.size}`,
+      });
+    if (latest === undefined) {
+      if (req.proof.length !== 0) throw new WitnessRefusalError(422, "a proof from size 0 must be empty");
+    } else if (
+      !isConsistencyValid({
+        size1: chainSize,
+        size2: cp.size,
+        root1: latest.rootHash.toLowerCase() as Hex,
+        root2: cp.rootHash,
+        proof: req.proof,
+      })
+    )
+      throw new WitnessRefusalError(
+        422,
+        "the consistency proof from the head anchored on chain does not verify",
+        {
+          details: `from ${chainSize} to ${cp.size}`,
+        },
+      );
+    // And with what this witness cosigned: its checkpoints are anchored heads, so one beyond the
+    // chain's latest head means another chain or contract than the one it followed.
+    const known = this.o.state.get(cp.origin);
+    if (known && known.size > chainSize)
+      throw new WitnessRefusalError(
+        422,
+        "this witness cosigned a larger checkpoint than the chain's latest head",
+        {
+          details: `cosigned ${known.size}, chain ${chainSize}`,
+        },
+      );
+    const message = {
+      chainId: policy.chainId,
+      contract: policy.anchorContract as Address,
+      headIndex: BigInt(latest ? latest.headIndex + 1 : 0),
+      previousSize: BigInt(chainSize),
+      newSize: BigInt(cp.size),
+      newRoot: cp.rootHash,
+      metadataHash: req.metadataHash,
+    };
+    const signature = await anchor.account.signTypedData(anchorCosignatureTypedData(message));
+    return {
+      chainId: message.chainId,
+      contract: message.contract,
+      headIndex: message.headIndex.toString(),
+      previousSize: message.previousSize.toString(),
+      newSize: message.newSize.toString(),
+      newRoot: message.newRoot,
+      metadataHash: message.metadataHash,
+      signer: anchor.account.address,
+      signature,
+    };
   }
 
   private async add(body: string): Promise<string> {

@@ -23,6 +23,7 @@ describe("CustodyAnchor", function () {
     anchor = (await ethers.deployContract("CustodyAnchor", [
       await admin.getAddress(),
       ADMIN_DELAY,
+      ethers.ZeroAddress,
     ])) as unknown as Contract;
     await anchor.grantRole(ANCHORER, await anchorer.getAddress());
     await anchor.grantRole(AUDITOR, await auditor.getAddress());
@@ -254,6 +255,7 @@ describe("CustodyAnchor", function () {
         anchor = (await ethers.deployContract("CustodyAnchor", [
           await admin.getAddress(),
           ADMIN_DELAY,
+          ethers.ZeroAddress,
         ])) as unknown as Contract;
         await anchor.grantRole(ANCHORER, await anchorer.getAddress());
       }
@@ -315,7 +317,15 @@ describe("CustodyAnchor", function () {
       expect(await anchor.ANCHORER_ROLE()).to.equal(ANCHORER);
       expect(await anchor.AUDITOR_ROLE()).to.equal(AUDITOR);
       expect(await anchor.PAUSER_ROLE()).to.equal(PAUSER);
-      expect(await anchor.VERSION()).to.equal("1.1.0");
+      expect(await anchor.VERSION()).to.equal("1.2.0");
+      expect(await anchor.cosigner()).to.equal(ethers.ZeroAddress);
+      await anchor.grantRole(ANCHORER, await anchorer.getAddress());
+      await expectRevert(
+        as(anchorer).anchorCosigned(1, tree.root(1), [], META(0), "0x" + "11".repeat(65)),
+        anchor,
+        "CustodyAnchorNoCosigner",
+        [],
+      );
     });
   });
 

@@ -25,6 +25,7 @@ describe("CustodySolvency", function () {
     anchor = (await ethers.deployContract("CustodyAnchor", [
       await admin.getAddress(),
       86_400, // admin transfer delay (AccessControlDefaultAdminRules)
+      ethers.ZeroAddress,
     ])) as unknown as Contract;
     solvency = (await ethers.deployContract("CustodySolvency", [
       await admin.getAddress(),
@@ -224,6 +225,7 @@ describe("CustodySolvency", function () {
       const fresh = (await ethers.deployContract("CustodyAnchor", [
         await admin.getAddress(),
         86_400,
+        ethers.ZeroAddress,
       ])) as unknown as Contract;
       const s2 = (await ethers.deployContract("CustodySolvency", [
         await admin.getAddress(),
