@@ -418,11 +418,17 @@ export class PostgresLedgerStore implements LedgerStore {
   ) {
     this.#db = db;
     this.#pool = db.pool;
-    this.#uow = new UnitOfWork(new PostgresLedgerDialect(db.pool), ledgerPlanner<PgTx>(), {
-      clock,
-      maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
-      maxAttempts: MAX_ATTEMPTS,
-    });
+    // Single calls skip the transfer-id lookup too: one round trip less per group (replays are
+    // caught by the unique keys, failed plans are checked against their ids: unit.ts).
+    this.#uow = new UnitOfWork(
+      new PostgresLedgerDialect(db.pool),
+      ledgerPlanner<PgTx>({ optimisticMinTransfers: 1 }),
+      {
+        clock,
+        maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
+        maxAttempts: MAX_ATTEMPTS,
+      },
+    );
   }
 
   /** Groups and units committed so far (see UnitOfWork.stats). */
