@@ -171,7 +171,7 @@ async function measure(
   const pgMs =
     pids.map(cpuMs).reduce((a, x, i) => a + x - pg0[i], 0) + fresh.map(cpuMs).reduce((a, x) => a + x, 0);
   const stmts = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]));
-  const groups = counts.get("BEGIN") ?? 0;
+  const groups = counts.get("COMMIT") ?? 0;
   const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
   const nodeMs = (c.user + c.system) / 1000;
   return {
