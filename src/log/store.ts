@@ -196,10 +196,12 @@ export class TileLogStore implements LogStore {
     if (!Array.isArray(leafHashes)) throw new LogArgumentError("leafHashes must be an array");
     leafHashes.forEach((h, i) => checkHash(h, `leafHashes[${i}]`));
     const { size, writes } = await this.backend.append(fromIndex, leafHashes);
-    // Committed: keep the upper tiles and the new border (level-0 full tiles are read at random later).
+    // Committed: keep the upper tiles and the new border; full leaf tiles go to the slab while it
+    // has room (it has none on SQLite by default: they are read at random later).
     for (const w of writes)
       if (w.level > 0 || w.hashes.length < TILE_WIDTH * HASH_SIZE)
         this.cache.put(w.level, w.index, new ExpandedTile(w.hashes, this.hasher));
+      else this.leafTiles.put(w.index, w.hashes);
     return size;
   }
 

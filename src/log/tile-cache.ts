@@ -181,8 +181,8 @@ export function cachedBorder(
  * slabs, up to a byte budget. Beside TileCache, whose per-tile objects cost ~1.6 KiB, this holds a
  * leaf tile in its 512 bytes, so the leaf level of a 10^6-leaf tree (62 500 tiles, 32 MB) fits
  * whole in 64 MiB and a proof needs no database read at all once warm. Tiles are kept in the order
- * they are first read; when the budget is spent, later tiles are left to TileCache (for uniformly
- * random reads, as good as any eviction). The budget is what a server on a remote database trades
+ * they are appended through this store or first read; when the budget is spent, later tiles are
+ * left to TileCache (for uniformly random reads, as good as any eviction). The budget is what a server on a remote database trades
  * for round trips (PostgreSQL); SQLite reads its own page cache and needs none.
  */
 export class LeafTileSlab {

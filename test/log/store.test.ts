@@ -238,6 +238,10 @@ describeWithPg("log/store (postgres)", (ctx) => {
       const none = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 0 });
       for (let i = 0; i < 1000; i += 7) await none.inclusionProof(i, 1000);
       expect(reads, "without the slab, a 4-tile cache reads them again").to.be.greaterThan(62);
+      // The handle that appended holds the leaf tiles it wrote: none is read.
+      reads = 0;
+      for (let i = 0; i < 1000; i += 7) await writer.inclusionProof(i, 1000);
+      expect(reads, "the writer reads no leaf tile").to.equal(0);
     } finally {
       await closeDatabase(db);
     }
