@@ -168,8 +168,10 @@ async function measure(
   const s = await sampler.stop();
   // Backends opened during the run count whole (they started within it).
   const fresh = (await backendPids(admin, dbName, self)).filter((p) => !pids.includes(p));
+  // A backend that ended during the run (the pool closes idle ones) is left out.
   const pgMs =
-    pids.map(cpuMs).reduce((a, x, i) => a + x - pg0[i], 0) + fresh.map(cpuMs).reduce((a, x) => a + x, 0);
+    pids.map(cpuMs).reduce((a, x, i) => a + (x > 0 ? x - pg0[i] : 0), 0) +
+    fresh.map(cpuMs).reduce((a, x) => a + x, 0);
   const stmts = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]));
   const groups = counts.get("COMMIT") ?? 0;
   const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
