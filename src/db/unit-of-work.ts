@@ -101,6 +101,12 @@ export interface Planner<Keys, State, P extends { result(): unknown }, Tx, Table
   /** Whether a first attempt may skip looking ids up (the database's unique keys catch replays). */
   optimistic(keys: readonly Keys[]): boolean;
   load(dialect: Dialect<Tx, Tables>, tx: Tx, keys: readonly Keys[], optimistic: boolean): Work<State>;
+  /**
+   * After an optimistic load, some plans failed: true if they would have failed the same with
+   * every id looked up (none of the ids the optimistic load skipped exists), so their errors stand
+   * and the group goes on; false sends the group to a full attempt. Without it, any failure does.
+   */
+  failuresStand?(dialect: Dialect<Tx, Tables>, tx: Tx, keys: readonly Keys[]): Work<boolean>;
   /** A view of `state` for one plan: what the plan changes stays in the view until `keep`. */
   view(state: State): State;
   /** The plan returned: its view becomes the group's state. */
@@ -220,7 +226,11 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
     }
     // A plan may have failed only because ids were not looked up (a replay): then the attempt with
     // every id loaded decides (the driver catches this and runs the group again).
-    if (optimistic && plans.length < units.length) throw new InvariantError("optimistic attempt refused");
+    if (optimistic && plans.length < units.length) {
+      const failed = units.filter((_, i) => !planned[i].ok).map((u) => u.keys);
+      const stand = planner.failuresStand ? yield* planner.failuresStand(this.#dialect, tx, failed) : false;
+      if (!stand) throw new InvariantError("optimistic attempt refused");
+    }
     if (plans.length) yield* planner.write(this.#dialect, tx, plans);
     // Results read the sequences the write assigned; they are answered only after the commit.
     return planned.map((p) => (p.ok ? { ok: true, value: p.plan.result() } : p));

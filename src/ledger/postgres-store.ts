@@ -44,7 +44,24 @@ const RETRYABLE = new Set([
 const MAX_ATTEMPTS = 8;
 const PAGE = 10_000;
 
-/** One PostgreSQL write transaction: its connection, and the row ids of the accounts it locked. */
+/** A write whose answer nobody waits for: sent with the next statement that has one (see PgTx). */
+interface Deferred {
+  text: string;
+  values: unknown[];
+  /** Prepared-statement name, when the statement may be planned once (inserts). */
+  name?: string;
+  /** The rows it must touch: checked from its RETURNING rows (the text must end without one). */
+  expect?: { rows: number; what: string };
+}
+
+/**
+ * One PostgreSQL write transaction: its connection, the row ids of the accounts it locked, and the
+ * writes not sent yet. Round trips are what a group pays for (each one a wake-up of Node and of
+ * the server): BEGIN travels with the first lock, and writes wait in `deferred` until a statement
+ * whose answer is needed (the sequence range) or the commit, then go as one statement (each a
+ * data-modifying CTE). A group of transfers is 4 round trips: BEGIN + lock, balances + sequence
+ * range, inserts, COMMIT (5 when transfer ids are looked up first).
+ */
 interface PgTx {
   client: pg.PoolClient;
   /**
@@ -52,6 +69,22 @@ interface PgTx {
    * update can fetch each row directly instead of descending the primary key again.
    */
   ctids: Map<string, string>;
+  /** Whether BEGIN was sent. */
+  begun: boolean;
+  deferred: Deferred[];
+}
+
+/** Most parameters in one combined statement (the protocol allows 65 535). */
+const MAX_COMBINED_PARAMS = 30_000;
+
+/** `text` with its parameters renumbered from `offset + 1`. */
+function shiftParams(text: string, offset: number): string {
+  return offset === 0 ? text : text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+}
+
+/** A PostgreSQL array literal of `keys` (each element quoted), for a statement sent without parameters. */
+function arrayLiteral(keys: readonly unknown[]): string {
+  return `{${keys.map((k) => `"${String(k).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }
 
 /** Rows of `width` values as one array per column (for `unnest`). */
@@ -81,19 +114,87 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
 
   async transaction<T>(body: (tx: PgTx) => Step<T>): Promise<T> {
     const client = await this.#pool.connect();
+    const tx: PgTx = { client, ctids: new Map(), begun: false, deferred: [] };
     try {
-      await client.query("BEGIN");
       try {
-        const value = await body({ client, ctids: new Map() });
-        await client.query("COMMIT");
+        const value = await body(tx);
+        if (tx.deferred.length) await this.#send(tx);
+        if (tx.begun) await client.query("COMMIT");
         return value;
       } catch (e) {
-        await client.query("ROLLBACK").catch(() => {});
+        if (tx.begun) await client.query("ROLLBACK").catch(() => {});
         throw e;
       }
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * A read with one array parameter. The transaction's first statement carries its BEGIN: both go
+   * as one simple-protocol message, the array inline as an escaped literal.
+   */
+  async #read(tx: PgTx, text: string, keys: readonly unknown[]): Promise<Row[]> {
+    if (tx.deferred.length) await this.#send(tx);
+    if (tx.begun) return (await tx.client.query({ text, values: [keys] })).rows as Row[];
+    tx.begun = true;
+    const literal = tx.client.escapeLiteral(arrayLiteral(keys));
+    const results = (await tx.client.query(
+      `BEGIN; ${text.replace(/\$1(?!\d)/g, () => literal)}`,
+    )) as unknown as pg.QueryResult[];
+    return results[results.length - 1].rows as Row[];
+  }
+
+  /**
+   * The deferred writes and then `last` (if given) as one statement; returns `last`'s rows. Each
+   * write is a data-modifying CTE: they all run, whether or not the final SELECT reads them, and
+   * see the same snapshot (the planner never writes one row twice in a group).
+   */
+  async #send(tx: PgTx, last?: { text: string; values: unknown[]; name?: string }): Promise<Row[]> {
+    if (!tx.begun) {
+      tx.begun = true;
+      await tx.client.query("BEGIN");
+    }
+    let parts = tx.deferred;
+    tx.deferred = [];
+    const params = parts.reduce((n, d) => n + d.values.length, 0) + (last?.values.length ?? 0);
+    if (params > MAX_COMBINED_PARAMS) {
+      // Too many for one statement: each write alone (a group of many account openings, say).
+      for (const d of parts) {
+        const r = await tx.client.query(d.name ? { name: d.name, text: d.text, values: d.values } : d);
+        if (d.expect && r.rowCount !== d.expect.rows)
+          throw new InvariantError(d.expect.what, { details: `touched ${r.rowCount} of ${d.expect.rows}` });
+      }
+      parts = [];
+    }
+    if (parts.length === 0) {
+      if (!last) return [];
+      return (await tx.client.query(last)).rows as Row[];
+    }
+    const ctes: string[] = [];
+    const values: unknown[] = [];
+    const counts: string[] = [];
+    parts.forEach((d, i) => {
+      ctes.push(`w${i} AS (${shiftParams(d.text, values.length)}${d.expect ? " RETURNING 1" : ""})`);
+      values.push(...d.values);
+      if (d.expect) counts.push(`(SELECT count(*) FROM w${i})::int AS n${i}`);
+    });
+    let select: string;
+    if (last) {
+      ctes.push(`f AS (${shiftParams(last.text, values.length)})`);
+      values.push(...last.values);
+      select = `SELECT f.*${counts.map((c) => `, ${c}`).join("")} FROM f`;
+    } else select = `SELECT ${counts.length ? counts.join(", ") : "1"}`;
+    const named = parts.every((d) => d.name) && (!last || last.name);
+    const text = `WITH ${ctes.join(",\n")}\n${select}`;
+    const name = named ? [...parts.map((d) => d.name), ...(last ? [last.name] : [])].join("+") : undefined;
+    const { rows } = await tx.client.query(name ? { name, text, values } : { text, values });
+    parts.forEach((d, i) => {
+      const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
+      if (d.expect && n !== d.expect.rows)
+        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
+    });
+    return rows as Row[];
   }
 
   retryable(e: unknown): boolean {
@@ -107,7 +208,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     keys: readonly LedgerTables[N]["key"][],
   ): Promise<LedgerTables[N]["row"][]> {
     type R = LedgerTables[N]["row"];
-    const q = (text: string) => tx.client.query({ text, values: [keys] }).then((r) => r.rows as Row[]);
+    const q = (text: string) => this.#read(tx, text, keys);
     switch (table) {
       case "holds":
         return (
@@ -147,28 +248,25 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
   }
 
   async nextSequences(tx: PgTx, count: number): Promise<number> {
-    const { rows } = await tx.client.query({
+    // With the balance updates before it: one round trip.
+    const rows = await this.#send(tx, {
       name: "ledger_take_sequences",
-      text: "UPDATE ledger_log_state SET next_sequence = next_sequence + $1 WHERE id = 1 RETURNING next_sequence - $1 AS first",
+      text: "UPDATE ledger_log_state SET next_sequence = next_sequence + $1::bigint WHERE id = 1 RETURNING next_sequence - $1::bigint AS first",
       values: [count],
     });
     return Number(rows[0].first);
   }
 
-  async insert<N extends keyof LedgerTables>(
-    tx: PgTx,
-    table: N,
-    rows: readonly LedgerTables[N]["row"][],
-  ): Promise<void> {
-    const c = tx.client;
+  insert<N extends keyof LedgerTables>(tx: PgTx, table: N, rows: readonly LedgerTables[N]["row"][]): void {
+    const defer = (d: Deferred) => void tx.deferred.push(d);
     switch (table) {
       case "accounts":
         for (const a of rows as AccountRow[])
-          await c.query(
-            `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
+          defer({
+            text: `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
               credits_posted, debits_pending, credits_pending, created_at, sequence)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-            [
+            values: [
               a.id,
               a.pseudonym,
               a.type,
@@ -184,11 +282,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
               a.createdAt,
               a.sequence,
             ],
-          );
+          });
         return;
       case "transfers": {
         const t = rows as TransferRow[];
-        await c.query({
+        defer({
           name: "ledger_insert_transfers",
           text: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata,
                    fee, hold_id, sequence, created_at)
@@ -201,28 +299,28 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       }
       case "holds":
         for (const h of rows as HoldRow[])
-          await c.query(
-            `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
+          defer({
+            text: `INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,
               payee_account_id, timeout_ms, expires_at, metadata, fee, created_at, sequence, resolved_at,
               resolved_sequence, resolution, release_transfer_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-            holdValues(h),
-          );
+            values: holdValues(h),
+          });
         return;
       case "decisions":
         for (const d of rows as DecisionRow[])
-          await c.query(
-            "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
-            [d.chainEventId, d.holdId, d.action],
-          );
+          defer({
+            text: "INSERT INTO ledger_hold_decisions (chain_event_id, hold_id, action) VALUES ($1, $2, $3)",
+            values: [d.chainEventId, d.holdId, d.action],
+          });
         return;
       case "facts":
         for (const f of rows as FactRow[])
-          await c.query(
-            `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
+          defer({
+            text: `INSERT INTO ledger_facts (id, kind, document_hash, subject_account_id, asset, amount, sequence, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-            factValues(f),
-          );
+            values: factValues(f),
+          });
         return;
       case "events": {
         const sealed = rows as SealedEvent[];
@@ -234,7 +332,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
           leaves.set(x.leaf.subarray(1), i * LEAF_V1_BYTES);
           hashes.set(x.hash, i * 32);
         });
-        await c.query({
+        defer({
           name: "ledger_insert_events",
           text: `INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id,
                    created_at, leaf, leaf_hash)
@@ -261,15 +359,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     }
   }
 
-  async upsert<N extends keyof LedgerTables>(
-    tx: PgTx,
-    table: N,
-    rows: readonly LedgerTables[N]["row"][],
-  ): Promise<void> {
+  upsert<N extends keyof LedgerTables>(tx: PgTx, table: N, rows: readonly LedgerTables[N]["row"][]): void {
     switch (table) {
       case "accounts": {
         const updated = rows as AccountRow[];
-        const { rowCount } = await tx.client.query({
+        tx.deferred.push({
           text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
                    credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
                  FROM unnest($7::tid[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
@@ -284,22 +378,19 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
             updated.map((a) => a.creditsPending.toString()),
             updated.map((a) => tx.ctids.get(a.id) ?? null),
           ],
+          expect: { rows: updated.length, what: "a locked account row was not found by its row id" },
         });
-        if (rowCount !== updated.length)
-          throw new InvariantError("a locked account row was not found by its row id", {
-            details: `updated ${rowCount} of ${updated.length}`,
-          });
         return;
       }
       case "accountStatuses":
         return; // written with the balances above
       case "holds":
         for (const h of rows as HoldRow[])
-          await tx.client.query(
-            `UPDATE ledger_holds SET status = $2, resolved_at = $3, resolved_sequence = $4, resolution = $5,
+          tx.deferred.push({
+            text: `UPDATE ledger_holds SET status = $2, resolved_at = $3, resolved_sequence = $4, resolution = $5,
                release_transfer_id = $6 WHERE id = $1`,
-            [h.id, h.status, h.resolvedAt, h.resolvedSequence, h.resolution, h.releaseTransferId],
-          );
+            values: [h.id, h.status, h.resolvedAt, h.resolvedSequence, h.resolution, h.releaseTransferId],
+          });
         return;
       default:
         throw new InvariantError(`no rows to update in ${String(table)}`);
@@ -327,11 +418,17 @@ export class PostgresLedgerStore implements LedgerStore {
   ) {
     this.#db = db;
     this.#pool = db.pool;
-    this.#uow = new UnitOfWork(new PostgresLedgerDialect(db.pool), ledgerPlanner<PgTx>(), {
-      clock,
-      maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
-      maxAttempts: MAX_ATTEMPTS,
-    });
+    // Single calls skip the transfer-id lookup too: one round trip less per group (replays are
+    // caught by the unique keys, failed plans are checked against their ids: unit.ts).
+    this.#uow = new UnitOfWork(
+      new PostgresLedgerDialect(db.pool),
+      ledgerPlanner<PgTx>({ optimisticMinTransfers: 1 }),
+      {
+        clock,
+        maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
+        maxAttempts: MAX_ATTEMPTS,
+      },
+    );
   }
 
   /** Groups and units committed so far (see UnitOfWork.stats). */

@@ -37,7 +37,7 @@ export type LedgerTables = {
 
 export type LedgerDialect<Tx> = Dialect<Tx, LedgerTables>;
 
-/** A group with a unit of at least this many transfer ids skips the id lookup on its first attempt. */
+/** By default, a group with a unit of at least this many transfer ids skips the id lookup on its first attempt. */
 const OPTIMISTIC_MIN_TRANSFERS = 16;
 
 /**
@@ -82,11 +82,23 @@ function unique<T>(lists: readonly (readonly T[] | undefined)[]): T[] {
  * own view, and writes a group's changes (latest version of each row once) with contiguous event
  * sequences, hashing leaves while the other rows are written.
  */
-export function ledgerPlanner<Tx>(): Planner<LoadKeys, LoadedState, Plan<unknown>, Tx, LedgerTables> {
+export function ledgerPlanner<Tx>(
+  opts: { optimisticMinTransfers?: number } = {},
+): Planner<LoadKeys, LoadedState, Plan<unknown>, Tx, LedgerTables> {
+  const optimisticMin = opts.optimisticMinTransfers ?? OPTIMISTIC_MIN_TRANSFERS;
   return {
     optimistic(keys) {
-      // Batches only: a group of single calls would redo the whole group for one failed call.
-      return keys.some((k) => (k.transfers?.length ?? 0) >= OPTIMISTIC_MIN_TRANSFERS);
+      // A replayed id is caught by the unique keys at insert (the group then runs again with every
+      // id loaded); a failed plan by failuresStand. Where a lookup is cheap (SQLite), only batches.
+      return keys.some((k) => (k.transfers?.length ?? 0) >= optimisticMin);
+    },
+
+    *failuresStand(d, tx, keys): Work<boolean> {
+      // A plan that saw no stored transfer for its ids failed as it would have with them looked up,
+      // unless one of them is stored (a replay answers with the stored transfer instead).
+      const ids = unique(keys.map((k) => k.transfers));
+      if (ids.length === 0) return true;
+      return ((yield d.lockAndLoad(tx, "transfers", ids)) as TransferRow[]).length === 0;
     },
 
     *load(d, tx, keys, optimistic): Work<LoadedState> {

@@ -14,7 +14,14 @@ import {
   rangeNodes,
 } from "./tree";
 import { type TileKey, type TileWrite, TILE_WIDTH } from "./tiles";
-import { ExpandedTile, TileCache, TileSetReader, nodeTilePosition, tileKey } from "./tile-cache";
+import {
+  ExpandedTile,
+  LeafTileSlab,
+  TileCache,
+  TileSetReader,
+  nodeTilePosition,
+  tileKey,
+} from "./tile-cache";
 import {
   LEAF_EPOCH_BITS,
   LEAF_EPOCH_SIZE,
@@ -161,6 +168,11 @@ function sizeWitness(size: number): NodeId {
 
 /** Default tile cache: ~1.6 KiB per full tile with its inner nodes (measured), so at most ~50 MiB. */
 export const DEFAULT_CACHE_TILES = 32_768;
+/**
+ * Default budget of the leaf-tile slab on PostgreSQL (tile-cache.ts, LeafTileSlab): every leaf tile
+ * of a tree of up to 2^21 leaves. SQLite: none (its page cache is local).
+ */
+export const DEFAULT_PG_LEAF_TILE_BYTES = 64 * 1024 * 1024;
 
 /** LogStore over tiles in a database; see openLogStore. */
 export class TileLogStore implements LogStore {
@@ -172,6 +184,7 @@ export class TileLogStore implements LogStore {
     private readonly backend: TileBackend,
     private readonly hasher: Hasher = nodeHasher,
     private readonly cache: TileCache = new TileCache(DEFAULT_CACHE_TILES),
+    private readonly leafTiles: LeafTileSlab = new LeafTileSlab(0),
   ) {}
 
   size(): Promise<number> {
@@ -183,10 +196,12 @@ export class TileLogStore implements LogStore {
     if (!Array.isArray(leafHashes)) throw new LogArgumentError("leafHashes must be an array");
     leafHashes.forEach((h, i) => checkHash(h, `leafHashes[${i}]`));
     const { size, writes } = await this.backend.append(fromIndex, leafHashes);
-    // Committed: keep the upper tiles and the new border (level-0 full tiles are read at random later).
+    // Committed: keep the upper tiles and the new border; full leaf tiles go to the slab while it
+    // has room (it has none on SQLite by default: they are read at random later).
     for (const w of writes)
       if (w.level > 0 || w.hashes.length < TILE_WIDTH * HASH_SIZE)
         this.cache.put(w.level, w.index, new ExpandedTile(w.hashes, this.hasher));
+      else this.leafTiles.put(w.index, w.hashes);
     return size;
   }
 
@@ -208,12 +223,16 @@ export class TileLogStore implements LogStore {
     for (const [k, t] of need) {
       const hit = this.cache.get(t.level, t.index, t.width);
       if (hit) got.set(k, hit);
-      else missing.push(t);
+      else {
+        const leaves = t.level === 0 ? this.leafTiles.get(t.index) : undefined;
+        if (leaves) got.set(k, new ExpandedTile(leaves, this.hasher));
+        else missing.push(t);
+      }
     }
     if (missing.length > 0) {
       for (const w of await this.backend.readTiles(missing)) {
         const tile = new ExpandedTile(w.hashes, this.hasher);
-        this.cache.put(w.level, w.index, tile);
+        if (w.level !== 0 || !this.leafTiles.put(w.index, w.hashes)) this.cache.put(w.level, w.index, tile);
         got.set(tileKey(w.level, w.index), tile);
       }
       for (const t of missing)
@@ -329,6 +348,12 @@ export interface OpenLogStoreOptions {
   hasher?: Hasher;
   /** Tiles kept in memory (~LRU, ~1.6 KiB each); 0 disables the cache. Default DEFAULT_CACHE_TILES. */
   cacheTiles?: number;
+  /**
+   * Bytes for full leaf tiles kept in 512-byte slots (LeafTileSlab); 0 for none. Default: PostgreSQL
+   * DEFAULT_PG_LEAF_TILE_BYTES (each tile it holds is a round trip saved), SQLite 0. With
+   * `cacheTiles: 0` it is 0 unless given.
+   */
+  leafTileBytes?: number;
 }
 
 /**
@@ -347,5 +372,8 @@ export async function openLogStore(db: Database, opts: OpenLogStoreOptions = {})
     db.kind === "sqlite"
       ? new SqliteTileBackend(db.sqlite, hasher, cache)
       : new PostgresTileBackend(db.pool, hasher, cache);
-  return new TileLogStore(backend, hasher, cache);
+  const leafTiles = new LeafTileSlab(
+    opts.leafTileBytes ?? (db.kind === "postgres" && opts.cacheTiles !== 0 ? DEFAULT_PG_LEAF_TILE_BYTES : 0),
+  );
+  return new TileLogStore(backend, hasher, cache, leafTiles);
 }

@@ -175,3 +175,54 @@ export function cachedBorder(
   }
   return { border, missing };
 }
+
+/**
+ * Full level-0 tiles (16 leaf hashes, 512 bytes; a full tile never changes) in fixed slots of 1 MiB
+ * slabs, up to a byte budget. Beside TileCache, whose per-tile objects cost ~1.6 KiB, this holds a
+ * leaf tile in its 512 bytes, so the leaf level of a 10^6-leaf tree (62 500 tiles, 32 MB) fits
+ * whole in 64 MiB and a proof needs no database read at all once warm. Tiles are kept in the order
+ * they are appended through this store or first read; when the budget is spent, later tiles are
+ * left to TileCache (for uniformly random reads, as good as any eviction). The budget is what a server on a remote database trades
+ * for round trips (PostgreSQL); SQLite reads its own page cache and needs none.
+ */
+export class LeafTileSlab {
+  static readonly TILES_PER_SLAB = 2048;
+  private static readonly TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+  private readonly slabs: ({ data: Uint8Array; have: Uint8Array } | undefined)[] = [];
+  private bytes = 0;
+
+  constructor(readonly budgetBytes: number) {}
+
+  /** The 16 leaf hashes of full level-0 tile `index`, if held (a view into the slab). */
+  get(index: number): Uint8Array | undefined {
+    const s = this.slabs[Math.floor(index / LeafTileSlab.TILES_PER_SLAB)];
+    const i = index % LeafTileSlab.TILES_PER_SLAB;
+    if (!s || (s.have[i >> 3] & (1 << (i & 7))) === 0) return undefined;
+    return s.data.subarray(i * LeafTileSlab.TILE_BYTES, (i + 1) * LeafTileSlab.TILE_BYTES);
+  }
+
+  /** Keeps full tile `index` if the budget allows; true if held. */
+  put(index: number, entries: Uint8Array): boolean {
+    if (entries.length !== LeafTileSlab.TILE_BYTES) return false;
+    const n = Math.floor(index / LeafTileSlab.TILES_PER_SLAB);
+    let s = this.slabs[n];
+    if (!s) {
+      const size = LeafTileSlab.TILES_PER_SLAB * LeafTileSlab.TILE_BYTES;
+      if (this.bytes + size > this.budgetBytes) return false;
+      this.bytes += size;
+      s = this.slabs[n] = {
+        data: new Uint8Array(size),
+        have: new Uint8Array(LeafTileSlab.TILES_PER_SLAB / 8),
+      };
+    }
+    const i = index % LeafTileSlab.TILES_PER_SLAB;
+    s.data.set(entries, i * LeafTileSlab.TILE_BYTES);
+    s.have[i >> 3] |= 1 << (i & 7);
+    return true;
+  }
+
+  /** Bytes allocated (at most the budget). */
+  get allocated(): number {
+    return this.bytes;
+  }
+}

@@ -188,6 +188,68 @@ describeWithPg("ledger group commit (postgres)", (ctx) => {
     expect((await ledger.checkInvariants()).violations).to.deep.equal([]);
   });
 
+  it("replays of committed transfers among concurrent single calls: the stored answer, or a conflict, and nothing twice", async () => {
+    // Single calls skip the id lookup at first; replays must still be decided as with it.
+    const first = await ledger.transfer({
+      id: "replayed-0",
+      debitAccountId: "cust-3",
+      creditAccountId: "cust-4",
+      amount: 5n,
+      kind: "transfer",
+    });
+    const before = await ledger.eventCount();
+    const settled = await Promise.allSettled([
+      ledger.transfer({
+        id: "fresh-0",
+        debitAccountId: "cust-5",
+        creditAccountId: "cust-6",
+        amount: 1n,
+        kind: "transfer",
+      }),
+      ledger.transfer({
+        id: "replayed-0",
+        debitAccountId: "cust-3",
+        creditAccountId: "cust-4",
+        amount: 5n,
+        kind: "transfer",
+      }),
+      // A replay whose body would now fail if it were applied again: still the stored answer's conflict.
+      ledger.transfer({
+        id: "replayed-0",
+        debitAccountId: "cust-3",
+        creditAccountId: "cust-4",
+        amount: 500n,
+        kind: "transfer",
+      }),
+      ledger.transfer({
+        id: "broke-0",
+        debitAccountId: "cust-7",
+        creditAccountId: "cust-8",
+        amount: 10_000n,
+        kind: "transfer",
+      }),
+      ledger.transfer({
+        id: "fresh-1",
+        debitAccountId: "cust-6",
+        creditAccountId: "cust-5",
+        amount: 1n,
+        kind: "transfer",
+      }),
+    ]);
+    expect(settled.map((s) => s.status)).to.deep.equal([
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect((settled[1] as PromiseFulfilledResult<typeof first>).value.sequence).to.equal(first.sequence);
+    expect((settled[2] as PromiseRejectedResult).reason).to.be.instanceOf(IdempotencyConflictError);
+    expect((settled[3] as PromiseRejectedResult).reason).to.be.instanceOf(InsufficientFundsError);
+    expect(await ledger.eventCount()).to.equal(before + 2);
+    expect((await ledger.checkInvariants()).violations).to.deep.equal([]);
+  });
+
   it("a unit the database refuses fails alone: its neighbours are committed without it", async () => {
     // A real refusal by the server (a trigger), at write time, after every plan succeeded.
     const pool = (db as Database & { kind: "postgres" }).pool;

@@ -13,7 +13,8 @@ import { LogAppendConflictError } from "../../src/log/errors";
 import { toHex } from "../../src/log/hex";
 import { describeWithPg } from "../support/pg";
 import { shouldBehaveLikeLogStore } from "./store.behaviour";
-import { makeLeaves, refRoot } from "./reference";
+import { makeLeaves, refInclusion, refRoot } from "./reference";
+import { LeafTileSlab } from "../../src/log/tile-cache";
 
 const pool = (db: Database) => {
   if (db.kind !== "postgres") throw new Error("not a PostgreSQL database");
@@ -82,6 +83,22 @@ async function expectUpgraded(db: Database, leaves: readonly Uint8Array[]): Prom
   await s.append(leaves.length, [leaves[0], makeLeaves(1, 99)[0]]);
   expect(await s.findLeaf(makeLeaves(1, 99)[0])).to.equal(leaves.length + 1);
 }
+
+describe("log/tile-cache LeafTileSlab", () => {
+  const tile = (b: number) => new Uint8Array(512).fill(b);
+  it("keeps full leaf tiles up to its budget, in 1 MiB slabs, and refuses partial ones", () => {
+    const slab = new LeafTileSlab(2 * 1024 * 1024);
+    expect(slab.put(5, tile(1))).to.equal(true);
+    expect(slab.put(2048 * 7 + 3, tile(2))).to.equal(true);
+    expect(slab.allocated).to.equal(2 * 1024 * 1024);
+    expect(slab.put(2048 * 9, tile(3)), "a third slab is over budget").to.equal(false);
+    expect(slab.put(6, tile(4).subarray(0, 480)), "a partial tile").to.equal(false);
+    expect(slab.get(5)).to.deep.equal(tile(1));
+    expect(slab.get(2048 * 7 + 3)).to.deep.equal(tile(2));
+    for (const i of [4, 6, 2048 * 9, 2048 * 7 + 2]) expect(slab.get(i)).to.equal(undefined);
+    expect(new LeafTileSlab(0).put(0, tile(1)), "no budget").to.equal(false);
+  });
+});
 
 describe("log/store (memory)", () => {
   shouldBehaveLikeLogStore(
@@ -185,6 +202,50 @@ describeWithPg("log/store (postgres)", (ctx) => {
     }),
     { persistent: true },
   );
+
+  it("serves proofs from held leaf tiles without reading them again", async () => {
+    const db = openDatabase(ctx.url, { poolSize: 4 });
+    try {
+      const writer = await openLogStore(db);
+      await pool(db).query(
+        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
+      );
+      const leaves = makeLeaves(1000, 5);
+      await writer.append(0, leaves);
+      // A second handle starts cold: small tile cache, leaf tiles in the slab.
+      const reader = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 1024 * 1024 });
+      let reads = 0;
+      const p = pool(db);
+      const query = p.query.bind(p) as (...a: unknown[]) => unknown;
+      (p as unknown as { query: unknown }).query = (...a: unknown[]) => {
+        const q = a[0] as { name?: string; values?: unknown[][] };
+        // Full leaf tiles read (level 0, below the partial tile 62 of 1000 leaves).
+        if (q?.name === "log_read_tiles")
+          reads += q.values![0].filter((level, i) => level === 0 && Number(q.values![1][i]) < 62).length;
+        return query(...a);
+      };
+      const check = async () => {
+        for (let i = 0; i < 1000; i += 7)
+          expect((await reader.inclusionProof(i, 1000)).map(toHex)).to.deep.equal(
+            refInclusion(leaves, i).map(toHex),
+          );
+      };
+      await check();
+      expect(reads, "cold: each leaf tile read once").to.equal(62);
+      reads = 0;
+      await check();
+      expect(reads, "warm: every leaf tile from the slab").to.equal(0);
+      const none = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 0 });
+      for (let i = 0; i < 1000; i += 7) await none.inclusionProof(i, 1000);
+      expect(reads, "without the slab, a 4-tile cache reads them again").to.be.greaterThan(62);
+      // The handle that appended holds the leaf tiles it wrote: none is read.
+      reads = 0;
+      for (let i = 0; i < 1000; i += 7) await writer.inclusionProof(i, 1000);
+      expect(reads, "the writer reads no leaf tile").to.equal(0);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
 
   it("concurrent appenders from separate pools never corrupt the tree", async () => {
     const a = openDatabase(ctx.url, { poolSize: 4 });

@@ -1,0 +1,313 @@
+/**
+ * npm run bench:pg-profile [-- --cases 16,64,b1000] [-- --transfers N] [-- --prof-proofs]
+ *
+ * Where the time of the PostgreSQL write path goes, in figures that hold on a shared, loaded
+ * machine: for each case (single transfers from 16 or 64 concurrent callers, `b1000` = batches of
+ * 1 000 from one caller) it counts the statements the store sends (by kind) and the transactions
+ * (groups), the CPU time of this Node process and of the server backends serving it (from
+ * /proc/<pid>/stat of each backend of the bench database: server and bench share the machine), and
+ * samples `pg_stat_activity` of the bench database every 20 ms (wait events, including "on CPU"
+ * and "idle in transaction", i.e. waiting for Node's next statement).
+ *
+ * CPU per transfer (Node + server) is the figure to compare before/after: it bounds the rate two
+ * free cores could reach (at best Node and the server each on a core), whatever else runs here.
+ * Prints one JSON object per case and a table; writes bench/results/pg-profile.json.
+ *
+ * `--prof-proofs`: the same accounting for inclusion proofs from the PostgreSQL log store at 10^6
+ * leaves, one caller (statements and CPU per proof).
+ */
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { randomBytes, randomInt } from "node:crypto";
+import pg from "pg";
+import { closeDatabase, openDatabase } from "../src/db/database";
+import { type Ledger, type TransferInput, openLedger } from "../src/ledger";
+import { createPgTestDatabase } from "../test/support/pg";
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const CASES = arg("--cases", "16,64,b1000").split(",");
+const TRANSFERS = Number(arg("--transfers", "20000"));
+const ACCOUNTS = 10_000;
+const KEY = new Uint8Array(32).fill(7);
+const CLK_TCK = 100; // Linux USER_HZ
+
+// Every statement any pg client of this process sends, by its first words.
+const counts = new Map<string, number>();
+// Milliseconds from sending each statement to its answer, by kind (server time + waits + queueing).
+const waitedMs = new Map<string, number>();
+const origQuery = pg.Client.prototype.query;
+(pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+  const q = args[0] as string | { text?: string; name?: string };
+  const text = typeof q === "string" ? q : (q?.text ?? "");
+  const kind = text.trim().replace(/\s+/g, " ").split(" ").slice(0, 3).join(" ").slice(0, 40);
+  counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  const t0 = performance.now();
+  const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
+  if (r instanceof Promise) {
+    const done = () => waitedMs.set(kind, (waitedMs.get(kind) ?? 0) + performance.now() - t0);
+    r.then(done, done);
+  }
+  return r;
+};
+
+/** utime + stime of a process, in ms (0 if it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+let seq = 0;
+function transfers(n: number): TransferInput[] {
+  return Array.from({ length: n }, (_, i) => {
+    const a = randomInt(ACCOUNTS);
+    let b = randomInt(ACCOUNTS - 1);
+    if (b >= a) b++;
+    return {
+      id: `p${(seq++).toString().padStart(12, "0")}`,
+      debitAccountId: `c${a}`,
+      creditAccountId: `c${b}`,
+      amount: 1n + BigInt(i % 50),
+      kind: "transfer" as const,
+    };
+  });
+}
+
+async function seed(ledger: Ledger): Promise<void> {
+  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
+  for (let i = 0; i < ACCOUNTS; i += 64)
+    await Promise.all(
+      Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
+        ledger.openAccount({ id: `c${i + k}`, type: "customer", asset: "EUR", scale: 2 }),
+      ),
+    );
+  for (let i = 0; i < ACCOUNTS; i += 1000)
+    await ledger.transferBatch(
+      Array.from({ length: 1000 }, (_, k) => ({
+        id: `fund-${i + k}`,
+        debitAccountId: "bank",
+        creditAccountId: `c${i + k}`,
+        amount: 10n ** 15n,
+        kind: "deposit" as const,
+      })),
+    );
+}
+
+interface Sampler {
+  stop(): Promise<{ samples: number; waits: Record<string, number> }>;
+}
+
+/** Samples the non-idle backends of `dbName` (and "idle in transaction" ones) every 20 ms. */
+function sample(admin: pg.Client, dbName: string, self: number): Sampler {
+  const waits: Record<string, number> = {};
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await admin.query(
+        `SELECT state, wait_event_type, wait_event FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> $2 AND state IS NOT NULL AND state <> 'idle'`,
+        [dbName, self],
+      );
+      samples++;
+      for (const r of rows) {
+        const k =
+          r.state === "idle in transaction"
+            ? "idle in transaction (waiting for the client)"
+            : r.wait_event_type
+              ? `${r.wait_event_type}/${r.wait_event}`
+              : "on CPU";
+        waits[k] = (waits[k] ?? 0) + 1;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { samples, waits };
+    },
+  };
+}
+
+async function backendPids(admin: pg.Client, dbName: string, self: number): Promise<number[]> {
+  const { rows } = await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", [
+    dbName,
+    self,
+  ]);
+  return rows.map((r) => Number(r.pid));
+}
+
+async function measure(
+  admin: pg.Client,
+  dbName: string,
+  self: number,
+  name: string,
+  run: () => Promise<number>,
+): Promise<Record<string, unknown>> {
+  const pids = await backendPids(admin, dbName, self);
+  const pg0 = pids.map(cpuMs);
+  counts.clear();
+  waitedMs.clear();
+  const load0 = loadavg()[0];
+  const sampler = sample(admin, dbName, self);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const n = await run();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const s = await sampler.stop();
+  // Backends opened during the run count whole (they started within it).
+  const fresh = (await backendPids(admin, dbName, self)).filter((p) => !pids.includes(p));
+  // A backend that ended during the run (the pool closes idle ones) is left out.
+  const pgMs =
+    pids.map(cpuMs).reduce((a, x, i) => a + (x > 0 ? x - pg0[i] : 0), 0) +
+    fresh.map(cpuMs).reduce((a, x) => a + x, 0);
+  const stmts = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]));
+  const groups = counts.get("COMMIT") ?? 0;
+  const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
+  const nodeMs = (c.user + c.system) / 1000;
+  return {
+    case: name,
+    units: n,
+    wallS: +(wall / 1000).toFixed(2),
+    perSec: Math.round(n / (wall / 1000)),
+    load1: [+load0.toFixed(2), +loadavg()[0].toFixed(2)],
+    groups,
+    unitsPerGroup: groups ? +(n / groups).toFixed(1) : undefined,
+    statementsPerGroup: groups ? +(total / groups).toFixed(2) : undefined,
+    statementsPerUnit: +(total / n).toFixed(3),
+    nodeCpuUsPerUnit: +((nodeMs * 1000) / n).toFixed(1),
+    pgCpuUsPerUnit: +((pgMs * 1000) / n).toFixed(1),
+    cpuUsPerUnit: +(((nodeMs + pgMs) * 1000) / n).toFixed(1),
+    // The best two free cores could do if Node and the server each had one.
+    twoCoreCeilingPerSec: Math.round(n / (Math.max(nodeMs, pgMs) / 1000)),
+    statements: Object.fromEntries(Object.entries(stmts).filter(([k]) => !k.startsWith("SELECT state,"))),
+    msPerStatementKind: Object.fromEntries(
+      [...waitedMs.entries()]
+        .filter(([k]) => !k.startsWith("SELECT state,"))
+        .map(([k, v]) => [k, +(v / (counts.get(k) ?? 1)).toFixed(3)]),
+    ),
+    waitSamples: s.samples,
+    waits: s.waits,
+  };
+}
+
+async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
+  const tdb = await createPgTestDatabase("bench_pgprof");
+  const dbName = new URL(tdb.url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: tdb.url });
+  await admin.connect();
+  const self = Number((await admin.query("SELECT pg_backend_pid() AS p")).rows[0].p);
+  const db = openDatabase(tdb.url, { poolSize: 16 });
+  try {
+    const ledger = await openLedger(db, { pseudonymKey: KEY });
+    await seed(ledger);
+    for (const c of CASES) {
+      let r: Record<string, unknown>;
+      if (c.startsWith("b")) {
+        const size = Number(c.slice(1));
+        r = await measure(admin, dbName, self, `batched ${size}`, async () => {
+          const total = Math.max(size, Math.ceil((TRANSFERS * 2) / size) * size);
+          for (let done = 0; done < total; done += size) await ledger.transferBatch(transfers(size));
+          return total;
+        });
+      } else {
+        const callers = Number(c);
+        r = await measure(admin, dbName, self, `one per call, ${callers} callers`, async () => {
+          let done = 0;
+          await Promise.all(
+            Array.from({ length: callers }, async () => {
+              while (done < TRANSFERS) {
+                done++;
+                await ledger.transfer(transfers(1)[0]);
+              }
+            }),
+          );
+          return TRANSFERS;
+        });
+      }
+      console.log(JSON.stringify(r));
+      out.push(r);
+    }
+  } finally {
+    await admin.end();
+    await closeDatabase(db);
+    await tdb.drop();
+  }
+}
+
+async function proofCase(out: Record<string, unknown>[]): Promise<void> {
+  const { openLogStore } = await import("../src/log/store");
+  const { nodeHasher } = await import("../src/log/node-hasher");
+  const tdb = await createPgTestDatabase("bench_pgprof");
+  const dbName = new URL(tdb.url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: tdb.url });
+  await admin.connect();
+  const self = Number((await admin.query("SELECT pg_backend_pid() AS p")).rows[0].p);
+  const db = openDatabase(tdb.url);
+  try {
+    const store = await openLogStore(db);
+    const n = 1_000_000;
+    for (let size = 0; size < n;) {
+      const k = Math.min(10_000, n - size);
+      const raw = randomBytes(32 * k);
+      const hs = Array.from({ length: k }, (_, i) => nodeHasher.hashLeaf(raw.subarray(32 * i, 32 * i + 32)));
+      size = await store.append(size, hs);
+    }
+    for (let round = 0; round < 2; round++) {
+      const r = await measure(
+        admin,
+        dbName,
+        self,
+        `inclusion proofs at 10^6, 1 caller (round ${round + 1})`,
+        async () => {
+          const Q = 20_000;
+          for (let q = 0; q < Q; q++) await store.inclusionProof(randomInt(n), n);
+          return Q;
+        },
+      );
+      console.log(JSON.stringify(r));
+      out.push(r);
+    }
+  } finally {
+    await admin.end();
+    await closeDatabase(db);
+    await tdb.drop();
+  }
+}
+
+(async () => {
+  const out: Record<string, unknown>[] = [];
+  if (process.argv.includes("--prof-proofs")) await proofCase(out);
+  else await ledgerCases(out);
+  console.table(
+    out.map((r) => ({
+      case: r.case,
+      perSec: r.perSec,
+      load1: String(r.load1),
+      unitsPerGroup: r.unitsPerGroup,
+      stmtsPerGroup: r.statementsPerGroup,
+      nodeUs: r.nodeCpuUsPerUnit,
+      pgUs: r.pgCpuUsPerUnit,
+      ceiling: r.twoCoreCeilingPerSec,
+    })),
+  );
+  mkdirSync(join(__dirname, "results"), { recursive: true });
+  writeFileSync(
+    join(__dirname, "results", "pg-profile.json"),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, results: out }, null, 2),
+  );
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
