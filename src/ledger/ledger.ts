@@ -30,7 +30,17 @@ import { TRANSFER_EVENT_ONCE_INDEX } from "./migrations";
 import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import { checkServedAccount, checkServedHold, checkServedTransfer } from "./served-rows";
-import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
+import type {
+  AccountRow,
+  EventRow,
+  FactRow,
+  HoldRow,
+  LedgerStore,
+  LoadKeys,
+  LoadedState,
+  Plan,
+  TransferRow,
+} from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";
 import { PostgresLedgerStore } from "./postgres-store";
 import type {
@@ -49,6 +59,7 @@ import type {
   HoldResolution,
   InvariantReport,
   LedgerEvent,
+  LedgerEventLeaf,
   OpenAccountInput,
   SegregationReport,
   SubjectKind,
@@ -125,6 +136,15 @@ export interface Ledger {
   listFacts(opts?: { kind?: FactKind; afterSequence?: number; limit?: number }): Promise<Fact[]>;
   eventCount(): Promise<number>;
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
+  /** As getEvents, the leaves not decoded and without their hashes (for readers of a few fields). */
+  getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]>;
+  /**
+   * Calls `listener` after each commit of this ledger object that appended events (in this
+   * process only: other processes' commits are not seen). It runs synchronously before the
+   * committing call returns, so it should only schedule work; what it throws is ignored.
+   * Returns the function that removes it.
+   */
+  onCommit(listener: () => void): () => void;
   getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]>;
   /** Implements the LeafSource of src/log. */
   leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]>;
@@ -194,11 +214,29 @@ class LedgerImpl implements Ledger {
   readonly #store: LedgerStore;
   readonly #ctx: EngineContext;
   readonly #clock: () => number;
+  readonly #commitListeners = new Set<() => void>();
 
   constructor(store: LedgerStore, ctx: EngineContext, clock: () => number) {
     this.#store = store;
     this.#ctx = ctx;
     this.#clock = clock;
+  }
+
+  /** store.execute, then the commit listeners (every plan appends at least one event). */
+  async #execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    const v = await this.#store.execute(keys, plan);
+    for (const l of this.#commitListeners)
+      try {
+        l();
+      } catch {
+        // A listener's failure is not the commit's.
+      }
+    return v;
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   get backend() {
@@ -279,7 +317,7 @@ class LedgerImpl implements Ledger {
       limits: checkLimits(input.limits),
       metadata: checkMetadata(input.metadata),
     };
-    const row = await this.#store.execute({ accounts: [n.id] }, (state, now) =>
+    const row = await this.#execute({ accounts: [n.id] }, (state, now) =>
       planOpenAccount(this.#ctx, n, state, now),
     );
     return toAccount(row);
@@ -288,7 +326,7 @@ class LedgerImpl implements Ledger {
   async setAccountStatus(id: string, status: AccountStatus): Promise<Account> {
     checkId("account id", id);
     const s = checkStatus(status);
-    const row = await this.#store.execute({ accounts: [id] }, (state, now) =>
+    const row = await this.#execute({ accounts: [id] }, (state, now) =>
       planSetStatus(this.#ctx, id, s, state, now),
     );
     return toAccount(row);
@@ -363,9 +401,8 @@ class LedgerImpl implements Ledger {
     for (const t of n) accounts.add(t.debitAccountId).add(t.creditAccountId);
     let rows;
     try {
-      rows = await this.#store.execute(
-        { accounts: [...accounts], transfers: n.map((t) => t.id) },
-        (state, now) => planTransfers(this.#ctx, n, state, now),
+      rows = await this.#execute({ accounts: [...accounts], transfers: n.map((t) => t.id) }, (state, now) =>
+        planTransfers(this.#ctx, n, state, now),
       );
     } catch (e) {
       if (isTransferEventOnceViolation(e))
@@ -395,7 +432,7 @@ class LedgerImpl implements Ledger {
     const escrowId = n.kind === "escrow_hold" ? (n.escrowId ?? this.#ctx.pseudonyms.of("hold", n.id)) : null;
     const accounts = [n.debitAccountId, n.creditAccountId];
     if (n.payeeAccountId) accounts.push(n.payeeAccountId);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { holds: [n.id], accounts, escrowIds: escrowId ? [escrowId] : [] },
       (state, now) => planCreateHold(this.#ctx, n, state, now),
     );
@@ -415,7 +452,7 @@ class LedgerImpl implements Ledger {
 
   async #resolve(id: string, action: "post" | "void", d: Decision): Promise<Hold> {
     checkId("hold id", id);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { holds: [id], chainEventIds: d.source === "chain" ? [d.chainEventId] : [] },
       (state, now) => planResolveHold(this.#ctx, id, action, d, state, now),
     );
@@ -456,7 +493,7 @@ class LedgerImpl implements Ledger {
 
   async recordFact(input: FactInput): Promise<Fact> {
     const f = checkFact(input);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { facts: [f.id], accounts: f.subject === null ? [] : [f.subject] },
       (state, now) => planRecordFact(this.#ctx, f, state, now),
     );
@@ -523,6 +560,19 @@ class LedgerImpl implements Ledger {
   async getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]> {
     checkPage(fromSeq, limit);
     return (await this.#store.getEvents(fromSeq, limit)).map((r) => this.#toEvent(r));
+  }
+
+  async getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]> {
+    checkPage(fromSeq, limit);
+    return (await this.#store.getEventLeaves(fromSeq, limit)).map((r) => ({
+      sequence: r.sequence,
+      leafBytes: r.leafBytes,
+      accounts:
+        r.subjectKind === "account"
+          ? [r.subjectId]
+          : [r.debitAccountId, r.creditAccountId].filter((x): x is string => x !== null),
+      createdAt: r.createdAt,
+    }));
   }
 
   async getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]> {

@@ -9,6 +9,7 @@ import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
+  eventLeafFromRow,
   factFromRow,
   factValues,
   holdFromRow,
@@ -428,6 +429,14 @@ export class PostgresLedgerStore implements LedgerStore {
       [fromSeq, limit],
     );
     return rows.map(eventFromRow);
+  }
+  async getEventLeaves(fromSeq: number, limit: number) {
+    const { rows } = await this.#pool.query(
+      `SELECT sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at, leaf
+       FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2`,
+      [fromSeq, limit],
+    );
+    return rows.map(eventLeafFromRow);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];

@@ -108,6 +108,19 @@ export function eventFromRow(r: Row): EventRow {
   };
 }
 
+/** An event row without its leaf hash; the leaf is the driver's buffer, not a copy. */
+export function eventLeafFromRow(r: Row): Omit<EventRow, "leafHash"> {
+  return {
+    sequence: Number(r.sequence),
+    subjectKind: SUBJECT_NAMES[Number(r.subject_kind)],
+    subjectId: r.subject_id as string,
+    debitAccountId: (r.debit_account_id as string | null) ?? null,
+    creditAccountId: (r.credit_account_id as string | null) ?? null,
+    createdAt: Number(r.created_at),
+    leafBytes: r.leaf as Buffer,
+  };
+}
+
 export function factFromRow(r: Row): FactRow {
   return {
     id: r.id as string,

@@ -9,6 +9,7 @@ import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
+  eventLeafFromRow,
   factFromRow,
   factValues,
   holdFromRow,
@@ -466,6 +467,16 @@ export class SqliteLedgerStore implements LedgerStore {
         .prepare("SELECT * FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
         .all(fromSeq, limit) as Row[]
     ).map(eventFromRow);
+  }
+  async getEventLeaves(fromSeq: number, limit: number) {
+    return (
+      this.#s
+        .prepare(
+          `SELECT sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at, leaf
+           FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?`,
+        )
+        .all(fromSeq, limit) as Row[]
+    ).map(eventLeafFromRow);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];

@@ -1,7 +1,8 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
-import { TRANSFER_KINDS, type Account, type LedgerEvent } from "../ledger";
+import { TRANSFER_KINDS, type Account, type LedgerEvent, type LedgerEventLeaf } from "../ledger";
+import { leafSummary } from "../protocol/leaf-v1";
 import {
   ALERT_FORMAT,
   RISK_FACT_KINDS,
@@ -308,10 +309,7 @@ export class RiskEngine {
     return p;
   }
 
-  async #factsFor(events: LedgerEvent[]): Promise<Map<number, Fact>> {
-    const seqs = events
-      .filter((e) => (e.entry.eventType as string) === "FACT_RECORDED")
-      .map((e) => e.sequence);
+  async #factsFor(seqs: number[]): Promise<Map<number, Fact>> {
     const out = new Map<number, Fact>();
     if (seqs.length === 0) return out;
     let after = seqs[0] - 1;
@@ -325,34 +323,49 @@ export class RiskEngine {
     return out;
   }
 
-  async #toRiskEvents(events: LedgerEvent[]): Promise<RiskEvent[]> {
-    const facts = await this.#factsFor(events);
+  /** The batch's movements and facts, reading from each leaf only the fields the rules use. */
+  async #toRiskEvents(events: LedgerEventLeaf[]): Promise<RiskEvent[]> {
     const out: RiskEvent[] = [];
+    const factAt: { at: number; index: number; sequence: number }[] = [];
     for (const ev of events) {
-      const t = ev.entry.eventType as string;
-      if (isMovement(ev)) {
-        const [d, c] = ev.accounts as [string, string];
-        // Cached profiles without an await per event (a microtask each).
-        out.push(
-          movementFrom(
-            ev,
-            this.#profiles.get(d) ?? (await this.#profile(d)),
-            this.#profiles.get(c) ?? (await this.#profile(c)),
-          ),
-        );
-      } else if (t === "FACT_RECORDED") {
-        const f = facts.get(ev.sequence);
-        if (!f) throw new RiskStateError(`fact at sequence ${ev.sequence} is missing from listFacts`);
+      const leaf = leafSummary(ev.leafBytes);
+      if (
+        (leaf.eventType === "TRANSFER_POSTED" || leaf.eventType === "HOLD_POSTED") &&
+        ev.accounts.length === 2
+      ) {
+        const d = ev.accounts[0]!;
+        const c = ev.accounts[1]!;
         out.push({
-          kind: "fact",
+          kind: "movement",
           sequence: ev.sequence,
           at: ev.createdAt,
+          transferKind: KIND_NAMES[leaf.code] ?? "unknown",
+          asset: leaf.asset,
+          amount: leaf.amount,
+          // Cached profiles without an await per event (a microtask each).
+          debit: this.#profiles.get(d) ?? (await this.#profile(d)),
+          credit: this.#profiles.get(c) ?? (await this.#profile(c)),
+        });
+      } else if (leaf.eventType === "FACT_RECORDED") {
+        factAt.push({ at: ev.createdAt, index: out.length, sequence: ev.sequence });
+        out.push(undefined as unknown as RiskEvent); // filled below, in order
+      }
+    }
+    if (factAt.length > 0) {
+      const facts = await this.#factsFor(factAt.map((f) => f.sequence));
+      for (const { at, index, sequence } of factAt) {
+        const f = facts.get(sequence);
+        if (!f) throw new RiskStateError(`fact at sequence ${sequence} is missing from listFacts`);
+        out[index] = {
+          kind: "fact",
+          sequence,
+          at,
           factKind: f.kind,
           factId: f.id,
           subject: f.subject,
           asset: f.asset,
           amount: f.amount,
-        });
+        };
       }
     }
     return out;
@@ -361,7 +374,7 @@ export class RiskEngine {
   /** Evaluates and commits the next batch of committed events; returns how many it took (0 = caught up). */
   async runOnce(): Promise<number> {
     const from = this.#next;
-    const events = await this.#ledger.getEvents(from, this.#batch);
+    const events = await this.#ledger.getEventLeaves(from, this.#batch);
     if (events.length === 0) return 0;
     const to = from + events.length;
     if (events[0].sequence !== from || events[events.length - 1].sequence !== to - 1)

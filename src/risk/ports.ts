@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import type { Account, AccountStatus, LedgerEvent } from "../ledger";
+import type { Account, AccountStatus, LedgerEvent, LedgerEventLeaf } from "../ledger";
 
 /**
  * What the risk module needs from the ledger. Facts (non-money log events, FACT_RECORDED leaves)
@@ -28,6 +28,7 @@ export interface FactPort {
 
 export interface RiskLedgerPort {
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
+  getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]>;
   getAccount(id: string): Promise<Account>;
   setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
 }
