@@ -564,15 +564,7 @@ class LedgerImpl implements Ledger {
 
   async getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]> {
     checkPage(fromSeq, limit);
-    return (await this.#store.getEventLeaves(fromSeq, limit)).map((r) => ({
-      sequence: r.sequence,
-      leafBytes: r.leafBytes,
-      accounts:
-        r.subjectKind === "account"
-          ? [r.subjectId]
-          : [r.debitAccountId, r.creditAccountId].filter((x): x is string => x !== null),
-      createdAt: r.createdAt,
-    }));
+    return this.#store.getEventLeaves(fromSeq, limit);
   }
 
   async getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]> {

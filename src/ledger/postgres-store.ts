@@ -9,7 +9,8 @@ import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
-  eventLeafFromRow,
+  EVENT_LEAF_COLUMNS,
+  eventLeafFromValues,
   factFromRow,
   factValues,
   holdFromRow,
@@ -431,12 +432,12 @@ export class PostgresLedgerStore implements LedgerStore {
     return rows.map(eventFromRow);
   }
   async getEventLeaves(fromSeq: number, limit: number) {
-    const { rows } = await this.#pool.query(
-      `SELECT sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at, leaf
-       FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2`,
-      [fromSeq, limit],
-    );
-    return rows.map(eventLeafFromRow);
+    const { rows } = await this.#pool.query<unknown[]>({
+      text: `SELECT ${EVENT_LEAF_COLUMNS} FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2`,
+      values: [fromSeq, limit],
+      rowMode: "array",
+    });
+    return rows.map(eventLeafFromValues);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];

@@ -45,7 +45,11 @@ export interface RiskEngineOptions {
   rules?: string;
   /** Events per batch (default 8000, at most 10 000). */
   batchSize?: number;
-  /** Idle poll interval of `start()` (default 100 ms). */
+  /**
+   * Idle poll interval of `start()` (default 100 ms). With a ledger port that reports its commits
+   * (`onCommit`), `start()` also wakes on each commit of this process, so the poll only matters
+   * for commits of other processes and for the anchor-lag check.
+   */
   pollIntervalMs?: number;
   /** Counters per rule and severity are registered here. */
   metrics?: Registry;
@@ -153,6 +157,11 @@ export class RiskEngine {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  /** A commit arrived while a tick was running: run another one right after it. */
+  #woken = false;
+  #immediate: NodeJS.Immediate | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #loop: (() => void) | undefined;
   readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
   readonly #eventsCounter?: Counter;
   readonly #cursorGauge?: Gauge;
@@ -540,7 +549,10 @@ export class RiskEngine {
     });
   }
 
-  /** Runs batches, the anchor-lag check and the outbox in the background until `stop()`. */
+  /**
+   * Runs batches, the anchor-lag check and the outbox in the background until `stop()`: on each
+   * commit the ledger reports (see `wake`), else every `pollIntervalMs`.
+   */
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
@@ -556,18 +568,43 @@ export class RiskEngine {
       }
     };
     const loop = () => {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#immediate = undefined;
       if (this.#stopped) return;
+      this.#woken = false;
       this.#running = tick().finally(() => {
         this.#running = undefined;
-        if (!this.#stopped) this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
+        if (this.#stopped) return;
+        // A commit seen during the tick may have come after its last read: go again at once.
+        if (this.#woken) this.#immediate = setImmediate(loop);
+        else this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
       });
     };
+    this.#loop = loop;
+    this.#unsubscribe = this.#ledger.onCommit?.(() => this.wake());
     loop();
+  }
+
+  /**
+   * New events were committed: evaluate them now rather than at the next poll. Cheap and
+   * synchronous (it only schedules), so the ledger may call it inside its commit path.
+   */
+  wake(): void {
+    if (this.#stopped) return;
+    this.#woken = true;
+    // Idle (waiting for the poll): run at the event loop's next check phase, after the I/O and
+    // timers already due, so the committing caller finishes its turn first.
+    if (this.#running === undefined && this.#immediate === undefined && this.#loop)
+      this.#immediate = setImmediate(this.#loop);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     await this.#running;
   }
 }

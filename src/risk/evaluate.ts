@@ -130,6 +130,17 @@ function trim(list: number[], at: number, windowMs: number): void {
   if (i > 0) list.splice(0, i);
 }
 
+/** Whether `amount` converted at `rate` reaches `minMinor` (false without a rate: never a guess). */
+function reaches(
+  amount: bigint,
+  scale: number,
+  rate: Rate | undefined,
+  minMinor: bigint,
+  rs: number,
+): boolean {
+  return rate !== undefined && compareConverted(amount, scale, rate, minMinor, rs) >= 0;
+}
+
 /**
  * Whether large-value rule `r` counts a movement of customer `who` with counterparty `other`: the
  * counterparty's channel (cash desk, domestic or cross-border settlement), the holder type.
@@ -252,9 +263,6 @@ export class RuleEvaluator {
     const scale = who.scale;
     const rs = rules.currency.scale;
     const day = reportingDay(e.at, rules.dayOffsetMs);
-    // Credits of one account share its asset (a ledger account holds one asset).
-    const reachesMinAmount = (amount: bigint, minMinor: bigint) =>
-      rate !== undefined && compareConverted(amount, scale, rate, minMinor, rs) >= 0;
 
     // Dormant: the gap since the last movement (or since opening) is long enough.
     const last = s.lastActivity ?? who.createdAt;
@@ -368,7 +376,7 @@ export class RuleEvaluator {
               c.at > from &&
               c.asset === e.asset &&
               e.amount * 100n >= c.amount * BigInt(r.minPercent) &&
-              reachesMinAmount(c.amount, r.minAmountMinor!),
+              reaches(c.amount, scale, rate, r.minAmountMinor!, rs),
           );
           if (i < 0) continue;
           const c = s.credits[i];
@@ -393,7 +401,7 @@ export class RuleEvaluator {
       let old = 0;
       while (old < s.credits.length && s.credits[old]!.at <= cutoff) old++;
       if (old > 0) s.credits.splice(0, old);
-      if (reachesMinAmount(e.amount, p.minCreditMinor)) {
+      if (reaches(e.amount, scale, rate, p.minCreditMinor, rs)) {
         s.credits.push({ at: e.at, amount: e.amount, asset: e.asset, sequence: e.sequence });
         if (s.credits.length > 1000) s.credits.shift();
       }

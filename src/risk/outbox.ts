@@ -103,14 +103,14 @@ export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number>
       limit,
     ),
   );
-  let done = 0;
+  // Completed items are marked in one transaction at the end: a crash before it repeats their
+  // work, which every kind tolerates (facts are idempotent by id, a frozen account stays frozen,
+  // webhook receivers deduplicate by delivery id).
+  const completed: unknown[] = [];
   for (const r of rows) {
     try {
       await perform(d, r);
-      await d.runner.tx(() =>
-        run("UPDATE risk_outbox SET done_at = ?, last_error = NULL WHERE id = ?", d.now(), r.id),
-      );
-      done++;
+      completed.push(r.id);
     } catch (e) {
       const attempts = num(r.attempts) + 1;
       const delay = Math.min(
@@ -128,7 +128,20 @@ export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number>
       );
     }
   }
-  return done;
+  if (completed.length > 0) {
+    const at = d.now();
+    await d.runner.tx(function* () {
+      for (let i = 0; i < completed.length; i += 100) {
+        const ids = completed.slice(i, i + 100);
+        yield* run(
+          `UPDATE risk_outbox SET done_at = ?, last_error = NULL WHERE id IN (${ids.map(() => "?").join(", ")})`,
+          at,
+          ...ids,
+        );
+      }
+    });
+  }
+  return completed.length;
 }
 
 /** Items not yet done, per kind (for /v1/ready-style checks and tests). */

@@ -29,6 +29,8 @@ export interface FactPort {
 export interface RiskLedgerPort {
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
   getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]>;
+  /** In-process commit notifications (Ledger.onCommit): the engine wakes on them instead of waiting for its poll. */
+  onCommit?(listener: () => void): () => void;
   getAccount(id: string): Promise<Account>;
   setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
 }
