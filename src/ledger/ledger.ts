@@ -21,6 +21,7 @@ import {
   planCreateHold,
   planOpenAccount,
   planRecordFact,
+  planRecordFacts,
   planResolveHold,
   planSetStatus,
   planTransfers,
@@ -131,6 +132,8 @@ export interface Ledger {
    * FACT_RECORDED event. Idempotent by input.id: other terms throw IdempotencyConflictError.
    */
   recordFact(input: FactInput): Promise<Fact>;
+  /** Several facts in one commit, all or none, in order; each idempotent by id as recordFact. */
+  recordFacts(inputs: readonly FactInput[]): Promise<Fact[]>;
   getFact(id: string): Promise<Fact>;
   /** Facts in log order after `afterSequence` (exclusive); default limit 100, at most 10 000. */
   listFacts(opts?: { kind?: FactKind; afterSequence?: number; limit?: number }): Promise<Fact[]>;
@@ -489,6 +492,20 @@ class LedgerImpl implements Ledger {
     };
     checkServedHold(this.#ctx.pseudonyms, r, at(r.sequence), at(r.resolvedSequence));
     return this.#toHold(r);
+  }
+
+  async recordFacts(inputs: readonly FactInput[]): Promise<Fact[]> {
+    if (!Array.isArray(inputs)) throw new InvalidLedgerInputError("a batch must be an array");
+    if (inputs.length > MAX_BATCH)
+      throw new InvalidLedgerInputError(`a batch holds at most ${MAX_BATCH} facts`);
+    if (inputs.length === 0) return [];
+    const fs = inputs.map((i) => checkFact(i));
+    const subjects = new Set<string>();
+    for (const f of fs) if (f.subject !== null) subjects.add(f.subject);
+    const rows = await this.#execute({ facts: fs.map((f) => f.id), accounts: [...subjects] }, (state, now) =>
+      planRecordFacts(this.#ctx, fs, state, now),
+    );
+    return rows.map(toFact);
   }
 
   async recordFact(input: FactInput): Promise<Fact> {

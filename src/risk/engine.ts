@@ -558,7 +558,9 @@ export class RiskEngine {
     this.#stopped = false;
     const tick = async () => {
       try {
-        while (!this.#stopped && (await this.runOnce()) > 0) await this.publish();
+        // Alerts first: evaluate the whole backlog, then do the outbox's work (a ledger commit per
+        // fact), so publishing never holds back the next batch's evaluation.
+        while (!this.#stopped && (await this.runOnce()) > 0);
         if (!this.#stopped) {
           await this.checkAnchorLag();
           await this.publish();

@@ -22,6 +22,8 @@ export interface Fact extends FactInput {
 export interface FactPort {
   /** Idempotent by id: the same terms return the stored fact. */
   recordFact(input: FactInput): Promise<Fact>;
+  /** Several in one commit, all or none (Ledger.recordFacts); the outbox uses it when present. */
+  recordFacts?(inputs: readonly FactInput[]): Promise<Fact[]>;
   getFact(id: string): Promise<Fact>;
   listFacts(opts?: { kind?: string; afterSequence?: number; limit?: number }): Promise<Fact[]>;
 }

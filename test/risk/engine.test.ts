@@ -290,4 +290,38 @@ describe("ledger onCommit (SQLite)", () => {
       await env.close();
     }
   });
+
+  it("recordFacts: several facts in one commit, in order, each idempotent by id; a conflict records none", async () => {
+    const env = await openRiskLedger();
+    try {
+      await openAccounts(env.ledger);
+      let commits = 0;
+      env.ledger.onCommit(() => void commits++);
+      const h = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as const;
+      const a = { id: "f-a", kind: "ALERT_RAISED" as const, documentHash: h(1), subject: "alice" };
+      const b = { id: "f-b", kind: "ALERT_RAISED" as const, documentHash: h(2) };
+      const first = await env.ledger.recordFacts([a, b, a]);
+      expect(commits).to.equal(1);
+      expect(first.map((f) => f.id)).to.deep.equal(["f-a", "f-b", "f-a"]);
+      expect(first[1].sequence).to.equal(first[0].sequence + 1);
+      expect(first[2].sequence).to.equal(first[0].sequence);
+      // Again: the stored facts, nothing new on the log.
+      const events = await env.ledger.eventCount();
+      const again = await env.ledger.recordFacts([b, a]);
+      expect(again.map((f) => f.sequence)).to.deep.equal([first[1].sequence, first[0].sequence]);
+      expect(await env.ledger.eventCount()).to.equal(events);
+      // Same id, other terms: refused whole.
+      const c = { id: "f-c", kind: "ALERT_RAISED" as const, documentHash: h(3) };
+      let err: unknown;
+      try {
+        await env.ledger.recordFacts([c, { ...a, documentHash: h(9) }]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(Error);
+      expect(await env.ledger.eventCount()).to.equal(events);
+    } finally {
+      await env.close();
+    }
+  });
 });
