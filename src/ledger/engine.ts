@@ -618,3 +618,30 @@ export function planRecordFact(
   );
   return { changes, result: () => row };
 }
+
+/** Several facts in one unit of work (one commit), in input order; each idempotent by id like planRecordFact. */
+export function planRecordFacts(
+  ctx: EngineContext,
+  inputs: readonly NewFact[],
+  state: LoadedState,
+  now: number,
+): Plan<FactRow[]> {
+  const changes = emptyChanges();
+  const results: (() => FactRow)[] = [];
+  const seen = new Map<string, FactRow>();
+  for (const input of inputs) {
+    const earlier = seen.get(input.id);
+    if (earlier) {
+      if (!sameFact(earlier, input)) throw new IdempotencyConflictError(input.id);
+      results.push(() => earlier);
+      continue;
+    }
+    const one = planRecordFact(ctx, input, state, now);
+    const row = one.result();
+    seen.set(input.id, row);
+    changes.newFacts.push(...one.changes.newFacts);
+    changes.events.push(...one.changes.events);
+    results.push(one.result);
+  }
+  return { changes, result: () => results.map((r) => r()) };
+}

@@ -21,6 +21,7 @@ import {
   planCreateHold,
   planOpenAccount,
   planRecordFact,
+  planRecordFacts,
   planResolveHold,
   planSetStatus,
   planTransfers,
@@ -30,7 +31,17 @@ import { TRANSFER_EVENT_ONCE_INDEX } from "./migrations";
 import { FACT_KINDS, decodeLeaf, factKindOf } from "../protocol/leaf-v1";
 import { balanceOf } from "./rules";
 import { checkServedAccount, checkServedHold, checkServedTransfer } from "./served-rows";
-import type { AccountRow, EventRow, FactRow, HoldRow, LedgerStore, TransferRow } from "./store";
+import type {
+  AccountRow,
+  EventRow,
+  FactRow,
+  HoldRow,
+  LedgerStore,
+  LoadKeys,
+  LoadedState,
+  Plan,
+  TransferRow,
+} from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";
 import { PostgresLedgerStore } from "./postgres-store";
 import type {
@@ -49,6 +60,7 @@ import type {
   HoldResolution,
   InvariantReport,
   LedgerEvent,
+  LedgerEventLeaf,
   OpenAccountInput,
   SegregationReport,
   SubjectKind,
@@ -120,11 +132,22 @@ export interface Ledger {
    * FACT_RECORDED event. Idempotent by input.id: other terms throw IdempotencyConflictError.
    */
   recordFact(input: FactInput): Promise<Fact>;
+  /** Several facts in one commit, all or none, in order; each idempotent by id as recordFact. */
+  recordFacts(inputs: readonly FactInput[]): Promise<Fact[]>;
   getFact(id: string): Promise<Fact>;
   /** Facts in log order after `afterSequence` (exclusive); default limit 100, at most 10 000. */
   listFacts(opts?: { kind?: FactKind; afterSequence?: number; limit?: number }): Promise<Fact[]>;
   eventCount(): Promise<number>;
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;
+  /** As getEvents, the leaves not decoded and without their hashes (for readers of a few fields). */
+  getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]>;
+  /**
+   * Calls `listener` after each commit of this ledger object that appended events (in this
+   * process only: other processes' commits are not seen). It runs synchronously before the
+   * committing call returns, so it should only schedule work; what it throws is ignored.
+   * Returns the function that removes it.
+   */
+  onCommit(listener: () => void): () => void;
   getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]>;
   /** Implements the LeafSource of src/log. */
   leafHashes(fromSeq: number, limit: number): Promise<Uint8Array[]>;
@@ -194,11 +217,29 @@ class LedgerImpl implements Ledger {
   readonly #store: LedgerStore;
   readonly #ctx: EngineContext;
   readonly #clock: () => number;
+  readonly #commitListeners = new Set<() => void>();
 
   constructor(store: LedgerStore, ctx: EngineContext, clock: () => number) {
     this.#store = store;
     this.#ctx = ctx;
     this.#clock = clock;
+  }
+
+  /** store.execute, then the commit listeners (every plan appends at least one event). */
+  async #execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {
+    const v = await this.#store.execute(keys, plan);
+    for (const l of this.#commitListeners)
+      try {
+        l();
+      } catch {
+        // A listener's failure is not the commit's.
+      }
+    return v;
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   get backend() {
@@ -279,7 +320,7 @@ class LedgerImpl implements Ledger {
       limits: checkLimits(input.limits),
       metadata: checkMetadata(input.metadata),
     };
-    const row = await this.#store.execute({ accounts: [n.id] }, (state, now) =>
+    const row = await this.#execute({ accounts: [n.id] }, (state, now) =>
       planOpenAccount(this.#ctx, n, state, now),
     );
     return toAccount(row);
@@ -288,7 +329,7 @@ class LedgerImpl implements Ledger {
   async setAccountStatus(id: string, status: AccountStatus): Promise<Account> {
     checkId("account id", id);
     const s = checkStatus(status);
-    const row = await this.#store.execute({ accounts: [id] }, (state, now) =>
+    const row = await this.#execute({ accounts: [id] }, (state, now) =>
       planSetStatus(this.#ctx, id, s, state, now),
     );
     return toAccount(row);
@@ -363,9 +404,8 @@ class LedgerImpl implements Ledger {
     for (const t of n) accounts.add(t.debitAccountId).add(t.creditAccountId);
     let rows;
     try {
-      rows = await this.#store.execute(
-        { accounts: [...accounts], transfers: n.map((t) => t.id) },
-        (state, now) => planTransfers(this.#ctx, n, state, now),
+      rows = await this.#execute({ accounts: [...accounts], transfers: n.map((t) => t.id) }, (state, now) =>
+        planTransfers(this.#ctx, n, state, now),
       );
     } catch (e) {
       if (isTransferEventOnceViolation(e))
@@ -395,7 +435,7 @@ class LedgerImpl implements Ledger {
     const escrowId = n.kind === "escrow_hold" ? (n.escrowId ?? this.#ctx.pseudonyms.of("hold", n.id)) : null;
     const accounts = [n.debitAccountId, n.creditAccountId];
     if (n.payeeAccountId) accounts.push(n.payeeAccountId);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { holds: [n.id], accounts, escrowIds: escrowId ? [escrowId] : [] },
       (state, now) => planCreateHold(this.#ctx, n, state, now),
     );
@@ -415,7 +455,7 @@ class LedgerImpl implements Ledger {
 
   async #resolve(id: string, action: "post" | "void", d: Decision): Promise<Hold> {
     checkId("hold id", id);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { holds: [id], chainEventIds: d.source === "chain" ? [d.chainEventId] : [] },
       (state, now) => planResolveHold(this.#ctx, id, action, d, state, now),
     );
@@ -454,9 +494,23 @@ class LedgerImpl implements Ledger {
     return this.#toHold(r);
   }
 
+  async recordFacts(inputs: readonly FactInput[]): Promise<Fact[]> {
+    if (!Array.isArray(inputs)) throw new InvalidLedgerInputError("a batch must be an array");
+    if (inputs.length > MAX_BATCH)
+      throw new InvalidLedgerInputError(`a batch holds at most ${MAX_BATCH} facts`);
+    if (inputs.length === 0) return [];
+    const fs = inputs.map((i) => checkFact(i));
+    const subjects = new Set<string>();
+    for (const f of fs) if (f.subject !== null) subjects.add(f.subject);
+    const rows = await this.#execute({ facts: fs.map((f) => f.id), accounts: [...subjects] }, (state, now) =>
+      planRecordFacts(this.#ctx, fs, state, now),
+    );
+    return rows.map(toFact);
+  }
+
   async recordFact(input: FactInput): Promise<Fact> {
     const f = checkFact(input);
-    const row = await this.#store.execute(
+    const row = await this.#execute(
       { facts: [f.id], accounts: f.subject === null ? [] : [f.subject] },
       (state, now) => planRecordFact(this.#ctx, f, state, now),
     );
@@ -523,6 +577,11 @@ class LedgerImpl implements Ledger {
   async getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]> {
     checkPage(fromSeq, limit);
     return (await this.#store.getEvents(fromSeq, limit)).map((r) => this.#toEvent(r));
+  }
+
+  async getEventLeaves(fromSeq: number, limit: number): Promise<LedgerEventLeaf[]> {
+    checkPage(fromSeq, limit);
+    return this.#store.getEventLeaves(fromSeq, limit);
   }
 
   async getEventsForSubject(kind: SubjectKind, id: string): Promise<LedgerEvent[]> {

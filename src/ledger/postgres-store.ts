@@ -9,6 +9,8 @@ import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
+  EVENT_LEAF_COLUMNS,
+  eventLeafFromValues,
   factFromRow,
   factValues,
   holdFromRow,
@@ -525,6 +527,14 @@ export class PostgresLedgerStore implements LedgerStore {
       [fromSeq, limit],
     );
     return rows.map(eventFromRow);
+  }
+  async getEventLeaves(fromSeq: number, limit: number) {
+    const { rows } = await this.#pool.query<unknown[]>({
+      text: `SELECT ${EVENT_LEAF_COLUMNS} FROM ledger_events WHERE sequence >= $1 ORDER BY sequence LIMIT $2`,
+      values: [fromSeq, limit],
+      rowMode: "array",
+    });
+    return rows.map(eventLeafFromValues);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];

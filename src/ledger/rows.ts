@@ -7,7 +7,7 @@ import {
   SUBJECT_KINDS,
   type TransferRow,
 } from "./store";
-import type { AccountStatus, AccountType, HoldStatus, TransferKind } from "./types";
+import type { AccountStatus, AccountType, HoldStatus, LedgerEventLeaf, TransferKind } from "./types";
 
 /** Row mappers shared by both backends (the column names are the same). */
 export type Row = Record<string, unknown>;
@@ -105,6 +105,31 @@ export function eventFromRow(r: Row): EventRow {
     createdAt: Number(r.created_at),
     leafBytes: new Uint8Array(r.leaf as Buffer),
     leafHash: new Uint8Array(r.leaf_hash as Buffer),
+  };
+}
+
+/**
+ * Columns of an event as getEventLeaves reads it, in order: the subject id only for account
+ * subjects (a transfer's or fact's id is not an account, and a string less per row to copy).
+ */
+export const EVENT_LEAF_COLUMNS =
+  "sequence, CASE WHEN subject_kind = 1 THEN subject_id END, debit_account_id, credit_account_id, created_at, leaf";
+
+/** A row of EVENT_LEAF_COLUMNS as an undecoded event; the leaf is the driver's buffer, not a copy. */
+export function eventLeafFromValues(v: unknown[]): LedgerEventLeaf {
+  const account = v[1] as string | null;
+  const debit = v[2] as string | null;
+  const credit = v[3] as string | null;
+  return {
+    sequence: Number(v[0]),
+    accounts:
+      account !== null
+        ? [account]
+        : debit !== null && credit !== null
+          ? [debit, credit]
+          : ([debit ?? credit].filter((x) => x !== null) as string[]),
+    createdAt: Number(v[4]),
+    leafBytes: v[5] as Buffer,
   };
 }
 

@@ -9,6 +9,8 @@ import { ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
+  EVENT_LEAF_COLUMNS,
+  eventLeafFromValues,
   factFromRow,
   factValues,
   holdFromRow,
@@ -313,6 +315,11 @@ function prepareStatements(s: BetterSqlite3.Database) {
     // Both stay put while only this store writes (see AccountCache).
     version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
     nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
+    eventLeaves: s
+      .prepare(
+        `SELECT ${EVENT_LEAF_COLUMNS} FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?`,
+      )
+      .raw(),
     insertAccount: s.prepare(
       `INSERT INTO ledger_account_terms (id, pseudonym, type, asset, scale, status, limits, metadata, created_at,
         sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -466,6 +473,9 @@ export class SqliteLedgerStore implements LedgerStore {
         .prepare("SELECT * FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
         .all(fromSeq, limit) as Row[]
     ).map(eventFromRow);
+  }
+  async getEventLeaves(fromSeq: number, limit: number) {
+    return (this.stmts.eventLeaves.all(fromSeq, limit) as unknown[][]).map(eventLeafFromValues);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];

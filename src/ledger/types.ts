@@ -212,6 +212,19 @@ export interface LedgerEvent {
   createdAt: number;
 }
 
+/**
+ * A committed event as stored, its leaf not decoded: for consumers that read only a few leaf
+ * fields of many events (the risk engine). The ledger wrote these bytes itself.
+ */
+export interface LedgerEventLeaf {
+  sequence: number;
+  leafBytes: Uint8Array;
+  /** External ids of the accounts involved (debit first). */
+  accounts: string[];
+  /** Milliseconds since the Unix epoch (= the leaf's timestamp). */
+  createdAt: number;
+}
+
 export interface AssetTotals {
   asset: string;
   debitsPosted: bigint;

@@ -313,6 +313,48 @@ export function decodeLeaf(bytes: Uint8Array): LeafEntry {
   return entry;
 }
 
+/** What most readers of many events need from a leaf (see leafSummary). */
+export interface LeafSummary {
+  eventType: EventTypeName;
+  code: number;
+  asset: string;
+  amount: bigint;
+}
+
+const ASSET_TEXT = new Map<string, string>();
+
+/**
+ * Event type, code, asset and amount of a v1 leaf, read from their words alone: none of
+ * decodeLeaf's hex fields, and no canonical re-encoding check. For leaves the reader's own ledger
+ * wrote (it decoded them in full when it sealed them); verifiers of foreign leaves use decodeLeaf.
+ * Throws LeafEncodingError on a wrong length, version or event type number.
+ */
+export function leafSummary(bytes: Uint8Array): LeafSummary {
+  if (bytes.length !== LEAF_V1_BYTES)
+    throw new LeafEncodingError(`leaf must be ${LEAF_V1_BYTES} bytes`, { details: `got ${bytes.length}` });
+  if (smallWord(bytes, 0) !== LEAF_VERSION)
+    throw new LeafEncodingError("leaf bytes are not a valid v1 encoding");
+  const typeNo = smallWord(bytes, 1);
+  const eventType = EVENT_TYPE_NAMES[typeNo];
+  if (!eventType) throw new LeafEncodingError(`unknown event type number ${typeNo}`);
+  // Asset codes are few: the word's text once per distinct prefix of at most 32 bytes.
+  let end = 8 * 32;
+  while (end < 9 * 32 && bytes[end] !== 0) end++;
+  const key = String.fromCharCode(...bytes.subarray(8 * 32, end));
+  let asset = ASSET_TEXT.get(key);
+  if (asset === undefined) {
+    asset = assetOfWord(bytes.subarray(8 * 32, 9 * 32), eventType === "FACT_RECORDED");
+    if (ASSET_TEXT.size < 1024) ASSET_TEXT.set(key, asset);
+  }
+  const small = wordSafeNumber(bytes, 9);
+  return {
+    eventType,
+    code: smallWord(bytes, 10),
+    asset,
+    amount: small === null ? wordBigInt(bytes, 9) : BigInt(small),
+  };
+}
+
 /** RFC 9162 leaf hash of an entry: SHA-256(0x00 ‖ encodeLeaf(entry)). */
 export function leafHashOf(e: LeafEntry): Uint8Array {
   return hashLeaf(encodeLeaf(e));

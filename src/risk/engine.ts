@@ -1,7 +1,8 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
-import { TRANSFER_KINDS, type Account, type LedgerEvent } from "../ledger";
+import { TRANSFER_KINDS, type Account, type LedgerEvent, type LedgerEventLeaf } from "../ledger";
+import { leafSummary } from "../protocol/leaf-v1";
 import {
   ALERT_FORMAT,
   RISK_FACT_KINDS,
@@ -44,7 +45,11 @@ export interface RiskEngineOptions {
   rules?: string;
   /** Events per batch (default 8000, at most 10 000). */
   batchSize?: number;
-  /** Idle poll interval of `start()` (default 100 ms). */
+  /**
+   * Idle poll interval of `start()` (default 100 ms). With a ledger port that reports its commits
+   * (`onCommit`), `start()` also wakes on each commit of this process, so the poll only matters
+   * for commits of other processes and for the anchor-lag check.
+   */
   pollIntervalMs?: number;
   /** Counters per rule and severity are registered here. */
   metrics?: Registry;
@@ -152,6 +157,11 @@ export class RiskEngine {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  /** A commit arrived while a tick was running: run another one right after it. */
+  #woken = false;
+  #immediate: NodeJS.Immediate | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #loop: (() => void) | undefined;
   readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
   readonly #eventsCounter?: Counter;
   readonly #cursorGauge?: Gauge;
@@ -308,10 +318,7 @@ export class RiskEngine {
     return p;
   }
 
-  async #factsFor(events: LedgerEvent[]): Promise<Map<number, Fact>> {
-    const seqs = events
-      .filter((e) => (e.entry.eventType as string) === "FACT_RECORDED")
-      .map((e) => e.sequence);
+  async #factsFor(seqs: number[]): Promise<Map<number, Fact>> {
     const out = new Map<number, Fact>();
     if (seqs.length === 0) return out;
     let after = seqs[0] - 1;
@@ -325,34 +332,49 @@ export class RiskEngine {
     return out;
   }
 
-  async #toRiskEvents(events: LedgerEvent[]): Promise<RiskEvent[]> {
-    const facts = await this.#factsFor(events);
+  /** The batch's movements and facts, reading from each leaf only the fields the rules use. */
+  async #toRiskEvents(events: LedgerEventLeaf[]): Promise<RiskEvent[]> {
     const out: RiskEvent[] = [];
+    const factAt: { at: number; index: number; sequence: number }[] = [];
     for (const ev of events) {
-      const t = ev.entry.eventType as string;
-      if (isMovement(ev)) {
-        const [d, c] = ev.accounts as [string, string];
-        // Cached profiles without an await per event (a microtask each).
-        out.push(
-          movementFrom(
-            ev,
-            this.#profiles.get(d) ?? (await this.#profile(d)),
-            this.#profiles.get(c) ?? (await this.#profile(c)),
-          ),
-        );
-      } else if (t === "FACT_RECORDED") {
-        const f = facts.get(ev.sequence);
-        if (!f) throw new RiskStateError(`fact at sequence ${ev.sequence} is missing from listFacts`);
+      const leaf = leafSummary(ev.leafBytes);
+      if (
+        (leaf.eventType === "TRANSFER_POSTED" || leaf.eventType === "HOLD_POSTED") &&
+        ev.accounts.length === 2
+      ) {
+        const d = ev.accounts[0]!;
+        const c = ev.accounts[1]!;
         out.push({
-          kind: "fact",
+          kind: "movement",
           sequence: ev.sequence,
           at: ev.createdAt,
+          transferKind: KIND_NAMES[leaf.code] ?? "unknown",
+          asset: leaf.asset,
+          amount: leaf.amount,
+          // Cached profiles without an await per event (a microtask each).
+          debit: this.#profiles.get(d) ?? (await this.#profile(d)),
+          credit: this.#profiles.get(c) ?? (await this.#profile(c)),
+        });
+      } else if (leaf.eventType === "FACT_RECORDED") {
+        factAt.push({ at: ev.createdAt, index: out.length, sequence: ev.sequence });
+        out.push(undefined as unknown as RiskEvent); // filled below, in order
+      }
+    }
+    if (factAt.length > 0) {
+      const facts = await this.#factsFor(factAt.map((f) => f.sequence));
+      for (const { at, index, sequence } of factAt) {
+        const f = facts.get(sequence);
+        if (!f) throw new RiskStateError(`fact at sequence ${sequence} is missing from listFacts`);
+        out[index] = {
+          kind: "fact",
+          sequence,
+          at,
           factKind: f.kind,
           factId: f.id,
           subject: f.subject,
           asset: f.asset,
           amount: f.amount,
-        });
+        };
       }
     }
     return out;
@@ -361,7 +383,7 @@ export class RiskEngine {
   /** Evaluates and commits the next batch of committed events; returns how many it took (0 = caught up). */
   async runOnce(): Promise<number> {
     const from = this.#next;
-    const events = await this.#ledger.getEvents(from, this.#batch);
+    const events = await this.#ledger.getEventLeaves(from, this.#batch);
     if (events.length === 0) return 0;
     const to = from + events.length;
     if (events[0].sequence !== from || events[events.length - 1].sequence !== to - 1)
@@ -527,13 +549,18 @@ export class RiskEngine {
     });
   }
 
-  /** Runs batches, the anchor-lag check and the outbox in the background until `stop()`. */
+  /**
+   * Runs batches, the anchor-lag check and the outbox in the background until `stop()`: on each
+   * commit the ledger reports (see `wake`), else every `pollIntervalMs`.
+   */
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
     const tick = async () => {
       try {
-        while (!this.#stopped && (await this.runOnce()) > 0) await this.publish();
+        // Alerts first: evaluate the whole backlog, then do the outbox's work (a ledger commit per
+        // fact), so publishing never holds back the next batch's evaluation.
+        while (!this.#stopped && (await this.runOnce()) > 0);
         if (!this.#stopped) {
           await this.checkAnchorLag();
           await this.publish();
@@ -543,18 +570,43 @@ export class RiskEngine {
       }
     };
     const loop = () => {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#immediate = undefined;
       if (this.#stopped) return;
+      this.#woken = false;
       this.#running = tick().finally(() => {
         this.#running = undefined;
-        if (!this.#stopped) this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
+        if (this.#stopped) return;
+        // A commit seen during the tick may have come after its last read: go again at once.
+        if (this.#woken) this.#immediate = setImmediate(loop);
+        else this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
       });
     };
+    this.#loop = loop;
+    this.#unsubscribe = this.#ledger.onCommit?.(() => this.wake());
     loop();
+  }
+
+  /**
+   * New events were committed: evaluate them now rather than at the next poll. Cheap and
+   * synchronous (it only schedules), so the ledger may call it inside its commit path.
+   */
+  wake(): void {
+    if (this.#stopped) return;
+    this.#woken = true;
+    // Idle (waiting for the poll): run at the event loop's next check phase, after the I/O and
+    // timers already due, so the committing caller finishes its turn first.
+    if (this.#running === undefined && this.#immediate === undefined && this.#loop)
+      this.#immediate = setImmediate(this.#loop);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     await this.#running;
   }
 }

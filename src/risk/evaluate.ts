@@ -130,6 +130,17 @@ function trim(list: number[], at: number, windowMs: number): void {
   if (i > 0) list.splice(0, i);
 }
 
+/** Whether `amount` converted at `rate` reaches `minMinor` (false without a rate: never a guess). */
+function reaches(
+  amount: bigint,
+  scale: number,
+  rate: Rate | undefined,
+  minMinor: bigint,
+  rs: number,
+): boolean {
+  return rate !== undefined && compareConverted(amount, scale, rate, minMinor, rs) >= 0;
+}
+
 /**
  * Whether large-value rule `r` counts a movement of customer `who` with counterparty `other`: the
  * counterparty's channel (cash desk, domestic or cross-border settlement), the holder type.
@@ -163,6 +174,8 @@ interface Plan {
   anchorLag: CompiledRule[];
   maxDebitWindowMs: number;
   maxCreditWindowMs: number;
+  /** The smallest pass-through minAmount (reporting minor units): no smaller credit can match. */
+  minCreditMinor: bigint;
 }
 
 /**
@@ -190,6 +203,10 @@ export class RuleEvaluator {
       anchorLag: t("anchor_lag"),
       maxDebitWindowMs: mins(t("velocity")),
       maxCreditWindowMs: mins(t("pass_through")),
+      minCreditMinor: t("pass_through").reduce(
+        (m, r) => (m < 0n || r.minAmountMinor! < m ? r.minAmountMinor! : m),
+        -1n,
+      ),
     };
   }
 
@@ -355,12 +372,14 @@ export class RuleEvaluator {
           if (r.type !== "pass_through") continue;
           const from = e.at - r.windowMinutes * 60_000;
           const i = s.credits.findIndex(
-            (c) => c.at > from && c.asset === e.asset && e.amount * 100n >= c.amount * BigInt(r.minPercent),
+            (c) =>
+              c.at > from &&
+              c.asset === e.asset &&
+              e.amount * 100n >= c.amount * BigInt(r.minPercent) &&
+              reaches(c.amount, scale, rate, r.minAmountMinor!, rs),
           );
           if (i < 0) continue;
           const c = s.credits[i];
-          const cr = rules.rate(c.asset);
-          if (!cr || compareConverted(c.amount, scale, cr, r.minAmountMinor!, rs) < 0) continue;
           s.credits.splice(i, 1);
           out.push(
             this.#hit(r, e, who.id, `credit ${c.sequence}`, {
@@ -375,13 +394,17 @@ export class RuleEvaluator {
       }
     } else if (p.passThrough.length > 0) {
       // Credits older than the longest window can match no later debit (the debit side drops
-      // them too); dropping them here keeps the state, written back each batch, small.
+      // them too); dropping them here keeps the state, written back each batch, small. So does
+      // keeping only the credits some rule could match: at or above the smallest minAmount,
+      // in an asset with a rate.
       const cutoff = e.at - p.maxCreditWindowMs;
       let old = 0;
       while (old < s.credits.length && s.credits[old]!.at <= cutoff) old++;
       if (old > 0) s.credits.splice(0, old);
-      s.credits.push({ at: e.at, amount: e.amount, asset: e.asset, sequence: e.sequence });
-      if (s.credits.length > 1000) s.credits.shift();
+      if (reaches(e.amount, scale, rate, p.minCreditMinor, rs)) {
+        s.credits.push({ at: e.at, amount: e.amount, asset: e.asset, sequence: e.sequence });
+        if (s.credits.length > 1000) s.credits.shift();
+      }
     }
   }
 

@@ -60,13 +60,17 @@ interface OutboxRow {
   attempts: unknown;
 }
 
+function factInputOf(p: Record<string, unknown>): FactInput {
+  return {
+    ...(p as unknown as FactInput),
+    amount: p.amount === undefined || p.amount === null ? undefined : BigInt(p.amount as string),
+  };
+}
+
 async function perform(d: OutboxDeps, r: OutboxRow): Promise<void> {
   const p = JSON.parse(r.payload) as Record<string, unknown>;
   if (r.kind === "fact") {
-    await d.facts.recordFact({
-      ...(p as unknown as FactInput),
-      amount: p.amount === undefined || p.amount === null ? undefined : BigInt(p.amount as string),
-    });
+    await d.facts.recordFact(factInputOf(p));
   } else if (r.kind === "freeze") {
     try {
       await d.ledger.setAccountStatus(p.accountId as string, "frozen");
@@ -103,14 +107,28 @@ export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number>
       limit,
     ),
   );
-  let done = 0;
+  // Completed items are marked in one transaction at the end: a crash before it repeats their
+  // work, which every kind tolerates (facts are idempotent by id, a frozen account stays frozen,
+  // webhook receivers deduplicate by delivery id).
+  const completed: unknown[] = [];
+  // Due facts go to the log in one commit when the port allows it; if that fails, each is tried
+  // on its own below, so one bad item cannot hold back the others.
+  const factRows = rows.filter((r) => r.kind === "fact");
+  let batched = new Set<OutboxRow>();
+  if (d.facts.recordFacts && factRows.length > 1) {
+    try {
+      await d.facts.recordFacts(factRows.map((r) => factInputOf(JSON.parse(r.payload))));
+      batched = new Set(factRows);
+      for (const r of factRows) completed.push(r.id);
+    } catch {
+      // Retried one by one.
+    }
+  }
   for (const r of rows) {
+    if (batched.has(r)) continue;
     try {
       await perform(d, r);
-      await d.runner.tx(() =>
-        run("UPDATE risk_outbox SET done_at = ?, last_error = NULL WHERE id = ?", d.now(), r.id),
-      );
-      done++;
+      completed.push(r.id);
     } catch (e) {
       const attempts = num(r.attempts) + 1;
       const delay = Math.min(
@@ -128,7 +146,20 @@ export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number>
       );
     }
   }
-  return done;
+  if (completed.length > 0) {
+    const at = d.now();
+    await d.runner.tx(function* () {
+      for (let i = 0; i < completed.length; i += 100) {
+        const ids = completed.slice(i, i + 100);
+        yield* run(
+          `UPDATE risk_outbox SET done_at = ?, last_error = NULL WHERE id IN (${ids.map(() => "?").join(", ")})`,
+          at,
+          ...ids,
+        );
+      }
+    });
+  }
+  return completed.length;
 }
 
 /** Items not yet done, per kind (for /v1/ready-style checks and tests). */

@@ -35,6 +35,9 @@ export function majorToMinor(text: string, scale: number, what: string): bigint 
  * Compares `amount` minor units of an asset (scale `assetScale`) converted at `rate` with
  * `threshold` minor units of the reporting currency (scale `reportScale`): −1, 0 or 1.
  */
+const POW10: bigint[] = Array.from({ length: 40 }, (_, i) => 10n ** BigInt(i));
+const pow10 = (n: number): bigint => POW10[n] ?? 10n ** BigInt(n);
+
 export function compareConverted(
   amount: bigint,
   assetScale: number,
@@ -43,12 +46,12 @@ export function compareConverted(
   reportScale: number,
 ): -1 | 0 | 1 {
   // amount·num·10^r / (den·10^s)  vs  threshold
-  const left = amount * rate.num * 10n ** BigInt(reportScale);
-  const right = threshold * rate.den * 10n ** BigInt(assetScale);
+  const left = amount * rate.num * pow10(reportScale);
+  const right = threshold * rate.den * pow10(assetScale);
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
 /** The converted amount in reporting minor units, rounded down (for reports; never for decisions). */
 export function convertFloor(amount: bigint, assetScale: number, rate: Rate, reportScale: number): bigint {
-  return (amount * rate.num * 10n ** BigInt(reportScale)) / (rate.den * 10n ** BigInt(assetScale));
+  return (amount * rate.num * pow10(reportScale)) / (rate.den * pow10(assetScale));
 }

@@ -17,6 +17,7 @@ import {
   decodeLeaf,
   encodeLeaf,
   leafHashOf,
+  leafSummary,
 } from "../../src/protocol/leaf-v1";
 import { prepareLeaf, sealLeaf } from "../../src/ledger/leaf-writer";
 import { anyLeafEntry, word32 } from "../support/leaf-entries";
@@ -250,5 +251,34 @@ describe("leaf encoding v1: hand-written coder against viem's ABI coder", () => 
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("leaf encoding v1: leafSummary", () => {
+  it("reads type, code, asset and amount exactly as decodeLeaf does", () => {
+    fc.assert(
+      fc.property(anyLeafEntry, (e) => {
+        const bytes = encodeLeaf(e);
+        const full = decodeLeaf(bytes);
+        expect(leafSummary(bytes)).to.deep.equal({
+          eventType: full.eventType,
+          code: full.code,
+          asset: full.asset,
+          amount: full.amount,
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a wrong length, version or event type number with LeafEncodingError", () => {
+    const bytes = encodeLeaf(fc.sample(anyLeafEntry, 1)[0]);
+    expect(() => leafSummary(bytes.subarray(1))).to.throw(LeafEncodingError);
+    const v = bytes.slice();
+    v[31] = 2;
+    expect(() => leafSummary(v)).to.throw(LeafEncodingError);
+    const t = bytes.slice();
+    t[63] = 99;
+    expect(() => leafSummary(t)).to.throw(LeafEncodingError);
   });
 });

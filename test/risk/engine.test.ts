@@ -215,4 +215,113 @@ describe("risk engine (SQLite ledger)", () => {
       shortfall: "1",
     });
   });
+
+  it("start() wakes on the ledger's commit, not on its poll, and stop() stops listening", async () => {
+    // A poll of an hour: only the commit notification can bring the alert before the test ends.
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, { pollIntervalMs: 3_600_000 });
+    const raised: string[] = [];
+    let alerted!: () => void;
+    const first = new Promise<void>((r) => (alerted = r));
+    engine.onAlerts = (list) => {
+      raised.push(...list.map((a) => a.ruleId));
+      alerted();
+    };
+    engine.start();
+    await cashIn(env.ledger, "alice", 5_000_000n);
+    await first;
+    expect(raised).to.deep.equal(["pboc.lv.cash"]);
+    await engine.stop();
+    await engine.drain(); // the fact the last tick published
+    // Stopped: a commit no longer reaches the engine.
+    const before = engine.cursor;
+    await cashIn(env.ledger, "bob", 5_000_000n);
+    await new Promise((r) => setImmediate(r));
+    expect(engine.cursor).to.equal(before);
+    expect(await engine.drain()).to.equal(1);
+  });
+
+  it("a commit made while start() is evaluating is evaluated without waiting for the poll", async () => {
+    let armed = false;
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, {
+      pollIntervalMs: 3_600_000,
+      // Once armed, the next batch commits a deposit of its own between evaluation and commit.
+      beforeCommit: () => {
+        if (armed) {
+          armed = false;
+          void cashIn(env.ledger, "bob", 5_000_000n);
+        }
+      },
+    });
+    await engine.drain();
+    let done!: () => void;
+    const bob = new Promise<void>((r) => (done = r));
+    engine.onAlerts = (list) => {
+      if (list.some((a) => a.ruleId === "pboc.lv.cash")) done();
+    };
+    armed = true;
+    engine.start();
+    await cashIn(env.ledger, "alice", 1n);
+    await bob;
+    await engine.stop();
+    const alerts = await listAlerts(engine.runner, {});
+    expect(alerts.map((a) => a.subject)).to.deep.equal(["bob"]);
+  });
+});
+
+describe("ledger onCommit (SQLite)", () => {
+  it("calls each listener once per commit of this ledger, ignores what a listener throws, and unsubscribes", async () => {
+    const env = await openRiskLedger();
+    try {
+      let calls = 0;
+      const off = env.ledger.onCommit(() => void calls++);
+      const offThrowing = env.ledger.onCommit(() => {
+        throw new Error("listener failure");
+      });
+      await openAccounts(env.ledger);
+      const opened = calls;
+      expect(opened).to.be.greaterThan(0);
+      await cashIn(env.ledger, "alice", 1n);
+      expect(calls).to.equal(opened + 1);
+      off();
+      offThrowing();
+      await cashIn(env.ledger, "alice", 1n);
+      expect(calls).to.equal(opened + 1);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("recordFacts: several facts in one commit, in order, each idempotent by id; a conflict records none", async () => {
+    const env = await openRiskLedger();
+    try {
+      await openAccounts(env.ledger);
+      let commits = 0;
+      env.ledger.onCommit(() => void commits++);
+      const h = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as const;
+      const a = { id: "f-a", kind: "ALERT_RAISED" as const, documentHash: h(1), subject: "alice" };
+      const b = { id: "f-b", kind: "ALERT_RAISED" as const, documentHash: h(2) };
+      const first = await env.ledger.recordFacts([a, b, a]);
+      expect(commits).to.equal(1);
+      expect(first.map((f) => f.id)).to.deep.equal(["f-a", "f-b", "f-a"]);
+      expect(first[1].sequence).to.equal(first[0].sequence + 1);
+      expect(first[2].sequence).to.equal(first[0].sequence);
+      // Again: the stored facts, nothing new on the log.
+      const events = await env.ledger.eventCount();
+      const again = await env.ledger.recordFacts([b, a]);
+      expect(again.map((f) => f.sequence)).to.deep.equal([first[1].sequence, first[0].sequence]);
+      expect(await env.ledger.eventCount()).to.equal(events);
+      // Same id, other terms: refused whole.
+      const c = { id: "f-c", kind: "ALERT_RAISED" as const, documentHash: h(3) };
+      let err: unknown;
+      try {
+        await env.ledger.recordFacts([c, { ...a, documentHash: h(9) }]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(Error);
+      expect(await env.ledger.eventCount()).to.equal(events);
+    } finally {
+      await env.close();
+    }
+  });
 });

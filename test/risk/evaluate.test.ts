@@ -160,6 +160,15 @@ describe("risk rules: structuring, velocity, pass-through, dormant", () => {
     ).to.have.length(0);
   });
 
+  it("pass-through: a small credit in the window neither matches nor hides a larger one after it", () => {
+    const small = move(bob, alice, 500_000n, T0);
+    const large = move(bob, alice, 1_000_000n, T0 + MIN);
+    const out = move(alice, swift, 950_000n, T0 + 2 * MIN);
+    const h = runRules(P, [small, large, out]);
+    expect(h).to.have.length(1);
+    expect(h[0]!.details).to.include({ creditAmount: "1000000", debitAmount: "950000" });
+  });
+
   const D = rulesWith(["dormant.reactivated"]);
   it("dormant: a movement after ≥ 180 days of silence alerts", () => {
     const quiet = profile("quiet", { createdAt: T0 });
