@@ -92,6 +92,7 @@ export async function auditBank(
           throughSequence: run.report.ledger.throughSequence,
           toleranceDays: run.report.toleranceDays,
           adjacent: run.report.adjacentStatements,
+          statements: run.report.statements,
         });
         const h = reportHash(again);
         if (h !== run.reportHash) {
