@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { InvariantError } from "../errors";
 import { canonicalJson } from "../ledger/canonical";
 import type { JsonValue } from "../ledger/types";
 import {
@@ -35,8 +36,10 @@ import {
   DATE_RE,
   addDays,
   checkPageChain,
+  statementContent,
   statementCutoff,
   statementDay,
+  statementFromContent,
 } from "./statement";
 
 /** What the bank module needs from the ledger: the mirror accounts and the fact log. */
@@ -127,10 +130,6 @@ interface DayStatements {
 
 const sha256 = (b: Uint8Array | string): Hex => `0x${createHash("sha256").update(b).digest("hex")}`;
 
-function statementJson(s: BankStatement): JsonValue {
-  return JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as JsonValue;
-}
-
 /**
  * The custodian bank in the data: statements in (stored whole, hashed into the log), daily
  * reconciliation against the custodian-mirror account, breaks and their resolutions.
@@ -216,7 +215,8 @@ export class CustodianBank {
           `${where}/Acct/Ccy`,
           `${s.currency} has ISO 4217 exponent ${s.exponent}, ledger account ${m.id} has scale ${m.scale}`,
         );
-      const contentHash = sha256(canonicalJson(statementJson(s)));
+      const content = statementContent(s);
+      const contentHash = sha256(content);
       const key = `${s.account}/${s.id}/page ${s.page}`;
       const prior = await queryAll(
         this.#db,
@@ -244,7 +244,7 @@ export class CustodianBank {
       allKnown = false;
       rows.push({
         sql: `INSERT INTO bank_statements (bank_account, statement_id, page, last_page, ledger_account, currency, day, cutoff,
-              document_hash, statement_index, content_hash, opening, closing, entries) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+              document_hash, statement_index, content_hash, opening, closing, entries, content) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
         params: [
           s.account,
           s.id,
@@ -260,6 +260,7 @@ export class CustodianBank {
           s.opening.amount.toString(),
           s.closing.amount.toString(),
           s.entries.length,
+          content,
         ],
       });
     }
@@ -330,6 +331,11 @@ export class CustodianBank {
     return rows.length;
   }
 
+  async #raw(hash: string): Promise<Buffer> {
+    const r = await queryAll(this.#db, "SELECT raw FROM bank_documents WHERE hash = ?", [hash]);
+    return buf(r[0].raw);
+  }
+
   /** The raw bytes of a stored document (for the audit and for the bank's own check). */
   async statementDocument(hash: Hex): Promise<{ raw: Buffer; factId: string; factSequence?: number }> {
     const r = await queryAll(
@@ -382,7 +388,7 @@ export class CustodianBank {
   ): Promise<DayStatements | undefined> {
     const rows = await queryAll(
       this.#db,
-      `SELECT s.statement_id, s.page, s.document_hash, s.statement_index, s.cutoff, d.fact_sequence, d.raw
+      `SELECT s.statement_id, s.page, s.document_hash, s.statement_index, s.cutoff, s.content, s.content_hash, d.fact_sequence
        FROM bank_statements s JOIN bank_documents d ON d.hash = s.document_hash
        WHERE s.ledger_account = ? AND s.day = ? AND d.fact_sequence IS NOT NULL ORDER BY s.statement_id, s.page`,
       [ledgerAccount, day],
@@ -403,11 +409,23 @@ export class CustodianBank {
     for (const r of used) {
       const id = r.statement_id as string;
       const h = r.document_hash as string;
-      let d = docs.get(h);
-      if (!d) docs.set(h, (d = parseStatementDocument(buf(r.raw))));
+      let page: BankStatement;
+      if (typeof r.content === "string") {
+        // The parsed page stored at import; it must still be what its content hash says.
+        if (sha256(r.content) !== r.content_hash)
+          throw new InvariantError(
+            `stored content of statement ${id} page ${num(r.page)} does not match its hash`,
+          );
+        page = statementFromContent(r.content);
+      } else {
+        // Stored before contents were kept: parse the raw document.
+        let d = docs.get(h);
+        if (!d) docs.set(h, (d = parseStatementDocument(await this.#raw(h))));
+        page = d.statements[num(r.statement_index)];
+      }
       let st = byId.get(id);
       if (!st) byId.set(id, (st = { pages: [], refs: [], cutoff: 0, arrived: Infinity }));
-      st.pages.push(d.statements[num(r.statement_index)]);
+      st.pages.push(page);
       st.refs.push({ id, page: num(r.page), documentHash: h as Hex });
       st.cutoff = Math.max(st.cutoff, num(r.cutoff));
       st.arrived = Math.min(st.arrived, num(r.fact_sequence));
