@@ -62,6 +62,8 @@ export class Workload {
   #n = 0;
   #stopped = false;
   #deposits: LedgerMovement[] = [];
+  /** The custodian's running balance: each statement opens at the previous one's closing (a chain). */
+  #bankBalance = 0n;
   readonly run: string;
 
   constructor(
@@ -212,11 +214,13 @@ export class Workload {
       currency: "EUR",
       exponent: 2,
       day,
-      opening: 0n,
+      opening: this.#bankBalance,
       openingDate: day,
       cutoff: Date.now(),
       movements,
+      servicerRefPrefix: id,
     });
+    this.#bankBalance = s.closing.amount;
     const xml = writeCamt053([s], { version: "08", messageId: id, createdAt: new Date().toISOString() });
     return this.journal.add({
       id,

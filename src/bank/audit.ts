@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import type { Database } from "../db/database";
 import { InvariantError } from "../errors";
 import { CustodianBank } from "./bank";
+import { parseStatementDocument } from "./parse";
 import { reportHash } from "./report";
+import { statementContent } from "./statement";
 import { queryAll, buf, num } from "./sql";
 
 /**
@@ -25,6 +27,8 @@ export interface BankAuditResult {
   firstDifferingDay?: string;
   findings: BankAuditFinding[];
 }
+
+const sha256Text = (t: string) => `0x${createHash("sha256").update(t).digest("hex")}`;
 
 const readOnly = new Proxy({} as never, {
   get() {
@@ -61,6 +65,27 @@ export async function auditBank(
         ...day,
         message: `statement document ${h} has no matching BANK_STATEMENT fact ${String(d.fact_id)}`,
       });
+    else {
+      // Reconciliations read each page's stored content: it must be what the raw bytes parse to.
+      const parsed = parseStatementDocument(buf(d.raw));
+      const pages = await queryAll(
+        db,
+        "SELECT statement_id, page, statement_index, content, content_hash FROM bank_statements WHERE document_hash = ?",
+        [d.hash as string],
+      );
+      for (const p of pages) {
+        const s = parsed.statements[num(p.statement_index)];
+        const want = s ? sha256Text(statementContent(s)) : undefined;
+        if (
+          want !== p.content_hash ||
+          (typeof p.content === "string" && sha256Text(p.content) !== p.content_hash)
+        )
+          findings.push({
+            ...day,
+            message: `statement ${String(p.statement_id)} page ${num(p.page)}: stored content differs from document ${h}`,
+          });
+      }
+    }
   }
   let firstDifferingDay: string | undefined;
   for (const f of findings)
@@ -92,6 +117,7 @@ export async function auditBank(
           throughSequence: run.report.ledger.throughSequence,
           toleranceDays: run.report.toleranceDays,
           adjacent: run.report.adjacentStatements,
+          statements: run.report.statements,
         });
         const h = reportHash(again);
         if (h !== run.reportHash) {

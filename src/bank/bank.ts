@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { InvariantError } from "../errors";
 import { canonicalJson } from "../ledger/canonical";
 import type { JsonValue } from "../ledger/types";
 import {
@@ -26,6 +27,7 @@ import {
   type ReconciliationReport,
   type ReportBreak,
   type ReportStatementRef,
+  type StatementGap,
 } from "./report";
 import { buf, num, queryAll, writeBatch, type Row, type Stmt } from "./sql";
 import {
@@ -34,8 +36,10 @@ import {
   DATE_RE,
   addDays,
   checkPageChain,
+  statementContent,
   statementCutoff,
   statementDay,
+  statementFromContent,
 } from "./statement";
 
 /** What the bank module needs from the ledger: the mirror accounts and the fact log. */
@@ -115,11 +119,16 @@ export interface BankProgress {
   (phase: "read" | "match" | "store", done: number, total: number): void;
 }
 
-const sha256 = (b: Uint8Array | string): Hex => `0x${createHash("sha256").update(b).digest("hex")}`;
-
-function statementJson(s: BankStatement): JsonValue {
-  return JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as JsonValue;
+/** The statements of one day as a chain (see #statementsOf). */
+interface DayStatements {
+  pages: BankStatement[];
+  entries: PagedEntry[];
+  refs: ReportStatementRef[];
+  gaps: StatementGap[];
+  notes: string[];
 }
+
+const sha256 = (b: Uint8Array | string): Hex => `0x${createHash("sha256").update(b).digest("hex")}`;
 
 /**
  * The custodian bank in the data: statements in (stored whole, hashed into the log), daily
@@ -206,7 +215,8 @@ export class CustodianBank {
           `${where}/Acct/Ccy`,
           `${s.currency} has ISO 4217 exponent ${s.exponent}, ledger account ${m.id} has scale ${m.scale}`,
         );
-      const contentHash = sha256(canonicalJson(statementJson(s)));
+      const content = statementContent(s);
+      const contentHash = sha256(content);
       const key = `${s.account}/${s.id}/page ${s.page}`;
       const prior = await queryAll(
         this.#db,
@@ -234,7 +244,7 @@ export class CustodianBank {
       allKnown = false;
       rows.push({
         sql: `INSERT INTO bank_statements (bank_account, statement_id, page, last_page, ledger_account, currency, day, cutoff,
-              document_hash, statement_index, content_hash, opening, closing, entries) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+              document_hash, statement_index, content_hash, opening, closing, entries, content) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
         params: [
           s.account,
           s.id,
@@ -250,6 +260,7 @@ export class CustodianBank {
           s.opening.amount.toString(),
           s.closing.amount.toString(),
           s.entries.length,
+          content,
         ],
       });
     }
@@ -320,6 +331,11 @@ export class CustodianBank {
     return rows.length;
   }
 
+  async #raw(hash: string): Promise<Buffer> {
+    const r = await queryAll(this.#db, "SELECT raw FROM bank_documents WHERE hash = ?", [hash]);
+    return buf(r[0].raw);
+  }
+
   /** The raw bytes of a stored document (for the audit and for the bank's own check). */
   async statementDocument(hash: Hex): Promise<{ raw: Buffer; factId: string; factSequence?: number }> {
     const r = await queryAll(
@@ -336,62 +352,134 @@ export class CustodianBank {
     return out;
   }
 
-  /** Days with a complete, logged statement, per ledger account (ascending). */
-  async statementDays(): Promise<{ ledgerAccount: string; day: string }[]> {
+  /**
+   * Days with a complete, logged statement, per ledger account (ascending). `latestFact` is the
+   * log sequence of the day's newest statement fact: it grows when another statement of the day
+   * arrives (a custodian may send several a day), so a caller can tell that the day needs a re-run.
+   */
+  async statementDays(): Promise<{ ledgerAccount: string; day: string; latestFact: number }[]> {
     const r = await queryAll(
       this.#db,
-      `SELECT DISTINCT s.ledger_account, s.day FROM bank_statements s JOIN bank_documents d ON d.hash = s.document_hash
-       WHERE d.fact_sequence IS NOT NULL AND s.last_page = 1 ORDER BY s.day, s.ledger_account`,
+      `SELECT s.ledger_account, s.day, MAX(d.fact_sequence) AS latest FROM bank_statements s
+       JOIN bank_documents d ON d.hash = s.document_hash
+       WHERE d.fact_sequence IS NOT NULL AND s.last_page = 1 GROUP BY s.ledger_account, s.day
+       ORDER BY s.day, s.ledger_account`,
     );
-    return r.map((x) => ({ ledgerAccount: x.ledger_account as string, day: x.day as string }));
+    return r.map((x) => ({
+      ledgerAccount: x.ledger_account as string,
+      day: x.day as string,
+      latestFact: num(x.latest),
+    }));
   }
 
-  /** The pages of the statement of `day` for a ledger account, parsed from their stored bytes. */
-  async #pagesOf(
+  /**
+   * The statements of `day` for a ledger account, parsed from their stored bytes, as one chain:
+   * each complete statement (every page up to the last, each opening at the previous page's
+   * closing), ordered by cut-off, then by arrival in the log. A statement whose opening balance is
+   * not the previous statement's closing balance is a gap (reported as a `statement_gap` break by
+   * the reconciliation, not an error). A statement with pages still missing is left out with a
+   * note. With `only`, exactly those pages are used (a re-run of a stored report).
+   */
+  async #statementsOf(
     ledgerAccount: string,
     day: string,
     require: boolean,
-  ): Promise<{ pages: BankStatement[]; refs: ReportStatementRef[] } | undefined> {
+    only?: readonly ReportStatementRef[],
+  ): Promise<DayStatements | undefined> {
     const rows = await queryAll(
       this.#db,
-      `SELECT s.statement_id, s.page, s.document_hash, s.statement_index, d.raw FROM bank_statements s
-       JOIN bank_documents d ON d.hash = s.document_hash
+      `SELECT s.statement_id, s.page, s.document_hash, s.statement_index, s.cutoff, s.content, s.content_hash, d.fact_sequence
+       FROM bank_statements s JOIN bank_documents d ON d.hash = s.document_hash
        WHERE s.ledger_account = ? AND s.day = ? AND d.fact_sequence IS NOT NULL ORDER BY s.statement_id, s.page`,
       [ledgerAccount, day],
     );
-    if (rows.length === 0) {
+    const wanted = only ? new Set(only.map((r) => `${r.id}|${r.page}|${r.documentHash}`)) : undefined;
+    const used = wanted
+      ? rows.filter((r) => wanted.has(`${r.statement_id}|${r.page}|${r.document_hash}`))
+      : rows;
+    if (used.length === 0) {
       if (require) throw new StatementIncompleteError(`no statement of ${day} for ${ledgerAccount}`);
       return undefined;
     }
-    const ids = new Set(rows.map((r) => r.statement_id as string));
-    if (ids.size > 1 && require)
-      throw new StatementIncompleteError(
-        `${ids.size} different statements of ${day} for ${ledgerAccount}: ${[...ids].join(", ")}`,
-      );
-    const id = rows[0].statement_id as string;
     const docs = new Map<string, BankDocument>();
-    const pages: BankStatement[] = [];
-    const refs: ReportStatementRef[] = [];
-    for (const r of rows) {
-      if (r.statement_id !== id) continue;
+    const byId = new Map<
+      string,
+      { pages: BankStatement[]; refs: ReportStatementRef[]; cutoff: number; arrived: number }
+    >();
+    for (const r of used) {
+      const id = r.statement_id as string;
       const h = r.document_hash as string;
-      let d = docs.get(h);
-      if (!d) docs.set(h, (d = parseStatementDocument(buf(r.raw))));
-      pages.push(d.statements[num(r.statement_index)]);
-      refs.push({ id, page: num(r.page), documentHash: h as Hex });
+      let page: BankStatement;
+      if (typeof r.content === "string") {
+        // The parsed page stored at import; it must still be what its content hash says.
+        if (sha256(r.content) !== r.content_hash)
+          throw new InvariantError(
+            `stored content of statement ${id} page ${num(r.page)} does not match its hash`,
+          );
+        page = statementFromContent(r.content);
+      } else {
+        // Stored before contents were kept: parse the raw document.
+        let d = docs.get(h);
+        if (!d) docs.set(h, (d = parseStatementDocument(await this.#raw(h))));
+        page = d.statements[num(r.statement_index)];
+      }
+      let st = byId.get(id);
+      if (!st) byId.set(id, (st = { pages: [], refs: [], cutoff: 0, arrived: Infinity }));
+      st.pages.push(page);
+      st.refs.push({ id, page: num(r.page), documentHash: h as Hex });
+      st.cutoff = Math.max(st.cutoff, num(r.cutoff));
+      st.arrived = Math.min(st.arrived, num(r.fact_sequence));
     }
-    try {
-      checkPageChain(pages, `statement ${id}`);
-      if (!pages[pages.length - 1].lastPage)
-        throw new StatementIncompleteError(`statement ${id} of ${day}: the last page has not arrived`);
-    } catch (e) {
-      if (require)
-        throw e instanceof StatementIncompleteError
-          ? e
-          : new StatementIncompleteError(String((e as Error).message), { cause: e });
-      return undefined;
+    const complete: {
+      id: string;
+      pages: BankStatement[];
+      refs: ReportStatementRef[];
+      cutoff: number;
+      arrived: number;
+    }[] = [];
+    const notes: string[] = [];
+    let firstProblem: Error | undefined;
+    for (const [id, st] of byId) {
+      try {
+        checkPageChain(st.pages, `statement ${id}`);
+        if (!st.pages[st.pages.length - 1].lastPage)
+          throw new StatementIncompleteError(`statement ${id} of ${day}: the last page has not arrived`);
+        complete.push({ id, ...st });
+      } catch (e) {
+        firstProblem ??= e as Error;
+        notes.push(`statement ${id} left out: ${(e as Error).message}`);
+      }
     }
-    return { pages, refs };
+    if (complete.length === 0) {
+      if (!require) return undefined;
+      const e = firstProblem as Error;
+      throw e instanceof StatementIncompleteError ? e : new StatementIncompleteError(e.message, { cause: e });
+    }
+    complete.sort((a, b) => a.cutoff - b.cutoff || a.arrived - b.arrived || (a.id < b.id ? -1 : 1));
+    const several = complete.length > 1;
+    const out: DayStatements = { pages: [], entries: [], refs: [], gaps: [], notes };
+    for (let k = 0; k < complete.length; k++) {
+      const st = complete[k];
+      if (k > 0) {
+        const prev = complete[k - 1];
+        const expected = prev.pages[prev.pages.length - 1].closing.amount;
+        const opening = st.pages[0].opening.amount;
+        if (opening !== expected)
+          out.gaps.push({
+            statementId: st.id,
+            previousStatementId: prev.id,
+            expectedOpening: expected,
+            opening,
+          });
+      }
+      for (const p of st.pages) {
+        out.pages.push(p);
+        for (const e of p.entries)
+          out.entries.push(several ? { ...e, page: p.page, statementId: st.id } : { ...e, page: p.page });
+      }
+      out.refs.push(...st.refs);
+    }
+    return out;
   }
 
   /** Computes the reconciliation of one day without storing it (also what the audit re-runs). */
@@ -402,17 +490,17 @@ export class CustodianBank {
       throughSequence?: number;
       toleranceDays?: number;
       adjacent?: ReportStatementRef[];
+      /** A re-run: exactly these pages of the day (the stored report's `statements`). */
+      statements?: ReportStatementRef[];
       progress?: BankProgress;
     } = {},
   ): Promise<ReconciliationReport> {
     if (!DATE_RE.test(day))
       throw new InvalidReconciliationInputError(`date must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
-    const stmt = await this.#pagesOf(ledgerAccount, day, true);
-    const { pages, refs } = stmt as NonNullable<typeof stmt>;
+    const stmt = await this.#statementsOf(ledgerAccount, day, true, opts.statements);
+    const { pages, refs, entries, gaps, notes } = stmt as DayStatements;
     const last = pages[pages.length - 1];
     const cutoff = statementCutoff(last);
-    const entries: PagedEntry[] = [];
-    for (const p of pages) for (const e of p.entries) entries.push({ ...e, page: p.page });
     opts.progress?.("read", entries.length, entries.length);
     const adjacentEntries = [];
     const adjacentRefs: ReportStatementRef[] = [];
@@ -426,9 +514,9 @@ export class CustodianBank {
       }
     } else {
       for (const d of [addDays(day, -1), addDays(day, 1)]) {
-        const a = await this.#pagesOf(ledgerAccount, d, false);
+        const a = await this.#statementsOf(ledgerAccount, d, false);
         if (!a) continue;
-        for (const p of a.pages) adjacentEntries.push(...p.entries);
+        adjacentEntries.push(...a.entries);
         adjacentRefs.push(...a.refs);
       }
     }
@@ -461,6 +549,8 @@ export class CustodianBank {
       bankEntries: entries.length,
       ledgerMovements: view.today.length,
       result,
+      gaps,
+      notes,
     });
   }
 

@@ -63,6 +63,19 @@ CREATE INDEX bank_breaks_status ON bank_breaks (status);
 CREATE INDEX bank_breaks_transfer ON bank_breaks (transfer_id);
 `;
 
+/**
+ * Reconciliation reads the ledger by custodian-mirror and customer account around a cut-off
+ * (src/bank/ledger-view.ts): without these it scanned every transfer, several times a day. And each
+ * statement page keeps its parsed content (the canonical JSON whose SHA-256 is `content_hash`), so a
+ * reconciliation does not parse the raw document again; the audit checks it against the raw bytes.
+ */
+const readPath = `
+CREATE INDEX IF NOT EXISTS bank_ledger_transfers_debit ON ledger_transfers (debit_account_id, created_at);
+CREATE INDEX IF NOT EXISTS bank_ledger_transfers_credit ON ledger_transfers (credit_account_id, created_at);
+ALTER TABLE bank_statements ADD COLUMN content TEXT;
+`;
+
 export const bankMigrations: Migration[] = [
   { id: "bank/001_init", sqlite: tables("BLOB", "INTEGER"), postgres: tables("BYTEA", "BIGINT") },
+  { id: "bank/002_read_path", sqlite: readPath, postgres: readPath },
 ];

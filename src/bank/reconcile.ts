@@ -31,6 +31,8 @@ export interface LedgerMovement {
 
 export interface PagedEntry extends StatementEntry {
   page: number;
+  /** Set only when the day has several statements: which one the entry is from. */
+  statementId?: string;
 }
 
 export interface ReconcileInput {
@@ -47,6 +49,8 @@ export interface ReconcileInput {
 }
 
 export interface BankSide {
+  /** Only when the day has several statements (pages of different statements share numbers). */
+  statementId?: string;
   page: number;
   index: number;
   direction: "credit" | "debit";
@@ -91,6 +95,7 @@ function bankSide(e: PagedEntry): BankSide {
     amount: e.amount,
     reversal: e.reversal,
   };
+  if (e.statementId !== undefined) b.statementId = e.statementId;
   if (e.valueDate !== undefined) b.valueDate = e.valueDate;
   if (e.endToEndId !== undefined) b.endToEndId = e.endToEndId;
   if (e.accountServicerRef !== undefined) b.accountServicerRef = e.accountServicerRef;

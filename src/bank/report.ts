@@ -20,15 +20,35 @@ export interface ReportStatementRef {
   documentHash: Hex;
 }
 
+/**
+ * Two consecutive statements of the day that do not chain: the later one opens at another balance
+ * than the earlier one closed at (a statement in between is missing, or a balance is wrong).
+ */
+export interface StatementGap {
+  statementId: string;
+  previousStatementId: string;
+  /** The previous statement's closing balance (minor units). */
+  expectedOpening: bigint;
+  opening: bigint;
+}
+
 export interface ReportBreak {
   /** Position in the report; the break's id is `<report id>/<n>`. */
   n: number;
-  class: BreakClass | "segregation_shortfall";
+  class: BreakClass | "statement_gap" | "segregation_shortfall";
   severity: Severity;
   bank?: Omit<BankSide, "amount"> & { amount: string };
   ledger?: Omit<LedgerSide, "amount"> & { amount: string };
   /** segregation_shortfall only: liabilities − bank closing balance. */
   shortfall?: string;
+  /** statement_gap only; `difference` = opening − expectedOpening. */
+  gap?: {
+    statementId: string;
+    previousStatementId: string;
+    expectedOpening: string;
+    opening: string;
+    difference: string;
+  };
 }
 
 export interface ReconciliationReport {
@@ -79,6 +99,10 @@ export interface BuildReportInput {
   bankEntries: number;
   ledgerMovements: number;
   result: ReconcileResult;
+  /** Breaks in the chain of the day's statements (several statements a day). */
+  gaps?: StatementGap[];
+  /** Extra notes (e.g. a statement of the day left out because pages are missing). */
+  notes?: string[];
 }
 
 export function buildReport(i: BuildReportInput): ReconciliationReport {
@@ -88,6 +112,19 @@ export function buildReport(i: BuildReportInput): ReconciliationReport {
     if (b.ledger) out.ledger = { ...b.ledger, amount: b.ledger.amount.toString() };
     return out;
   });
+  for (const g of i.gaps ?? [])
+    breaks.push({
+      n: breaks.length,
+      class: "statement_gap",
+      severity: severityOf("statement_gap"),
+      gap: {
+        statementId: g.statementId,
+        previousStatementId: g.previousStatementId,
+        expectedOpening: g.expectedOpening.toString(),
+        opening: g.opening.toString(),
+        difference: (g.opening - g.expectedOpening).toString(),
+      },
+    });
   const shortfall = i.customerLiabilities > i.bankClosing ? i.customerLiabilities - i.bankClosing : 0n;
   if (shortfall > 0n)
     breaks.push({
@@ -103,6 +140,7 @@ export function buildReport(i: BuildReportInput): ReconciliationReport {
     );
   if (i.result.infoIgnored > 0)
     notes.push(`${i.result.infoIgnored} information entr${i.result.infoIgnored === 1 ? "y" : "ies"} ignored`);
+  notes.push(...(i.notes ?? []));
   return {
     version: RECONCILIATION_VERSION,
     day: i.day,

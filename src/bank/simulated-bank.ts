@@ -16,10 +16,13 @@ export interface DeriveStatementInput {
   openingDate: string;
   cutoff: number;
   movements: readonly LedgerMovement[];
+  /** Prefix of the entries' account-servicer references (default `SIM-<day>`); a bank sending several statements a day keeps them unique. */
+  servicerRefPrefix?: string;
 }
 
 export function deriveStatement(i: DeriveStatementInput): BankStatement {
   let closing = i.opening;
+  const prefix = i.servicerRefPrefix ?? `SIM-${i.day.replace(/-/g, "")}`;
   const entries: StatementEntry[] = i.movements.map((m, index) => {
     closing += m.direction === "credit" ? m.amount : -m.amount;
     return {
@@ -31,7 +34,7 @@ export function deriveStatement(i: DeriveStatementInput): BankStatement {
       bookingDate: i.day,
       valueDate: m.valueDate,
       endToEndId: m.endToEndId,
-      accountServicerRef: `SIM-${i.day.replace(/-/g, "")}-${String(index + 1).padStart(6, "0")}`,
+      accountServicerRef: `${prefix}-${String(index + 1).padStart(6, "0")}`,
     };
   });
   return {

@@ -152,3 +152,48 @@ export function checkPageChain(pages: readonly BankStatement[], where: string): 
       );
   }
 }
+
+/**
+ * The canonical JSON of a statement page (keys sorted, no whitespace, amounts as decimal strings):
+ * what `content_hash` hashes and what is stored to reconcile from. The same bytes as
+ * `canonicalJson` of the page with its bigints as strings, in one pass.
+ */
+export function statementContent(s: BankStatement): string {
+  return canonical(s);
+}
+
+function canonical(v: unknown): string {
+  if (typeof v === "bigint") return `"${v.toString()}"`;
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++)
+      out += (i ? "," : "") + (v[i] === undefined ? "null" : canonical(v[i]));
+    return `${out}]`;
+  }
+  const o = v as Record<string, unknown>;
+  let out = "{";
+  let first = true;
+  for (const k of Object.keys(o).sort()) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(k)}:${canonical(x)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** A statement page back from its stored content (see statementContent). */
+export function statementFromContent(text: string): BankStatement {
+  const s = JSON.parse(text) as Omit<BankStatement, "opening" | "closing" | "entries"> & {
+    opening: Omit<StatementBalance, "amount"> & { amount: string };
+    closing: Omit<StatementBalance, "amount"> & { amount: string };
+    entries: (Omit<StatementEntry, "amount"> & { amount: string })[];
+  };
+  return {
+    ...s,
+    opening: { ...s.opening, amount: BigInt(s.opening.amount) },
+    closing: { ...s.closing, amount: BigInt(s.closing.amount) },
+    entries: s.entries.map((e) => ({ ...e, amount: BigInt(e.amount) })),
+  };
+}

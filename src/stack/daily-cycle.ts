@@ -4,7 +4,7 @@ import { readSolvencyDay } from "../chain/actions/read-solvency-day";
 import type { SigningClients } from "../chain/dev";
 import type { CustodianBank, StoredReconciliation } from "../bank";
 import type { StatementInbox } from "../bank/inbox";
-import { UnknownReconciliationError } from "../bank";
+import { StatementIncompleteError, UnknownReconciliationError } from "../bank";
 import { dayNumberOf } from "../protocol/balance-proof-v1";
 import type { Logger } from "../logging";
 import type { SolvencyWatcher } from "../solvency";
@@ -14,8 +14,11 @@ import type { SimulatedBankDay } from "./simulated-bank";
 /**
  * The stack's daily cycle, run every `cycleIntervalMs`: once a business day has ended,
  * 1. the simulated bank (demo/tests) sends that day's statements into the inbox;
- * 2. every day with a complete, logged statement is reconciled once per custody account (a re-run
- *    with the same inputs stores nothing new, see CustodianBank.reconcile);
+ * 2. every day with a complete, logged statement is reconciled per custody account, and again when
+ *    another statement of that day is logged (a custodian may send several a day; they chain, and a
+ *    gap in the chain is a `statement_gap` break of the report, see docs/reconciliation-v1.md). A
+ *    day whose statement still misses pages waits, logged once (a re-run with the same inputs stores
+ *    nothing new, see CustodianBank.reconcile);
  * 3. on the embedded chain the dev custodian key, playing the bank, attests each reconciled day's
  *    closing balance and the SHA-256 of the stored statement it comes from (outside the embedded
  *    stack that is the bank's own job: docs/operations.md);
@@ -51,7 +54,10 @@ export function createDailyCycle(o: {
   onEvent?: (e: DailyCycleEvent) => void;
 }): DailyCycle {
   let sentThrough = o.firstDay;
-  const reconciled = new Set<string>();
+  /** Per account and day: the newest statement fact the day was reconciled (and attested) with. */
+  const reconciled = new Map<string, number>();
+  /** Per account and day: the last incompleteness reported, so a waiting day is logged once. */
+  const waiting = new Map<string, string>();
   const attested = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -111,12 +117,25 @@ export function createDailyCycle(o: {
       }
     }
     await o.inbox.scan();
-    for (const { ledgerAccount, day } of await o.bank.statementDays()) {
+    for (const { ledgerAccount, day, latestFact } of await o.bank.statementDays()) {
       const key = `${ledgerAccount}|${day}`;
-      if (reconciled.has(key)) continue;
+      if ((reconciled.get(key) ?? -1) >= latestFact) continue;
       let done = (await reconciliations(day)).find((r) => r.ledgerAccount === ledgerAccount);
+      // A statement of the day logged after the stored run (several statements a day): run again.
+      if (done && done.factSequence < latestFact) done = undefined;
       if (!done) {
-        [done] = await o.bank.reconcile(day, { ledgerAccount });
+        try {
+          [done] = await o.bank.reconcile(day, { ledgerAccount });
+        } catch (e) {
+          // Pages still missing: the day waits for them. Said once, not on every cycle.
+          if (!(e instanceof StatementIncompleteError)) throw e;
+          if (waiting.get(key) !== e.message) {
+            waiting.set(key, e.message);
+            o.log.warn({ day, ledgerAccount, error: e.message }, "statement incomplete; the day waits");
+          }
+          continue;
+        }
+        waiting.delete(key);
         o.log.info(
           {
             day,
@@ -128,7 +147,7 @@ export function createDailyCycle(o: {
         );
         o.onEvent?.({ kind: "reconciled", day, detail: done });
       }
-      if (await attest(done)) reconciled.add(key);
+      if (await attest(done)) reconciled.set(key, latestFact);
     }
     await o.watcher?.poll();
   }

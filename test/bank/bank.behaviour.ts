@@ -322,4 +322,84 @@ export function bankBehaviour(
     ]);
     expect(cleared).to.deep.equal([[D1, "ledger_only", "d3"]]);
   });
+
+  /** One statement per batch of the day's movements (booked up to `cutoff`), as a custodian sending several a day. */
+  async function intraday(id: string, opening: bigint, from: number, cutoff: number) {
+    const view = await readLedgerDay(env.db, "bank-eur", "EUR", cutoffOf(D1));
+    return deriveStatement({
+      id,
+      account: IBAN,
+      currency: "EUR",
+      exponent: 2,
+      day: D1,
+      opening,
+      openingDate: D1,
+      cutoff,
+      movements: view.today.filter((m) => m.createdAt > from && m.createdAt <= cutoff),
+      servicerRefPrefix: id,
+    });
+  }
+
+  it("reconciles a day of several consecutive statements as one chain, and re-runs it from the pages it used", async () => {
+    await dayOne();
+    const a = await intraday("EUR-D1-A", 0n, 0, at(D1, 11));
+    const b = await intraday("EUR-D1-B", a.closing.amount, at(D1, 11), cutoffOf(D1));
+    expect([a.entries.length, b.entries.length]).to.deep.equal([2, 1]);
+    // Sent out of order: the chain follows the statements' cut-offs, not their arrival.
+    await env.bank.importStatement(env.xml(b));
+    await env.bank.importStatement(env.xml(a, "02"));
+    const [rec] = await env.bank.reconcile(D1);
+    expect(rec.report.breaks).to.deep.equal([]);
+    expect(rec.report.counts).to.deep.include({ bankEntries: 3, matched: 3 });
+    expect(rec.report.balances).to.deep.equal({ bank: "320050", ledger: "320050", difference: "0" });
+    expect(rec.report.statements.map((r) => r.id)).to.deep.equal(["EUR-D1-A", "EUR-D1-B"]);
+    // A third statement of the day arrives later: the audit's re-run of the first run still uses
+    // exactly the statements that run listed.
+    env.setTime(at(D1, 16));
+    await env.deposit("d3", "carol", 5_000n, "E2E-DEP-CAROL-0001");
+    const c = await intraday("EUR-D1-C", b.closing.amount, cutoffOf(D1) - 1, cutoffOf(D1) + 1);
+    await env.bank.importStatement(env.xml(c));
+    const rerun = await env.bank.computeReconciliation("bank-eur", D1, {
+      throughSequence: rec.report.ledger.throughSequence,
+      toleranceDays: rec.report.toleranceDays,
+      adjacent: rec.report.adjacentStatements,
+      statements: rec.report.statements,
+    });
+    expect(rerun).to.deep.equal(rec.report);
+  });
+
+  it("a gap in the day's chain of statements is one statement_gap break, not an error", async () => {
+    await dayOne();
+    const a = await intraday("EUR-D1-A", 0n, 0, at(D1, 11));
+    const missing = await intraday("EUR-D1-B", a.closing.amount, at(D1, 11), at(D1, 12));
+    expect(missing.entries.length).to.equal(1);
+    const c = await intraday("EUR-D1-C", missing.closing.amount, at(D1, 12), cutoffOf(D1));
+    await env.bank.importStatement(env.xml(a));
+    await env.bank.importStatement(env.xml(c)); // B never arrives
+    const [rec] = await env.bank.reconcile(D1);
+    const gap = rec.report.breaks.filter((x) => x.class === "statement_gap");
+    expect(gap).to.have.length(1);
+    expect(gap[0].severity).to.equal("high");
+    expect(gap[0].gap).to.deep.equal({
+      statementId: "EUR-D1-C",
+      previousStatementId: "EUR-D1-A",
+      expectedOpening: "350050",
+      opening: "320050",
+      difference: "-30000",
+    });
+    // B's movement (the withdrawal) is not in any statement: a ledger_only break besides the gap.
+    expect(rec.report.breaks.map((x) => [x.class, x.ledger?.transferId])).to.deep.include([
+      "ledger_only",
+      "w1-paid",
+    ]);
+    expect((await env.bank.alarmSummary()).openBreaks).to.deep.include({ statement_gap: 1 });
+    // A re-run supersedes the earlier run's breaks: the gap stays one open break.
+    await env.bank.reconcile(D1);
+    expect((await env.bank.listBreaks()).filter((x) => x.class === "statement_gap")).to.have.length(1);
+    // The missing statement arrives: the chain closes and the re-run has no gap.
+    await env.bank.importStatement(env.xml(missing));
+    const [closed] = await env.bank.reconcile(D1);
+    expect(closed.report.breaks).to.deep.equal([]);
+    expect((await env.bank.alarmSummary()).openBreaks).to.deep.equal({});
+  });
 }

@@ -14,7 +14,14 @@ import { currencyExponent, formatMinorUnits, parseMinorUnits } from "../../src/b
 import { parseCamt053 } from "../../src/bank/camt053";
 import { parseStatementJson } from "../../src/bank/json-feed";
 import { parseStatementDocument } from "../../src/bank/parse";
-import { statementCutoff, statementDay } from "../../src/bank/statement";
+import {
+  statementContent,
+  statementCutoff,
+  statementDay,
+  statementFromContent,
+} from "../../src/bank/statement";
+import { canonicalJson } from "../../src/ledger/canonical";
+import type { JsonValue } from "../../src/ledger/types";
 
 const fixture = (name: string) => readFileSync(join(__dirname, "fixtures", name));
 const text = (name: string) => fixture(name).toString("utf8");
@@ -209,5 +216,27 @@ describe("bank: camt.053 parsing", () => {
       StatementBalanceMismatchError,
       /^\$\.statements\[0\]$/,
     );
+  });
+});
+
+describe("bank: stored statement content", () => {
+  it("is the canonical JSON the content hash always covered, and reads back to the same page", () => {
+    const files = [
+      "camt053-v02-eur.xml",
+      "camt053-v02-jpy.xml",
+      "camt053-v08-cny.xml",
+      "camt053-v08-usd-p1.xml",
+      "camt053-v08-usd-p2.xml",
+      "statement-v1-eur.json",
+    ];
+    for (const f of files)
+      for (const s of parseStatementDocument(fixture(f)).statements) {
+        // The form content hashes had before contents were stored (bigints as strings, JSON round trip).
+        const before = canonicalJson(
+          JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as JsonValue,
+        );
+        expect(statementContent(s), f).to.equal(before);
+        expect(statementFromContent(statementContent(s)), f).to.deep.equal(s);
+      }
   });
 });

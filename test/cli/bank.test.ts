@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -136,6 +137,21 @@ describe("cli: custody statements import / reconcile, and the bank audit", () =>
       expect(bad.firstDifferingDay, JSON.stringify(bad.findings)).to.equal(days[1]);
       expect(bad.findings.map((f) => f.message).join("\n")).to.contain("re-hashes");
       db.sqlite.prepare("UPDATE bank_documents SET raw = ? WHERE hash = ?").run(row.raw, row.hash);
+      // The parsed content a reconciliation reads, rewritten with its hash: the raw bytes disagree.
+      const page = db.sqlite
+        .prepare("SELECT content, content_hash FROM bank_statements WHERE document_hash = ?")
+        .get(row.hash) as { content: string; content_hash: string };
+      const content = page.content.replace("E2E-12", "E2E-11");
+      const contentHash = `0x${createHash("sha256").update(content).digest("hex")}`;
+      const setContent = db.sqlite.prepare(
+        "UPDATE bank_statements SET content = ?, content_hash = ? WHERE document_hash = ?",
+      );
+      setContent.run(content, contentHash, row.hash);
+      const rewritten = await auditBank(db);
+      expect(rewritten.firstDifferingDay, JSON.stringify(rewritten.findings)).to.equal(days[1]);
+      expect(rewritten.findings.map((f) => f.message).join("\n")).to.contain("stored content differs");
+      setContent.run(page.content, page.content_hash, row.hash);
+      expect((await auditBank(db)).passed).to.equal(true);
       // A stored report edited after the fact no longer matches its logged hash.
       db.sqlite
         .prepare(

@@ -133,7 +133,14 @@ export function registerBankMetrics(registry: Registry, bank: BankPort): void {
     async collect() {
       const s = await bank.alarmSummary();
       this.reset();
-      for (const c of ["bank_only", "ledger_only", "amount_mismatch", "duplicate", "segregation_shortfall"])
+      for (const c of [
+        "bank_only",
+        "ledger_only",
+        "amount_mismatch",
+        "duplicate",
+        "statement_gap",
+        "segregation_shortfall",
+      ])
         this.set({ class: c }, s.openBreaks[c] ?? 0);
     },
   });
