@@ -539,6 +539,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           "the chain lost blocks the escrow bridge had scanned; scanning again",
         );
       }
+      await applyEvents(from, ctx.tip);
+      // After the event scan, so what it finds is what the scan missed; before creating escrows,
+      // so one the chain lost is created again in this step.
       if (
         rolledBack ||
         reconciledAt === undefined ||
@@ -546,7 +549,6 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       )
         await reconcilePending(ctx.tip, ctx.sender);
       await createMissing(ctx.sender);
-      await applyEvents(from, ctx.tip);
       await settleDue(ctx.sender);
     },
     alarm(): RelayerAlarm | undefined {
