@@ -471,14 +471,15 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     );
   }
 
-  async function applyEvents(from: number, tip: number) {
+  /** Scans [from, confirmed tip]; returns the last block scanned (from - 1 if none). */
+  async function applyEvents(from: number, tip: number): Promise<number> {
     const safe = safeTip(tip);
     while (from <= safe) {
       const to = Math.min(safe, from + (o.maxBlockRange ?? 2000) - 1);
       // Read before the events: if the chain replaces block `to` after this, the next step sees
       // the cursor's hash gone and scans again.
       const hash = await hashAt(to);
-      if (hash === undefined) return; // the chain lost blocks since `tip` was read: next step
+      if (hash === undefined) break; // the chain lost blocks since `tip` was read: next step
       for (const { kind, escrowId, chainEventId } of await readEscrowDecisions(o.publicClient, o.escrow, {
         fromBlock: from,
         toBlock: to,
@@ -488,15 +489,16 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       await saveCursor(to, hash);
       from = to + 1;
     }
+    return from - 1;
   }
 
   /**
    * Checks every pending escrow hold against its escrow's state on chain (a view call, which no lost
    * or missed event can hide): an escrow the chain does not have is forgotten (and so created
-   * again); a decided one has its decision event looked up (in confirmed blocks) and applied.
+   * again); a decided one has its decision event looked up in the blocks the scan has passed
+   * (`scanned` and below: a later one is the scan's to apply) and applied.
    */
-  async function reconcilePending(tip: number, sender: TxSender) {
-    const safe = safeTip(tip);
+  async function reconcilePending(scanned: number, sender: TxSender) {
     const creating = new Set(
       (await sender.inFlight("escrow-create")).map((p) => String(p.request.meta?.escrowId)),
     );
@@ -514,10 +516,10 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       const kind = onChain.state === "Released" ? "release" : "refund";
       const ev = await findEscrowDecision(o.publicClient, o.escrow, id, kind, {
         fromBlock: o.fromBlock,
-        toBlock: safe,
+        toBlock: scanned,
         maxBlockRange: o.maxBlockRange,
       });
-      if (!ev) continue; // in a block not yet confirmed (or mined since `tip`): a later step
+      if (!ev) continue; // in a block the scan has not reached (not yet confirmed or saved)
       o.log.warn(
         { escrowId: id, holdId: hold.id, chainEventId: ev.chainEventId, blockNumber: ev.blockNumber },
         `escrow ${kind} found by its state on chain, not by the event scan`,
@@ -545,7 +547,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           "the chain lost blocks the escrow bridge had scanned; scanning again",
         );
       }
-      await applyEvents(from, ctx.tip);
+      const scanned = await applyEvents(from, ctx.tip);
       // After the event scan, so what it finds is what the scan missed; before creating escrows,
       // so one the chain lost is created again in this step.
       if (
@@ -553,7 +555,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         reconciledAt === undefined ||
         Date.now() - reconciledAt >= (o.reconcileIntervalMs ?? 30_000)
       )
-        await reconcilePending(ctx.tip, ctx.sender);
+        await reconcilePending(scanned, ctx.sender);
       await createMissing(ctx.sender);
       await settleDue(ctx.sender);
     },
