@@ -22,12 +22,6 @@ export interface StartAnvilParameters {
   statePath?: string;
   /** With `statePath`: also dump the state every this many seconds, so a crash loses at most that much. */
   stateIntervalSeconds?: number;
-  /**
-   * With `statePath`: also copy the state file aside (`<state>.last-good`) this often while the node
-   * runs, whenever it parses, so a dump torn by a kill loses only what came after that copy rather
-   * than everything since the start; {@link AnvilNode.durableBlock} then tells which blocks are safe.
-   */
-  lastGoodIntervalSeconds?: number;
   /** Seconds between blocks; omitted = mine each transaction at once. */
   blockTime?: number;
   chainId?: number;
@@ -108,13 +102,6 @@ export interface AnvilNode {
   pid?: number;
   /** Stops the node; with a state path, anvil writes the state file before exiting. */
   stop(): Promise<void>;
-  /**
-   * With a state path: the newest block of the last copy of the state kept aside (at start and
-   * every `lastGoodIntervalSeconds`). A block at or below it survives a kill of the node at any
-   * moment: the next start loads that copy or a newer state file. Blocks above it may be lost.
-   * Undefined without a state path (nothing is kept; a stop loses the chain).
-   */
-  durableBlock?(): number | undefined;
 }
 
 /** Path of the anvil binary shipped by @foundry-rs/anvil (override with CUSTODY_ANVIL_BIN). */
@@ -141,32 +128,6 @@ export function lastGoodStatePath(statePath: string): string {
   return `${statePath}.last-good`;
 }
 
-/** `best_block_number` of a parsed anvil state file (0 if absent: only the genesis block). */
-function bestBlockOf(state: unknown): number {
-  const n = (state as { best_block_number?: unknown } | null)?.best_block_number;
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : 0;
-}
-
-/**
- * Copies the state file aside as the last good one (atomically) if it parses, and returns the
- * newest block it holds; undefined, with nothing copied, if it is missing or does not parse
- * (anvil is rewriting it, or was killed doing so).
- */
-export async function saveLastGoodState(statePath: string): Promise<number | undefined> {
-  let text: string;
-  let state: unknown;
-  try {
-    text = await fs.promises.readFile(statePath, "utf8");
-    state = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const good = lastGoodStatePath(statePath);
-  await fs.promises.writeFile(`${good}.tmp`, text, { mode: 0o600 });
-  await fs.promises.rename(`${good}.tmp`, good);
-  return bestBlockOf(state);
-}
-
 /**
  * anvil rewrites its state file in place: killed mid-write (kill -9, power loss) it leaves a
  * truncated file it then refuses to load. So at every start a state file that parses is copied
@@ -174,15 +135,12 @@ export async function saveLastGoodState(statePath: string): Promise<number | und
  * the previous start, and the relayer re-sends what the chain lost (its transactions are recorded
  * first). The broken file is kept as `<state>.broken-<time>` for inspection.
  */
-function keepLastGoodState(statePath: string): number {
-  if (!fs.existsSync(statePath)) return 0;
+function keepLastGoodState(statePath: string): void {
+  if (!fs.existsSync(statePath)) return;
   const good = lastGoodStatePath(statePath);
   let text = fs.readFileSync(statePath, "utf8");
   try {
-    const best = bestBlockOf(JSON.parse(text));
-    fs.writeFileSync(`${good}.tmp`, text, { mode: 0o600 });
-    fs.renameSync(`${good}.tmp`, good);
-    return best;
+    JSON.parse(text);
   } catch {
     const broken = `${statePath}.broken-${Date.now()}`;
     fs.renameSync(statePath, broken);
@@ -197,8 +155,10 @@ function keepLastGoodState(statePath: string): number {
     fs.writeFileSync(`${statePath}.tmp`, text, { mode: 0o600 });
     fs.renameSync(`${statePath}.tmp`, statePath);
     process.emitWarning(`chain state ${statePath} was unreadable (kept as ${broken}); resumed from ${good}`);
-    return bestBlockOf(JSON.parse(text));
+    return;
   }
+  fs.writeFileSync(`${good}.tmp`, text, { mode: 0o600 });
+  fs.renameSync(`${good}.tmp`, good);
 }
 
 /**
@@ -228,7 +188,7 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
     if (params.stateIntervalSeconds) args.push("--state-interval", String(params.stateIntervalSeconds));
   }
   if (params.pidFile) await reclaimAnvil(params.pidFile);
-  let durable = params.statePath ? keepLastGoodState(params.statePath) : undefined;
+  if (params.statePath) keepLastGoodState(params.statePath);
   const child = spawn(anvilBinaryPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
@@ -276,34 +236,14 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
         fs.writeFileSync(pidFile, JSON.stringify(rec) + "\n", { mode: 0o600 });
       }
     }
-    const statePath = params.statePath;
-    let copying: Promise<void> | undefined;
-    const copier =
-      statePath && params.lastGoodIntervalSeconds
-        ? setInterval(() => {
-            // The dump may be torn mid-write (then it does not parse and is skipped); a copy that
-            // parses never goes back in blocks, as anvil only dumps its current state.
-            copying ??= saveLastGoodState(statePath)
-              .then((n) => {
-                if (n !== undefined && child.exitCode === null && child.signalCode === null)
-                  durable = Math.max(durable ?? 0, n);
-              })
-              .catch(() => undefined)
-              .finally(() => (copying = undefined));
-          }, params.lastGoodIntervalSeconds * 1000)
-        : undefined;
-    copier?.unref();
     return {
       rpcUrl,
       chainId,
       pid: child.pid,
       stop: async () => {
-        if (copier) clearInterval(copier);
-        await copying;
         await stopChild(child, exited);
         if (pidFile) fs.rmSync(pidFile, { force: true });
       },
-      durableBlock: () => durable,
     };
   } catch (err) {
     await stopChild(child, exited);

@@ -82,11 +82,6 @@ export interface EscrowBridgeOptions {
   fromBlock: number;
   /** Apply events only from blocks this deep (0 on a dev chain). */
   confirmations?: number;
-  /**
-   * The newest block the chain keeps if its node is killed (see RelayerOptions.durableBlock): events
-   * in later blocks wait, so the ledger never applies a decision the chain may still forget.
-   */
-  durableBlock?: () => number | undefined;
   /** Blocks per log query (default 2000). */
   maxBlockRange?: number;
   /**
@@ -402,8 +397,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     if (o.faults) await o.faults("escrow:afterApply");
   }
 
-  const safeTip = (tip: number) =>
-    Math.min(tip - Math.max(0, (o.confirmations ?? 0) - 1), o.durableBlock?.() ?? Number.MAX_SAFE_INTEGER);
+  const safeTip = (tip: number) => tip - Math.max(0, (o.confirmations ?? 0) - 1);
 
   /** Hash of block `n`, lower-case, or undefined if the chain has no such block (yet, or any more). */
   async function hashAt(n: number): Promise<string | undefined> {

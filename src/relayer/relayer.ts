@@ -45,12 +45,6 @@ export interface RelayerOptions {
   policy?: Partial<AnchorPolicy>;
   /** Blocks an anchor must be deep before it is final (0 on a dev chain). Default 0. */
   confirmations?: number;
-  /**
-   * The newest block the chain is known to keep if its node is killed (a local node that saves its
-   * state to a file: the block of the last saved copy, `AnvilNode.durableBlock`). An anchor in a
-   * later block is not final yet, so no receipt is issued against it. Undefined: no such limit.
-   */
-  durableBlock?: () => number | undefined;
   lease?: LeaderLease;
   /** TTL of the default SQLite lease row (default 10 s); a standby takes over this long after a crash. */
   leaseTtlMs?: number;
@@ -364,7 +358,7 @@ export class Relayer {
     }
     await this.anchors.upsert(added);
     const finals = [...added, ...(await this.anchors.list({ limit: 1000 }))].filter(
-      (r) => !r.final && this.isFinal(r.blockNumber, tip),
+      (r) => !r.final && isFinal(r.blockNumber, tip, this.o.confirmations ?? 0),
     );
     if (finals.length) await this.anchors.markFinal(Math.max(...finals.map((r) => r.headIndex)));
 
@@ -500,20 +494,11 @@ export class Relayer {
       const head = await readLatestHead(pc, this.contract);
       if (!head) return 0;
       const tip = Number(await pc.getBlockNumber({ cacheTime: 0 }));
-      if (this.isFinal(head.blockNumber, tip)) return head.treeSize;
+      if (isFinal(head.blockNumber, tip, this.o.confirmations ?? 0)) return head.treeSize;
     } catch {
       // chain unreachable: fall back to what was last recorded
     }
     return fin?.treeSize ?? 0;
-  }
-
-  /** Deep enough (`confirmations`) and, on a chain that can lose its last blocks, saved. */
-  private isFinal(blockNumber: number, tip: number): boolean {
-    const durable = this.o.durableBlock?.();
-    return (
-      isFinal(blockNumber, tip, this.o.confirmations ?? 0) &&
-      (durable === undefined || blockNumber <= durable)
-    );
   }
 
   private async refreshLag() {

@@ -300,9 +300,6 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
         // A node left running by a previous process that was killed is ours to stop; no other.
         pidFile: path.join(config.dataDir, "chain", "anvil.pid.json"),
         stateIntervalSeconds: 1,
-        // A dump torn by a kill then loses at most the blocks since the last copy; anchors and
-        // escrow decisions count only once a copy holds their block (durableBlock below).
-        lastGoodIntervalSeconds: 2,
         blockTime: config.blockTime || undefined,
         chainId: DEV_CHAIN_ID,
       });
@@ -562,7 +559,6 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
       },
       requiredRoles,
       confirmations: config.confirmations,
-      durableBlock: node?.durableBlock,
       registry,
       log: relayerLog,
       tasks: [
@@ -573,7 +569,6 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
           escrow: deployment.custodyEscrow as Address,
           fromBlock: deployment.deploymentBlock,
           confirmations: config.confirmations,
-          durableBlock: node?.durableBlock,
           log: relayerLog,
         }),
         createCosignatureTask({

@@ -56,25 +56,4 @@ describe("chain: anvil's state file survives a crash in the middle of writing it
     expect((err as NodeStartError).message).to.contain("unreadable");
     expect(fs.existsSync(statePath)).to.equal(false);
   });
-
-  it("copied aside while it runs: after a kill and a torn dump the chain resumes from the last copy, whose block durableBlock() told", async () => {
-    const statePath = path.join(dir, "state.json");
-    let node = await startAnvil({ statePath, stateIntervalSeconds: 1, lastGoodIntervalSeconds: 1 });
-    expect(node.durableBlock?.()).to.equal(0);
-    await rpc(node.rpcUrl, "anvil_mine", ["0x5"]);
-    while ((node.durableBlock?.() ?? 0) < 5) await new Promise((r) => setTimeout(r, 100));
-    const durable = node.durableBlock!()!;
-    // kill -9, then the state file left torn by a dump in progress.
-    process.kill(node.pid!, "SIGKILL");
-    await node.stop(); // the copier stops; the node is gone already
-    const full = fs.readFileSync(statePath, "utf8");
-    fs.writeFileSync(statePath, full.slice(0, Math.floor(full.length / 2)));
-    node = await startAnvil({ statePath });
-    try {
-      expect(Number(await rpc(node.rpcUrl, "eth_blockNumber"))).to.be.at.least(durable);
-      expect(node.durableBlock?.()).to.be.at.least(durable);
-    } finally {
-      await node.stop();
-    }
-  });
 });

@@ -43,14 +43,9 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
   // A fresh contract per test: the anchor history of one test must not leak into the next.
   const redeploy = () => chain.deploy();
 
-  function make(
-    deployment = chain.deployment,
-    policy = { batchSize: 10, maxDelayMs: 60_000 },
-    durableBlock?: () => number | undefined,
-  ) {
+  function make(deployment = chain.deployment, policy = { batchSize: 10, maxDelayMs: 60_000 }) {
     registry = new Registry();
     relayer = createRelayer({
-      durableBlock,
       db,
       source,
       publicClient: chain.clients.publicClient,
@@ -197,24 +192,5 @@ describe("relayer: anchoring on a real chain (anvil)", function () {
     const receipt = await pc.getTransactionReceipt({ hash: rec.txHash });
     expect(receipt.status).to.equal("success");
     expect((await r.anchors.list()).length).to.equal(1);
-  });
-
-  it("on a chain that can lose its last blocks, an anchor is final (receipts use it) only once its block is saved", async () => {
-    const deployment = await redeploy();
-    let durable = 0; // the newest block a saved copy of the chain's state holds
-    const r = make(deployment, { batchSize: 10, maxDelayMs: 60_000 }, () => durable);
-    await appendEntries(db, 10);
-    const { anchored } = await r.runOnce();
-    expect(anchored).to.include({ headIndex: 0, treeSize: 10, final: false });
-    expect(await r.anchors.covering(3), "no receipt against an unsaved anchor").to.equal(undefined);
-    expect(r.status().lagEntries).to.equal(10);
-
-    durable = anchored!.blockNumber - 1;
-    await r.runOnce();
-    expect(await r.anchors.latestFinal()).to.equal(undefined);
-    durable = anchored!.blockNumber;
-    await r.runOnce();
-    expect((await r.anchors.covering(3))?.headIndex).to.equal(0);
-    expect(r.status().lagEntries).to.equal(0);
   });
 });
