@@ -2,7 +2,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { createEscrowCallData } from "../chain/actions/create-escrow";
 import { findEscrow } from "../chain/actions/find-escrow";
 import type { OnChainEscrow } from "../chain/actions/read-escrow";
-import { readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
+import { findEscrowDecision, readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
 import { readEscrowSettlement, settleEscrowCallData } from "../chain/actions/settle-escrow";
 import {
   EscrowTermsInvalidError,
@@ -84,6 +84,11 @@ export interface EscrowBridgeOptions {
   confirmations?: number;
   /** Blocks per log query (default 2000). */
   maxBlockRange?: number;
+  /**
+   * Every this often (and at the first step, and whenever the chain is seen to have lost blocks)
+   * each pending escrow hold is checked against its escrow's state on chain (default 30 s).
+   */
+  reconcileIntervalMs?: number;
   termsOf?: (hold: EscrowHold) => Promise<EscrowTerms>;
   log: Logger;
   metrics?: RelayerMetrics;
@@ -91,6 +96,8 @@ export interface EscrowBridgeOptions {
 }
 
 const CURSOR = "escrow-events";
+/** Recent cursor positions kept to resume from after the chain lost blocks. */
+const CHECKPOINTS = 64;
 
 type EscrowAlarmKind = "escrow-decided-otherwise" | "escrow-terms-mismatch";
 
@@ -125,6 +132,16 @@ function termsOnChain(e: OnChainEscrow): EscrowTerms {
  * (HoldAlreadyDecidedError), or is recorded as an alarm in `relayer_escrow_alarms` (a hold decided
  * the other way, terms that differ). Any other error (a busy database, a dropped connection) fails
  * the step without moving the cursor; the next step retries the same events.
+ *
+ * The chain may lose blocks the cursor has passed (a local node restarted from an older state file,
+ * a reorganisation): the cursor keeps the hash of its block, and when the chain no longer has that
+ * block, scanning resumes after the newest recent cursor position whose block the chain still has
+ * (`relayer_cursor_blocks`), or else from `fromBlock`; what the bridge remembers about escrows on
+ * chain is forgotten, so escrows created in lost blocks are created again. Independently of events,
+ * every pending escrow hold is checked against its escrow's *state* on chain at the first step,
+ * every `reconcileIntervalMs` and after lost blocks: a decided escrow whose decision is not in the
+ * ledger has its decision event looked up and applied. Each decision is applied at most once
+ * whichever way it is found (the ledger is idempotent per hold and per chain event).
  */
 export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const known = new Set<string>();
@@ -132,6 +149,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const termsOf = o.termsOf ?? ((h: EscrowHold) => onChainTermsOf(o.ledger, h));
   let alarms: { escrowId: string; kind: EscrowAlarmKind; message: string }[] | undefined;
   let metrics = o.metrics;
+  let reconciledAt: number | undefined;
 
   /** Alarms as the table holds them; `fresh` rereads it, so one an operator cleared is gone. */
   async function loadAlarms(fresh = false) {
@@ -329,6 +347,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       o.log.warn({ escrowId, chainEventId }, "escrow event for an escrow this ledger does not hold");
       return;
     }
+    // Already decided this way (by this event or another one with the same outcome, e.g. the same
+    // decision mined again after the chain lost blocks): the ledger would refuse it as such.
+    if (hold.status === (kind === "release" ? "posted" : "voided")) return;
     if (!known.has(escrowId)) {
       const onChain = await findEscrow(o.publicClient, o.escrow, escrowId);
       if (!onChain || !(await termsMatch(hold, onChain, chainEventId))) {
@@ -376,29 +397,132 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     if (o.faults) await o.faults("escrow:afterApply");
   }
 
-  async function applyEvents(tip: number) {
-    const safe = tip - Math.max(0, (o.confirmations ?? 0) - 1);
-    const rows = await all<{ block_number: number | string }>(
+  const safeTip = (tip: number) => tip - Math.max(0, (o.confirmations ?? 0) - 1);
+
+  /** Hash of block `n`, lower-case, or undefined if the chain has no such block (yet, or any more). */
+  async function hashAt(n: number): Promise<string | undefined> {
+    try {
+      return (await o.publicClient.getBlock({ blockNumber: BigInt(n) })).hash?.toLowerCase();
+    } catch (e) {
+      if ((e as { name?: string }).name === "BlockNotFoundError") return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * The first block to scan. A cursor whose block the chain no longer has (shorter chain, or another
+   * block at that height) moves back to the newest recent position the chain still has, or to
+   * `fromBlock`; then returns `rolledBack` so the caller forgets what it knew of the chain.
+   */
+  async function scanStart(): Promise<{ from: number; rolledBack?: { cursor: number; head: number } }> {
+    const rows = await all<{ block_number: number | string; block_hash: string | null }>(
       o.db,
-      "SELECT block_number FROM relayer_cursors WHERE name = ?",
+      "SELECT block_number, block_hash FROM relayer_cursors WHERE name = ?",
       [CURSOR],
     );
-    let from = rows[0] ? Number(rows[0].block_number) + 1 : o.fromBlock;
+    if (!rows[0]) return { from: o.fromBlock };
+    const cursor = Number(rows[0].block_number);
+    const hash = await hashAt(cursor);
+    // A cursor written before block hashes were kept is trusted as long as the chain reaches it.
+    if (hash !== undefined && (rows[0].block_hash === null || hash === rows[0].block_hash.toLowerCase()))
+      return { from: cursor + 1 };
+    const head = Number(await o.publicClient.getBlockNumber({ cacheTime: 0 }));
+    const kept = await all<{ block_number: number | string; block_hash: string }>(
+      o.db,
+      "SELECT block_number, block_hash FROM relayer_cursor_blocks WHERE name = ? AND block_number < ? ORDER BY block_number DESC",
+      [CURSOR, cursor],
+    );
+    let resume: { n: number; hash: string } | undefined;
+    for (const k of kept) {
+      const n = Number(k.block_number);
+      if (n <= head && (await hashAt(n)) === k.block_hash) {
+        resume = { n, hash: k.block_hash };
+        break;
+      }
+    }
+    const from = resume ? resume.n + 1 : o.fromBlock;
+    await run(o.db, "DELETE FROM relayer_cursor_blocks WHERE name = ? AND block_number >= ?", [CURSOR, from]);
+    if (resume) await saveCursor(resume.n, resume.hash);
+    else await run(o.db, "DELETE FROM relayer_cursors WHERE name = ?", [CURSOR]);
+    return { from, rolledBack: { cursor, head } };
+  }
+
+  async function saveCursor(n: number, hash: string) {
+    await run(
+      o.db,
+      "INSERT INTO relayer_cursors (name, block_number, block_hash) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash",
+      [CURSOR, n, hash],
+    );
+    await run(
+      o.db,
+      "INSERT INTO relayer_cursor_blocks (name, block_number, block_hash) VALUES (?, ?, ?) ON CONFLICT (name, block_number) DO UPDATE SET block_hash = excluded.block_hash",
+      [CURSOR, n, hash],
+    );
+    await run(
+      o.db,
+      `DELETE FROM relayer_cursor_blocks WHERE name = ? AND block_number < (SELECT MIN(block_number) FROM (SELECT block_number FROM relayer_cursor_blocks WHERE name = ? ORDER BY block_number DESC LIMIT ${CHECKPOINTS}) AS newest)`,
+      [CURSOR, CURSOR],
+    );
+  }
+
+  /** Scans [from, confirmed tip]; returns the last block scanned (from - 1 if none). */
+  async function applyEvents(from: number, tip: number): Promise<number> {
+    const safe = safeTip(tip);
     while (from <= safe) {
       const to = Math.min(safe, from + (o.maxBlockRange ?? 2000) - 1);
+      // Read before the events: if the chain replaces block `to` after this, the next step sees
+      // the cursor's hash gone and scans again.
+      const hash = await hashAt(to);
+      if (hash === undefined) break; // the chain lost blocks since `tip` was read: next step
       for (const { kind, escrowId, chainEventId } of await readEscrowDecisions(o.publicClient, o.escrow, {
         fromBlock: from,
         toBlock: to,
       })) {
         await applyDecision(escrowId, kind, chainEventId);
       }
-      await run(
-        o.db,
-        "INSERT INTO relayer_cursors (name, block_number) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
-        [CURSOR, to],
-      );
+      await saveCursor(to, hash);
       from = to + 1;
     }
+    return from - 1;
+  }
+
+  /**
+   * Checks every pending escrow hold against its escrow's state on chain (a view call, which no lost
+   * or missed event can hide): an escrow the chain does not have is forgotten (and so created
+   * again); a decided one has its decision event looked up in the blocks the scan has passed
+   * (`scanned` and below: a later one is the scan's to apply) and applied.
+   */
+  async function reconcilePending(scanned: number, sender: TxSender) {
+    const creating = new Set(
+      (await sender.inFlight("escrow-create")).map((p) => String(p.request.meta?.escrowId)),
+    );
+    let applied = 0;
+    for (const hold of await o.ledger.listOpenEscrowHolds()) {
+      const id = hold.escrowId?.toLowerCase() as Hex | undefined;
+      if (!id || creating.has(id)) continue;
+      const onChain = await findEscrow(o.publicClient, o.escrow, id);
+      if (!onChain) {
+        known.delete(id);
+        failed.delete(id);
+        continue;
+      }
+      if (onChain.state !== "Released" && onChain.state !== "Refunded") continue;
+      const kind = onChain.state === "Released" ? "release" : "refund";
+      const ev = await findEscrowDecision(o.publicClient, o.escrow, id, kind, {
+        fromBlock: o.fromBlock,
+        toBlock: scanned,
+        maxBlockRange: o.maxBlockRange,
+      });
+      if (!ev) continue; // in a block the scan has not reached (not yet confirmed or saved)
+      o.log.warn(
+        { escrowId: id, holdId: hold.id, chainEventId: ev.chainEventId, blockNumber: ev.blockNumber },
+        `escrow ${kind} found by its state on chain, not by the event scan`,
+      );
+      await applyDecision(id, kind, ev.chainEventId);
+      applied++;
+    }
+    reconciledAt = Date.now();
+    if (applied) o.log.warn({ applied }, "escrow decisions applied by reconciliation with the chain's state");
   }
 
   return {
@@ -406,8 +530,27 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     async run(ctx) {
       metrics ??= ctx.metrics;
       await loadAlarms(true);
+      const { from, rolledBack } = await scanStart();
+      if (rolledBack) {
+        // What was seen on chain may be gone with the lost blocks: escrows created there, terms
+        // compared there.
+        known.clear();
+        failed.clear();
+        o.log.warn(
+          { cursor: rolledBack.cursor, chainHead: rolledBack.head, rescanFrom: from },
+          "the chain lost blocks the escrow bridge had scanned; scanning again",
+        );
+      }
+      const scanned = await applyEvents(from, ctx.tip);
+      // After the event scan, so what it finds is what the scan missed; before creating escrows,
+      // so one the chain lost is created again in this step.
+      if (
+        rolledBack ||
+        reconciledAt === undefined ||
+        Date.now() - reconciledAt >= (o.reconcileIntervalMs ?? 30_000)
+      )
+        await reconcilePending(scanned, ctx.sender);
       await createMissing(ctx.sender);
-      await applyEvents(ctx.tip);
       await settleDue(ctx.sender);
     },
     alarm(): RelayerAlarm | undefined {

@@ -6,7 +6,10 @@ import type { Migration } from "../db/migrate";
  *   chain is the source of truth; rows are added and dropped by reconciliation only).
  * - `relayer_pending_txs`: every transaction signed by the relayer and not yet known to be mined,
  *   written *before* it is broadcast so a crash can neither lose nor duplicate it.
- * - `relayer_cursors`: the last chain block whose escrow events were applied to the ledger.
+ * - `relayer_cursors`: the last chain block whose escrow events were applied to the ledger, with
+ *   its hash (null in rows written before 003), so a chain that lost or replaced that block is seen.
+ * - `relayer_cursor_blocks`: the cursor's recent positions (number, hash), newest kept; after the
+ *   chain lost blocks, the newest one whose hash the chain still has is where scanning resumes.
  * - `relayer_leases`: the leader lease (SQLite; PostgreSQL uses an advisory lock instead).
  * - `relayer_escrow_alarms`: escrow disagreements between the chain and the ledger the bridge
  *   refused to apply (a hold decided the other way, an escrow whose on-chain terms differ); they
@@ -101,6 +104,25 @@ CREATE TABLE relayer_escrow_alarms (
   message TEXT NOT NULL,
   raised_at BIGINT NOT NULL,
   PRIMARY KEY (escrow_id, kind, chain_event_id)
+);`,
+  },
+  {
+    id: "relayer/003_cursor_block_hash",
+    sqlite: `
+ALTER TABLE relayer_cursors ADD COLUMN block_hash TEXT;
+CREATE TABLE relayer_cursor_blocks (
+  name TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  block_hash TEXT NOT NULL,
+  PRIMARY KEY (name, block_number)
+);`,
+    postgres: `
+ALTER TABLE relayer_cursors ADD COLUMN block_hash TEXT;
+CREATE TABLE relayer_cursor_blocks (
+  name TEXT NOT NULL,
+  block_number BIGINT NOT NULL,
+  block_hash TEXT NOT NULL,
+  PRIMARY KEY (name, block_number)
 );`,
   },
 ];

@@ -38,3 +38,39 @@ export async function readEscrowDecisions(
   }
   return out;
 }
+
+/**
+ * The `EscrowReleased` (kind "release") or `EscrowRefunded` (kind "refund") event of one escrow in
+ * blocks [fromBlock, toBlock], searched newest range first, `maxBlockRange` blocks per query (the
+ * escrow id is an indexed topic, so each query returns at most the events of that escrow). Undefined
+ * if there is none in the range.
+ */
+export async function findEscrowDecision(
+  client: PublicClient,
+  address: Address,
+  escrowId: Hex,
+  kind: EscrowDecision["kind"],
+  range: { fromBlock: number; toBlock: number; maxBlockRange?: number },
+): Promise<EscrowDecision | undefined> {
+  const step = Math.max(1, range.maxBlockRange ?? 2000);
+  for (let to = range.toBlock; to >= range.fromBlock; to -= step) {
+    const from = Math.max(range.fromBlock, to - step + 1);
+    const logs = await client.getContractEvents({
+      address,
+      abi: custodyEscrowAbi,
+      eventName: kind === "release" ? "EscrowReleased" : "EscrowRefunded",
+      args: { escrowId },
+      fromBlock: BigInt(from),
+      toBlock: BigInt(to),
+    });
+    const ev = logs.sort((a, b) => Number(b.blockNumber! - a.blockNumber!) || b.logIndex! - a.logIndex!)[0];
+    if (ev)
+      return {
+        kind,
+        escrowId: escrowId.toLowerCase() as Hex,
+        blockNumber: Number(ev.blockNumber),
+        chainEventId: `${ev.transactionHash!.toLowerCase()}:${ev.logIndex}`,
+      };
+  }
+  return undefined;
+}
