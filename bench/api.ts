@@ -150,7 +150,7 @@ async function prepare(): Promise<Meta> {
 /** Child process: the API over the prepared database. Prints its URL on stdout. */
 async function serve(): Promise<void> {
   const db = openDatabase(dbFile);
-  // The request log as deployed: pino, written synchronously, here to a file.
+  // The request log as deployed: pino to a file (lines below warn written once per event-loop turn).
   const logFd = fs.openSync(path.join(workDir, "api-requests.log"), "a");
   const app = createApiApp({
     ledger: await openLedger(db, { pseudonymKey: KEY }),
