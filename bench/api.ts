@@ -11,7 +11,7 @@
  *     - receipts (auditor key):       GET /v1/receipts/:leafIndex over random leaves,
  *     - receipts (holder key):        GET /v1/transfers/:id/receipt of the holder's own transfers.
  * Rate limiting is off (one client address would otherwise be throttled). Prints a table and writes
- * bench/out/api.json.
+ * bench/out/api.json. `--cpu-prof DIR` runs the API process under `node --cpu-prof` (profile in DIR).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -46,6 +46,8 @@ const EVENTS = flag("events", 1_000_000);
 const DURATION = flag("duration", 15);
 const CONNECTIONS = flag("connections", 16);
 const REUSE = args.includes("--reuse");
+const profIndex = args.indexOf("--cpu-prof");
+const CPU_PROF_DIR = profIndex >= 0 ? args[profIndex + 1] : undefined;
 const HEADS = 10;
 const CUSTOMERS = 1000;
 const SAMPLE = 100_000;
@@ -148,7 +150,7 @@ async function prepare(): Promise<Meta> {
 /** Child process: the API over the prepared database. Prints its URL on stdout. */
 async function serve(): Promise<void> {
   const db = openDatabase(dbFile);
-  // The request log as deployed: pino, written synchronously, here to a file.
+  // The request log as deployed: pino to a file (lines below warn written once per event-loop turn).
   const logFd = fs.openSync(path.join(workDir, "api-requests.log"), "a");
   const app = createApiApp({
     ledger: await openLedger(db, { pseudonymKey: KEY }),
@@ -164,7 +166,8 @@ async function serve(): Promise<void> {
 }
 
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", __filename, "--serve", ...args], {
+  const prof = CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", __filename, "--serve", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {

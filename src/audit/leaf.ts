@@ -43,7 +43,33 @@ function hex32(b: Buffer, word: number): Hex {
   return `0x${b.toString("hex", word * 32, word * 32 + 32)}`;
 }
 
-export function readLeaf(bytes: Uint8Array): LeafEntry | string {
+/** A leaf's fields that need no hex string, with its bytes (the 32-byte words stay unread). */
+export type LeafScalars = Pick<
+  LeafEntry,
+  "version" | "eventType" | "sequence" | "timestamp" | "asset" | "amount" | "code"
+> & {
+  bytes: Buffer;
+};
+
+/** True iff word `word` of a leaf is the 32 bytes `bytes`. */
+export function wordIs(leaf: Buffer, word: number, bytes: Uint8Array): boolean {
+  if (bytes.length !== 32) return false;
+  // A plain loop: Buffer#compare with offsets costs more than 32 byte reads.
+  const o = word * 32;
+  for (let i = 0; i < 32; i++) if (leaf[o + i] !== bytes[i]) return false;
+  return true;
+}
+
+/** A leaf word as 0x-prefixed hex. */
+export function leafWord(leaf: Buffer, word: number): Hex {
+  return hex32(leaf, word);
+}
+
+/**
+ * `readLeaf` without the hex strings: the same checks and the same answer for bytes that are not a
+ * canonical v1 leaf, for readers that compare a few words against known bytes instead.
+ */
+export function readLeafScalars(bytes: Uint8Array): LeafScalars | string {
   if (bytes.length !== LEAF_V1_BYTES) return `leaf must be ${LEAF_V1_BYTES} bytes, got ${bytes.length}`;
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Static ABI words: unused high-order bytes must be zero (uint8: 31, uint64: 24, uint128: 16).
@@ -68,13 +94,29 @@ export function readLeaf(bytes: Uint8Array): LeafEntry | string {
     eventType,
     sequence: Number(sequence),
     timestamp: Number(timestamp),
+    asset,
+    amount: (b.readBigUInt64BE(304) << 64n) | b.readBigUInt64BE(312),
+    code: b[351],
+    bytes: b,
+  };
+}
+
+export function readLeaf(bytes: Uint8Array): LeafEntry | string {
+  const s = readLeafScalars(bytes);
+  if (typeof s === "string") return s;
+  const b = s.bytes;
+  return {
+    version: s.version,
+    eventType: s.eventType,
+    sequence: s.sequence,
+    timestamp: s.timestamp,
     salt: hex32(b, 4),
     entryId: hex32(b, 5),
     debitAccount: hex32(b, 6),
     creditAccount: hex32(b, 7),
-    asset,
-    amount: (b.readBigUInt64BE(304) << 64n) | b.readBigUInt64BE(312),
-    code: b[351],
+    asset: s.asset,
+    amount: s.amount,
+    code: s.code,
     reference: hex32(b, 11),
     metadataHash: hex32(b, 12),
   };

@@ -312,6 +312,25 @@ function prepareStatements(s: BetterSqlite3.Database) {
     holdByEscrow: s.prepare("SELECT * FROM ledger_holds WHERE escrow_id = ?"),
     decision: s.prepare("SELECT * FROM ledger_hold_decisions WHERE chain_event_id = ?"),
     fact: s.prepare("SELECT * FROM ledger_facts WHERE id = ?"),
+    // Reads on the request path (receipts, served-row checks): prepared once, not per call.
+    eventsFrom: s.prepare("SELECT * FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?"),
+    eventAt: s.prepare("SELECT * FROM ledger_events WHERE sequence = ?"),
+    accountEventSequences: s
+      .prepare(
+        "SELECT sequence FROM ledger_events WHERE subject_kind = 1 AND subject_id = ? ORDER BY sequence",
+      )
+      .pluck(),
+    leafHashesFrom: s
+      .prepare("SELECT leaf_hash FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
+      .pluck(),
+    openEscrowHolds: s.prepare(
+      "SELECT * FROM ledger_holds WHERE status = 'pending' AND kind = 'escrow_hold' ORDER BY created_at, id",
+    ),
+    dueHoldIds: s
+      .prepare(
+        "SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+      )
+      .pluck(),
     // Both stay put while only this store writes (see AccountCache).
     version: s.prepare("SELECT total_changes(), data_version FROM pragma_data_version").raw(),
     nextSeq: s.prepare("SELECT COALESCE(MAX(sequence) + 1, 0) AS n FROM ledger_events").pluck(),
@@ -448,38 +467,23 @@ export class SqliteLedgerStore implements LedgerStore {
     return rows.map(factFromRow);
   }
   async listOpenEscrowHolds() {
-    return (
-      this.#s
-        .prepare(
-          "SELECT * FROM ledger_holds WHERE status = 'pending' AND kind = 'escrow_hold' ORDER BY created_at, id",
-        )
-        .all() as Row[]
-    ).map(holdFromRow);
+    return (this.stmts.openEscrowHolds.all() as Row[]).map(holdFromRow);
   }
   async dueHoldIds(now: number, limit: number) {
-    return this.#s
-      .prepare(
-        "SELECT id FROM ledger_holds WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?",
-      )
-      .pluck()
-      .all(now, limit) as string[];
+    return this.stmts.dueHoldIds.all(now, limit) as string[];
   }
   async eventCount() {
     return Number(this.stmts.nextSeq.get());
   }
   async getEvents(fromSeq: number, limit: number) {
-    return (
-      this.#s
-        .prepare("SELECT * FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
-        .all(fromSeq, limit) as Row[]
-    ).map(eventFromRow);
+    return (this.stmts.eventsFrom.all(fromSeq, limit) as Row[]).map(eventFromRow);
   }
   async getEventLeaves(fromSeq: number, limit: number) {
     return (this.stmts.eventLeaves.all(fromSeq, limit) as unknown[][]).map(eventLeafFromValues);
   }
   async getEventsBySequence(sequences: readonly number[]) {
     if (sequences.length === 0) return [];
-    const stmt = this.#s.prepare("SELECT * FROM ledger_events WHERE sequence = ?");
+    const stmt = this.stmts.eventAt;
     return sequences
       .map((s) => stmt.get(s) as Row | undefined)
       .filter((r): r is Row => r !== undefined)
@@ -487,22 +491,10 @@ export class SqliteLedgerStore implements LedgerStore {
       .sort((a, b) => a.sequence - b.sequence);
   }
   async accountEventSequences(id: string) {
-    return (
-      this.#s
-        .prepare(
-          "SELECT sequence FROM ledger_events WHERE subject_kind = 1 AND subject_id = ? ORDER BY sequence",
-        )
-        .pluck()
-        .all(id) as number[]
-    ).map(Number);
+    return (this.stmts.accountEventSequences.all(id) as number[]).map(Number);
   }
   async leafHashes(fromSeq: number, limit: number) {
-    return (
-      this.#s
-        .prepare("SELECT leaf_hash FROM ledger_events WHERE sequence >= ? ORDER BY sequence LIMIT ?")
-        .pluck()
-        .all(fromSeq, limit) as Buffer[]
-    ).map((b) => new Uint8Array(b));
+    return (this.stmts.leafHashesFrom.all(fromSeq, limit) as Buffer[]).map((b) => new Uint8Array(b));
   }
   private scan<T>(table: string, map: (r: Row) => T, visit: (rows: T[]) => void, key = "rowid"): void {
     // Integer key order: the physical order, cheapest to walk.

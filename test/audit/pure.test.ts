@@ -12,6 +12,7 @@ import {
 } from "../../src/protocol/leaf-v1";
 import { ACCOUNT_TYPES, TRANSFER_KINDS } from "../../src/ledger/types";
 import { anyLeafEntry } from "../support/leaf-entries";
+import { leafWord, readLeafScalars, wordIs } from "../../src/audit/leaf";
 
 describe("audit: fast leaf reader", () => {
   it("reads exactly what decodeLeaf reads", () => {
@@ -42,6 +43,28 @@ describe("audit: fast leaf reader", () => {
       { numRuns: 1000 },
     );
     expect(readLeaf(new Uint8Array(415))).to.match(/416 bytes/);
+  });
+
+  it("reads the same scalars and words without hex (readLeafScalars, wordIs, leafWord)", () => {
+    fc.assert(
+      fc.property(anyLeafEntry, (e) => {
+        const bytes = Buffer.from(encodeLeaf(e));
+        const full = readLeaf(bytes);
+        const s = readLeafScalars(bytes);
+        if (typeof full === "string") return void expect(s).to.equal(full);
+        if (typeof s === "string") throw new Error(s);
+        const { bytes: _b, ...scalars } = s;
+        expect(full).to.deep.include(scalars);
+        const debit = Buffer.from(full.debitAccount.slice(2), "hex");
+        expect(wordIs(bytes, 6, debit)).to.equal(true);
+        expect(wordIs(bytes, 6, Buffer.alloc(32, 0xff))).to.equal(
+          full.debitAccount === `0x${"ff".repeat(32)}`,
+        );
+        expect(leafWord(bytes, 7)).to.equal(full.creditAccount);
+        expect(leafWord(bytes, 12)).to.equal(full.metadataHash);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

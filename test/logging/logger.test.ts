@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { createLogger } from "../../src/logging";
+import { TurnBufferedDestination, createLogger, redact } from "../../src/logging";
 
 function capture(level = "debug") {
   const lines: Record<string, any>[] = [];
@@ -76,6 +76,58 @@ describe("logging: the one pino logger", () => {
         .map((l) => JSON.parse(l));
       expect(lines).to.have.length(2000);
       expect(lines.at(-1)).to.include({ level: "error", i: 1999, msg: "about to die" });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("censors without changing the caller's object, and leaves a line without secrets as it is", () => {
+    const fields = { method: "GET", status: 200, req: { headers: { cookie: "c-secret", accept: "*/*" } } };
+    const out = redact(fields);
+    expect(out.req).to.deep.equal({ headers: { cookie: "[redacted]", accept: "*/*" } });
+    expect(fields.req.headers.cookie).to.equal("c-secret");
+    const plain = { method: "GET", route: "/v1/x", status: 200 };
+    expect(redact(plain)).to.equal(plain);
+  });
+
+  it("writes lines below warn once per turn, together; a warn line at once, after the lines before it", async () => {
+    const writes: string[] = [];
+    const logger = createLogger({
+      component: "t",
+      destination: new TurnBufferedDestination({ write: (s: string) => writes.push(s) }) as never,
+    });
+    logger.info("a");
+    logger.info("b");
+    expect(writes).to.have.length(0);
+    logger.warn("c");
+    expect(writes).to.have.length(1);
+    expect(
+      writes[0]
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).msg),
+    ).to.deep.equal(["a", "b", "c"]);
+    logger.info("d");
+    await new Promise((r) => setImmediate(r));
+    expect(writes).to.have.length(2);
+    expect(JSON.parse(writes[1]).msg).to.equal("d");
+  });
+
+  it("writes buffered info lines when the process exits normally", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custody-log-"));
+    try {
+      const script = path.join(dir, "exit.ts");
+      const logging = path.resolve(__dirname, "../../src/logging");
+      fs.writeFileSync(
+        script,
+        `import { createLogger } from ${JSON.stringify(logging)};\n` +
+          `const log = createLogger({ component: "exit" });\n` +
+          `for (let i = 0; i < 500; i++) log.info({ i }, "request");\n` +
+          `process.exit(0);\n`,
+      );
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
+      expect(r.status).to.equal(0);
+      expect(r.stdout.trim().split("\n")).to.have.length(500);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
