@@ -203,27 +203,14 @@ export class Witness {
 
   private async add(body: string): Promise<string> {
     let req;
-    let cp: Checkpoint;
     try {
       req = parseAddCheckpointRequest(body);
-      cp = parseCheckpoint(parseNote(req.checkpoint).text);
     } catch (e) {
       if (e instanceof NoteFormatError)
         throw new WitnessRefusalError(400, e.shortMessage, { details: e.details });
       throw e;
     }
-    const policy = this.o.policy;
-    if (cp.origin !== policy.policy.log.origin)
-      throw new WitnessRefusalError(404, `unknown log origin ${cp.origin}`);
-    try {
-      openNote(req.checkpoint, [policy.log]);
-    } catch (e) {
-      if (e instanceof NoteSignatureError || e instanceof NoteFormatError)
-        throw new WitnessRefusalError(403, "the checkpoint is not signed by the log's key", {
-          details: e.shortMessage,
-        });
-      throw e;
-    }
+    const cp = this.openCheckpoint(req.checkpoint);
     if (req.oldSize > cp.size)
       throw new WitnessRefusalError(400, "old size exceeds the checkpoint size", {
         details: `old ${req.oldSize}, checkpoint ${cp.size}`,
@@ -263,7 +250,7 @@ export class Witness {
         throw new WitnessRefusalError(422, "the checkpoint is not a head anchored on chain", {
           details: onChain
             ? `chain root at size ${cp.size} is ${onChain.rootHash}, checkpoint root ${cp.rootHash}`
-            : `no head of size ${cp.size} in ${policy.policy.anchorContract} on chain ${policy.policy.chainId}`,
+            : `no head of size ${cp.size} in ${this.o.policy.policy.anchorContract} on chain ${this.o.policy.policy.chainId}`,
         });
     }
     const text = new TextEncoder().encode(parseNote(req.checkpoint).text);

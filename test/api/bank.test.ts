@@ -16,6 +16,7 @@ import { openLogStore } from "../../src/log/store";
 import { openAnchorStore } from "../../src/relayer/anchor-store";
 import { relayerMigrations } from "../../src/relayer/migrations";
 import { logReaderOf } from "../../src/log/reader";
+import { openMirrorAndCustomers } from "../bank/support";
 
 const IBAN = "DE89370400440532013000";
 const DAY = "2026-11-30";
@@ -70,14 +71,7 @@ describe("api: the custodian bank's routes", () => {
     db = openDatabase(path.join(dir, "ledger.db"));
     await migrate(db, [...apiMigrations, ...relayerMigrations]);
     ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(7), clock: () => now });
-    await ledger.openAccount({
-      id: "bank-eur",
-      type: "bank_mirror",
-      asset: "EUR",
-      scale: 2,
-      metadata: { bankAccount: IBAN },
-    });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
+    await openMirrorAndCustomers(ledger, IBAN);
     now = Date.parse(`${DAY}T10:00:00Z`);
     await ledger.transfer({
       id: "d1",

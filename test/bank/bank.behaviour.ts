@@ -15,7 +15,7 @@ import { queryAll } from "../../src/bank/sql";
 import type { Database } from "../../src/db/database";
 import type { Ledger } from "../../src/ledger";
 import { rejects, type Backend, openTestLedger } from "../ledger/support";
-import { bankPort } from "./support";
+import { bankPort, openMirrorAndCustomers } from "./support";
 
 export const IBAN = "DE89370400440532013000";
 const D1 = "2026-11-30";
@@ -55,16 +55,8 @@ export function bankBehaviour(
       { name: backend.name, url: () => d.url },
       { clock: () => now },
     );
-    await ledger.openAccount({
-      id: "bank-eur",
-      type: "bank_mirror",
-      asset: "EUR",
-      scale: 2,
-      metadata: { bankAccount: IBAN },
-    });
+    await openMirrorAndCustomers(ledger, IBAN, ["alice", "bob", "carol"]);
     await ledger.openAccount({ id: "settle-eur", type: "settlement", asset: "EUR", scale: 2 });
-    for (const c of ["alice", "bob", "carol"])
-      await ledger.openAccount({ id: c, type: "customer", asset: "EUR", scale: 2 });
     const bank = await openCustodianBank({ db, ledger: bankPort(ledger), toleranceDays: 1 });
     env = {
       ledger,

@@ -10,6 +10,7 @@ import { deriveStatement } from "../../src/bank/simulated-bank";
 import { runCli } from "../../src/cli/main";
 import { closeDatabase, openDatabase } from "../../src/db/database";
 import { openLedger } from "../../src/ledger";
+import { openMirrorAndCustomers } from "../bank/support";
 
 const IBAN = "DE89370400440532013000";
 const KEY_HEX = "42".repeat(32);
@@ -34,14 +35,7 @@ describe("cli: custody statements import / reconcile, and the bank audit", () =>
     const db = openDatabase(dbPath);
     let now = Date.parse(`${days[0]}T09:00:00Z`);
     const ledger = await openLedger(db, { pseudonymKey: Buffer.from(KEY_HEX, "hex"), clock: () => now });
-    await ledger.openAccount({
-      id: "bank-eur",
-      type: "bank_mirror",
-      asset: "EUR",
-      scale: 2,
-      metadata: { bankAccount: IBAN },
-    });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
+    await openMirrorAndCustomers(ledger, IBAN);
     let opening = 0n;
     for (const [i, day] of days.entries()) {
       for (let k = 0; k < 3; k++) {

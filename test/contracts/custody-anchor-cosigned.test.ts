@@ -13,6 +13,8 @@ const ANCHORER = ethers.keccak256(ethers.toUtf8Bytes("ANCHORER_ROLE"));
 const PAUSER = ethers.keccak256(ethers.toUtf8Bytes("PAUSER_ROLE"));
 const META = (i: number): Hex => ethers.zeroPadValue(ethers.toBeHex(i + 1), 32) as Hex;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+// Stated again here, not imported from src/protocol: the contract is checked against the type as
+// docs/contracts-v1.md writes it, independently of the TypeScript signer.
 const TYPES = {
   AnchorCosignature: [
     { name: "headIndex", type: "uint256" },

@@ -11,6 +11,7 @@ import type { Ledger } from "../../src/ledger";
 import { createLogger } from "../../src/logging";
 import { createDailyCycle, type DailyCycle } from "../../src/stack/daily-cycle";
 import { openTestLedger, tempSqliteUrl } from "../ledger/support";
+import { openMirrorAndCustomers } from "../bank/support";
 
 const IBAN = "DE89370400440532013000";
 const DAY = "2026-11-30";
@@ -38,14 +39,7 @@ describe("stack: the daily cycle with several statements a day", () => {
     const t = await openTestLedger({ name: "sqlite", url: () => tmp.url }, { clock: () => now });
     ({ ledger, db } = t);
     close = t.close;
-    await ledger.openAccount({
-      id: "bank-eur",
-      type: "bank_mirror",
-      asset: "EUR",
-      scale: 2,
-      metadata: { bankAccount: IBAN },
-    });
-    await ledger.openAccount({ id: "alice", type: "customer", asset: "EUR", scale: 2 });
+    await openMirrorAndCustomers(ledger, IBAN);
     bank = await openCustodianBank({ db, ledger });
     lines = [];
     cycle = createDailyCycle({
