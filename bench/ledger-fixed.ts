@@ -19,53 +19,19 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeDatabase, openDatabase } from "../src/db/database";
-import { type TransferInput, openLedger } from "../src/ledger";
+import { openLedger } from "../src/ledger";
+import { nextTransfers, rng, seedAccounts } from "./support/ledger-workload";
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const ACCOUNTS = 10_000;
 const KEY = new Uint8Array(32).fill(7);
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
-}
-let seq = 0;
-function nextTransfers(prefix: string, n: number, rnd: () => number): TransferInput[] {
-  const out: TransferInput[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = Math.floor(rnd() * ACCOUNTS);
-    let b = Math.floor(rnd() * (ACCOUNTS - 1));
-    if (b >= a) b++;
-    out[i] = {
-      id: `${prefix}${(seq++).toString().padStart(12, "0")}`,
-      debitAccountId: `c${a}`,
-      creditAccountId: `c${b}`,
-      amount: 1n + BigInt(i % 50),
-      kind: "transfer",
-    };
-  }
-  return out;
-}
 
 async function prepare(file: string, fill: number): Promise<void> {
   const db = openDatabase(file);
   const ledger = await openLedger(db, { pseudonymKey: KEY });
-  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-  for (let i = 0; i < ACCOUNTS; i++)
-    await ledger.openAccount({ id: `c${i}`, type: "customer", asset: "EUR", scale: 2 });
-  for (let i = 0; i < ACCOUNTS; i += 1000)
-    await ledger.transferBatch(
-      Array.from({ length: 1000 }, (_, k) => ({
-        id: `fund-${i + k}`,
-        debitAccountId: "bank",
-        creditAccountId: `c${i + k}`,
-        amount: 10n ** 15n,
-        kind: "deposit" as const,
-      })),
-    );
+  await seedAccounts(ledger);
   const rnd = rng(99);
   for (let have = await ledger.eventCount(); have < fill; have = await ledger.eventCount())
     await ledger.transferBatch(nextTransfers("f", Math.min(8000, fill - have), rnd));

@@ -21,7 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { closeDatabase, openDatabase } from "../src/db/database";
-import { type Ledger, type TransferInput, openLedger } from "../src/ledger";
+import { type Ledger, openLedger } from "../src/ledger";
+import { ACCOUNTS, nextTransfers as nextWorkload, rng, seedAccounts } from "./support/ledger-workload";
 
 const quick = process.argv.includes("--quick");
 const pg1m = process.argv.includes("--pg-1m");
@@ -37,60 +38,15 @@ const wanted = (backend: string, mode: string, batch: number, concurrency = 1) =
   const name = caseName(backend, mode, batch, concurrency);
   return ONLY === undefined || ONLY === name || name.startsWith(`${ONLY}-`);
 };
-const ACCOUNTS = 10_000;
 const KEY = new Uint8Array(32).fill(7);
 const PG_ADMIN = process.env.CUSTODY_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 type Row = Record<string, string | number>;
 const results: Row[] = [];
 
-let seq = 0;
 /** Id prefix: each writer process of the multi-process cases has its own. */
 let idPrefix = "t";
-function nextTransfers(n: number, rnd: () => number): TransferInput[] {
-  const out: TransferInput[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const a = Math.floor(rnd() * ACCOUNTS);
-    let b = Math.floor(rnd() * (ACCOUNTS - 1));
-    if (b >= a) b++;
-    // Time-ordered ids (zero-padded counter), as clients using UUIDv7 or similar would send.
-    out[i] = {
-      id: `${idPrefix}${(seq++).toString().padStart(12, "0")}`,
-      debitAccountId: `c${a}`,
-      creditAccountId: `c${b}`,
-      amount: 1n + BigInt(i % 50),
-      kind: "transfer",
-    };
-  }
-  return out;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
-}
-
-async function seedAccounts(ledger: Ledger): Promise<void> {
-  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-  // 64 at a time: concurrent calls share commits (one at a time took minutes on PostgreSQL).
-  for (let i = 0; i < ACCOUNTS; i += 64)
-    await Promise.all(
-      Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
-        ledger.openAccount({ id: `c${i + k}`, type: "customer", asset: "EUR", scale: 2 }),
-      ),
-    );
-  for (let i = 0; i < ACCOUNTS; i += 1000) {
-    await ledger.transferBatch(
-      Array.from({ length: 1000 }, (_, k) => ({
-        id: `fund-${i + k}`,
-        debitAccountId: "bank",
-        creditAccountId: `c${i + k}`,
-        amount: 10n ** 15n,
-        kind: "deposit" as const,
-      })),
-    );
-  }
-}
+const nextTransfers = (n: number, rnd: () => number) => nextWorkload(idPrefix, n, rnd);
 
 async function measure(
   backend: string,

@@ -22,8 +22,9 @@ import { join } from "node:path";
 import { randomBytes, randomInt } from "node:crypto";
 import pg from "pg";
 import { closeDatabase, openDatabase } from "../src/db/database";
-import { type Ledger, type TransferInput, openLedger } from "../src/ledger";
+import { type TransferInput, openLedger } from "../src/ledger";
 import { createPgTestDatabase } from "../test/support/pg";
+import { ACCOUNTS, seedAccounts } from "./support/ledger-workload";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -31,7 +32,6 @@ const arg = (name: string, dflt: string) => {
 };
 const CASES = arg("--cases", "16,64,b1000").split(",");
 const TRANSFERS = Number(arg("--transfers", "20000"));
-const ACCOUNTS = 10_000;
 const KEY = new Uint8Array(32).fill(7);
 const CLK_TCK = 100; // Linux USER_HZ
 
@@ -79,26 +79,6 @@ function transfers(n: number): TransferInput[] {
       kind: "transfer" as const,
     };
   });
-}
-
-async function seed(ledger: Ledger): Promise<void> {
-  await ledger.openAccount({ id: "bank", type: "bank_mirror", asset: "EUR", scale: 2 });
-  for (let i = 0; i < ACCOUNTS; i += 64)
-    await Promise.all(
-      Array.from({ length: Math.min(64, ACCOUNTS - i) }, (_, k) =>
-        ledger.openAccount({ id: `c${i + k}`, type: "customer", asset: "EUR", scale: 2 }),
-      ),
-    );
-  for (let i = 0; i < ACCOUNTS; i += 1000)
-    await ledger.transferBatch(
-      Array.from({ length: 1000 }, (_, k) => ({
-        id: `fund-${i + k}`,
-        debitAccountId: "bank",
-        creditAccountId: `c${i + k}`,
-        amount: 10n ** 15n,
-        kind: "deposit" as const,
-      })),
-    );
 }
 
 interface Sampler {
@@ -211,7 +191,7 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
   const db = openDatabase(tdb.url, { poolSize: 16 });
   try {
     const ledger = await openLedger(db, { pseudonymKey: KEY });
-    await seed(ledger);
+    await seedAccounts(ledger);
     for (const c of CASES) {
       let r: Record<string, unknown>;
       if (c.startsWith("b")) {
