@@ -1,25 +1,26 @@
 import { expect } from "chai";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { Registry } from "prom-client";
 import type { Hex } from "viem";
 import type { HDAccount } from "viem/accounts";
-import { startDevChain, type DevChain } from "../../src/chain/dev";
+import type { DevChain } from "../../src/chain/dev";
 import { ESCROW_TERMS_FORMAT } from "../../src/protocol/escrow-terms-v1";
-import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
-import { migrate } from "../../src/db/migrate";
-import { openLedger, type Ledger } from "../../src/ledger";
+import type { Database } from "../../src/db/database";
+import type { Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
 import { custodyEscrowAbi as escrowAbi } from "../../src/chain/generated/abi";
-import { relayerMigrations } from "../../src/relayer/anchor-store";
 import { onChainTermsOf, type EscrowLedger } from "../../src/relayer/escrow-bridge";
 import type { Relayer } from "../../src/relayer/relayer";
 import { all, run } from "../../src/db/sql";
-import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
-import { chainNow, escrowBridgeRelayer, seedEscrowLedger, sendEscrowCall } from "./support/escrow";
+import { pgAvailable } from "../support/pg";
+import {
+  chainNow,
+  escrowBridgeRelayer,
+  sendEscrowCall,
+  openEscrowBridgeEnv,
+  type EscrowBridgeEnv,
+} from "./support/escrow";
 
 /**
  * Errors the real drivers throw when the database is busy or the connection drops, built with the
@@ -66,9 +67,6 @@ function faultyLedger(ledger: Ledger, faults: Error[]): EscrowLedger {
 function bridgeFaultSuite(backend: "sqlite" | "postgres") {
   describe(`relayer: escrow bridge under faults (${backend}, real anvil)`, function () {
     let chain: DevChain;
-    let dir: string;
-    let pgdb: PgTestDatabase | undefined;
-    let url: string;
     let db: Database;
     let ledger: Ledger;
     let relayer: Relayer;
@@ -86,31 +84,17 @@ function bridgeFaultSuite(backend: "sqlite" | "postgres") {
       });
     let logStore: Awaited<ReturnType<typeof openLogStore>>;
 
+    let env: EscrowBridgeEnv | undefined;
     before(async function () {
-      if (backend === "postgres") {
-        if (!(await pgAvailable())) return this.skip();
-        pgdb = await createPgTestDatabase();
-        url = pgdb.url;
-      } else {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "escrow-faults-"));
-        url = path.join(dir, "ledger.db");
-      }
-      chain = await startDevChain();
-      db = openDatabase(url);
-      await migrate(db, relayerMigrations);
-      ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(9) });
-      await seedEscrowLedger(ledger, 100_000n);
-      logStore = await openLogStore(db);
+      if (backend === "postgres" && !(await pgAvailable())) return this.skip();
+      env = await openEscrowBridgeEnv(backend, 9);
+      ({ chain, db, ledger, logStore } = env);
       registry = new Registry();
       relayer = newRelayer(registry);
     });
     after(async () => {
       await relayer?.stop();
-      await ledger?.close();
-      if (db) await closeDatabase(db);
-      await chain?.node.stop();
-      await pgdb?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await env?.close();
     });
 
     const now = () => chainNow(chain);

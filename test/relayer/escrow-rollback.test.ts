@@ -1,21 +1,22 @@
 import { expect } from "chai";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Registry } from "prom-client";
 import type { Hex } from "viem";
-import { startDevChain, type DevChain } from "../../src/chain/dev";
+import type { DevChain } from "../../src/chain/dev";
 import { findEscrow } from "../../src/chain/actions/find-escrow";
 import { ESCROW_TERMS_FORMAT } from "../../src/protocol/escrow-terms-v1";
-import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
-import { migrate } from "../../src/db/migrate";
+import type { Database } from "../../src/db/database";
 import { all, run } from "../../src/db/sql";
-import { openLedger, type Ledger } from "../../src/ledger";
+import type { Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
-import { relayerMigrations } from "../../src/relayer/anchor-store";
 import type { Relayer } from "../../src/relayer/relayer";
-import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
-import { chainNow, escrowBridgeRelayer, seedEscrowLedger, sendEscrowCall } from "./support/escrow";
+import { pgAvailable } from "../support/pg";
+import {
+  chainNow,
+  escrowBridgeRelayer,
+  sendEscrowCall,
+  openEscrowBridgeEnv,
+  type EscrowBridgeEnv,
+} from "./support/escrow";
 
 /**
  * A local chain node restarted from a state file older than its last blocks comes back *shorter*
@@ -27,38 +28,21 @@ import { chainNow, escrowBridgeRelayer, seedEscrowLedger, sendEscrowCall } from 
 for (const backend of ["sqlite", "postgres"] as const)
   describe(`relayer: escrow bridge after the chain lost blocks (${backend}, real anvil)`, function () {
     let chain: DevChain;
-    let dir: string | undefined;
-    let pgdb: PgTestDatabase | undefined;
     let db: Database;
     let ledger: Ledger;
     let logStore: Awaited<ReturnType<typeof openLogStore>>;
     let relayer: Relayer;
 
+    let env: EscrowBridgeEnv | undefined;
     before(async function () {
-      let url: string;
-      if (backend === "postgres") {
-        if (!(await pgAvailable())) return this.skip();
-        pgdb = await createPgTestDatabase();
-        url = pgdb.url;
-      } else {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "escrow-rollback-"));
-        url = path.join(dir, "ledger.db");
-      }
-      chain = await startDevChain();
-      db = openDatabase(url);
-      await migrate(db, relayerMigrations);
-      ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(5) });
-      await seedEscrowLedger(ledger, 100_000n);
-      logStore = await openLogStore(db);
+      if (backend === "postgres" && !(await pgAvailable())) return this.skip();
+      env = await openEscrowBridgeEnv(backend, 5);
+      ({ chain, db, ledger, logStore } = env);
       relayer = newRelayer();
     });
     after(async () => {
       await relayer?.stop();
-      await ledger?.close();
-      if (db) await closeDatabase(db);
-      await chain?.node.stop();
-      await pgdb?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await env?.close();
     });
 
     const newRelayer = () => escrowBridgeRelayer({ db, ledger, logStore, chain, registry: new Registry() });

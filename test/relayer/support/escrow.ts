@@ -2,12 +2,18 @@ import { expect } from "chai";
 import type { Registry } from "prom-client";
 import type { Hex } from "viem";
 import type { HDAccount } from "viem/accounts";
-import type { DevChain } from "../../../src/chain/dev";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startDevChain, type DevChain } from "../../../src/chain/dev";
 import { custodyEscrowAbi } from "../../../src/chain/generated/abi";
-import type { Database } from "../../../src/db/database";
-import type { Ledger } from "../../../src/ledger";
+import { closeDatabase, openDatabase, type Database } from "../../../src/db/database";
+import { migrate } from "../../../src/db/migrate";
+import { openLedger, type Ledger } from "../../../src/ledger";
 import { createLogIntegrator } from "../../../src/log/integrator";
-import type { openLogStore } from "../../../src/log/store";
+import { openLogStore } from "../../../src/log/store";
+import { relayerMigrations } from "../../../src/relayer/anchor-store";
+import { createPgTestDatabase, type PgTestDatabase } from "../../support/pg";
 import { createEscrowBridge, type EscrowLedger } from "../../../src/relayer/escrow-bridge";
 import { silentLogger } from "../../../src/logging";
 import { createRelayer, type Relayer } from "../../../src/relayer/relayer";
@@ -86,4 +92,50 @@ export async function sendEscrowCall(
     args: [escrowId],
   });
   expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+}
+
+/** What an escrow bridge test runs on: a real anvil, a ledger seeded for escrows, its log store. */
+export interface EscrowBridgeEnv {
+  chain: DevChain;
+  db: Database;
+  ledger: Ledger;
+  logStore: Awaited<ReturnType<typeof openLogStore>>;
+  /** Closes the ledger and database, stops the chain and removes the database or folder. */
+  close(): Promise<void>;
+}
+
+/** Opens an {@link EscrowBridgeEnv} on a fresh SQLite file or PostgreSQL database. */
+export async function openEscrowBridgeEnv(
+  backend: "sqlite" | "postgres",
+  pseudonymKeyByte: number,
+): Promise<EscrowBridgeEnv> {
+  let pgdb: PgTestDatabase | undefined;
+  let dir: string | undefined;
+  let url: string;
+  if (backend === "postgres") {
+    pgdb = await createPgTestDatabase();
+    url = pgdb.url;
+  } else {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "escrow-bridge-"));
+    url = path.join(dir, "ledger.db");
+  }
+  const chain = await startDevChain();
+  const db = openDatabase(url);
+  await migrate(db, relayerMigrations);
+  const ledger = await openLedger(db, { pseudonymKey: new Uint8Array(32).fill(pseudonymKeyByte) });
+  await seedEscrowLedger(ledger, 100_000n);
+  const logStore = await openLogStore(db);
+  return {
+    chain,
+    db,
+    ledger,
+    logStore,
+    async close() {
+      await ledger.close();
+      await closeDatabase(db);
+      await chain.node.stop();
+      await pgdb?.drop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
