@@ -1,6 +1,7 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { createEscrowCallData } from "../chain/actions/create-escrow";
 import { findEscrow } from "../chain/actions/find-escrow";
+import { readEscrowPaused } from "../chain/actions/read-escrow-paused";
 import type { OnChainEscrow } from "../chain/actions/read-escrow";
 import { findEscrowDecision, readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
 import { readEscrowSettlement, settleEscrowCallData } from "../chain/actions/settle-escrow";
@@ -99,7 +100,12 @@ const CURSOR = "escrow-events";
 /** Recent cursor positions kept to resume from after the chain lost blocks. */
 const CHECKPOINTS = 64;
 
-type EscrowAlarmKind = "escrow-decided-otherwise" | "escrow-terms-mismatch";
+type EscrowAlarmKind = "escrow-decided-otherwise" | "escrow-terms-mismatch" | "escrow-decision-lost";
+const ALARM_KINDS: readonly EscrowAlarmKind[] = [
+  "escrow-decided-otherwise",
+  "escrow-terms-mismatch",
+  "escrow-decision-lost",
+];
 
 /** The terms of an on-chain escrow, shaped as `createEscrow` takes them. */
 function termsOnChain(e: OnChainEscrow): EscrowTerms {
@@ -142,6 +148,16 @@ function termsOnChain(e: OnChainEscrow): EscrowTerms {
  * every `reconcileIntervalMs` and after lost blocks: a decided escrow whose decision is not in the
  * ledger has its decision event looked up and applied. Each decision is applied at most once
  * whichever way it is found (the ledger is idempotent per hold and per chain event).
+ *
+ * The ledger never takes a decision back, so one whose block the chain then lost must be made true
+ * on chain again: every applied decision is recorded with its block (`relayer_escrow_decisions`),
+ * and those at or above where scanning resumes are marked lost. Each step checks them against the
+ * chain: an escrow the chain no longer has is created again from the hold's terms; an Open one gets
+ * the same `release` / `refund` sent again when its terms allow it now (permissionless; an outage
+ * never flips the outcome, see settleDue). When they do not (a release by approvals the chain lost,
+ * before its auto-release time) the bridge raises `escrow-decision-lost` and keeps checking: the
+ * alarm clears itself once the chain holds the ledger's decision again (approvers approve again).
+ * An escrow the chain decided the other way raises `escrow-decided-otherwise`.
  */
 export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const known = new Set<string>();
@@ -164,7 +180,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   }
 
   function publishAlarms() {
-    for (const kind of ["escrow-decided-otherwise", "escrow-terms-mismatch"] as const)
+    for (const kind of ALARM_KINDS)
       metrics?.escrowAlarms.set({ kind }, alarms?.filter((a) => a.kind === kind).length ?? 0);
   }
 
@@ -179,7 +195,8 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       "INSERT INTO relayer_escrow_alarms (escrow_id, kind, chain_event_id, hold_id, message, raised_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
       [a.escrowId, kind, a.chainEventId ?? "", a.holdId ?? null, a.message, Date.now()],
     );
-    if (n > 0) alarms!.push({ escrowId: a.escrowId, kind, message: a.message });
+    if (n === 0) return; // raised before (it stays until cleared): logged then
+    alarms!.push({ escrowId: a.escrowId, kind, message: a.message });
     publishAlarms();
     o.log.error(
       {
@@ -340,8 +357,44 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     }
   }
 
+  /**
+   * Records that the ledger's decision of `escrowId` rests on chain event `chainEventId` in block
+   * `blockNumber`: a decision the chain holds (again), so no longer lost.
+   */
+  async function noteDecision(
+    escrowId: Hex,
+    holdId: string,
+    kind: "release" | "refund",
+    chainEventId: string,
+    blockNumber: number,
+  ) {
+    await run(
+      o.db,
+      "INSERT INTO relayer_escrow_decisions (escrow_id, hold_id, kind, chain_event_id, block_number, lost) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (escrow_id) DO UPDATE SET hold_id = excluded.hold_id, kind = excluded.kind, chain_event_id = excluded.chain_event_id, block_number = excluded.block_number, lost = 0",
+      [escrowId, holdId, kind, chainEventId, blockNumber],
+    );
+    await clearDecisionLost(escrowId);
+  }
+
+  /** Drops the `escrow-decision-lost` alarm of `escrowId`, if any: the chain agrees again. */
+  async function clearDecisionLost(escrowId: Hex) {
+    const n = await run(o.db, "DELETE FROM relayer_escrow_alarms WHERE escrow_id = ? AND kind = ?", [
+      escrowId,
+      "escrow-decision-lost",
+    ]);
+    if (n > 0) {
+      await loadAlarms(true);
+      o.log.info({ escrowId }, "the chain holds the ledger's decision of the escrow again; alarm cleared");
+    }
+  }
+
   /** Applies one terminal escrow event to the ledger. Throws (cursor stays) on anything not settled. */
-  async function applyDecision(escrowId: Hex, kind: "release" | "refund", chainEventId: string) {
+  async function applyDecision(
+    escrowId: Hex,
+    kind: "release" | "refund",
+    chainEventId: string,
+    blockNumber: number,
+  ) {
     const hold = await o.ledger.getHoldByEscrowId(escrowId);
     if (!hold) {
       o.log.warn({ escrowId, chainEventId }, "escrow event for an escrow this ledger does not hold");
@@ -349,7 +402,10 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     }
     // Already decided this way (by this event or another one with the same outcome, e.g. the same
     // decision mined again after the chain lost blocks): the ledger would refuse it as such.
-    if (hold.status === (kind === "release" ? "posted" : "voided")) return;
+    if (hold.status === (kind === "release" ? "posted" : "voided")) {
+      await noteDecision(escrowId, hold.id, kind, chainEventId, blockNumber);
+      return;
+    }
     if (!known.has(escrowId)) {
       const onChain = await findEscrow(o.publicClient, o.escrow, escrowId);
       if (!onChain || !(await termsMatch(hold, onChain, chainEventId))) {
@@ -369,6 +425,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     try {
       if (kind === "release") await o.ledger.postHold(hold.id, decision);
       else await o.ledger.voidHold(hold.id, decision);
+      await noteDecision(escrowId, hold.id, kind, chainEventId, blockNumber);
       metrics?.escrowEventsApplied.inc({ kind });
       o.log.info({ escrowId, holdId: hold.id, chainEventId }, `escrow ${kind} applied to the ledger`);
     } catch (e) {
@@ -383,6 +440,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           },
           `escrow ${kind} already applied to the ledger`,
         );
+        await noteDecision(escrowId, hold.id, kind, chainEventId, blockNumber);
       } else if (e instanceof HoldDecidedOtherwiseError || e instanceof ChainEventConflictError) {
         await raise("escrow-decided-otherwise", {
           escrowId,
@@ -474,11 +532,12 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       // the cursor's hash gone and scans again.
       const hash = await hashAt(to);
       if (hash === undefined) break; // the chain lost blocks since `tip` was read: next step
-      for (const { kind, escrowId, chainEventId } of await readEscrowDecisions(o.publicClient, o.escrow, {
-        fromBlock: from,
-        toBlock: to,
-      })) {
-        await applyDecision(escrowId, kind, chainEventId);
+      for (const { kind, escrowId, chainEventId, blockNumber } of await readEscrowDecisions(
+        o.publicClient,
+        o.escrow,
+        { fromBlock: from, toBlock: to },
+      )) {
+        await applyDecision(escrowId, kind, chainEventId, blockNumber);
       }
       await saveCursor(to, hash);
       from = to + 1;
@@ -518,11 +577,119 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         { escrowId: id, holdId: hold.id, chainEventId: ev.chainEventId, blockNumber: ev.blockNumber },
         `escrow ${kind} found by its state on chain, not by the event scan`,
       );
-      await applyDecision(id, kind, ev.chainEventId);
+      await applyDecision(id, kind, ev.chainEventId, ev.blockNumber);
       applied++;
     }
     reconciledAt = Date.now();
     if (applied) o.log.warn({ applied }, "escrow decisions applied by reconciliation with the chain's state");
+  }
+
+  /**
+   * Makes the chain hold again each decision the ledger applied from blocks the chain lost (see the
+   * function's comment): re-creates a missing escrow, re-sends a settlement the terms allow now,
+   * raises `escrow-decision-lost` for one they do not, and clears the mark once the chain agrees.
+   */
+  async function restoreLost(sender: TxSender) {
+    const rows = await all<{
+      escrow_id: Hex;
+      hold_id: string;
+      kind: "release" | "refund";
+      chain_event_id: string;
+    }>(
+      o.db,
+      "SELECT escrow_id, hold_id, kind, chain_event_id FROM relayer_escrow_decisions WHERE lost = 1 ORDER BY block_number, escrow_id",
+    );
+    if (!rows.length) return;
+    const inFlight = new Set(
+      (
+        await Promise.all(
+          (["escrow-create", "escrow-release", "escrow-refund"] as const).map((k) => sender.inFlight(k)),
+        )
+      )
+        .flat()
+        .map((p) => String(p.request.meta?.escrowId)),
+    );
+    let paused: boolean | undefined;
+    const sent = [];
+    for (const r of rows) {
+      const id = r.escrow_id;
+      if (inFlight.has(id)) continue;
+      const onChain = await findEscrow(o.publicClient, o.escrow, id);
+      if (!onChain) {
+        const hold = await o.ledger.getHoldByEscrowId(id);
+        if (!hold) continue;
+        let terms: EscrowTerms;
+        try {
+          terms = await termsOf(hold);
+        } catch (e) {
+          if (!(e instanceof InvalidArgumentError)) throw e;
+          await raise("escrow-decision-lost", {
+            escrowId: id,
+            holdId: r.hold_id,
+            chainEventId: r.chain_event_id,
+            message: `the chain lost escrow ${id}, whose ${r.kind} the ledger applied, and hold ${r.hold_id} has no valid terms to create it again: ${e.shortMessage}`,
+          });
+          continue;
+        }
+        sent.push(
+          await sender.send("escrow-create", {
+            to: o.escrow,
+            data: createEscrowCallData(id, terms),
+            meta: { escrowId: id, holdId: r.hold_id },
+          }),
+        );
+        o.log.warn(
+          { escrowId: id, holdId: r.hold_id },
+          "escrow lost by the chain after its decision; creating it again",
+        );
+        continue;
+      }
+      const decided =
+        onChain.state === "Released" ? "release" : onChain.state === "Refunded" ? "refund" : undefined;
+      if (decided === r.kind) {
+        // The scan applies (and records) the event when it reaches it; the decision is no longer lost.
+        await run(o.db, "UPDATE relayer_escrow_decisions SET lost = 0 WHERE escrow_id = ?", [id]);
+        await clearDecisionLost(id);
+        continue;
+      }
+      if (decided) {
+        await raise("escrow-decided-otherwise", {
+          escrowId: id,
+          holdId: r.hold_id,
+          chainEventId: r.chain_event_id,
+          message: `the ledger applied ${r.kind} of escrow ${id} from blocks the chain lost, and the chain has since decided ${decided}`,
+        });
+        continue;
+      }
+      if (onChain.state !== "Open") continue; // disputed: its arbiter decides
+      const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
+      if (settlement === r.kind) {
+        sent.push(
+          await sender.send(`escrow-${settlement}`, {
+            to: o.escrow,
+            data: settleEscrowCallData(id, settlement),
+            meta: { escrowId: id, holdId: r.hold_id },
+          }),
+        );
+        o.log.warn(
+          { escrowId: id, holdId: r.hold_id, lostChainEventId: r.chain_event_id },
+          `escrow ${settlement} lost by the chain; sending it again`,
+        );
+        continue;
+      }
+      paused ??= await readEscrowPaused(o.publicClient, o.escrow);
+      if (paused) continue; // nothing can be settled now; checked again next step
+      await raise("escrow-decision-lost", {
+        escrowId: id,
+        holdId: r.hold_id,
+        chainEventId: r.chain_event_id,
+        message: `the ledger applied ${r.kind} of escrow ${id} from blocks the chain lost; its terms allow ${settlement ?? "no settlement"} now, so the escrow's approvers must decide it again`,
+      });
+    }
+    for (const p of sent) {
+      await sender.waitMined(p);
+      if (p.kind === "escrow-create") known.add(String(p.request.meta?.escrowId));
+    }
   }
 
   return {
@@ -536,6 +703,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         // compared there.
         known.clear();
         failed.clear();
+        await run(o.db, "UPDATE relayer_escrow_decisions SET lost = 1 WHERE block_number >= ?", [from]);
         o.log.warn(
           { cursor: rolledBack.cursor, chainHead: rolledBack.head, rescanFrom: from },
           "the chain lost blocks the escrow bridge had scanned; scanning again",
@@ -550,6 +718,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         Date.now() - reconciledAt >= (o.reconcileIntervalMs ?? 30_000)
       )
         await reconcilePending(scanned, ctx.sender);
+      await restoreLost(ctx.sender);
       await createMissing(ctx.sender);
       await settleDue(ctx.sender);
     },

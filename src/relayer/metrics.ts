@@ -87,7 +87,7 @@ export function createRelayerMetrics(registry: Registry, prefix = "custody_relay
     }),
     escrowAlarms: new Gauge({
       name: `${prefix}escrow_alarms`,
-      help: "Escrow decisions or escrows the bridge refused (decided otherwise, terms mismatch), by kind",
+      help: "Escrow disagreements between chain and ledger (decided otherwise, terms mismatch, decision lost), by kind",
       labelNames: ["kind"],
       registers,
     }),

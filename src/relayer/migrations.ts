@@ -13,7 +13,12 @@ import type { Migration } from "../db/migrate";
  * - `relayer_leases`: the leader lease (SQLite; PostgreSQL uses an advisory lock instead).
  * - `relayer_escrow_alarms`: escrow disagreements between the chain and the ledger the bridge
  *   refused to apply (a hold decided the other way, an escrow whose on-chain terms differ); they
- *   stay until an operator deletes the row, and keep readiness at 503 meanwhile.
+ *   stay until an operator deletes the row, and keep readiness at 503 meanwhile. An
+ *   `escrow-decision-lost` row is deleted by the bridge itself once the chain agrees again.
+ * - `relayer_escrow_decisions`: per escrow, the chain event (and its block) the ledger's decision of
+ *   that escrow rests on. The ledger never forgets a decision, but the chain can lose the block that
+ *   carried it; rows whose block may be gone are marked `lost` until the chain holds the same
+ *   decision again (the bridge sends it again when the terms allow).
  */
 export const relayerMigrations: readonly Migration[] = [
   {
@@ -124,5 +129,30 @@ CREATE TABLE relayer_cursor_blocks (
   block_hash TEXT NOT NULL,
   PRIMARY KEY (name, block_number)
 );`,
+  },
+  {
+    id: "relayer/004_escrow_decisions",
+    sqlite: `
+CREATE TABLE relayer_escrow_decisions (
+  escrow_id TEXT PRIMARY KEY,
+  hold_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  chain_event_id TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  lost INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX relayer_escrow_decisions_block ON relayer_escrow_decisions (block_number);
+CREATE INDEX relayer_escrow_decisions_lost ON relayer_escrow_decisions (lost);`,
+    postgres: `
+CREATE TABLE relayer_escrow_decisions (
+  escrow_id TEXT PRIMARY KEY,
+  hold_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  chain_event_id TEXT NOT NULL,
+  block_number BIGINT NOT NULL,
+  lost INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX relayer_escrow_decisions_block ON relayer_escrow_decisions (block_number);
+CREATE INDEX relayer_escrow_decisions_lost ON relayer_escrow_decisions (lost);`,
   },
 ];

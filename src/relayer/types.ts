@@ -27,7 +27,9 @@ export interface AnchorSource {
 /**
  * Why anchoring is stopped, or (escrow kinds, raised by the escrow bridge) why an escrow decision
  * was refused: `escrow-decided-otherwise` (the chain decided a hold the ledger already decided the
- * other way), `escrow-terms-mismatch` (an escrow on chain differs from the ledger's terms).
+ * other way), `escrow-terms-mismatch` (an escrow on chain differs from the ledger's terms),
+ * `escrow-decision-lost` (the chain lost the block of a decision the ledger applied, and the terms
+ * no longer let anyone but the approvers make it again).
  */
 export interface RelayerAlarm {
   kind:
@@ -36,7 +38,8 @@ export interface RelayerAlarm {
     | "log-behind-chain"
     | "deployment-mismatch"
     | "escrow-decided-otherwise"
-    | "escrow-terms-mismatch";
+    | "escrow-terms-mismatch"
+    | "escrow-decision-lost";
   /** The first tree size known to differ from the anchored history (or the tree, for ledger-tree-mismatch). */
   firstBadSize?: number;
   message: string;

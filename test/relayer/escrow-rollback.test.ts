@@ -152,6 +152,107 @@ for (const backend of ["sqlite", "postgres"] as const)
       expect((await ledger.getHold("c1")).status).to.equal("posted");
     });
 
+    const escrowState = async (escrowId: Hex) =>
+      (await findEscrow(pc(), chain.deployment.custodyEscrow, escrowId))?.state;
+    const decisionRow = async (escrowId: Hex) =>
+      (
+        await all<{ kind: string; lost: number }>(
+          db,
+          "SELECT kind, lost FROM relayer_escrow_decisions WHERE escrow_id = ?",
+          [escrowId],
+        )
+      )[0];
+    /** Moves the cursor well past the chain's tip (so a revert to an earlier snapshot is seen as lost blocks). */
+    async function scanPast() {
+      const at = await head();
+      await rpc("anvil_mine", ["0x1e"]);
+      await relayer.runOnce();
+      expect(await cursor()).to.be.greaterThan(at + 20);
+    }
+
+    it("a refund applied from blocks the chain then lost is sent again until the chain holds it", async () => {
+      const hold = await openEscrowHold("l1", 60);
+      await relayer.runOnce();
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await expireAndRefund(hold.escrowId!);
+      await relayer.runOnce();
+      expect((await ledger.getHold("l1")).status).to.equal("voided");
+      expect(await decisionRow(hold.escrowId!)).to.deep.equal({ kind: "refund", lost: 0 });
+      await scanPast();
+      const events = await ledger.eventCount();
+
+      await rpc("evm_revert", [snapshot]);
+      await rpc("evm_increaseTime", [120]);
+      await rpc("evm_mine");
+      expect(await escrowState(hold.escrowId!), "the refund's block is gone").to.equal("Open");
+
+      await relayer.runOnce(); // sees the lost blocks, sends the refund again
+      expect(await escrowState(hold.escrowId!)).to.equal("Refunded");
+      await relayer.runOnce(); // scans the new refund: already applied
+      expect((await ledger.getHold("l1")).status).to.equal("voided");
+      expect(await ledger.eventCount(), "the ledger decided once").to.equal(events);
+      expect(Number((await decisionRow(hold.escrowId!))?.lost)).to.equal(0);
+      expect(relayer.status().alarm).to.equal(undefined);
+    });
+
+    it("an escrow lost with its decision is created again from the hold's terms, then settled again", async () => {
+      const hold = await openEscrowHold("l2", 60);
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await relayer.runOnce();
+      await expireAndRefund(hold.escrowId!);
+      await relayer.runOnce();
+      expect((await ledger.getHold("l2")).status).to.equal("voided");
+      await scanPast();
+
+      await rpc("evm_revert", [snapshot]);
+      await rpc("evm_mine");
+      expect(await escrowState(hold.escrowId!)).to.equal(undefined);
+
+      await relayer.runOnce();
+      expect(await escrowState(hold.escrowId!), "created again, not yet expired on this chain").to.equal(
+        "Open",
+      );
+      await rpc("evm_increaseTime", [120]);
+      await rpc("evm_mine");
+      await relayer.runOnce();
+      expect(await escrowState(hold.escrowId!)).to.equal("Refunded");
+      await relayer.runOnce();
+      expect(Number((await decisionRow(hold.escrowId!))?.lost)).to.equal(0);
+      expect(relayer.status().alarm).to.equal(undefined);
+    });
+
+    it("a release by approval the chain lost raises escrow-decision-lost, never a refund, and clears when approved again", async () => {
+      const hold = await openEscrowHold("l3", 3600);
+      await relayer.runOnce();
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await sendEscrowCall(chain, chain.accounts.approverPayer, "approve", hold.escrowId!); // threshold 1
+      await relayer.runOnce();
+      expect((await ledger.getHold("l3")).status).to.equal("posted");
+      await scanPast();
+
+      await rpc("evm_revert", [snapshot]);
+      const beforeExpiry = (await rpc("evm_snapshot")) as string;
+      await rpc("evm_mine");
+      await relayer.runOnce();
+      expect(await escrowState(hold.escrowId!)).to.equal("Open");
+      expect(relayer.status().alarm?.kind).to.equal("escrow-decision-lost");
+      expect(relayer.status().alarm?.message).to.contain(hold.escrowId!);
+
+      // Past expiry only a refund is possible on chain: the bridge never sends it for a released hold.
+      await rpc("evm_increaseTime", [7200]);
+      await rpc("evm_mine");
+      await relayer.runOnce();
+      expect(await escrowState(hold.escrowId!)).to.equal("Open");
+      expect(relayer.status().alarm?.kind).to.equal("escrow-decision-lost");
+
+      await rpc("evm_revert", [beforeExpiry]); // the approver approves again, before expiry
+      await sendEscrowCall(chain, chain.accounts.approverPayer, "approve", hold.escrowId!);
+      await relayer.runOnce();
+      expect(await escrowState(hold.escrowId!)).to.equal("Released");
+      expect((await ledger.getHold("l3")).status).to.equal("posted");
+      expect(relayer.status().alarm, "the chain agrees again").to.equal(undefined);
+    });
+
     it("a decision the event scan passed over is applied from the escrow's state when the bridge starts", async () => {
       const hold = await openEscrowHold("s1", 60);
       await relayer.runOnce();
