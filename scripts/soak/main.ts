@@ -303,6 +303,9 @@ async function main(): Promise<number> {
 
     // Escrows: decide the rest (refunds wait for expiry), then the relayer applies them.
     const { publicClient } = createChainClients({ rpcUrl: stack.rpcUrl, chainId: deployment.chainId });
+    // An approval mined in blocks a chain fault lost is gone: like a real approver, each lane looks
+    // at the chain again once and approves again what it finds open (the relayer re-sends refunds).
+    w.decided.clear();
     let escrows = await checkEscrows(w);
     for (
       const until = Date.now() + 150_000;
