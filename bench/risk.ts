@@ -4,10 +4,12 @@
  *   1. ledger alone: transfers/s committed in batches of 8 000;
  *   2. engine alone over the events already committed: events/s evaluated (and committed), by
  *      the wall clock and by the process's CPU time (less sensitive to a loaded machine);
- *   3. ledger at its top rate with the engine running in the same process (engine.start(), woken
- *      by each commit): transfers/s, and the commit → alert latency (time from the commit of the
- *      batch holding the event that fired an alert to the engine's commit of that alert);
- *   4. the same latency at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
+ *   3. ledger at its top rate with the engine evaluating on the ledger's thread (engine.start(),
+ *      woken by each commit): transfers/s, and the commit → alert latency (time from the commit of
+ *      the batch holding the event that fired an alert to the engine's commit of that alert);
+ *   4. the same with the engine evaluating on its own thread (RiskEngineThread, as the stack runs
+ *      it): the ledger's rate and the latency (to the alert's report back on the ledger's thread);
+ *   5. both latencies at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
  * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
  */
 import { spawnSync } from "node:child_process";
@@ -16,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { openLedger, type Ledger, type TransferInput } from "../src/ledger";
-import { RiskEngine, DEFAULT_RULE_FILE } from "../src/risk";
+import { RiskEngine, RiskEngineThread, DEFAULT_RULE_FILE } from "../src/risk";
 
 const TOTAL = Number(process.argv[2] ?? 160_000);
 const BATCH = 8000;
@@ -118,7 +120,7 @@ async function main() {
   if (phase === undefined) {
     // Each phase in its own process: a second ledger opened in one process after the first closed
     // stalled here, and separate processes also keep the phases' heaps apart.
-    for (const p of ["alone", "with-engine", "steady"]) {
+    for (const p of ["alone", "with-engine", "with-thread", "steady", "steady-thread"]) {
       const r = spawnSync(process.execPath, ["--import", "tsx", __filename, String(TOTAL), p], {
         stdio: "inherit",
       });
@@ -127,8 +129,10 @@ async function main() {
     return;
   }
   if (phase === "alone") return phaseAlone();
-  if (phase === "steady") return phaseWithEngine({ batch: 1000, everyMs: 100 });
-  return phaseWithEngine();
+  const steady = { batch: 1000, everyMs: 100 };
+  if (phase === "steady") return phaseWithEngine(false, steady);
+  if (phase === "steady-thread") return phaseWithEngine(true, steady);
+  return phaseWithEngine(phase === "with-thread");
 }
 
 async function phaseAlone() {
@@ -168,8 +172,8 @@ async function phaseAlone() {
   fs.rmSync(d1, { recursive: true, force: true });
 }
 
-async function phaseWithEngine(pace?: { batch: number; everyMs: number }) {
-  // 3. Ledger with the engine running in the same process, at the top rate or paced (4).
+async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; everyMs: number }) {
+  // 3./4. Ledger with the engine on its thread or on its own, at the top rate or paced (5).
   const d2 = fs.mkdtempSync(path.join(os.tmpdir(), "bench-risk-b-"));
   const b = await setup(d2);
   const engineB = await RiskEngine.open(b.db, b.ledger, b.ledger, {
@@ -186,12 +190,20 @@ async function phaseWithEngine(pace?: { batch: number; everyMs: number }) {
       if (c) latencies.push(now - c.at);
     }
   };
-  engineB.start();
+  const thread = ownThread
+    ? await RiskEngineThread.start({
+        main: engineB,
+        databaseUrl: path.join(d2, "ledger.db"),
+        pseudonymKey: KEY,
+        onCommit: (l) => b.ledger.onCommit(l),
+        batchSize: BATCH,
+      })
+    : (engineB.start(), undefined);
   const withEngine = await commitAll(b.ledger, "b", (seq, at) => commitAt.push({ seq, at }), pace);
   const lastSeq = commitAt[commitAt.length - 1].seq;
   while (engineB.cursor <= lastSeq) await new Promise((r) => setTimeout(r, 5));
-  await engineB.stop();
-  const label = pace ? `steady ${pace.batch} every ${pace.everyMs} ms` : `top rate, batches of ${BATCH}`;
+  await (thread ?? engineB).stop();
+  const label = `${ownThread ? "own thread" : "ledger's thread"}, ${pace ? `steady ${pace.batch} every ${pace.everyMs} ms` : `top rate, batches of ${BATCH}`}`;
   console.log(
     `ledger with engine (${label}): ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s)`,
   );

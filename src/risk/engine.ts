@@ -59,6 +59,24 @@ export interface RiskEngineOptions {
   anchorLagSeconds?: () => number | undefined | Promise<number | undefined>;
   /** Fault injection for tests: runs after a batch is evaluated and before it is committed. */
   beforeCommit?: (batch: { from: number; to: number }) => void;
+  /**
+   * Whether `open` activates `rules` (or the default rule file) when its revision is above the
+   * active one (default true). An engine that only evaluates beside another one that owns the rule
+   * file (the evaluation thread, see engine-thread.ts) passes false and follows the active rules.
+   */
+  activateRules?: boolean;
+  /** Called after each committed batch (and each anchor-lag commit) with what it committed. */
+  onBatch?: (report: EngineBatchReport) => void;
+}
+
+/** What one committed batch did: reported by an evaluating engine to the one that serves metrics. */
+export interface EngineBatchReport {
+  /** Events evaluated in the batch (0 for an anchor-lag check). */
+  events: number;
+  /** The cursor after the batch: next sequence to evaluate. */
+  cursor: number;
+  /** Alerts the batch created (duplicates of stored ones are not counted). */
+  alerts: { id: string; sequence: number; ruleId: string; severity: string; outcome: string }[];
 }
 
 const STATE_GLOBAL = "global";
@@ -206,6 +224,10 @@ export class RiskEngine {
     await migrate(db, riskMigrations);
     const e = new RiskEngine(db, ledger, facts, opts);
     await e.#load();
+    if (opts.activateRules === false) {
+      if (!e.#evaluator) throw new RiskStateError("no active rule file to evaluate with");
+      return e;
+    }
     const wanted = compileRuleFile(opts.rules ?? DEFAULT_RULE_SOURCE);
     if (wanted.revision > e.#evaluator?.rules.revision || !e.#evaluator) await e.#activate(wanted, undefined);
     return e;
@@ -245,6 +267,20 @@ export class RiskEngine {
       else this.#accounts.set(s.key.slice(STATE_ACCOUNT.length), accountStateFromJson(s.state));
     }
     if (rules) this.#evaluator = new RuleEvaluator(compileRuleFile(rules.source));
+  }
+
+  /**
+   * Takes up a rule file another engine (or process) activated since: rules apply from the next
+   * batch wherever they were reloaded. One indexed read per batch.
+   */
+  async #followRules(): Promise<void> {
+    const current = this.#evaluator.rules.revision;
+    const r = await this.#runner.read(() =>
+      get<{ revision: unknown; source: string }>(
+        "SELECT revision, source FROM risk_rulesets ORDER BY revision DESC LIMIT 1",
+      ),
+    );
+    if (r && num(r.revision) > current) this.#evaluator = new RuleEvaluator(compileRuleFile(r.source));
   }
 
   /** The active rule file and its revision. */
@@ -385,6 +421,7 @@ export class RiskEngine {
     const from = this.#next;
     const events = await this.#ledger.getEventLeaves(from, this.#batch);
     if (events.length === 0) return 0;
+    await this.#followRules();
     const to = from + events.length;
     if (events[0].sequence !== from || events[events.length - 1].sequence !== to - 1)
       throw new RiskStateError("the ledger returned a gap in its event sequence", {
@@ -407,24 +444,49 @@ export class RiskEngine {
       );
       this.#next = to;
       this.#processed += events.length;
-      this.#eventsCounter?.inc(events.length);
-      this.#cursorGauge?.set(to);
-      for (const h of inserted)
-        this.#alertsCounter?.inc({ rule: h.ruleId, severity: h.severity, outcome: h.outcome });
-      if (inserted.length > 0 && this.onAlerts)
-        this.onAlerts(
-          inserted.map((h) => ({
-            id: alertIdOf(h.ruleId, h.subject, h.window),
-            sequence: h.sequence,
-            ruleId: h.ruleId,
-          })),
-        );
+      this.#committed(events.length, inserted);
     } catch (e) {
       // The in-memory state already moved: take the committed state back.
       await this.#load();
       throw e;
     }
     return events.length;
+  }
+
+  /** After a commit: metrics, `onAlerts`, `onBatch`. */
+  #committed(events: number, inserted: RuleHit[]): void {
+    const report: EngineBatchReport = {
+      events,
+      cursor: this.#next,
+      alerts: inserted.map((h) => ({
+        id: alertIdOf(h.ruleId, h.subject, h.window),
+        sequence: h.sequence,
+        ruleId: h.ruleId,
+        severity: h.severity,
+        outcome: h.outcome,
+      })),
+    };
+    this.#count(report);
+    this.#opts.onBatch?.(report);
+  }
+
+  #count(r: EngineBatchReport): void {
+    if (r.events > 0) this.#eventsCounter?.inc(r.events);
+    this.#cursorGauge?.set(r.cursor);
+    for (const a of r.alerts)
+      this.#alertsCounter?.inc({ rule: a.ruleId, severity: a.severity, outcome: a.outcome });
+    if (r.alerts.length > 0 && this.onAlerts)
+      this.onAlerts(r.alerts.map((a) => ({ id: a.id, sequence: a.sequence, ruleId: a.ruleId })));
+  }
+
+  /**
+   * A batch another engine over the same database committed (the evaluation thread): counted in
+   * this engine's metrics and cursor, and its alerts' outbox work is done at once.
+   */
+  recordBatch(report: EngineBatchReport): void {
+    if (report.cursor > this.#next) this.#next = report.cursor;
+    this.#count(report);
+    if (report.alerts.length > 0) this.wake();
   }
 
   /** Writes the batch's outcome; returns the hits that became new alerts (the others were duplicates). */
@@ -533,8 +595,7 @@ export class RiskEngine {
     // Same as a batch of no events: the cursor does not move.
     const from = this.#next;
     const inserted = await this.#commit(from, from, 0, hits, new Set(), false);
-    for (const h of inserted)
-      this.#alertsCounter?.inc({ rule: h.ruleId, severity: h.severity, outcome: h.outcome });
+    this.#committed(0, inserted);
     return inserted.length;
   }
 
@@ -551,20 +612,22 @@ export class RiskEngine {
 
   /**
    * Runs batches, the anchor-lag check and the outbox in the background until `stop()`: on each
-   * commit the ledger reports (see `wake`), else every `pollIntervalMs`.
+   * commit the ledger reports (see `wake`), else every `pollIntervalMs`. `evaluate: false` leaves
+   * batches and the anchor-lag check to an evaluation thread (engine-thread.ts) and only does the
+   * outbox's work, woken by the alerts it reports (`recordBatch`); `publish: false` is that thread.
    */
-  start(): void {
+  start(opts: { evaluate?: boolean; publish?: boolean } = {}): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    const evaluate = opts.evaluate ?? true;
+    const publish = opts.publish ?? true;
     const tick = async () => {
       try {
         // Alerts first: evaluate the whole backlog, then do the outbox's work (a ledger commit per
         // fact), so publishing never holds back the next batch's evaluation.
-        while (!this.#stopped && (await this.runOnce()) > 0);
-        if (!this.#stopped) {
-          await this.checkAnchorLag();
-          await this.publish();
-        }
+        while (evaluate && !this.#stopped && (await this.runOnce()) > 0);
+        if (!this.#stopped && evaluate) await this.checkAnchorLag();
+        if (!this.#stopped && publish) await this.publish();
       } catch {
         // Retried on the next tick; state was reloaded from the last commit.
       }
@@ -584,7 +647,7 @@ export class RiskEngine {
       });
     };
     this.#loop = loop;
-    this.#unsubscribe = this.#ledger.onCommit?.(() => this.wake());
+    this.#unsubscribe = evaluate ? this.#ledger.onCommit?.(() => this.wake()) : undefined;
     loop();
   }
 

@@ -1,5 +1,6 @@
 /** Public surface of the risk module: rules engine, alerts, dual control, audit of the trail. */
-export { RiskEngine, type RiskEngineOptions, type ActiveRules } from "./engine";
+export { RiskEngine, type RiskEngineOptions, type ActiveRules, type EngineBatchReport } from "./engine";
+export { RiskEngineThread, type RiskEngineThreadOptions, type LinearClock } from "./engine-thread";
 export { RiskService } from "./service";
 export {
   ALERT_STATES,

@@ -17,6 +17,8 @@ export interface StackClock {
   /** Business milliseconds per real millisecond (1 for the wall clock). */
   readonly speed: number;
   readonly simulated: boolean;
+  /** now = simOrigin + (Date.now() − realOrigin) × speed: the same clock on another thread. */
+  readonly linear: { realOrigin: number; simOrigin: number; speed: number };
 }
 
 interface ClockAnchor {
@@ -32,7 +34,13 @@ export function stackClock(daySeconds: number, file: string, realNow: () => numb
       throw new ConfigError("this data folder runs simulated business days: start it with --day-seconds N", {
         details: `or use a fresh data folder for the wall clock (${file} holds the simulated calendar)`,
       });
-    return { now: realNow, dayMs: DAY_MS, speed: 1, simulated: false };
+    return {
+      now: realNow,
+      dayMs: DAY_MS,
+      speed: 1,
+      simulated: false,
+      linear: { realOrigin: 0, simOrigin: 0, speed: 1 },
+    };
   }
   const speed = 86_400 / daySeconds;
   let anchor: ClockAnchor | undefined;
@@ -51,6 +59,7 @@ export function stackClock(daySeconds: number, file: string, realNow: () => numb
     dayMs: daySeconds * 1000,
     speed,
     simulated: true,
+    linear: { realOrigin: a.realOrigin, simOrigin: a.simOrigin, speed },
   };
 }
 

@@ -45,6 +45,7 @@ import { loadAnchorKey, openWitness, startWitnessServer } from "../witness";
 import {
   Approvals,
   RiskEngine,
+  RiskEngineThread,
   RiskService,
   ledgerExecutors,
   storedFeeSchedule,
@@ -458,9 +459,10 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     integrator.start();
     cleanups.push(() => integrator.stop());
 
-    // 6. Risk: the rules engine follows committed events with its own cursor (commits never wait
-    // for it); alerts and dual control are served by the API. The rule file seeds the rules at
-    // start (a higher revision activates); later changes go through a rules_change approval.
+    // 6. Risk: the rules engine follows committed events with its own cursor, evaluating them on a
+    // thread of its own (so the ledger's writer never shares its thread with it); alerts, dual
+    // control and the outbox stay here. The rule file seeds the rules at start (a higher revision
+    // activates); later changes go through a rules_change approval.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
     let relayerRef: Relayer | undefined;
@@ -470,14 +472,23 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
       webhook,
       clock: clock.now,
       pollIntervalMs: 200,
+    });
+    const engineThread = await RiskEngineThread.start({
+      main: engine,
+      databaseUrl: config.dbUrl,
+      pseudonymKey,
+      onCommit: (listener) => ledger.onCommit(listener),
+      clock: clock.linear,
+      pollIntervalMs: 200,
       // In real seconds, whatever the business clock's speed.
       anchorLagSeconds: () => {
         const lag = relayerRef?.status().lagSeconds;
         return lag === undefined ? undefined : lag / clock.speed;
       },
+      webhook,
+      onError: (err) => relayerLog.error({ error: String(err) }, "risk engine thread failed; restarting it"),
     });
-    engine.start();
-    cleanups.push(() => engine.stop());
+    cleanups.push(() => engineThread.stop());
     // A fee schedule approved under dual control outlives restarts: it overrides the configured one.
     const approvedFees = await storedFeeSchedule(engine.runner);
     if (approvedFees) ledger.setFeeSchedule(approvedFees);

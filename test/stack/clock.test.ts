@@ -25,6 +25,9 @@ describe("stack: the business clock", () => {
     expect(new Date(c2.now()).toISOString()).to.equal("2026-03-12T00:00:00.000Z");
     real += 60_000;
     expect(new Date(c2.now()).toISOString()).to.equal("2026-03-12T12:00:00.000Z");
+    // The same clock on another thread (the risk engine's) from its linear form.
+    const l = c2.linear;
+    expect(Math.floor(l.simOrigin + (real - l.realOrigin) * l.speed)).to.equal(c2.now());
   });
 
   it("refuses the wall clock on a data folder that ran simulated days", () => {
