@@ -75,7 +75,14 @@ CREATE INDEX IF NOT EXISTS bank_ledger_transfers_credit ON ledger_transfers (cre
 ALTER TABLE bank_statements ADD COLUMN content TEXT;
 `;
 
+/**
+ * Posted holds move balances without a transfer row: the live read subtracts those posted after a
+ * cut-off, found by their posting time.
+ */
+const heldPath = `CREATE INDEX IF NOT EXISTS bank_ledger_holds_posted ON ledger_holds (resolved_at) WHERE status = 'posted';`;
+
 export const bankMigrations: Migration[] = [
   { id: "bank/001_init", sqlite: tables("BLOB", "INTEGER"), postgres: tables("BYTEA", "BIGINT") },
   { id: "bank/002_read_path", sqlite: readPath, postgres: readPath },
+  { id: "bank/003_posted_holds", sqlite: heldPath, postgres: heldPath },
 ];
