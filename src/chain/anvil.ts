@@ -1,3 +1,4 @@
+import { Worker } from "node:worker_threads";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -22,6 +23,12 @@ export interface StartAnvilParameters {
   statePath?: string;
   /** With `statePath`: also dump the state every this many seconds, so a crash loses at most that much. */
   stateIntervalSeconds?: number;
+  /**
+   * While the node runs, the state file is copied aside (as `<state>.last-good`) this often when
+   * it parses, on a worker thread (default 5 000 ms; 0: only at start). A start after a kill that
+   * tore the file then loses the blocks of the last few seconds, not every block since the last start.
+   */
+  stateBackupIntervalMs?: number;
   /** Seconds between blocks; omitted = mine each transaction at once. */
   blockTime?: number;
   chainId?: number;
@@ -132,8 +139,9 @@ export function lastGoodStatePath(statePath: string): string {
  * anvil rewrites its state file in place: killed mid-write (kill -9, power loss) it leaves a
  * truncated file it then refuses to load. So at every start a state file that parses is copied
  * aside (atomically), and one that does not is replaced by that copy; the chain then resumes from
- * the previous start, and the relayer re-sends what the chain lost (its transactions are recorded
- * first). The broken file is kept as `<state>.broken-<time>` for inspection.
+ * the newest copy (taken every `stateBackupIntervalMs` while the node ran, else at the previous
+ * start), and the relayer re-sends what the chain lost (its transactions are recorded first). The
+ * broken file is kept as `<state>.broken-<time>` for inspection.
  */
 function keepLastGoodState(statePath: string): void {
   if (!fs.existsSync(statePath)) return;
@@ -159,6 +167,47 @@ function keepLastGoodState(statePath: string): void {
   }
   fs.writeFileSync(`${good}.tmp`, text, { mode: 0o600 });
   fs.renameSync(`${good}.tmp`, good);
+}
+
+/**
+ * Copies a state file that parses to `<state>.last-good` (atomically), on its own thread: reading
+ * and parsing tens of MiB would stall the caller's event loop. A copy still running when the next
+ * is due skips that one. anvil rewrites the file in place, so a read during its write sees a
+ * prefix, which does not parse, and is not copied.
+ */
+const BACKUP_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const fs = require("node:fs");
+parentPort.on("message", (m) => {
+  if (m === "close") return parentPort.close();
+  let saved = false;
+  try {
+    const text = fs.readFileSync(m.from, "utf8");
+    JSON.parse(text);
+    fs.writeFileSync(m.to + ".tmp", text, { mode: 0o600 });
+    fs.renameSync(m.to + ".tmp", m.to);
+    saved = true;
+  } catch {}
+  parentPort.postMessage({ saved });
+});
+`;
+
+function startStateBackup(statePath: string, everyMs: number): () => void {
+  const worker = new Worker(BACKUP_SOURCE, { eval: true });
+  let busy = false;
+  worker.on("message", () => (busy = false));
+  worker.on("error", () => clearInterval(timer));
+  worker.unref();
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    worker.postMessage({ from: statePath, to: lastGoodStatePath(statePath) });
+  }, everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    worker.postMessage("close");
+  };
 }
 
 /**
@@ -236,11 +285,16 @@ export async function startAnvil(params: StartAnvilParameters = {}): Promise<Anv
         fs.writeFileSync(pidFile, JSON.stringify(rec) + "\n", { mode: 0o600 });
       }
     }
+    const backupEvery = params.stateBackupIntervalMs ?? 5000;
+    const stopBackup =
+      params.statePath && backupEvery > 0 ? startStateBackup(params.statePath, backupEvery) : undefined;
+    void exited.then(() => stopBackup?.());
     return {
       rpcUrl,
       chainId,
       pid: child.pid,
       stop: async () => {
+        stopBackup?.();
         await stopChild(child, exited);
         if (pidFile) fs.rmSync(pidFile, { force: true });
       },

@@ -162,6 +162,8 @@ function termsOnChain(e: OnChainEscrow): EscrowTerms {
 export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
   const known = new Set<string>();
   const failed = new Set<string>();
+  /** Lost decisions whose escrow the contract refuses to create again (alarm raised). */
+  const unrestorable = new Set<string>();
   const termsOf = o.termsOf ?? ((h: EscrowHold) => onChainTermsOf(o.ledger, h));
   let alarms: { escrowId: string; kind: EscrowAlarmKind; message: string }[] | undefined;
   let metrics = o.metrics;
@@ -613,7 +615,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     const sent = [];
     for (const r of rows) {
       const id = r.escrow_id;
-      if (inFlight.has(id)) continue;
+      if (inFlight.has(id) || unrestorable.has(id)) continue;
       const onChain = await findEscrow(o.publicClient, o.escrow, id);
       if (!onChain) {
         const hold = await o.ledger.getHoldByEscrowId(id);
@@ -631,13 +633,29 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           });
           continue;
         }
-        sent.push(
-          await sender.send("escrow-create", {
-            to: o.escrow,
-            data: createEscrowCallData(id, terms),
-            meta: { escrowId: id, holdId: r.hold_id },
-          }),
-        );
+        try {
+          sent.push(
+            await sender.send("escrow-create", {
+              to: o.escrow,
+              data: createEscrowCallData(id, terms),
+              meta: { escrowId: id, holdId: r.hold_id },
+            }),
+          );
+        } catch (e) {
+          const name = revertErrorName(e);
+          if (name === "CustodyEscrowAlreadyExists") continue; // seen on the next step
+          if (!name?.startsWith("CustodyEscrow")) throw e;
+          // The contract refuses these terms now (an expiry already past): the chain cannot hold
+          // this decision again. Said once; not tried again until the chain loses blocks again.
+          unrestorable.add(id);
+          await raise("escrow-decision-lost", {
+            escrowId: id,
+            holdId: r.hold_id,
+            chainEventId: r.chain_event_id,
+            message: `the chain lost escrow ${id}, whose ${r.kind} the ledger applied, and refuses to create it again (${name}): the ledger's decision has no escrow on chain`,
+          });
+          continue;
+        }
         o.log.warn(
           { escrowId: id, holdId: r.hold_id },
           "escrow lost by the chain after its decision; creating it again",
@@ -664,13 +682,20 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       if (onChain.state !== "Open") continue; // disputed: its arbiter decides
       const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
       if (settlement === r.kind) {
-        sent.push(
-          await sender.send(`escrow-${settlement}`, {
-            to: o.escrow,
-            data: settleEscrowCallData(id, settlement),
-            meta: { escrowId: id, holdId: r.hold_id },
-          }),
-        );
+        try {
+          sent.push(
+            await sender.send(`escrow-${settlement}`, {
+              to: o.escrow,
+              data: settleEscrowCallData(id, settlement),
+              meta: { escrowId: id, holdId: r.hold_id },
+            }),
+          );
+        } catch (e) {
+          // Decided (or paused) between the read and the send: looked at again next step.
+          if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
+          o.log.warn({ escrowId: id, error: String(e).split("\n")[0] }, `escrow ${settlement} not sent`);
+          continue;
+        }
         o.log.warn(
           { escrowId: id, holdId: r.hold_id, lostChainEventId: r.chain_event_id },
           `escrow ${settlement} lost by the chain; sending it again`,
@@ -703,6 +728,7 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         // compared there.
         known.clear();
         failed.clear();
+        unrestorable.clear();
         await run(o.db, "UPDATE relayer_escrow_decisions SET lost = 1 WHERE block_number >= ?", [from]);
         o.log.warn(
           { cursor: rolledBack.cursor, chainHead: rolledBack.head, rescanFrom: from },

@@ -42,6 +42,31 @@ describe("chain: anvil's state file survives a crash in the middle of writing it
     expect(broken).to.have.length(1);
   });
 
+  it("a node killed while writing resumes from the copy taken while it ran, not from its start", async () => {
+    const statePath = path.join(dir, "state.json");
+    let node = await startAnvil({ statePath, stateIntervalSeconds: 1, stateBackupIntervalMs: 200 });
+    await rpc(node.rpcUrl, "anvil_mine", ["0x7"]);
+    const good = lastGoodStatePath(statePath);
+    const copied = () => {
+      try {
+        return JSON.stringify(JSON.parse(fs.readFileSync(good, "utf8"))).includes('"number":"0x7"');
+      } catch {
+        return false;
+      }
+    };
+    while (!copied()) await new Promise((r) => setTimeout(r, 100));
+    process.kill(node.pid!, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    const full = fs.readFileSync(statePath, "utf8");
+    fs.writeFileSync(statePath, full.slice(0, Math.floor(full.length / 3)));
+    node = await startAnvil({ statePath, stateBackupIntervalMs: 0 });
+    try {
+      expect(Number(await rpc(node.rpcUrl, "eth_blockNumber"))).to.equal(7);
+    } finally {
+      await node.stop();
+    }
+  });
+
   it("with no earlier copy, an unreadable state file stops the start with a named error", async () => {
     const statePath = path.join(dir, "state.json");
     fs.writeFileSync(statePath, '{"block":');

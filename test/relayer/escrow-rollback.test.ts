@@ -221,6 +221,27 @@ for (const backend of ["sqlite", "postgres"] as const)
       expect(relayer.status().alarm).to.equal(undefined);
     });
 
+    it("an escrow lost with its refund after its expiry cannot be created again: alarm, and the bridge goes on", async () => {
+      const hold = await openEscrowHold("l5", 60);
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await relayer.runOnce();
+      await expireAndRefund(hold.escrowId!);
+      await relayer.runOnce();
+      expect((await ledger.getHold("l5")).status).to.equal("voided");
+      await scanPast();
+
+      await rpc("evm_revert", [snapshot]);
+      await rpc("evm_increaseTime", [600]); // well past the expiry on the new chain
+      await rpc("evm_mine");
+      const other = await openEscrowHold("l6", 3600);
+      await relayer.runOnce(); // must not fail on the escrow it cannot create
+      expect(await escrowState(hold.escrowId!)).to.equal(undefined);
+      expect(relayer.status().alarm?.kind).to.equal("escrow-decision-lost");
+      expect(relayer.status().alarm?.message).to.contain("CustodyEscrowInvalidSchedule");
+      expect(await escrowState(other.escrowId!), "other escrows are still created").to.equal("Open");
+      expect(relayer.status().lastError).to.equal(undefined);
+    });
+
     it("a release by approval the chain lost raises escrow-decision-lost, never a refund, and clears when approved again", async () => {
       const hold = await openEscrowHold("l3", 3600);
       await relayer.runOnce();
@@ -250,7 +271,10 @@ for (const backend of ["sqlite", "postgres"] as const)
       await relayer.runOnce();
       expect(await escrowState(hold.escrowId!)).to.equal("Released");
       expect((await ledger.getHold("l3")).status).to.equal("posted");
-      expect(relayer.status().alarm, "the chain agrees again").to.equal(undefined);
+      const left = await all(db, "SELECT kind FROM relayer_escrow_alarms WHERE escrow_id = ?", [
+        hold.escrowId!.toLowerCase(),
+      ]);
+      expect(left, "the chain agrees again: its alarm is gone").to.deep.equal([]);
     });
 
     it("a decision the event scan passed over is applied from the escrow's state when the bridge starts", async () => {
