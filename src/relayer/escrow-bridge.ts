@@ -1,4 +1,4 @@
-import type { Address, Hex, PublicClient } from "viem";
+import { keccak256, toBytes, type Address, type Hex, type PublicClient } from "viem";
 import { createEscrowCallData } from "../chain/actions/create-escrow";
 import { findEscrow } from "../chain/actions/find-escrow";
 import { readEscrowPaused } from "../chain/actions/read-escrow-paused";
@@ -97,6 +97,23 @@ export interface EscrowBridgeOptions {
 }
 
 const CURSOR = "escrow-events";
+
+/**
+ * Log index marking a chain event id that names no event: a decision the chain's *state* holds at
+ * a block the scan passed, with no event for it in any scanned block (a local node restarted from
+ * a dump that kept the contract's storage but not the block that changed it). No real log index
+ * comes near it.
+ */
+export const STATE_DECISION_LOG_INDEX = 4294967295;
+
+/**
+ * The chain event id under which such a decision is applied: keccak256("custody-escrow-state:" ‖
+ * escrow id ‖ ":" ‖ kind), then `:4294967295`. Deterministic, so every relayer applies it under the
+ * same id, and recognisable by an auditor, who finds no transaction with that hash.
+ */
+export function stateDecisionId(escrowId: Hex, kind: "release" | "refund"): string {
+  return `${keccak256(toBytes(`custody-escrow-state:${escrowId.toLowerCase()}:${kind}`))}:${STATE_DECISION_LOG_INDEX}`;
+}
 /** Recent cursor positions kept to resume from after the chain lost blocks. */
 const CHECKPOINTS = 64;
 
@@ -574,7 +591,23 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         toBlock: scanned,
         maxBlockRange: o.maxBlockRange,
       });
-      if (!ev) continue; // in a block the scan has not reached (not yet confirmed or saved)
+      if (!ev && scanned < o.fromBlock) continue;
+      if (!ev) {
+        // Decided already at the block the scan reached, yet no event in any scanned block: the
+        // chain kept the state and lost the block that changed it. The state is the contract's
+        // own word: applied under a derived id (stateDecisionId). Otherwise the event is in a block
+        // the scan has not reached (not yet confirmed or saved), and the scan will apply it.
+        const then = await findEscrow(o.publicClient, o.escrow, id, scanned);
+        if (then?.state !== onChain.state) continue;
+        const chainEventId = stateDecisionId(id, kind);
+        o.log.warn(
+          { escrowId: id, holdId: hold.id, chainEventId, asOfBlock: scanned },
+          `escrow ${kind} found in the escrow's state on chain with no event for it in any scanned block; applied from the state`,
+        );
+        await applyDecision(id, kind, chainEventId, scanned);
+        applied++;
+        continue;
+      }
       o.log.warn(
         { escrowId: id, holdId: hold.id, chainEventId: ev.chainEventId, blockNumber: ev.blockNumber },
         `escrow ${kind} found by its state on chain, not by the event scan`,

@@ -9,6 +9,7 @@ import { all, run } from "../../src/db/sql";
 import type { Ledger } from "../../src/ledger";
 import { openLogStore } from "../../src/log/store";
 import type { Relayer } from "../../src/relayer/relayer";
+import { stateDecisionId } from "../../src/relayer/escrow-bridge";
 import { pgAvailable } from "../support/pg";
 import {
   chainNow,
@@ -275,6 +276,60 @@ for (const backend of ["sqlite", "postgres"] as const)
         hold.escrowId!.toLowerCase(),
       ]);
       expect(left, "the chain agrees again: its alarm is gone").to.deep.equal([]);
+    });
+
+    it("a decision the chain's state holds with no event in any block is applied from the state, once", async () => {
+      // A node restarted from a dump that kept the contract's storage but not the block that
+      // changed it: reproduced by a view of the chain that never shows this escrow's events.
+      const hold = await openEscrowHold("n1", 60);
+      await relayer.runOnce();
+      const hidden = hold.escrowId!.toLowerCase();
+      const base = pc();
+      const blind = new Proxy(base, {
+        get(target, prop, receiver) {
+          if (prop === "getContractEvents")
+            return async (args: Parameters<typeof base.getContractEvents>[0]) =>
+              (await base.getContractEvents(args)).filter(
+                (e) =>
+                  String((e as { args?: { escrowId?: string } }).args?.escrowId).toLowerCase() !== hidden,
+              );
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      await relayer.stop();
+      relayer = escrowBridgeRelayer({
+        db,
+        ledger,
+        logStore,
+        chain,
+        registry: new Registry(),
+        bridgeClient: blind,
+      });
+      await expireAndRefund(hold.escrowId!);
+      await relayer.runOnce();
+      expect((await ledger.getHold("n1")).status).to.equal("voided");
+      const decisions = await all<{ chain_event_id: string }>(
+        db,
+        "SELECT chain_event_id FROM ledger_hold_decisions WHERE hold_id = ?",
+        ["n1"],
+      );
+      expect(decisions.map((d) => d.chain_event_id)).to.deep.equal([
+        stateDecisionId(hold.escrowId!, "refund"),
+      ]);
+      const events = await ledger.eventCount();
+      await relayer.stop();
+      relayer = escrowBridgeRelayer({
+        db,
+        ledger,
+        logStore,
+        chain,
+        registry: new Registry(),
+        bridgeClient: blind,
+      });
+      await relayer.runOnce();
+      expect(await ledger.eventCount(), "applied once").to.equal(events);
+      await relayer.stop();
+      relayer = newRelayer();
     });
 
     it("a decision the event scan passed over is applied from the escrow's state when the bridge starts", async () => {

@@ -7,9 +7,11 @@ export async function findEscrow(
   client: PublicClient,
   address: Address,
   escrowId: Hex,
+  /** As of this block (default: the latest). */
+  blockNumber?: number,
 ): Promise<OnChainEscrow | undefined> {
   try {
-    return await readEscrow(client, address, escrowId);
+    return await readEscrow(client, address, escrowId, blockNumber);
   } catch (e) {
     if (revertErrorName(e) === "CustodyEscrowNotFound") return undefined;
     throw e;

@@ -31,12 +31,15 @@ export async function readEscrow(
   client: PublicClient,
   address: Address,
   escrowId: Hex,
+  /** Read the state as of this block (default: the latest). */
+  blockNumber?: number,
 ): Promise<OnChainEscrow> {
   const [t, s] = await client.readContract({
     address,
     abi: custodyEscrowAbi,
     functionName: "getEscrow",
     args: [escrowId],
+    ...(blockNumber === undefined ? {} : { blockNumber: BigInt(blockNumber) }),
   });
   return {
     escrowId: escrowId.toLowerCase() as Hex,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Registry } from "prom-client";
-import type { Hex } from "viem";
+import type { Hex, PublicClient } from "viem";
 import type { HDAccount } from "viem/accounts";
 import fs from "node:fs";
 import os from "node:os";
@@ -45,6 +45,8 @@ export function escrowBridgeRelayer(o: {
   chain: DevChain;
   registry: Registry;
   bridgeLedger?: EscrowLedger;
+  /** The escrow bridge's view of the chain (default the chain's client); a wrapper injects faults. */
+  bridgeClient?: PublicClient;
 }): Relayer {
   const d = o.chain.deployment;
   return createRelayer({
@@ -63,7 +65,7 @@ export function escrowBridgeRelayer(o: {
       createEscrowBridge({
         db: o.db,
         ledger: o.bridgeLedger ?? o.ledger,
-        publicClient: o.chain.clients.publicClient,
+        publicClient: o.bridgeClient ?? o.chain.clients.publicClient,
         escrow: d.custodyEscrow,
         fromBlock: d.deploymentBlock,
         log: silentLogger,
