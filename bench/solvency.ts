@@ -17,7 +17,6 @@ import {
   buildSumTree,
   heightFor,
   snapshotPrk,
-  writeSum,
   type SumTree,
 } from "../src/protocol/liabilities-tree-v1";
 import { FixedLengthSha256 } from "../src/protocol/sha256";
@@ -35,10 +34,12 @@ const record = (what: string, t: number, note?: string) => {
   console.log(`${what.padEnd(64)} ${Math.round(t).toString().padStart(7)} ms${note ? `  ${note}` : ""}`);
 };
 
-/** Every proof of the sum tree, written into one reused buffer per proof (as a server would serialise it). */
+/**
+ * Every proof of the sum tree, written into one reused buffer per proof (as a server would
+ * serialise it): each sibling's hash and its sum's 16-byte encoding, both kept by the tree.
+ */
 function allSumProofs(tree: SumTree, positions: Iterable<number>): number {
   const buf = new Uint8Array(tree.height * 48);
-  const view = new DataView(buf.buffer);
   let bytes = 0;
   for (const pos of positions) {
     let i = pos;
@@ -46,7 +47,7 @@ function allSumProofs(tree: SumTree, positions: Iterable<number>): number {
       const s = i ^ 1;
       const level = tree.levels[l]!;
       buf.set(level.hashes.subarray(32 * s, 32 * s + 32), 48 * l);
-      writeSum(view, 48 * l + 32, level.sums[s]!);
+      buf.set(level.sumBytes.subarray(16 * s, 16 * s + 16), 48 * l + 32);
       i >>= 1;
     }
     bytes += buf.length;

@@ -116,10 +116,23 @@ export function liabilityNodeHash(
   return hash(buf);
 }
 
-/** One level of a built tree: `hashes` holds count × 32 bytes. */
+/**
+ * One level of a built tree: `hashes` holds count × 32 bytes; `sumBytes` the same sums as
+ * `sums`, 16 big-endian bytes each, as node inputs and proofs carry them (encoded once per node,
+ * so that writing every customer's proof only copies bytes).
+ */
 export interface SumTreeLevel {
   hashes: Uint8Array;
   sums: bigint[];
+  sumBytes: Uint8Array;
+}
+
+/** The 16-byte encodings of `sums` (see writeSum). */
+function encodeSums(sums: readonly bigint[]): Uint8Array {
+  const out = new Uint8Array(sums.length * 16);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < sums.length; i++) writeSum(view, 16 * i, sums[i]!);
+  return out;
 }
 
 /** A full binary sum tree; `levels[0]` are the leaves, `levels[height]` the root. */
@@ -128,6 +141,11 @@ export interface SumTree {
   levels: SumTreeLevel[];
   rootHash: Uint8Array;
   rootSum: bigint;
+}
+
+/** Copies 16 bytes (an encoded sum) without allocating a view. */
+function copy16(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
+  for (let k = 0; k < 16; k++) to[toOffset + k] = from[fromOffset + k]!;
 }
 
 /** Copies 32 bytes (a hash) without allocating a view. */
@@ -147,28 +165,32 @@ export function buildSumTree(leafHashes: Uint8Array, balances: readonly bigint[]
     throw new TreeHeightError("a tree of this height needs exactly 2^height leaves", {
       details: `height ${height} needs ${n} leaves, found ${balances.length} balances and ${leafHashes.length / 32} hashes`,
     });
-  const levels: SumTreeLevel[] = [{ hashes: leafHashes, sums: balances.slice() }];
+  const levels: SumTreeLevel[] = [
+    { hashes: leafHashes, sums: balances.slice(), sumBytes: encodeSums(balances) },
+  ];
   const sha = new FixedLengthSha256(NODE_INPUT_BYTES);
   const buf = sha.input;
-  const view = new DataView(buf.buffer);
   buf[0] = 0x01;
   for (let level = 0; level < height; level++) {
     const below = levels[level]!;
     const bh = below.hashes;
+    const bs = below.sumBytes;
     const count = below.sums.length >> 1;
     const hashes = new Uint8Array(count * 32);
     const sums = new Array<bigint>(count);
+    const sumBytes = new Uint8Array(count * 16);
+    const sumView = new DataView(sumBytes.buffer);
     for (let i = 0; i < count; i++) {
-      const ls = below.sums[2 * i]!;
-      const rs = below.sums[2 * i + 1]!;
       copy32(bh, 64 * i, buf, 1);
-      writeSum(view, 33, ls);
+      copy16(bs, 32 * i, buf, 33);
       copy32(bh, 64 * i + 32, buf, 49);
-      writeSum(view, 81, rs);
+      copy16(bs, 32 * i + 16, buf, 81);
       sha.digestInto(hashes, 32 * i);
-      sums[i] = ls + rs;
+      const sum = below.sums[2 * i]! + below.sums[2 * i + 1]!;
+      sums[i] = sum;
+      writeSum(sumView, 16 * i, sum);
     }
-    levels.push({ hashes, sums });
+    levels.push({ hashes, sums, sumBytes });
   }
   const top = levels[height]!;
   return { height, levels, rootHash: top.hashes.slice(0, 32), rootSum: top.sums[0]! };

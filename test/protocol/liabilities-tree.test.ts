@@ -270,10 +270,14 @@ describe("liabilities tree v1: properties", function () {
           return { hash: liabilityLeafHash(want.key, want.salt, leaf.balance), sum: leaf.balance };
         });
         for (let l = 0; l < height; l++) {
-          const hashes = built.tree.levels[l]!.hashes;
-          level.forEach((x, i) =>
-            expect(bytesToHex(hashes.subarray(32 * i, 32 * i + 32))).to.equal(bytesToHex(x.hash)),
-          );
+          const { hashes, sumBytes } = built.tree.levels[l]!;
+          const sums = new DataView(sumBytes.buffer, sumBytes.byteOffset);
+          level.forEach((x, i) => {
+            expect(bytesToHex(hashes.subarray(32 * i, 32 * i + 32))).to.equal(bytesToHex(x.hash));
+            // The kept 16-byte encoding of each sum (what proofs copy) is the sum, big-endian.
+            const encoded = (sums.getBigUint64(16 * i) << 64n) | sums.getBigUint64(16 * i + 8);
+            expect(encoded).to.equal(x.sum);
+          });
           level = Array.from({ length: level.length / 2 }, (_, i) => {
             const [a, b] = [level[2 * i]!, level[2 * i + 1]!];
             return { hash: liabilityNodeHash(a.hash, a.sum, b.hash, b.sum), sum: a.sum + b.sum };
