@@ -1,18 +1,22 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { closeDatabase, openDatabase } from "../db/database";
 import { openLedger } from "../ledger";
-import { RiskEngine, type EngineBatchReport } from "./engine";
+import { RiskEngine, type BatchCommit, type EngineBatchReport } from "./engine";
+import type { RuleHit } from "./evaluate";
 import { RiskStateError } from "./errors";
 import type { WebhookOptions } from "./outbox";
 
 /**
  * The rules engine's evaluation on a thread of its own, so that evaluating never takes the ledger
  * writer's thread: the thread opens its own connection to the ledger's database, reads committed
- * events, evaluates them and commits the risk tables (rule state, alerts, outbox rows, cursor) as
- * the engine always does, exactly once per event. Everything else stays with the engine on the
- * caller's thread (`main`): the rule file (the thread follows the active revision), the outbox's
- * work (facts in the log, freezes, webhooks), alerts and approvals, and the metrics, which the
- * thread reports batch by batch (`RiskEngine.recordBatch`).
+ * events and evaluates them; each evaluated batch (rule state, alerts, cursor) is committed by the
+ * engine on the caller's thread (`main`, `RiskEngine.commitBatch`), on the connection the ledger's
+ * writer uses, exactly once per event as always (the cursor moves only from where the batch
+ * began). A second writer connection starved on SQLite behind back-to-back ledger commits (alerts
+ * seconds late); the commit is the small part of the work. Everything else stays with `main` too:
+ * the rule file (the thread follows the active revision), the outbox's work (facts in the log,
+ * freezes, webhooks), alerts and approvals, and the metrics, which the thread reports batch by
+ * batch (`RiskEngine.recordBatch`).
  *
  * The thread is woken by each commit of the ledger on the caller's thread, and polls for the
  * commits of other processes. If it dies it is started again after `restartDelayMs`; the cursor in
@@ -59,9 +63,14 @@ interface ThreadData {
   webhook?: WebhookOptions;
 }
 
-type ToThread = { type: "wake" } | { type: "lag"; lag: number | undefined } | { type: "stop" };
+type ToThread =
+  | { type: "wake" }
+  | { type: "lag"; lag: number | undefined }
+  | { type: "stop" }
+  | { type: "committed"; id: number; inserted?: RuleHit[]; error?: string };
 type FromThread =
   | { type: "batch"; report: EngineBatchReport }
+  | { type: "commit"; id: number; batch: BatchCommit }
   | { type: "ready"; cursor: number }
   | { type: "error"; message: string }
   | { type: "stopped" };
@@ -132,7 +141,17 @@ export class RiskEngineThread {
       let stopped: () => void = () => {};
       this.#stopped = new Promise<void>((r) => (stopped = r));
       w.on("message", (m: FromThread) => {
-        if (m.type === "batch") o.main.recordBatch(m.report);
+        if (m.type === "commit")
+          void o.main.commitBatch(m.batch).then(
+            (inserted) => w.postMessage({ type: "committed", id: m.id, inserted } satisfies ToThread),
+            (e: unknown) =>
+              w.postMessage({
+                type: "committed",
+                id: m.id,
+                error: String((e as Error)?.message ?? e),
+              } satisfies ToThread),
+          );
+        else if (m.type === "batch") o.main.recordBatch(m.report);
         else if (m.type === "ready") {
           settled = true;
           if (m.cursor > o.main.cursor) o.main.recordBatch({ events: 0, cursor: m.cursor, alerts: [] });
@@ -190,6 +209,15 @@ export async function runRiskEngineThread(): Promise<void> {
   const send = (m: FromThread) => port.postMessage(m);
   const now = () => Math.floor(d.clock.simOrigin + (Date.now() - d.clock.realOrigin) * d.clock.speed);
   let lag: number | undefined;
+  // Batches sent to the caller's thread to commit, by request id.
+  const commits = new Map<number, { resolve: (h: RuleHit[]) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  const commitVia = (batch: BatchCommit) =>
+    new Promise<RuleHit[]>((resolve, reject) => {
+      const id = nextId++;
+      commits.set(id, { resolve, reject });
+      send({ type: "commit", id, batch });
+    });
   const db = openDatabase(d.databaseUrl);
   try {
     const ledger = await openLedger(db, { pseudonymKey: d.pseudonymKey, clock: now });
@@ -201,9 +229,16 @@ export async function runRiskEngineThread(): Promise<void> {
       webhook: d.webhook,
       anchorLagSeconds: () => lag,
       onBatch: (report) => send({ type: "batch", report }),
+      commitVia,
     });
     port.on("message", (m: ToThread) => {
-      if (m.type === "wake") engine.wake();
+      if (m.type === "committed") {
+        const c = commits.get(m.id);
+        commits.delete(m.id);
+        if (m.error !== undefined)
+          c?.reject(new RiskStateError("the batch's commit failed", { details: m.error }));
+        else c?.resolve(m.inserted ?? []);
+      } else if (m.type === "wake") engine.wake();
       else if (m.type === "lag") lag = m.lag;
       else if (m.type === "stop")
         void engine

@@ -67,6 +67,25 @@ export interface RiskEngineOptions {
   activateRules?: boolean;
   /** Called after each committed batch (and each anchor-lag commit) with what it committed. */
   onBatch?: (report: EngineBatchReport) => void;
+  /**
+   * Commits an evaluated batch elsewhere (default: `commitBatch` here). The evaluation thread hands
+   * its batches to the engine on the ledger's thread, whose connection the ledger's writer shares:
+   * on SQLite a second writer connection starved behind back-to-back ledger commits.
+   */
+  commitVia?: (batch: BatchCommit) => Promise<RuleHit[]>;
+}
+
+/** An evaluated batch, ready to commit (plain data: it crosses threads). */
+export interface BatchCommit {
+  from: number;
+  to: number;
+  processed: number;
+  revision: number;
+  now: number;
+  /** Rule state rows to write: [key, JSON]. */
+  states: [string, string][];
+  hits: RuleHit[];
+  webhook: boolean;
 }
 
 /** What one committed batch did: reported by an evaluating engine to the one that serves metrics. */
@@ -498,14 +517,32 @@ export class RiskEngine {
     dirty: Set<string>,
     globalDirty: boolean,
   ): Promise<RuleHit[]> {
-    const now = this.#clock();
-    const revision = this.#evaluator.rules.revision;
-    const states = [...dirty].map(
-      (id) => [STATE_ACCOUNT + id, accountStateToJson(this.#accounts.get(id)!)] as const,
-    );
+    const states: [string, string][] = [...dirty].map((id) => [
+      STATE_ACCOUNT + id,
+      accountStateToJson(this.#accounts.get(id)!),
+    ]);
     if (globalDirty) states.push([STATE_GLOBAL, globalStateToJson(this.#global)]);
-    const webhook = this.#opts.webhook !== undefined;
-    const processed = this.#processed + count;
+    const batch: BatchCommit = {
+      from,
+      to,
+      processed: this.#processed + count,
+      revision: this.#evaluator.rules.revision,
+      now: this.#clock(),
+      states,
+      hits,
+      webhook: this.#opts.webhook !== undefined,
+    };
+    return this.#opts.commitVia ? this.#opts.commitVia(batch) : this.commitBatch(batch);
+  }
+
+  /**
+   * Writes one evaluated batch in one transaction of the risk tables: the cursor (only if it still
+   * stands at `from`: a batch is committed once), the rule state, the new alerts and their outbox
+   * work. Returns the hits that became new alerts. Called by the engine that evaluated the batch,
+   * or (see `commitVia`) by the engine on the ledger's thread on behalf of the evaluation thread.
+   */
+  async commitBatch(batch: BatchCommit): Promise<RuleHit[]> {
+    const { from, to, processed, revision, now, states, hits, webhook } = batch;
     return this.#runner.tx(function* (): Body<RuleHit[]> {
       const moved = yield* run(
         "UPDATE risk_cursor SET next_sequence = ?, processed = ?, rules_revision = ? WHERE id = 1 AND next_sequence = ?",
