@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Registry } from "prom-client";
-import type { Hex } from "viem";
+import type { Hex, PublicClient } from "viem";
 import type { DevChain } from "../../src/chain/dev";
 import { findEscrow } from "../../src/chain/actions/find-escrow";
 import { ESCROW_TERMS_FORMAT } from "../../src/protocol/escrow-terms-v1";
@@ -46,7 +46,13 @@ for (const backend of ["sqlite", "postgres"] as const)
       await env?.close();
     });
 
-    const newRelayer = () => escrowBridgeRelayer({ db, ledger, logStore, chain, registry: new Registry() });
+    const newRelayer = (bridgeClient?: PublicClient) =>
+      escrowBridgeRelayer({ db, ledger, logStore, chain, registry: new Registry(), bridgeClient });
+    /** Stops the relayer and starts another whose escrow bridge sees the chain through `bridgeClient`. */
+    async function restartWith(bridgeClient: PublicClient) {
+      await relayer.stop();
+      relayer = newRelayer(bridgeClient);
+    }
     const pc = () => chain.clients.publicClient;
     const rpc = (method: string, params: unknown[] = []) =>
       pc().request({ method: method as never, params: params as never }) as Promise<unknown>;
@@ -171,6 +177,21 @@ for (const backend of ["sqlite", "postgres"] as const)
       expect(await cursor()).to.be.greaterThan(at + 20);
     }
 
+    /**
+     * A snapshot before escrow `holdId` exists; then it is created, expires, is refunded and the
+     * refund applied, and the cursor moves well past: reverting to the snapshot loses all of it.
+     */
+    async function refundedAfterSnapshot(holdId: string) {
+      const hold = await openEscrowHold(holdId, 60);
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await relayer.runOnce();
+      await expireAndRefund(hold.escrowId!);
+      await relayer.runOnce();
+      expect((await ledger.getHold(holdId)).status).to.equal("voided");
+      await scanPast();
+      return { hold, snapshot };
+    }
+
     it("a refund applied from blocks the chain then lost is sent again until the chain holds it", async () => {
       const hold = await openEscrowHold("l1", 60);
       await relayer.runOnce();
@@ -197,13 +218,7 @@ for (const backend of ["sqlite", "postgres"] as const)
     });
 
     it("an escrow lost with its decision is created again from the hold's terms, then settled again", async () => {
-      const hold = await openEscrowHold("l2", 60);
-      const snapshot = (await rpc("evm_snapshot")) as string;
-      await relayer.runOnce();
-      await expireAndRefund(hold.escrowId!);
-      await relayer.runOnce();
-      expect((await ledger.getHold("l2")).status).to.equal("voided");
-      await scanPast();
+      const { hold, snapshot } = await refundedAfterSnapshot("l2");
 
       await rpc("evm_revert", [snapshot]);
       await rpc("evm_mine");
@@ -223,13 +238,7 @@ for (const backend of ["sqlite", "postgres"] as const)
     });
 
     it("an escrow lost with its refund after its expiry cannot be created again: alarm, and the bridge goes on", async () => {
-      const hold = await openEscrowHold("l5", 60);
-      const snapshot = (await rpc("evm_snapshot")) as string;
-      await relayer.runOnce();
-      await expireAndRefund(hold.escrowId!);
-      await relayer.runOnce();
-      expect((await ledger.getHold("l5")).status).to.equal("voided");
-      await scanPast();
+      const { hold, snapshot } = await refundedAfterSnapshot("l5");
 
       await rpc("evm_revert", [snapshot]);
       await rpc("evm_increaseTime", [600]); // well past the expiry on the new chain
@@ -296,15 +305,7 @@ for (const backend of ["sqlite", "postgres"] as const)
           return Reflect.get(target, prop, receiver);
         },
       });
-      await relayer.stop();
-      relayer = escrowBridgeRelayer({
-        db,
-        ledger,
-        logStore,
-        chain,
-        registry: new Registry(),
-        bridgeClient: blind,
-      });
+      await restartWith(blind);
       await expireAndRefund(hold.escrowId!);
       await relayer.runOnce();
       expect((await ledger.getHold("n1")).status).to.equal("voided");
@@ -317,15 +318,7 @@ for (const backend of ["sqlite", "postgres"] as const)
         stateDecisionId(hold.escrowId!, "refund"),
       ]);
       const events = await ledger.eventCount();
-      await relayer.stop();
-      relayer = escrowBridgeRelayer({
-        db,
-        ledger,
-        logStore,
-        chain,
-        registry: new Registry(),
-        bridgeClient: blind,
-      });
+      await restartWith(blind);
       await relayer.runOnce();
       expect(await ledger.eventCount(), "applied once").to.equal(events);
       await relayer.stop();
