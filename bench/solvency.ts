@@ -46,8 +46,11 @@ function allSumProofs(tree: SumTree, positions: Iterable<number>): number {
     for (let l = 0; l < tree.height; l++) {
       const s = i ^ 1;
       const level = tree.levels[l]!;
-      buf.set(level.hashes.subarray(32 * s, 32 * s + 32), 48 * l);
-      buf.set(level.sumBytes.subarray(16 * s, 16 * s + 16), 48 * l + 32);
+      // Byte loops: a subarray per sibling (a new view object each) cost more than the copy.
+      const h = level.hashes;
+      const m = level.sumBytes;
+      for (let k = 0; k < 32; k++) buf[48 * l + k] = h[32 * s + k]!;
+      for (let k = 0; k < 16; k++) buf[48 * l + 32 + k] = m[16 * s + k]!;
       i >>= 1;
     }
     bytes += buf.length;
@@ -82,7 +85,8 @@ function allPlainProofs(levels: Uint8Array[], positions: Iterable<number>): numb
     let i = pos;
     for (let l = 0; l < height; l++) {
       const s = i ^ 1;
-      buf.set(levels[l]!.subarray(32 * s, 32 * s + 32), 32 * l);
+      const h = levels[l]!;
+      for (let k = 0; k < 32; k++) buf[32 * l + k] = h[32 * s + k]!;
       i >>= 1;
     }
     bytes += buf.length;
