@@ -4,7 +4,11 @@ import { findEscrow } from "../chain/actions/find-escrow";
 import { readEscrowPaused } from "../chain/actions/read-escrow-paused";
 import type { OnChainEscrow } from "../chain/actions/read-escrow";
 import { findEscrowDecision, readEscrowDecisions } from "../chain/actions/read-escrow-decisions";
-import { readEscrowSettlement, settleEscrowCallData } from "../chain/actions/settle-escrow";
+import {
+  readEscrowSettlement,
+  settleEscrowCallData,
+  type EscrowSettlement,
+} from "../chain/actions/settle-escrow";
 import {
   EscrowTermsInvalidError,
   escrowTermsDifferences,
@@ -265,6 +269,42 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
     return true;
   }
 
+  /**
+   * Sends `createEscrow` for `id`. Returns the pending transaction, or the name of the contract's
+   * refusal (`CustodyEscrow…`, e.g. AlreadyExists, or terms it rejects now); throws anything else.
+   */
+  async function sendCreate(sender: TxSender, id: Hex, holdId: string, terms: EscrowTerms) {
+    try {
+      return await sender.send(
+        "escrow-create",
+        { to: o.escrow, data: createEscrowCallData(id, terms), meta: { escrowId: id, holdId } },
+        { afterSend: "escrow:afterSend" },
+      );
+    } catch (e) {
+      const name = revertErrorName(e);
+      if (name?.startsWith("CustodyEscrow")) return name;
+      throw e;
+    }
+  }
+
+  /**
+   * Sends the permissionless `release` / `refund` of `id`. Undefined if it reverts (someone decided
+   * the escrow, or paused the contract, between the read and the send: looked at again next step).
+   */
+  async function sendSettlement(sender: TxSender, id: Hex, holdId: string, settlement: EscrowSettlement) {
+    try {
+      return await sender.send(`escrow-${settlement}`, {
+        to: o.escrow,
+        data: settleEscrowCallData(id, settlement),
+        meta: { escrowId: id, holdId },
+      });
+    } catch (e) {
+      if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
+      o.log.warn({ escrowId: id, error: String(e).split("\n")[0] }, `escrow ${settlement} not sent`);
+      return undefined;
+    }
+  }
+
   async function createMissing(sender: TxSender) {
     const inFlight = new Set(
       (await sender.inFlight("escrow-create")).map((p) => String(p.request.meta?.escrowId)),
@@ -295,25 +335,13 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
         );
         continue;
       }
-      const data = createEscrowCallData(id, terms);
-      try {
-        sent.push(
-          await sender.send(
-            "escrow-create",
-            { to: o.escrow, data, meta: { escrowId: id, holdId: hold.id } },
-            { afterSend: "escrow:afterSend" },
-          ),
-        );
-      } catch (e) {
-        const name = revertErrorName(e);
-        if (name === "CustodyEscrowAlreadyExists") continue; // compared on the next step
-        if (name?.startsWith("CustodyEscrow")) {
-          // Terms the contract rejects will not become valid by retrying.
-          failed.add(id);
-          o.log.error({ holdId: hold.id, escrowId: id, error: name }, "chain rejected escrow terms");
-          continue;
-        }
-        throw e;
+      const p = await sendCreate(sender, id, hold.id, terms);
+      if (typeof p !== "string") sent.push(p);
+      else if (p !== "CustodyEscrowAlreadyExists") {
+        // Terms the contract rejects will not become valid by retrying (AlreadyExists: compared
+        // on the next step).
+        failed.add(id);
+        o.log.error({ holdId: hold.id, escrowId: id, error: p }, "chain rejected escrow terms");
       }
     }
     for (const p of sent) {
@@ -350,19 +378,8 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       if (!t || !((t.autoReleaseAt !== 0 && t.autoReleaseAt <= now) || t.expiresAt <= now)) continue;
       const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
       if (!settlement) continue;
-      try {
-        sent.push(
-          await sender.send(`escrow-${settlement}`, {
-            to: o.escrow,
-            data: settleEscrowCallData(id, settlement),
-            meta: { escrowId: id, holdId: hold.id },
-          }),
-        );
-      } catch (e) {
-        // Someone else decided it (or paused the contract) between the read and the send.
-        if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
-        o.log.warn({ escrowId: id, error: String(e).split("\n")[0] }, `escrow ${settlement} not sent`);
-      }
+      const p = await sendSettlement(sender, id, hold.id, settlement);
+      if (p) sent.push(p);
     }
     for (const p of sent) {
       await sender.waitMined(p);
@@ -666,18 +683,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
           });
           continue;
         }
-        try {
-          sent.push(
-            await sender.send("escrow-create", {
-              to: o.escrow,
-              data: createEscrowCallData(id, terms),
-              meta: { escrowId: id, holdId: r.hold_id },
-            }),
-          );
-        } catch (e) {
-          const name = revertErrorName(e);
-          if (name === "CustodyEscrowAlreadyExists") continue; // seen on the next step
-          if (!name?.startsWith("CustodyEscrow")) throw e;
+        const p = await sendCreate(sender, id, r.hold_id, terms);
+        if (p === "CustodyEscrowAlreadyExists") continue; // seen on the next step
+        if (typeof p === "string") {
           // The contract refuses these terms now (an expiry already past): the chain cannot hold
           // this decision again. Said once; not tried again until the chain loses blocks again.
           unrestorable.add(id);
@@ -685,10 +693,11 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
             escrowId: id,
             holdId: r.hold_id,
             chainEventId: r.chain_event_id,
-            message: `the chain lost escrow ${id}, whose ${r.kind} the ledger applied, and refuses to create it again (${name}): the ledger's decision has no escrow on chain`,
+            message: `the chain lost escrow ${id}, whose ${r.kind} the ledger applied, and refuses to create it again (${p}): the ledger's decision has no escrow on chain`,
           });
           continue;
         }
+        sent.push(p);
         o.log.warn(
           { escrowId: id, holdId: r.hold_id },
           "escrow lost by the chain after its decision; creating it again",
@@ -715,20 +724,9 @@ export function createEscrowBridge(o: EscrowBridgeOptions): RelayerTask {
       if (onChain.state !== "Open") continue; // disputed: its arbiter decides
       const settlement = await readEscrowSettlement(o.publicClient, o.escrow, id);
       if (settlement === r.kind) {
-        try {
-          sent.push(
-            await sender.send(`escrow-${settlement}`, {
-              to: o.escrow,
-              data: settleEscrowCallData(id, settlement),
-              meta: { escrowId: id, holdId: r.hold_id },
-            }),
-          );
-        } catch (e) {
-          // Decided (or paused) between the read and the send: looked at again next step.
-          if (!revertErrorName(e) && !/revert/i.test(String(e))) throw e;
-          o.log.warn({ escrowId: id, error: String(e).split("\n")[0] }, `escrow ${settlement} not sent`);
-          continue;
-        }
+        const p = await sendSettlement(sender, id, r.hold_id, settlement);
+        if (!p) continue;
+        sent.push(p);
         o.log.warn(
           { escrowId: id, holdId: r.hold_id, lostChainEventId: r.chain_event_id },
           `escrow ${settlement} lost by the chain; sending it again`,
