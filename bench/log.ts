@@ -182,6 +182,13 @@ async function runCase(name: string, n: number): Promise<Result> {
       // The same inclusion proofs from a store without the tile cache: every tile from the database.
       const uncached = await openLogStore(db, { cacheTiles: 0 });
       const noCache = await timed(() => uncached.inclusionProof(randomInt(n), n));
+      // A handle that did not append (a proof server in another process, or after a restart): its
+      // leaf tiles loaded at start by range reads (only where the slab has a budget: PostgreSQL).
+      const fresh = await openLogStore(db);
+      const tw = performance.now();
+      const warmed = await fresh.warmLeafTiles();
+      const warmMs = ms(tw);
+      const freshLatest = await timed(() => fresh.inclusionProof(randomInt(n), n));
       let t = performance.now();
       await store.root(n);
       const rootMs = ms(t);
@@ -203,6 +210,10 @@ async function runCase(name: string, n: number): Promise<Result> {
         consistencyP99Ms: cons.p99,
         findLeaf10kMs: find.total,
         findLeafPerSec: perSec(find),
+        warmLeafTilesMs: warmMs,
+        warmLeafTiles: warmed.tiles,
+        inclusionFreshWarmedPerSec: perSec(freshLatest),
+        inclusionFreshWarmedP99Ms: freshLatest.p99,
         inclusion10kNoCacheMs: noCache.total,
         inclusionNoCachePerSec: perSec(noCache),
         peakMiB: peakMiB(),

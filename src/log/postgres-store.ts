@@ -17,6 +17,10 @@ const READ_TILES = {
   text: `SELECT t.level, t.idx, t.hashes FROM log_tiles t
            JOIN unnest($1::int[], $2::bigint[]) AS k(level, idx) ON t.level = k.level AND t.idx = k.idx`,
 };
+const READ_LEAF_TILES = {
+  name: "log_read_leaf_tiles",
+  text: "SELECT idx, hashes FROM log_tiles WHERE level = 0 AND idx >= $1 AND idx < $2 ORDER BY idx",
+};
 const LEAF_CANDIDATES = {
   name: "log_leaf_candidates",
   text: "SELECT idx FROM log_leaf_keys WHERE epoch = ANY ($1::int[]) AND prefix = $2 ORDER BY idx",
@@ -153,6 +157,11 @@ export class PostgresTileBackend implements TileBackend {
     if (epochs.length === 0) return;
     const r = await this.pool.query({ ...LEAF_CANDIDATES, values: [epochs, prefix] });
     yield r.rows.map((row) => Number(row.idx));
+  }
+
+  async readLeafTiles(from: number, to: number): Promise<TileWrite[]> {
+    const r = await this.pool.query({ ...READ_LEAF_TILES, values: [from, to] });
+    return r.rows.map((row) => ({ level: 0, index: Number(row.idx), hashes: row.hashes as Buffer }));
   }
 
   async leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]> {

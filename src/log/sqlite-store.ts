@@ -19,6 +19,7 @@ export class SqliteTileBackend implements TileBackend {
   private readonly setSize: BetterSqlite3.Statement;
   private readonly getCandidates: BetterSqlite3.Statement;
   private readonly getFilters: BetterSqlite3.Statement;
+  private readonly getLeafTiles: BetterSqlite3.Statement;
   private readonly getEpochPrefixes: BetterSqlite3.Statement;
   private readonly putFilter: BetterSqlite3.Statement;
   private readonly appendTx: (
@@ -44,6 +45,9 @@ export class SqliteTileBackend implements TileBackend {
       .prepare("SELECT idx FROM log_leaf_keys WHERE epoch = ? AND prefix = ? ORDER BY idx")
       .pluck();
     this.getFilters = db.prepare("SELECT epoch, bits FROM log_leaf_filters WHERE epoch >= ?");
+    this.getLeafTiles = db.prepare(
+      "SELECT idx, hashes FROM log_tiles WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx",
+    );
     this.getEpochPrefixes = db.prepare("SELECT prefix FROM log_leaf_keys WHERE epoch = ?").pluck();
     this.putFilter = db.prepare("INSERT OR REPLACE INTO log_leaf_filters (epoch, bits) VALUES (?, ?)");
     const tx = db.transaction((fromIndex: number, leafHashes: readonly Uint8Array[]) => {
@@ -112,6 +116,14 @@ export class SqliteTileBackend implements TileBackend {
       const group = this.getCandidates.all(e, prefix) as number[];
       if (group.length > 0) yield group;
     }
+  }
+
+  async readLeafTiles(from: number, to: number): Promise<TileWrite[]> {
+    return (this.getLeafTiles.all(from, to) as { idx: number; hashes: Buffer }[]).map((r) => ({
+      level: 0,
+      index: r.idx,
+      hashes: r.hashes,
+    }));
   }
 
   async leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]> {

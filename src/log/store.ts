@@ -149,6 +149,8 @@ export interface TileBackend {
   leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]>;
   /** The stored leaf filters of epochs >= fromEpoch. */
   leafFilters(fromEpoch: number): Promise<{ epoch: number; bits: Uint8Array }[]>;
+  /** Stored level-0 tiles with index in [from, to), ascending, in one read (full and partial alike). */
+  readLeafTiles(from: number, to: number): Promise<TileWrite[]>;
 }
 
 function checkHash(h: unknown, what: string): Uint8Array {
@@ -203,6 +205,31 @@ export class TileLogStore implements LogStore {
         this.cache.put(w.level, w.index, new ExpandedTile(w.hashes, this.hasher));
       else this.leafTiles.put(w.index, w.hashes);
     return size;
+  }
+
+  /**
+   * Loads every full leaf tile of the stored tree into the leaf-tile slab, `chunkTiles` per read
+   * (one sequential range scan each), until the tree's full tiles or the slab's budget end. A handle
+   * that did not append them (a proof server in another process, or any process after a restart)
+   * then answers proofs without a round trip for leaf tiles. Full tiles never change, so what is
+   * loaded stays valid; tiles appended meanwhile go to the slab through `append` as before.
+   */
+  async warmLeafTiles(opts: { chunkTiles?: number } = {}): Promise<{ tiles: number; bytes: number }> {
+    const chunk = opts.chunkTiles ?? 4096;
+    if (!Number.isSafeInteger(chunk) || chunk < 1)
+      throw new LogArgumentError("chunkTiles must be a positive integer");
+    // A budget below one slab holds no tile: nothing to read.
+    if (this.leafTiles.budgetBytes < LeafTileSlab.SLAB_BYTES) return { tiles: 0, bytes: 0 };
+    const full = Math.floor((await this.backend.size()) / TILE_WIDTH);
+    let tiles = 0;
+    for (let from = 0; from < full; from += chunk) {
+      for (const t of await this.backend.readLeafTiles(from, Math.min(full, from + chunk))) {
+        if (t.hashes.length !== TILE_WIDTH * HASH_SIZE) continue;
+        if (!this.leafTiles.put(t.index, t.hashes)) return { tiles, bytes: this.leafTiles.allocated };
+        tiles++;
+      }
+    }
+    return { tiles, bytes: this.leafTiles.allocated };
   }
 
   /**
@@ -364,7 +391,7 @@ export interface OpenLogStoreOptions {
  * const store = await openLogStore(openDatabase("custody.db"));
  * await store.append(await store.size(), [leafHash]);
  */
-export async function openLogStore(db: Database, opts: OpenLogStoreOptions = {}): Promise<LogStore> {
+export async function openLogStore(db: Database, opts: OpenLogStoreOptions = {}): Promise<TileLogStore> {
   await migrate(db, logMigrations);
   const hasher = opts.hasher ?? nodeHasher;
   const cache = new TileCache(opts.cacheTiles ?? DEFAULT_CACHE_TILES);

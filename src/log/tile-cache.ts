@@ -188,6 +188,8 @@ export function cachedBorder(
 export class LeafTileSlab {
   static readonly TILES_PER_SLAB = 2048;
   private static readonly TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+  /** Bytes of one slab (its allocation unit). */
+  static readonly SLAB_BYTES = LeafTileSlab.TILES_PER_SLAB * LeafTileSlab.TILE_BYTES;
   private readonly slabs: ({ data: Uint8Array; have: Uint8Array } | undefined)[] = [];
   private bytes = 0;
 
@@ -207,7 +209,7 @@ export class LeafTileSlab {
     const n = Math.floor(index / LeafTileSlab.TILES_PER_SLAB);
     let s = this.slabs[n];
     if (!s) {
-      const size = LeafTileSlab.TILES_PER_SLAB * LeafTileSlab.TILE_BYTES;
+      const size = LeafTileSlab.SLAB_BYTES;
       if (this.bytes + size > this.budgetBytes) return false;
       this.bytes += size;
       s = this.slabs[n] = {

@@ -387,6 +387,15 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     // Before anything is written: a process with another key would fork every pseudonym.
     await ensurePseudonymKey(db, pseudonymKey);
     const logStore = await openLogStore(db);
+    // On PostgreSQL every proof would otherwise cost a round trip per leaf tile until the slab has
+    // seen it: load the stored full leaf tiles once, in the background (the API serves meanwhile).
+    if (db.kind === "postgres") {
+      const t0 = Date.now();
+      logStore.warmLeafTiles().then(
+        (r) => log.info({ tiles: r.tiles, bytes: r.bytes, ms: Date.now() - t0 }, "leaf tiles loaded"),
+        (err) => log.warn({ error: String(err) }, "loading leaf tiles failed; proofs read them on demand"),
+      );
+    }
     // The custodian bank's statements: API route, and an inbox folder watched for statement files.
     const bank = await openCustodianBank({
       db,

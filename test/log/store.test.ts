@@ -9,7 +9,7 @@ import { planAppend } from "../../src/log/tiles";
 import { nodeHasher } from "../../src/log/node-hasher";
 import { leafEpoch, leafPrefix } from "../../src/log/leaf-keys";
 import { MemoryLogStore } from "../../src/log/memory-store";
-import { LogAppendConflictError } from "../../src/log/errors";
+import { LogAppendConflictError, LogArgumentError } from "../../src/log/errors";
 import { toHex } from "../../src/log/hex";
 import { describeWithPg } from "../support/pg";
 import { shouldBehaveLikeLogStore } from "./store.behaviour";
@@ -242,6 +242,53 @@ describeWithPg("log/store (postgres)", (ctx) => {
       reads = 0;
       for (let i = 0; i < 1000; i += 7) await writer.inclusionProof(i, 1000);
       expect(reads, "the writer reads no leaf tile").to.equal(0);
+    } finally {
+      await closeDatabase(db);
+    }
+  });
+
+  it("warmLeafTiles loads every full leaf tile in range reads, up to the slab's budget", async () => {
+    const db = openDatabase(ctx.url, { poolSize: 4 });
+    try {
+      const writer = await openLogStore(db);
+      await pool(db).query(
+        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
+      );
+      const leaves = makeLeaves(1000, 9);
+      await writer.append(0, leaves);
+      const p = pool(db);
+      const query = p.query.bind(p) as (...a: unknown[]) => unknown;
+      const names: string[] = [];
+      let fullLeafTileReads = 0;
+      (p as unknown as { query: unknown }).query = (...a: unknown[]) => {
+        const q = a[0] as { name?: string; values?: unknown[][] };
+        names.push(q?.name ?? String(a[0]));
+        if (q?.name === "log_read_tiles")
+          fullLeafTileReads += q.values![0].filter((l, i) => l === 0 && Number(q.values![1][i]) < 62).length;
+        return query(...a);
+      };
+      // 62 full tiles of 1000 leaves (the 63rd is partial and stays out), 10 per read.
+      const reader = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 1024 * 1024 });
+      names.length = 0;
+      expect(await reader.warmLeafTiles({ chunkTiles: 10 })).to.deep.equal({ tiles: 62, bytes: 1024 * 1024 });
+      expect(names.filter((n) => n === "log_read_leaf_tiles")).to.have.length(7);
+      names.length = 0;
+      for (let i = 0; i < 992; i += 3)
+        expect((await reader.inclusionProof(i, 1000)).map(toHex)).to.deep.equal(
+          refInclusion(leaves, i).map(toHex),
+        );
+      expect(fullLeafTileReads, "every full leaf tile comes from the slab").to.equal(0);
+      // A slab with no budget reads nothing; one smaller than the tree keeps what fits (2 048 tiles
+      // per 1 MiB slab, so a 1-byte budget holds none); a bad chunk size is refused before any read.
+      names.length = 0;
+      const none = await openLogStore(db, { leafTileBytes: 0 });
+      expect(await none.warmLeafTiles()).to.deep.equal({ tiles: 0, bytes: 0 });
+      const tiny = await openLogStore(db, { leafTileBytes: 1 });
+      expect(await tiny.warmLeafTiles()).to.deep.equal({ tiles: 0, bytes: 0 });
+      expect(names).to.not.include("log_read_leaf_tiles");
+      let refused: unknown;
+      await reader.warmLeafTiles({ chunkTiles: 0 }).catch((e) => (refused = e));
+      expect(refused).to.be.instanceOf(LogArgumentError);
     } finally {
       await closeDatabase(db);
     }
