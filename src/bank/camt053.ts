@@ -280,14 +280,36 @@ const localName = (qname: string): string => {
   return i < 0 ? qname : qname.slice(i + 1);
 };
 
+/** The children of an element that the mapping reads (each with its own); others are not built. */
+type Reads = ReadonlyMap<string, Reads>;
+const reads = (o: { [k: string]: Reads }): Reads => new Map(Object.entries(o));
+const LEAF: Reads = new Map();
+const DATE = reads({ Dt: LEAF, DtTm: LEAF });
+
+/** What `entry` reads of a `Ntry`: the rest (BkTxCd, AmtDtls, parties, remittance...) is only checked for well-formedness. */
+const ENTRY_READS = reads({
+  Amt: LEAF,
+  CdtDbtInd: LEAF,
+  Sts: reads({ Cd: LEAF }),
+  RvslInd: LEAF,
+  BookgDt: DATE,
+  ValDt: DATE,
+  AcctSvcrRef: LEAF,
+  NtryRef: LEAF,
+  NtryDtls: reads({ TxDtls: reads({ Refs: reads({ EndToEndId: LEAF }) }) }),
+});
+
 /** An element being read: its children and attributes (`node`, made on the first), its text. */
 interface Frame {
   name: string;
   node: Node | undefined;
   text: string;
-  /** Text since the last child or text flush: trimmed per run, as fast-xml-parser's trimValues. */
-  pending: string;
+  /** Which children to build; undefined: all of them. */
+  reads: Reads | undefined;
 }
+
+/** An element inside one the mapping does not read. */
+const SKIPPED: Frame = { name: "", node: undefined, text: "", reads: LEAF };
 
 /** Bytes fed to the XML parser per write: the document is never decoded to one string. */
 const CHUNK = 1 << 20;
@@ -301,7 +323,7 @@ class NotWellFormed extends Error {}
  * mapping functions read — an element with only text is its (trimmed) text; with attributes or
  * children an object with `@attr` keys, child keys (arrays for the REPEATED names and any repeated
  * element) and `#text` — except that each `Document/BkToCstmrStmt/Stmt/Ntry` is mapped to its
- * StatementEntry as it closes and not kept. Mapping errors are kept until the end: a document that
+ * StatementEntry as it closes and not kept, and only the parts of it the mapping reads are built. Mapping errors are kept until the end: a document that
  * is not well-formed is refused as such wherever its first fault is, and the other checks run in
  * document order afterwards.
  */
@@ -325,12 +347,6 @@ function readDocument(raw: Uint8Array | string): {
   let stmtNode: Node | undefined;
   let xmlError: { line: number; column: number; message: string } | undefined;
 
-  const flush = (f: Frame) => {
-    if (f.pending !== "") {
-      f.text += f.pending.trim();
-      f.pending = "";
-    }
-  };
   const addChild = (parent: Node, name: string, value: unknown) => {
     const prev = parent[name];
     if (prev === undefined) parent[name] = REPEATED.has(name) ? [value] : value;
@@ -358,13 +374,24 @@ function readDocument(raw: Uint8Array | string): {
       build = name === "Document" && NAMESPACES[namespace] !== undefined;
     }
     if (!build) {
-      stack.push({ name, node: undefined, text: "", pending: "" });
+      stack.push(SKIPPED);
       return;
     }
+    let want: Reads | undefined;
     if (depth > 0) {
       const parent = stack[depth - 1];
-      flush(parent);
+      if (parent === SKIPPED) {
+        stack.push(SKIPPED);
+        return;
+      }
       parent.node ??= {};
+      if (parent.reads !== undefined) {
+        want = parent.reads.get(name);
+        if (want === undefined) {
+          stack.push(SKIPPED);
+          return;
+        }
+      } else if (depth === 3 && name === "Ntry" && parent.node === stmtNode) want = ENTRY_READS;
     }
     let node: Node | undefined;
     for (const k in tag.attributes) {
@@ -377,21 +404,24 @@ function readDocument(raw: Uint8Array | string): {
       stream = { path: `Document/BkToCstmrStmt/Stmt[${stmtIndex++}]`, entries: [], count: 0 };
       streams.set(node, stream);
     }
-    stack.push({ name, node, text: "", pending: "" });
+    stack.push({ name, node, text: "", reads: want });
   });
+  // saxes reports each run of text between two pieces of markup once: trimmed per run, as
+  // fast-xml-parser's trimValues did.
   parser.on("text", (t) => {
-    if (build && stack.length > 0) stack[stack.length - 1].pending += t;
+    const f = stack[stack.length - 1];
+    if (f === undefined || f === SKIPPED) return;
+    const v = t.trim();
+    if (v !== "") f.text += v;
   });
   parser.on("cdata", (t) => {
-    if (!build || stack.length === 0) return;
     const f = stack[stack.length - 1];
-    flush(f);
+    if (f === undefined || f === SKIPPED) return;
     f.text += t;
   });
   parser.on("closetag", () => {
     const f = stack.pop() as Frame;
-    if (!build) return;
-    flush(f);
+    if (f === SKIPPED) return;
     let value: Node | string;
     if (f.node === undefined) value = f.text;
     else {
@@ -403,7 +433,7 @@ function readDocument(raw: Uint8Array | string): {
       tree = value;
       return;
     }
-    if (depth === 3 && f.name === "Ntry" && stream && stack[2].node === stmtNode) {
+    if (f.reads === ENTRY_READS && stream) {
       onEntry(stream, stmtNode as Node, value);
       return;
     }

@@ -41,7 +41,10 @@ function sameAsTree(xml: string, what: string) {
   ).to.deep.equal(outcome(() => parseCamt053Tree(xml)));
 }
 
-/** Every leaf element removed, emptied, set to "X" and doubled; the document cut every 61 characters. */
+/**
+ * Every leaf element removed, emptied, set to "X" and doubled; every element given an unknown child,
+ * text, and its first child again; the document cut every 61 characters.
+ */
 function mutations(xml: string): [string, string][] {
   const out: [string, string][] = [];
   for (const m of xml.matchAll(/<([A-Za-z]+)( [^>]*)?>([^<]*)<\/\1>/g)) {
@@ -52,6 +55,13 @@ function mutations(xml: string): [string, string][] {
     out.push([`${m[1]} empty at ${i}`, `${xml.slice(0, i)}${open}</${m[1]}>${xml.slice(j)}`]);
     out.push([`${m[1]} = X at ${i}`, `${xml.slice(0, i)}${open}X</${m[1]}>${xml.slice(j)}`]);
     out.push([`${m[1]} twice at ${i}`, xml.slice(0, i) + m[0] + m[0] + xml.slice(j)]);
+  }
+  // Into every element: an unknown child, a copy of its first child, and text beside its children.
+  for (const m of xml.matchAll(/<([A-Za-z]+)( [^>]*)?>(\s*<([A-Za-z]+)[^>]*>[^<]*<\/\4>)?/g)) {
+    const j = m.index + m[0].length - (m[3]?.length ?? 0);
+    out.push([`child in ${m[1]} at ${j}`, `${xml.slice(0, j)}<Xtra>x</Xtra>${xml.slice(j)}`]);
+    out.push([`text in ${m[1]} at ${j}`, `${xml.slice(0, j)} more ${xml.slice(j)}`]);
+    if (m[3]) out.push([`${m[4]} again in ${m[1]} at ${j}`, `${xml.slice(0, j)}${m[3]}${xml.slice(j)}`]);
   }
   for (let k = 1; k < xml.length; k += 61) out.push([`cut at ${k}`, xml.slice(0, k)]);
   return out;
@@ -105,7 +115,7 @@ describe("bank: camt.053 streaming parse", () => {
         sameAsTree(xml, `${f}: ${what}`);
         cases++;
       }
-    expect(cases).to.be.greaterThan(800);
+    expect(cases).to.be.greaterThan(1500);
   });
 
   it("reads large statements of both versions, across chunk boundaries, from bytes and from text", () => {
