@@ -190,7 +190,7 @@ function pagination(n: Node | undefined, path: string): { page: number; last: bo
 }
 
 /** The account currency and its exponent, read from `Acct/Ccy` or else the first balance's `Amt/@Ccy`. */
-function accountCurrency(stmt: Node, path: string): { ccy: string; currency?: string; exponent: number } {
+function accountCurrency(stmt: Node, path: string): { ccy: string; exponent: number } {
   const acct = req(stmt, "Acct", path);
   const currency = optText(acct, "Ccy");
   let ccy = currency;
@@ -202,7 +202,7 @@ function accountCurrency(stmt: Node, path: string): { ccy: string; currency?: st
   }
   if (ccy === undefined) throw new MalformedStatementError(`${path}/Acct/Ccy`, "no account currency");
   const exponent = currencyExponent(ccy, currency ? `${path}/Acct/Ccy` : `${path}/Bal[0]/Amt/@Ccy`);
-  return currency === undefined ? { ccy, exponent } : { ccy, currency, exponent };
+  return { ccy, exponent };
 }
 
 /**
@@ -226,7 +226,7 @@ function statement(
   msgPage: { page: number; last: boolean } | undefined,
 ): BankStatement {
   const acct = req(stmt, "Acct", path);
-  const { ccy, currency, exponent } = accountCurrency(stmt, path);
+  const { ccy, exponent } = accountCurrency(stmt, path);
   const { opening, closing } = balances(stmt, path, ccy, exponent);
   const pg = pagination(opt(stmt, "StmtPgntn"), `${path}/StmtPgntn`) ?? msgPage ?? { page: 1, last: true };
   const entries = (): StatementEntry[] => {
