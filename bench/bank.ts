@@ -1,5 +1,5 @@
 /**
- * npm run bench:bank [-- --events N] [-- --entries N] [-- --backend sqlite|postgres|both]
+ * npm run bench:bank [-- --events N] [-- --entries N] [-- --backend sqlite|postgres|both|none]
  *
  * 1. Parser throughput: one camt.053.001.08 file of `--entries` entries (default 100 000), parsed
  *    by `parseCamt053` (one streaming saxes pass: well-formedness, mapping to bigint minor units as
@@ -12,7 +12,8 @@
  *    `reconcile` of that day, timed separately, on SQLite and PostgreSQL.
  * Figures are medians of `--runs` (default 3) for the parser, single runs for import/reconcile.
  * `--ledger-cache FILE` (SQLite only): keep a copy of the built ledger in FILE and start from it
- * next time (building 10^6 events takes a minute); `--skip-parser` leaves out step 1.
+ * next time (building 10^6 events takes a minute); `--skip-parser` leaves out step 1,
+ * `--backend none` step 2.
  */
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
