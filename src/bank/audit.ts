@@ -51,9 +51,10 @@ export async function auditBank(
   const findings: BankAuditFinding[] = [];
   const docs = await queryAll(
     db,
-    `SELECT d.hash, d.raw, d.fact_id, d.fact_sequence, f.document_hash AS fact_hash, f.sequence AS fact_seq,
+    `SELECT d.hash, b.raw, d.fact_id, d.fact_sequence, f.document_hash AS fact_hash, f.sequence AS fact_seq,
        (SELECT MIN(s.day) FROM bank_statements s WHERE s.document_hash = d.hash) AS day
-     FROM bank_documents d LEFT JOIN ledger_facts f ON f.id = d.fact_id WHERE d.fact_sequence IS NOT NULL`,
+     FROM bank_documents d JOIN bank_document_bytes b ON b.hash = d.hash
+     LEFT JOIN ledger_facts f ON f.id = d.fact_id WHERE d.fact_sequence IS NOT NULL`,
   );
   for (const d of docs) {
     const h = `0x${createHash("sha256").update(buf(d.raw)).digest("hex")}`;

@@ -266,10 +266,17 @@ export class CustodianBank {
     }
     const factId = `bank-statement:${hash.slice(2)}`;
     if (known.length === 0 && !allKnown) {
-      rows.unshift({
-        sql: `INSERT INTO bank_documents (hash, format, message_id, raw, received_at, fact_id, fact_sequence) VALUES (?,?,?,?,?,?,NULL)`,
-        params: [hash, doc.format, doc.messageId, Buffer.from(raw), this.#clock(), factId],
-      });
+      rows.unshift(
+        {
+          sql: `INSERT INTO bank_documents (hash, format, message_id, received_at, fact_id, fact_sequence) VALUES (?,?,?,?,?,NULL)`,
+          params: [hash, doc.format, doc.messageId, this.#clock(), factId],
+        },
+        {
+          // The bytes as received, bound as a view of the caller's buffer (no copy of the document).
+          sql: "INSERT INTO bank_document_bytes (hash, raw) VALUES (?,?)",
+          params: [hash, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)],
+        },
+      );
       await writeBatch(this.#db, rows, this.#faults.importRow);
     } else if (known.length === 0) {
       // Every statement in it is already stored identically (a resend under a new message): a replay.
@@ -326,13 +333,16 @@ export class CustodianBank {
 
   /** Records the facts of documents stored before a crash but not yet in the log. Returns how many. */
   async completePending(): Promise<number> {
-    const rows = await queryAll(this.#db, "SELECT hash, raw FROM bank_documents WHERE fact_sequence IS NULL");
+    const rows = await queryAll(
+      this.#db,
+      "SELECT d.hash, b.raw FROM bank_documents d JOIN bank_document_bytes b ON b.hash = d.hash WHERE d.fact_sequence IS NULL",
+    );
     for (const r of rows) await this.importStatement(buf(r.raw));
     return rows.length;
   }
 
   async #raw(hash: string): Promise<Buffer> {
-    const r = await queryAll(this.#db, "SELECT raw FROM bank_documents WHERE hash = ?", [hash]);
+    const r = await queryAll(this.#db, "SELECT raw FROM bank_document_bytes WHERE hash = ?", [hash]);
     return buf(r[0].raw);
   }
 
@@ -340,7 +350,7 @@ export class CustodianBank {
   async statementDocument(hash: Hex): Promise<{ raw: Buffer; factId: string; factSequence?: number }> {
     const r = await queryAll(
       this.#db,
-      "SELECT raw, fact_id, fact_sequence FROM bank_documents WHERE hash = ?",
+      "SELECT b.raw, d.fact_id, d.fact_sequence FROM bank_documents d JOIN bank_document_bytes b ON b.hash = d.hash WHERE d.hash = ?",
       [hash],
     );
     if (r.length === 0) throw new UnknownReconciliationError(`document ${hash}`);

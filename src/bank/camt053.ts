@@ -1,6 +1,7 @@
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { StringDecoder } from "node:string_decoder";
+import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { currencyExponent, parseMinorUnits } from "./currency";
-import { MalformedStatementError, UnsupportedStatementFormatError } from "./errors";
+import { MalformedStatementError, StatementRejectedError, UnsupportedStatementFormatError } from "./errors";
 import {
   type BalanceType,
   type BankDocument,
@@ -27,39 +28,7 @@ const NAMESPACES: Record<string, StatementFormat> = {
 
 const REPEATED = new Set(["Stmt", "Bal", "Ntry", "NtryDtls", "TxDtls"]);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  removeNSPrefix: true,
-  // Every value stays a string: amounts must never pass through a JavaScript number.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,
-  isArray: (name) => REPEATED.has(name),
-});
-
-// Reads only the root's attributes (the namespace names the version): the body stays unparsed.
-const rootReader = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  parseTagValue: false,
-  stopNodes: ["*.BkToCstmrStmt"],
-});
-
 type Node = Record<string, unknown>;
-
-function rootNamespace(xml: string): string {
-  const tree = rootReader.parse(xml) as Node;
-  for (const [k, v] of Object.entries(tree)) {
-    if (k !== "Document" && !k.endsWith(":Document")) continue;
-    if (!isNode(v)) return "";
-    const prefix = k.includes(":") ? `:${k.slice(0, k.indexOf(":"))}` : "";
-    const ns = v[`@xmlns${prefix}`];
-    return typeof ns === "string" ? ns : "";
-  }
-  return "";
-}
 
 function isNode(v: unknown): v is Node {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -220,11 +189,8 @@ function pagination(n: Node | undefined, path: string): { page: number; last: bo
   return { page: Number(pg), last: last === "true" || last === "1" };
 }
 
-function statement(
-  stmt: Node,
-  path: string,
-  msgPage: { page: number; last: boolean } | undefined,
-): BankStatement {
+/** The account currency and its exponent, read from `Acct/Ccy` or else the first balance's `Amt/@Ccy`. */
+function accountCurrency(stmt: Node, path: string): { ccy: string; exponent: number } {
   const acct = req(stmt, "Acct", path);
   const currency = optText(acct, "Ccy");
   let ccy = currency;
@@ -236,8 +202,46 @@ function statement(
   }
   if (ccy === undefined) throw new MalformedStatementError(`${path}/Acct/Ccy`, "no account currency");
   const exponent = currencyExponent(ccy, currency ? `${path}/Acct/Ccy` : `${path}/Bal[0]/Amt/@Ccy`);
+  return { ccy, exponent };
+}
+
+/**
+ * One `Stmt` as it streams: its entries are mapped as each `Ntry` closes (and then dropped), with
+ * the account currency as read from the elements before the first entry. `error` is the first
+ * entry's rejection, thrown where the entries are evaluated, after the statement-level checks.
+ */
+interface StmtStream {
+  path: string;
+  entries: StatementEntry[];
+  count: number;
+  /** The currency the entries were mapped with; null when it could not be read (then none are). */
+  mappedWith?: { ccy: string; exponent: number } | null;
+  error?: StatementRejectedError;
+}
+
+function statement(
+  stmt: Node,
+  stream: StmtStream | undefined,
+  path: string,
+  msgPage: { page: number; last: boolean } | undefined,
+): BankStatement {
+  const acct = req(stmt, "Acct", path);
+  const { ccy, exponent } = accountCurrency(stmt, path);
   const { opening, closing } = balances(stmt, path, ccy, exponent);
   const pg = pagination(opt(stmt, "StmtPgntn"), `${path}/StmtPgntn`) ?? msgPage ?? { page: 1, last: true };
+  const entries = (): StatementEntry[] => {
+    if (!stream || stream.count === 0) return [];
+    const m = stream.mappedWith;
+    // Entries are mapped as they arrive: the currency must be known before them (camt.053 puts
+    // Acct and Bal before Ntry) and must be the one the whole statement reads.
+    if (!m || m.ccy !== ccy || m.exponent !== exponent)
+      throw new MalformedStatementError(
+        `${path}/Acct`,
+        "the account currency must be given (Acct/Ccy or Bal) before the entries",
+      );
+    if (stream.error) throw stream.error;
+    return stream.entries;
+  };
   const s: BankStatement = {
     id: reqText(stmt, "Id", path),
     account: accountId(acct, `${path}/Acct`),
@@ -247,7 +251,7 @@ function statement(
     lastPage: pg.last,
     opening,
     closing,
-    entries: list(stmt, "Ntry").map((n, i) => entry(n, i, `${path}/Ntry[${i}]`, ccy as string, exponent)),
+    entries: entries(),
   };
   const seq = optText(stmt, "ElctrncSeqNb");
   if (seq) s.electronicSequence = seq;
@@ -271,41 +275,245 @@ function statement(
   return s;
 }
 
+const localName = (qname: string): string => {
+  const i = qname.indexOf(":");
+  return i < 0 ? qname : qname.slice(i + 1);
+};
+
+/** The children of an element that the mapping reads (each with its own); others are not built. */
+type Reads = ReadonlyMap<string, Reads>;
+const reads = (o: { [k: string]: Reads }): Reads => new Map(Object.entries(o));
+const LEAF: Reads = new Map();
+const DATE = reads({ Dt: LEAF, DtTm: LEAF });
+
+/** What `entry` reads of a `Ntry`: the rest (BkTxCd, AmtDtls, parties, remittance...) is only checked for well-formedness. */
+const ENTRY_READS = reads({
+  Amt: LEAF,
+  CdtDbtInd: LEAF,
+  Sts: reads({ Cd: LEAF }),
+  RvslInd: LEAF,
+  BookgDt: DATE,
+  ValDt: DATE,
+  AcctSvcrRef: LEAF,
+  NtryRef: LEAF,
+  NtryDtls: reads({ TxDtls: reads({ Refs: reads({ EndToEndId: LEAF }) }) }),
+});
+
+/** An element being read: its children and attributes (`node`, made on the first), its text. */
+interface Frame {
+  name: string;
+  node: Node | undefined;
+  text: string;
+  /** Which children to build; undefined: all of them. */
+  reads: Reads | undefined;
+}
+
+/** An element inside one the mapping does not read. */
+const SKIPPED: Frame = { name: "", node: undefined, text: "", reads: LEAF };
+
+/** Bytes fed to the XML parser per write: the document is never decoded to one string. */
+const CHUNK = 1 << 20;
+
+/** Thrown out of the SAX callbacks to stop at the first well-formedness error. */
+class NotWellFormed extends Error {}
+
 /**
- * Parses and checks one camt.053 message. Throws a StatementRejectedError subclass naming the
- * element at fault; never returns a statement whose balances do not add up.
+ * A streaming read of the document with saxes (a conformant XML 1.0 parser: a document that is not
+ * well-formed fails, with its line and column). Builds small element trees of the same shape the
+ * mapping functions read — an element with only text is its (trimmed) text; with attributes or
+ * children an object with `@attr` keys, child keys (arrays for the REPEATED names and any repeated
+ * element) and `#text` — except that each `Document/BkToCstmrStmt/Stmt/Ntry` is mapped to its
+ * StatementEntry as it closes and not kept, and only the parts of it the mapping reads are built. Mapping errors are kept until the end: a document that
+ * is not well-formed is refused as such wherever its first fault is, and the other checks run in
+ * document order afterwards.
+ */
+function readDocument(raw: Uint8Array | string): {
+  root: string;
+  namespace: string;
+  tree: Node | string | undefined;
+  streams: WeakMap<Node, StmtStream>;
+} {
+  const parser = new SaxesParser({ xmlns: false, position: true });
+  const stack: Frame[] = [];
+  const streams = new WeakMap<Node, StmtStream>();
+  let root = "";
+  let namespace = "";
+  let tree: Node | string | undefined;
+  // Only a camt.053 Document of a supported version is built and mapped; anything else is only
+  // checked for well-formedness before it is refused.
+  let build = false;
+  let stmtIndex = 0;
+  let stream: StmtStream | undefined;
+  let stmtNode: Node | undefined;
+  let xmlError: { line: number; column: number; message: string } | undefined;
+
+  const addChild = (parent: Node, name: string, value: unknown) => {
+    const prev = parent[name];
+    if (prev === undefined) parent[name] = REPEATED.has(name) ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else parent[name] = [prev, value];
+  };
+
+  parser.on("error", (e) => {
+    const m = /^\d+:\d+: /.exec(e.message);
+    xmlError = {
+      line: parser.line,
+      column: parser.column,
+      message: m ? e.message.slice(m[0].length) : e.message,
+    };
+    throw new NotWellFormed();
+  });
+  parser.on("opentag", (tag: SaxesTagPlain) => {
+    const depth = stack.length;
+    const name = localName(tag.name);
+    if (depth === 0) {
+      root = name;
+      const i = tag.name.indexOf(":");
+      const ns = tag.attributes[i < 0 ? "xmlns" : `xmlns:${tag.name.slice(0, i)}`];
+      namespace = typeof ns === "string" ? ns : "";
+      build = name === "Document" && NAMESPACES[namespace] !== undefined;
+    }
+    if (!build) {
+      stack.push(SKIPPED);
+      return;
+    }
+    let want: Reads | undefined;
+    if (depth > 0) {
+      const parent = stack[depth - 1];
+      if (parent === SKIPPED) {
+        stack.push(SKIPPED);
+        return;
+      }
+      parent.node ??= {};
+      if (parent.reads !== undefined) {
+        want = parent.reads.get(name);
+        if (want === undefined) {
+          stack.push(SKIPPED);
+          return;
+        }
+      } else if (depth === 3 && name === "Ntry" && parent.node === stmtNode) want = ENTRY_READS;
+    }
+    let node: Node | undefined;
+    for (const k in tag.attributes) {
+      if (k === "xmlns" || k.startsWith("xmlns:")) continue;
+      (node ??= {})[`@${localName(k)}`] = tag.attributes[k];
+    }
+    if (depth === 2 && name === "Stmt" && stack[1].name === "BkToCstmrStmt") {
+      node ??= {};
+      stmtNode = node;
+      stream = { path: `Document/BkToCstmrStmt/Stmt[${stmtIndex++}]`, entries: [], count: 0 };
+      streams.set(node, stream);
+    }
+    stack.push({ name, node, text: "", reads: want });
+  });
+  // saxes reports each run of text between two pieces of markup once: trimmed per run, as
+  // fast-xml-parser's trimValues did.
+  parser.on("text", (t) => {
+    const f = stack[stack.length - 1];
+    if (f === undefined || f === SKIPPED) return;
+    const v = t.trim();
+    if (v !== "") f.text += v;
+  });
+  parser.on("cdata", (t) => {
+    const f = stack[stack.length - 1];
+    if (f === undefined || f === SKIPPED) return;
+    f.text += t;
+  });
+  parser.on("closetag", () => {
+    const f = stack.pop() as Frame;
+    if (f === SKIPPED) return;
+    let value: Node | string;
+    if (f.node === undefined) value = f.text;
+    else {
+      if (f.text !== "") f.node["#text"] = f.text;
+      value = f.node;
+    }
+    const depth = stack.length;
+    if (depth === 0) {
+      tree = value;
+      return;
+    }
+    if (f.reads === ENTRY_READS && stream) {
+      onEntry(stream, stmtNode as Node, value);
+      return;
+    }
+    addChild(stack[depth - 1].node as Node, f.name, value);
+  });
+
+  const onEntry = (st: StmtStream, stmt: Node, value: Node | string) => {
+    const index = st.count++;
+    if (st.mappedWith === undefined) {
+      try {
+        const { ccy, exponent } = accountCurrency(stmt, st.path);
+        st.mappedWith = { ccy, exponent };
+      } catch (e) {
+        if (!(e instanceof StatementRejectedError)) throw e;
+        st.mappedWith = null;
+      }
+    }
+    if (st.mappedWith === null || st.error) return;
+    try {
+      const n = isNode(value) ? value : { "#text": value };
+      st.entries.push(
+        entry(n, index, `${st.path}/Ntry[${index}]`, st.mappedWith.ccy, st.mappedWith.exponent),
+      );
+    } catch (e) {
+      if (!(e instanceof StatementRejectedError)) throw e;
+      st.error = e;
+    }
+  };
+
+  try {
+    if (typeof raw === "string") {
+      for (let i = 0; i < raw.length; i += CHUNK) parser.write(raw.slice(i, i + CHUNK));
+    } else {
+      const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const decoder = new StringDecoder("utf8");
+      for (let i = 0; i < bytes.length; i += CHUNK)
+        parser.write(decoder.write(bytes.subarray(i, Math.min(i + CHUNK, bytes.length))));
+      const rest = decoder.end();
+      if (rest) parser.write(rest);
+    }
+    parser.close();
+  } catch (e) {
+    if (!(e instanceof NotWellFormed)) throw e;
+  }
+  if (xmlError)
+    throw new MalformedStatementError(
+      `line ${xmlError.line}, column ${xmlError.column}`,
+      `not well-formed XML: ${xmlError.message}`,
+    );
+  return { root, namespace, tree, streams };
+}
+
+/**
+ * Parses and checks one camt.053 message in one streaming pass. Throws a StatementRejectedError
+ * subclass naming the element at fault (or the line and column of a well-formedness fault); never
+ * returns a statement whose balances do not add up.
  *
  * @example
  * const doc = parseCamt053(readFileSync("stmt.xml"));
  * doc.statements[0].closing.amount; // bigint minor units
  */
 export function parseCamt053(raw: Uint8Array | string): BankDocument {
-  const xml =
-    typeof raw === "string" ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8");
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true)
-    throw new MalformedStatementError(
-      `line ${valid.err.line}, column ${valid.err.col}`,
-      `not well-formed XML: ${valid.err.msg}`,
-    );
-  const tree = parser.parse(xml) as Node;
-  const doc = opt(tree, "Document");
-  if (!doc) throw new UnsupportedStatementFormatError("/", "the root element is not an ISO 20022 Document");
-  const ns = rootNamespace(xml);
-  const format = NAMESPACES[ns];
+  const { root, namespace, tree, streams } = readDocument(raw);
+  if (root !== "Document")
+    throw new UnsupportedStatementFormatError("/", "the root element is not an ISO 20022 Document");
+  const format = NAMESPACES[namespace];
   if (!format)
     throw new UnsupportedStatementFormatError(
       "Document/@xmlns",
-      `unsupported message ${JSON.stringify(ns)}`,
+      `unsupported message ${JSON.stringify(namespace)}`,
       {
         details: `expected one of ${Object.keys(NAMESPACES).join(", ")}`,
       },
     );
-  const root = req(doc, "BkToCstmrStmt", "Document");
+  const doc: Node = isNode(tree) ? tree : { "#text": tree };
+  const rootEl = req(doc, "BkToCstmrStmt", "Document");
   const base = "Document/BkToCstmrStmt";
-  const hdr = req(root, "GrpHdr", base);
+  const hdr = req(rootEl, "GrpHdr", base);
   const msgPage = pagination(opt(hdr, "MsgPgntn"), `${base}/GrpHdr/MsgPgntn`);
-  const stmts = list(root, "Stmt");
+  const stmts = list(rootEl, "Stmt");
   if (stmts.length === 0) throw new MalformedStatementError(`${base}/Stmt`, "the message holds no statement");
   const createdAt = reqText(hdr, "CreDtTm", `${base}/GrpHdr`);
   if (Number.isNaN(Date.parse(createdAt)))
@@ -317,6 +525,6 @@ export function parseCamt053(raw: Uint8Array | string): BankDocument {
     format,
     messageId: reqText(hdr, "MsgId", `${base}/GrpHdr`),
     createdAt,
-    statements: stmts.map((s, i) => statement(s, `${base}/Stmt[${i}]`, msgPage)),
+    statements: stmts.map((s, i) => statement(s, streams.get(s), `${base}/Stmt[${i}]`, msgPage)),
   };
 }

@@ -1,7 +1,8 @@
 import type { Migration } from "../db/migrate";
 
 /**
- * The bank module's tables. Statement documents are kept whole (raw bytes) with their SHA-256; a
+ * The bank module's tables. Statement documents are kept whole (raw bytes, in bank_document_bytes
+ * since bank/004) with their SHA-256; a
  * document counts only once its BANK_STATEMENT fact is in the log (`fact_sequence` set). Amounts are
  * decimal TEXT on both backends. Documents and statements are never updated except to note their fact.
  */
@@ -81,8 +82,23 @@ ALTER TABLE bank_statements ADD COLUMN content TEXT;
  */
 const heldPath = `CREATE INDEX IF NOT EXISTS bank_ledger_holds_posted ON ledger_holds (resolved_at) WHERE status = 'posted';`;
 
+/**
+ * A document's bytes get their own table, so that noting its BANK_STATEMENT fact updates a small
+ * row: SQLite rewrites a whole row on UPDATE, which with the bytes inline meant writing a 70 MB
+ * document a second time. The bytes themselves never change.
+ */
+const ownBytes = (blob: string) => `
+CREATE TABLE bank_document_bytes (
+  hash TEXT PRIMARY KEY REFERENCES bank_documents (hash),
+  raw ${blob} NOT NULL
+);
+INSERT INTO bank_document_bytes (hash, raw) SELECT hash, raw FROM bank_documents;
+ALTER TABLE bank_documents DROP COLUMN raw;
+`;
+
 export const bankMigrations: Migration[] = [
   { id: "bank/001_init", sqlite: tables("BLOB", "INTEGER"), postgres: tables("BYTEA", "BIGINT") },
   { id: "bank/002_read_path", sqlite: readPath, postgres: readPath },
   { id: "bank/003_posted_holds", sqlite: heldPath, postgres: heldPath },
+  { id: "bank/004_document_bytes", sqlite: ownBytes("BLOB"), postgres: ownBytes("BYTEA") },
 ];

@@ -11,8 +11,11 @@ import {
 import { readLedgerDay } from "../../src/bank/ledger-view";
 import { deriveStatement } from "../../src/bank/simulated-bank";
 import type { BankStatement } from "../../src/bank/statement";
+import { bankMigrations } from "../../src/bank/migrations";
 import { queryAll } from "../../src/bank/sql";
 import type { Database } from "../../src/db/database";
+import { migrate } from "../../src/db/migrate";
+import { run } from "../../src/db/sql";
 import type { Ledger } from "../../src/ledger";
 import { rejects, type Backend, openTestLedger } from "../ledger/support";
 import { bankPort, openMirrorAndCustomers } from "./support";
@@ -211,6 +214,7 @@ export function bankBehaviour(
       expect(String(e)).to.contain("crash after the document row");
     }
     expect(await queryAll(env.db, "SELECT hash FROM bank_documents")).to.deep.equal([]);
+    expect(await queryAll(env.db, "SELECT hash FROM bank_document_bytes")).to.deep.equal([]);
     expect(await queryAll(env.db, "SELECT statement_id FROM bank_statements")).to.deep.equal([]);
 
     const beforeFact = await openCustodianBank({
@@ -393,5 +397,30 @@ export function bankBehaviour(
     const [closed] = await env.bank.reconcile(D1);
     expect(closed.report.breaks).to.deep.equal([]);
     expect((await env.bank.alarmSummary()).openBreaks).to.deep.equal({});
+  });
+
+  it("keeps the bytes of documents stored before they had their own table (bank/004)", async () => {
+    const d = await fresh();
+    const old = await openTestLedger({ name: backend.name, url: () => d.url });
+    try {
+      await migrate(old.db, bankMigrations.slice(0, 3));
+      const raw = Buffer.from("<Document>as stored before</Document>");
+      await run(
+        old.db,
+        `INSERT INTO bank_documents (hash, format, message_id, raw, received_at, fact_id, fact_sequence)
+         VALUES (?,?,?,?,?,?,?)`,
+        ["0xaa", "camt.053.001.08", "M-1", raw, 1, "bank-statement:aa", 7],
+      );
+      await migrate(old.db, bankMigrations);
+      const [row] = await queryAll(old.db, "SELECT hash, raw FROM bank_document_bytes");
+      expect(row.hash).to.equal("0xaa");
+      expect(Buffer.from(row.raw as Uint8Array).equals(raw)).to.equal(true);
+      const [doc] = await queryAll(old.db, "SELECT * FROM bank_documents");
+      expect(doc).to.not.have.property("raw");
+      expect(Number(doc.fact_sequence)).to.equal(7);
+    } finally {
+      await old.close();
+      await d.drop();
+    }
   });
 }

@@ -316,16 +316,16 @@ export function moduleAuditBehaviour(
     it("a changed stored statement: names the day (exit 1)", async () => {
       const [row] = await all<{ hash: string; raw: Uint8Array }>(
         db,
-        "SELECT hash, raw FROM bank_documents WHERE message_id = ?",
+        "SELECT d.hash, b.raw FROM bank_documents d JOIN bank_document_bytes b ON b.hash = d.hash WHERE d.message_id = ?",
         [`M-${DAY}`],
       );
       const raw = Buffer.from(row!.raw);
       const forged = Buffer.from(raw.toString("utf8").replace("E2E-2", "E2E-9"));
       expect(forged.equals(raw)).to.equal(false);
       const r = await tampered(async () => {
-        await run(db, "UPDATE bank_documents SET raw = ? WHERE hash = ?", [forged, row!.hash]);
+        await run(db, "UPDATE bank_document_bytes SET raw = ? WHERE hash = ?", [forged, row!.hash]);
         return async () => {
-          await run(db, "UPDATE bank_documents SET raw = ? WHERE hash = ?", [raw, row!.hash]);
+          await run(db, "UPDATE bank_document_bytes SET raw = ? WHERE hash = ?", [raw, row!.hash]);
         };
       });
       expect(r.code).to.equal(EXIT_INVALID);

@@ -122,15 +122,17 @@ describe("cli: custody statements import / reconcile, and the bank audit", () =>
       expect(ok).to.deep.include({ passed: true, documents: 2, reconciliations: 2 });
       // Someone rewrites the second day's stored statement: its re-run no longer gives the reported result.
       const row = db.sqlite
-        .prepare("SELECT hash, raw FROM bank_documents WHERE message_id = ?")
+        .prepare(
+          "SELECT d.hash, b.raw FROM bank_documents d JOIN bank_document_bytes b ON b.hash = d.hash WHERE d.message_id = ?",
+        )
         .get(`M-${days[1]}`) as { hash: string; raw: Buffer };
       const forged = Buffer.from(row.raw.toString("utf8").replace("E2E-12", "E2E-11"));
-      db.sqlite.prepare("UPDATE bank_documents SET raw = ? WHERE hash = ?").run(forged, row.hash);
+      db.sqlite.prepare("UPDATE bank_document_bytes SET raw = ? WHERE hash = ?").run(forged, row.hash);
       const bad = await auditBank(db);
       expect(bad.passed).to.equal(false);
       expect(bad.firstDifferingDay, JSON.stringify(bad.findings)).to.equal(days[1]);
       expect(bad.findings.map((f) => f.message).join("\n")).to.contain("re-hashes");
-      db.sqlite.prepare("UPDATE bank_documents SET raw = ? WHERE hash = ?").run(row.raw, row.hash);
+      db.sqlite.prepare("UPDATE bank_document_bytes SET raw = ? WHERE hash = ?").run(row.raw, row.hash);
       // The parsed content a reconciliation reads, rewritten with its hash: the raw bytes disagree.
       const page = db.sqlite
         .prepare("SELECT content, content_hash FROM bank_statements WHERE document_hash = ?")
