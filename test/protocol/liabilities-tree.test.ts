@@ -270,12 +270,13 @@ describe("liabilities tree v1: properties", function () {
           return { hash: liabilityLeafHash(want.key, want.salt, leaf.balance), sum: leaf.balance };
         });
         for (let l = 0; l < height; l++) {
-          const { hashes, sumBytes } = built.tree.levels[l]!;
-          const sums = new DataView(sumBytes.buffer, sumBytes.byteOffset);
+          // Each node as the level holds it (and proofs copy it): hash ‖ sum, 16 bytes big-endian.
+          const nodes = built.tree.levels[l]!;
+          expect(nodes.length).to.equal(48 * level.length);
+          const view = new DataView(nodes.buffer, nodes.byteOffset);
           level.forEach((x, i) => {
-            expect(bytesToHex(hashes.subarray(32 * i, 32 * i + 32))).to.equal(bytesToHex(x.hash));
-            // The kept 16-byte encoding of each sum (what proofs copy) is the sum, big-endian.
-            const encoded = (sums.getBigUint64(16 * i) << 64n) | sums.getBigUint64(16 * i + 8);
+            expect(bytesToHex(nodes.subarray(48 * i, 48 * i + 32))).to.equal(bytesToHex(x.hash));
+            const encoded = (view.getBigUint64(48 * i + 32) << 64n) | view.getBigUint64(48 * i + 40);
             expect(encoded).to.equal(x.sum);
           });
           level = Array.from({ length: level.length / 2 }, (_, i) => {
