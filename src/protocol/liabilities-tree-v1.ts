@@ -223,11 +223,13 @@ export function buildSumTreeFromLeaves(leaves: Uint8Array, height: number): SumT
       throw new BalanceOutOfRangeError("balance out of range", {
         details: `leaf ${(o - 32) / SUM_NODE_BYTES} has a sum of 2^64 or more`,
       });
+  // Levels 1..height share one allocation (2^height − 1 nodes): one large buffer, not one per level.
+  const upper = new Uint8Array((n - 1) * SUM_NODE_BYTES);
   const levels = [leaves];
-  for (let level = 0; level < height; level++) {
+  for (let level = 0, at = 0; level < height; level++) {
     const below = levels[level]!;
     const count = below.length / (2 * SUM_NODE_BYTES);
-    const above = new Uint8Array(count * SUM_NODE_BYTES);
+    const above = upper.subarray(at, (at += count * SUM_NODE_BYTES));
     for (let i = 0, src = 0, dst = 0; i < count; i++, src += 2 * SUM_NODE_BYTES, dst += SUM_NODE_BYTES) {
       sha256PrefixedInto(0x01, below, src, 2 * SUM_NODE_BYTES, above, dst);
       addSumsInto(below, src + 32, src + SUM_NODE_BYTES + 32, above, dst + 32);
