@@ -281,12 +281,14 @@ export function sumTreePath(tree: SumTree, index: number): SumSibling[] {
 export class SumPathWriter {
   readonly pathBytes: number;
   readonly #tree: SumTree;
+  readonly #leafCount: number;
   readonly #words: Int32Array[];
   #out: Uint8Array | undefined;
   #outWords: Int32Array = new Int32Array(0);
 
   constructor(tree: SumTree) {
     this.#tree = tree;
+    this.#leafCount = 2 ** tree.height;
     this.pathBytes = tree.height * SUM_NODE_BYTES;
     this.#words = tree.levels.map((l) => {
       if (l.byteOffset % 4 !== 0) throw new InvalidArgumentError("tree level not 4-byte aligned");
@@ -296,14 +298,15 @@ export class SumPathWriter {
 
   /** The path of leaf `index` at `out[offset..offset+pathBytes)`. */
   write(index: number, out: Uint8Array, offset: number): void {
-    const tree = this.#tree;
-    checkIndex(tree, index);
-    if (offset < 0 || offset + this.pathBytes > out.length)
+    if (!(index >= 0 && index < this.#leafCount && Math.floor(index) === index))
+      checkIndex(this.#tree, index);
+    const bytes = this.pathBytes;
+    if (!(offset >= 0 && offset + bytes <= out.length && Math.floor(offset) === offset))
       throw new InvalidArgumentError("path does not fit the output buffer", {
-        details: `${this.pathBytes} bytes at ${offset} into ${out.length}`,
+        details: `${bytes} bytes at ${offset} into ${out.length}`,
       });
-    const height = tree.height;
-    const words = SUM_NODE_BYTES >> 2;
+    const height = this.#tree.height;
+    // >>> and the sibling as i + 1 − 2(i & 1): exact for indices up to 2^32 − 1.
     let i = index;
     if ((out.byteOffset + offset) % 4 === 0) {
       if (out !== this.#out) {
@@ -311,18 +314,30 @@ export class SumPathWriter {
         this.#outWords = new Int32Array(out.buffer, out.byteOffset, out.length >> 2);
       }
       const to = this.#outWords;
-      let d = (offset >> 2) - words;
-      for (let level = 0; level < height; level++, i >>= 1) {
-        const from = this.#words[level]!;
-        const s = (i ^ 1) * words;
-        d += words;
-        for (let k = 0; k < words; k++) to[d + k] = from[s + k]!;
+      const levels = this.#words;
+      let d = offset >> 2;
+      for (let level = 0; level < height; level++, i >>>= 1, d += 12) {
+        const from = levels[level]!;
+        const s = 12 * (i + 1 - 2 * (i & 1));
+        to[d] = from[s]!;
+        to[d + 1] = from[s + 1]!;
+        to[d + 2] = from[s + 2]!;
+        to[d + 3] = from[s + 3]!;
+        to[d + 4] = from[s + 4]!;
+        to[d + 5] = from[s + 5]!;
+        to[d + 6] = from[s + 6]!;
+        to[d + 7] = from[s + 7]!;
+        to[d + 8] = from[s + 8]!;
+        to[d + 9] = from[s + 9]!;
+        to[d + 10] = from[s + 10]!;
+        to[d + 11] = from[s + 11]!;
       }
       return;
     }
-    for (let level = 0; level < height; level++, i >>= 1) {
-      const from = tree.levels[level]!;
-      const s = (i ^ 1) * SUM_NODE_BYTES;
+    const levels = this.#tree.levels;
+    for (let level = 0; level < height; level++, i >>>= 1) {
+      const from = levels[level]!;
+      const s = SUM_NODE_BYTES * (i + 1 - 2 * (i & 1));
       const d = offset + level * SUM_NODE_BYTES;
       for (let k = 0; k < SUM_NODE_BYTES; k++) out[d + k] = from[s + k]!;
     }
