@@ -266,10 +266,8 @@ export function sumTreePath(tree: SumTree, index: number): SumSibling[] {
   checkIndex(tree, index);
   const path: SumSibling[] = [];
   let i = index;
-  for (let level = 0; level < tree.height; level++) {
-    path.push(sumTreeNode(tree, level, i ^ 1));
-    i >>= 1;
-  }
+  for (let level = 0; level < tree.height; level++, i >>>= 1)
+    path.push(sumTreeNode(tree, level, i + 1 - 2 * (i & 1)));
   return path;
 }
 
@@ -497,7 +495,60 @@ export interface LiabilitiesSnapshotTree {
   /** The accounts sorted by pseudonym, in slot order. */
   accounts: LiabilityInput[];
   /** Pseudonym hex (lower case, no 0x) → leaf position. */
-  positionOf: Map<string, number>;
+  positionOf: PositionIndex;
+}
+
+/**
+ * Leaf positions by pseudonym, without a string per account: a binary search of the accounts
+ * (sorted by pseudonym), then the slot's position.
+ */
+export interface PositionIndex {
+  /** The position of the account whose pseudonym is `pseudonymHex` (64 lower-case hex digits, no 0x). */
+  get(pseudonymHex: string): number | undefined;
+  /** The number of accounts. */
+  readonly size: number;
+  /** Every account's position, ascending (leaf order). */
+  values(): IterableIterator<number>;
+}
+
+/** The 32 bytes of 64 lower-case hex digits, or undefined for anything else. */
+function lowerHex32(text: string): Uint8Array | undefined {
+  if (text.length !== 64) return undefined;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (v < 0) return undefined;
+    out[i >> 1]! |= i & 1 ? v : v << 4;
+  }
+  return out;
+}
+
+function positionIndex(
+  accounts: readonly LiabilityInput[],
+  positionOfSlot: Uint32Array,
+  slots: Uint32Array,
+): PositionIndex {
+  return {
+    size: accounts.length,
+    get(pseudonymHex: string) {
+      const p = lowerHex32(pseudonymHex);
+      if (!p) return undefined;
+      let lo = 0;
+      let hi = accounts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = compareBytes(accounts[mid]!.pseudonym, p);
+        if (c === 0) return positionOfSlot[mid]!;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return undefined;
+    },
+    *values() {
+      for (let pos = 0; pos < slots.length; pos++) if (slots[pos]! < accounts.length) yield pos;
+    },
+  };
 }
 
 const HEX_DIGITS = "0123456789abcdef";
@@ -586,7 +637,7 @@ export function buildLiabilitiesTree(params: {
   // Level 0 of the tree, written in place: each leaf's hash ‖ balance as a 16-byte sum.
   const leaves = new Uint8Array(size * SUM_NODE_BYTES);
   const leavesView = new DataView(leaves.buffer);
-  const positionOf = new Map<string, number>();
+  const positionOfSlot = new Uint32Array(accounts.length);
   const hkdf = new LeafSecretsExpander(prk, asset32);
   const leafSha = new FixedLengthSha256(LEAF_INPUT_BYTES);
   const leafIn = leafSha.input;
@@ -603,7 +654,7 @@ export function buildLiabilitiesTree(params: {
     leafView.setBigUint64(65, balance);
     leafSha.digestInto(leaves, SUM_NODE_BYTES * pos);
     leavesView.setBigUint64(SUM_NODE_BYTES * pos + 40, balance);
-    if (account) positionOf.set(hexOf(account.pseudonym), pos);
+    if (account) positionOfSlot[slot] = pos;
   }
   const tree = buildSumTreeFromLeaves(leaves, height);
   const leafAt = (position: number): PlacedLeaf => {
@@ -619,6 +670,7 @@ export function buildLiabilitiesTree(params: {
       balance: leavesView.getBigUint64(SUM_NODE_BYTES * position + 40),
     };
   };
+  const positionOf = positionIndex(accounts, positionOfSlot, order);
   return { tree, slots: order, leafAt, accounts, positionOf };
 }
 

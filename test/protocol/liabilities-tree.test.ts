@@ -167,6 +167,43 @@ describe("liabilities tree v1: properties", function () {
       ),
     );
 
+  it("finds each account's position by pseudonym as a map of lower-case hex would, and nothing else", function () {
+    fc.assert(
+      fc.property(
+        ledger,
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        ([pseudonyms, balances, extra, nonce], other) => {
+          const accounts = pseudonyms.map((p, i) => ({ pseudonym: p, balance: balances[i]! }));
+          const height = heightFor(accounts.length) + extra;
+          const built = buildLiabilitiesTree({
+            prk: snapshotPrk(new Uint8Array(32).fill(7), nonce),
+            asset32: assetBytes32("EUR"),
+            height,
+            accounts,
+          });
+          // The reference: every position whose slot is an account, keyed by that account's hex.
+          const want = new Map<string, number>();
+          built.slots.forEach((slot, pos) => {
+            if (slot < accounts.length)
+              want.set(Buffer.from(built.accounts[slot]!.pseudonym).toString("hex"), pos);
+          });
+          expect(built.positionOf.size).to.equal(want.size);
+          expect([...built.positionOf.values()]).to.deep.equal([...want.values()].sort((a, b) => a - b));
+          for (const [key, pos] of want) {
+            expect(built.positionOf.get(key)).to.equal(pos);
+            if (/[a-f]/.test(key)) expect(built.positionOf.get(key.toUpperCase())).to.equal(undefined);
+            expect(built.positionOf.get(`0x${key}`)).to.equal(undefined);
+            expect(built.positionOf.get(key.slice(2))).to.equal(undefined);
+          }
+          const otherHex = Buffer.from(other).toString("hex");
+          expect(built.positionOf.get(otherHex)).to.equal(want.get(otherHex));
+          expect(built.positionOf.get("zz".repeat(32))).to.equal(undefined);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("root sum = total customer liabilities; every customer's proof verifies; positions are a permutation", function () {
     fc.assert(
       fc.property(ledger, ([pseudonyms, balances, extra, nonce]) => {
