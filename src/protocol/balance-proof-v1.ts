@@ -6,6 +6,7 @@ import {
   foldSumPath,
   liabilityLeafHash,
   sumLimitAt,
+  sumTreeNode,
   sumTreePath,
   type Sha256,
   type SumSibling,
@@ -315,7 +316,7 @@ export function balanceProofFromTree(params: {
       key: bytesToHex(params.key),
       salt: bytesToHex(params.salt),
       balance: params.balance.toString(),
-      hash: bytesToHex(tree.levels[0]!.hashes.subarray(32 * position, 32 * position + 32)),
+      hash: bytesToHex(sumTreeNode(tree, 0, position).hash),
     },
     path: sumTreePath(tree, position).map((s) => ({ hash: bytesToHex(s.hash), sum: s.sum.toString() })),
     snapshot: {

@@ -1,7 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2";
 import { expand, extract } from "@noble/hashes/hkdf";
 import { InvalidArgumentError, InvariantError } from "../errors";
-import { FixedLengthSha256, HmacSha256 } from "./sha256";
+import { FixedLengthSha256, HmacSha256, sha256PrefixedInto } from "./sha256";
 
 /**
  * Liabilities Merkle sum tree, version 1 (spec: docs/liabilities-tree-v1.md). Pure and
@@ -116,47 +116,73 @@ export function liabilityNodeHash(
   return hash(buf);
 }
 
-/**
- * One level of a built tree: `hashes` holds count × 32 bytes; `sumBytes` the same sums as
- * `sums`, 16 big-endian bytes each, as node inputs and proofs carry them (encoded once per node,
- * so that writing every customer's proof only copies bytes).
- */
-export interface SumTreeLevel {
-  hashes: Uint8Array;
-  sums: bigint[];
-  sumBytes: Uint8Array;
-}
-
-/** The 16-byte encodings of `sums` (see writeSum). */
-function encodeSums(sums: readonly bigint[]): Uint8Array {
-  const out = new Uint8Array(sums.length * 16);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < sums.length; i++) writeSum(view, 16 * i, sums[i]!);
-  return out;
-}
+/** Bytes of one node in a level buffer, and of one element of a serialised path: hash ‖ sum. */
+export const SUM_NODE_BYTES = 32 + SUM_BYTES;
 
 /** A full binary sum tree; `levels[0]` are the leaves, `levels[height]` the root. */
 export interface SumTree {
   height: number;
-  levels: SumTreeLevel[];
+  /**
+   * `levels[l]` holds the 2^(height−l) nodes of level l, left to right, {@link SUM_NODE_BYTES} each:
+   * hash[32] ‖ sum[16, big-endian]. Two siblings side by side are their parent's input after its
+   * 0x01 prefix, and one node is one element of a proof's path: nodes are hashed where they lie and
+   * proofs are copies.
+   */
+  levels: Uint8Array[];
   rootHash: Uint8Array;
   rootSum: bigint;
 }
 
-/** Copies 16 bytes (an encoded sum) without allocating a view. */
-function copy16(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
-  for (let k = 0; k < 16; k++) to[toOffset + k] = from[fromOffset + k]!;
+/** The 16-byte big-endian sum at `buf[offset..offset+16)`. */
+function readSum(buf: Uint8Array, offset: number): bigint {
+  const view = new DataView(buf.buffer, buf.byteOffset + offset, 16);
+  const hi = view.getBigUint64(0);
+  const lo = view.getBigUint64(8);
+  return hi === 0n ? lo : (hi << 64n) | lo;
 }
 
-/** Copies 32 bytes (a hash) without allocating a view. */
-function copy32(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
-  for (let k = 0; k < 32; k++) to[toOffset + k] = from[fromOffset + k]!;
+/** The unsigned big-endian 32-bit word at `b[o..o+4)`. */
+function word(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 /**
- * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances), hashing
- * each node in place with the JS SHA-256 (same bytes as {@link liabilityNodeHash}).
- * Requires every balance already range-checked (the leaf hashes were made from them).
+ * Writes the sum of the 16-byte big-endian sums at `b[x..x+16)` and `b[y..y+16)` at
+ * `out[o..o+16)`, as three 32-bit words with carries (each word sum is below 2^33, exact as a
+ * double). Every sum in a tree of height ≤ 32 over balances below 2^64 is below 2^96, so the top
+ * word is zero in both and in the result (checked through the carry out of the third word).
+ */
+export function addSumsInto(b: Uint8Array, x: number, y: number, out: Uint8Array, o: number): void {
+  let lo = word(b, x + 12) + word(b, y + 12);
+  let mid = word(b, x + 8) + word(b, y + 8);
+  let hi = word(b, x + 4) + word(b, y + 4);
+  if (lo > 0xffff_ffff) {
+    lo -= 0x1_0000_0000;
+    mid += 1;
+  }
+  if (mid > 0xffff_ffff) {
+    mid -= 0x1_0000_0000;
+    hi += 1;
+  }
+  if (hi > 0xffff_ffff) throw new InvariantError("a node sum of 2^96 or more in a tree of height ≤ 32");
+  out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+  out[o + 4] = hi >>> 24;
+  out[o + 5] = (hi >>> 16) & 0xff;
+  out[o + 6] = (hi >>> 8) & 0xff;
+  out[o + 7] = hi & 0xff;
+  out[o + 8] = mid >>> 24;
+  out[o + 9] = (mid >>> 16) & 0xff;
+  out[o + 10] = (mid >>> 8) & 0xff;
+  out[o + 11] = mid & 0xff;
+  out[o + 12] = lo >>> 24;
+  out[o + 13] = (lo >>> 16) & 0xff;
+  out[o + 14] = (lo >>> 8) & 0xff;
+  out[o + 15] = lo & 0xff;
+}
+
+/**
+ * Builds the tree over exactly 2^height leaves (hashes concatenated, and their balances).
+ * Throws {@link BalanceOutOfRangeError} for a balance outside 0 ≤ b < 2^64.
  */
 export function buildSumTree(leafHashes: Uint8Array, balances: readonly bigint[], height: number): SumTree {
   checkHeight(height);
@@ -165,35 +191,53 @@ export function buildSumTree(leafHashes: Uint8Array, balances: readonly bigint[]
     throw new TreeHeightError("a tree of this height needs exactly 2^height leaves", {
       details: `height ${height} needs ${n} leaves, found ${balances.length} balances and ${leafHashes.length / 32} hashes`,
     });
-  const levels: SumTreeLevel[] = [
-    { hashes: leafHashes, sums: balances.slice(), sumBytes: encodeSums(balances) },
-  ];
-  const sha = new FixedLengthSha256(NODE_INPUT_BYTES);
-  const buf = sha.input;
-  buf[0] = 0x01;
-  for (let level = 0; level < height; level++) {
+  const leaves = new Uint8Array(n * SUM_NODE_BYTES);
+  const view = new DataView(leaves.buffer);
+  for (let i = 0; i < n; i++) {
+    const o = SUM_NODE_BYTES * i;
+    for (let k = 0; k < 32; k++) leaves[o + k] = leafHashes[32 * i + k]!;
+    const b = balances[i]!;
+    checkBalance(b);
+    view.setBigUint64(o + 40, b);
+  }
+  return buildSumTreeFromLeaves(leaves, height);
+}
+
+/**
+ * Builds the tree over 2^height leaf nodes laid out as a level ({@link SumTree.levels}): each leaf
+ * hash ‖ its balance as a 16-byte sum. The buffer becomes the tree's level 0 (not copied when it
+ * starts at a multiple of 4 bytes). Each node is hashed from its children where they lie (same bytes
+ * as {@link liabilityNodeHash}) and its sum added in 32-bit words: no bigint per node.
+ * Throws {@link BalanceOutOfRangeError} if a leaf's sum is not below 2^64.
+ */
+export function buildSumTreeFromLeaves(leaves: Uint8Array, height: number): SumTree {
+  checkHeight(height);
+  const n = 2 ** height;
+  if (leaves.length !== n * SUM_NODE_BYTES)
+    throw new TreeHeightError("a tree of this height needs exactly 2^height leaves", {
+      details: `height ${height} needs ${n} leaves, found ${leaves.length / SUM_NODE_BYTES}`,
+    });
+  if (leaves.byteOffset % 4 !== 0) leaves = leaves.slice();
+  for (let o = 32; o < leaves.length; o += SUM_NODE_BYTES)
+    if (word(leaves, o) !== 0 || word(leaves, o + 4) !== 0)
+      throw new BalanceOutOfRangeError("balance out of range", {
+        details: `leaf ${(o - 32) / SUM_NODE_BYTES} has a sum of 2^64 or more`,
+      });
+  // Levels 1..height share one allocation (2^height − 1 nodes): one large buffer, not one per level.
+  const upper = new Uint8Array((n - 1) * SUM_NODE_BYTES);
+  const levels = [leaves];
+  for (let level = 0, at = 0; level < height; level++) {
     const below = levels[level]!;
-    const bh = below.hashes;
-    const bs = below.sumBytes;
-    const count = below.sums.length >> 1;
-    const hashes = new Uint8Array(count * 32);
-    const sums = new Array<bigint>(count);
-    const sumBytes = new Uint8Array(count * 16);
-    const sumView = new DataView(sumBytes.buffer);
-    for (let i = 0; i < count; i++) {
-      copy32(bh, 64 * i, buf, 1);
-      copy16(bs, 32 * i, buf, 33);
-      copy32(bh, 64 * i + 32, buf, 49);
-      copy16(bs, 32 * i + 16, buf, 81);
-      sha.digestInto(hashes, 32 * i);
-      const sum = below.sums[2 * i]! + below.sums[2 * i + 1]!;
-      sums[i] = sum;
-      writeSum(sumView, 16 * i, sum);
+    const count = below.length / (2 * SUM_NODE_BYTES);
+    const above = upper.subarray(at, (at += count * SUM_NODE_BYTES));
+    for (let i = 0, src = 0, dst = 0; i < count; i++, src += 2 * SUM_NODE_BYTES, dst += SUM_NODE_BYTES) {
+      sha256PrefixedInto(0x01, below, src, 2 * SUM_NODE_BYTES, above, dst);
+      addSumsInto(below, src + 32, src + SUM_NODE_BYTES + 32, above, dst + 32);
     }
-    levels.push({ hashes, sums, sumBytes });
+    levels.push(above);
   }
   const top = levels[height]!;
-  return { height, levels, rootHash: top.hashes.slice(0, 32), rootSum: top.sums[0]! };
+  return { height, levels, rootHash: top.slice(0, 32), rootSum: readSum(top, 32) };
 }
 
 export interface SumSibling {
@@ -201,21 +245,101 @@ export interface SumSibling {
   sum: bigint;
 }
 
-/** The sibling path of leaf `index`, from the leaf level up. Requires 0 ≤ index < 2^height. */
-export function sumTreePath(tree: SumTree, index: number): SumSibling[] {
+function checkIndex(tree: SumTree, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= 2 ** tree.height)
     throw new InvalidArgumentError("leaf index out of range", {
       details: `expected 0..${2 ** tree.height - 1}, found ${index}`,
     });
+}
+
+/** Node `index` of `level` (0 = leaves): a copy of its hash, and its sum. */
+export function sumTreeNode(tree: SumTree, level: number, index: number): SumSibling {
+  const buf = tree.levels[level];
+  if (!buf || !Number.isInteger(index) || index < 0 || index >= buf.length / SUM_NODE_BYTES)
+    throw new InvalidArgumentError("tree node out of range", { details: `level ${level}, index ${index}` });
+  const o = SUM_NODE_BYTES * index;
+  return { hash: buf.slice(o, o + 32), sum: readSum(buf, o + 32) };
+}
+
+/** The sibling path of leaf `index`, from the leaf level up. Requires 0 ≤ index < 2^height. */
+export function sumTreePath(tree: SumTree, index: number): SumSibling[] {
+  checkIndex(tree, index);
   const path: SumSibling[] = [];
   let i = index;
-  for (let level = 0; level < tree.height; level++) {
-    const s = i ^ 1;
-    const l = tree.levels[level]!;
-    path.push({ hash: l.hashes.slice(32 * s, 32 * s + 32), sum: l.sums[s]! });
-    i >>= 1;
-  }
+  for (let level = 0; level < tree.height; level++, i >>>= 1)
+    path.push(sumTreeNode(tree, level, i + 1 - 2 * (i & 1)));
   return path;
+}
+
+/**
+ * Writes sibling paths as proofs serialise them: for each level from the leaves up, the sibling's
+ * hash ‖ sum ({@link SUM_NODE_BYTES}), `pathBytes` in all. Each element is a copy of the node as
+ * the level holds it, twelve 32-bit words when `out` is 4-byte aligned there (byte by byte if not).
+ */
+export class SumPathWriter {
+  readonly pathBytes: number;
+  readonly #tree: SumTree;
+  readonly #leafCount: number;
+  readonly #words: Int32Array[];
+  #out: Uint8Array | undefined;
+  #outWords: Int32Array = new Int32Array(0);
+
+  constructor(tree: SumTree) {
+    this.#tree = tree;
+    this.#leafCount = 2 ** tree.height;
+    this.pathBytes = tree.height * SUM_NODE_BYTES;
+    this.#words = tree.levels.map((l) => {
+      if (l.byteOffset % 4 !== 0) throw new InvalidArgumentError("tree level not 4-byte aligned");
+      return new Int32Array(l.buffer, l.byteOffset, l.length >> 2);
+    });
+  }
+
+  /** The path of leaf `index` at `out[offset..offset+pathBytes)`. */
+  write(index: number, out: Uint8Array, offset: number): void {
+    if (!(index >= 0 && index < this.#leafCount && Math.floor(index) === index))
+      checkIndex(this.#tree, index);
+    const bytes = this.pathBytes;
+    if (!(offset >= 0 && offset + bytes <= out.length && Math.floor(offset) === offset))
+      throw new InvalidArgumentError("path does not fit the output buffer", {
+        details: `${bytes} bytes at ${offset} into ${out.length}`,
+      });
+    const height = this.#tree.height;
+    // >>> and the sibling as i + 1 − 2(i & 1): exact for indices up to 2^32 − 1.
+    let i = index;
+    if ((out.byteOffset + offset) % 4 === 0) {
+      if (out !== this.#out) {
+        this.#out = out;
+        this.#outWords = new Int32Array(out.buffer, out.byteOffset, out.length >> 2);
+      }
+      const to = this.#outWords;
+      const levels = this.#words;
+      let d = offset >> 2;
+      for (let level = 0; level < height; level++, i >>>= 1, d += 12) {
+        const from = levels[level]!;
+        const s = 12 * (i + 1 - 2 * (i & 1));
+        to[d] = from[s]!;
+        to[d + 1] = from[s + 1]!;
+        to[d + 2] = from[s + 2]!;
+        to[d + 3] = from[s + 3]!;
+        to[d + 4] = from[s + 4]!;
+        to[d + 5] = from[s + 5]!;
+        to[d + 6] = from[s + 6]!;
+        to[d + 7] = from[s + 7]!;
+        to[d + 8] = from[s + 8]!;
+        to[d + 9] = from[s + 9]!;
+        to[d + 10] = from[s + 10]!;
+        to[d + 11] = from[s + 11]!;
+      }
+      return;
+    }
+    const levels = this.#tree.levels;
+    for (let level = 0; level < height; level++, i >>>= 1) {
+      const from = levels[level]!;
+      const s = SUM_NODE_BYTES * (i + 1 - 2 * (i & 1));
+      const d = offset + level * SUM_NODE_BYTES;
+      for (let k = 0; k < SUM_NODE_BYTES; k++) out[d + k] = from[s + k]!;
+    }
+  }
 }
 
 /** Outcome of folding a path: the computed root, or the first problem found. */
@@ -371,7 +495,60 @@ export interface LiabilitiesSnapshotTree {
   /** The accounts sorted by pseudonym, in slot order. */
   accounts: LiabilityInput[];
   /** Pseudonym hex (lower case, no 0x) → leaf position. */
-  positionOf: Map<string, number>;
+  positionOf: PositionIndex;
+}
+
+/**
+ * Leaf positions by pseudonym, without a string per account: a binary search of the accounts
+ * (sorted by pseudonym), then the slot's position.
+ */
+export interface PositionIndex {
+  /** The position of the account whose pseudonym is `pseudonymHex` (64 lower-case hex digits, no 0x). */
+  get(pseudonymHex: string): number | undefined;
+  /** The number of accounts. */
+  readonly size: number;
+  /** Every account's position, ascending (leaf order). */
+  values(): IterableIterator<number>;
+}
+
+/** The 32 bytes of 64 lower-case hex digits, or undefined for anything else. */
+function lowerHex32(text: string): Uint8Array | undefined {
+  if (text.length !== 64) return undefined;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (v < 0) return undefined;
+    out[i >> 1]! |= i & 1 ? v : v << 4;
+  }
+  return out;
+}
+
+function positionIndex(
+  accounts: readonly LiabilityInput[],
+  positionOfSlot: Uint32Array,
+  slots: Uint32Array,
+): PositionIndex {
+  return {
+    size: accounts.length,
+    get(pseudonymHex: string) {
+      const p = lowerHex32(pseudonymHex);
+      if (!p) return undefined;
+      let lo = 0;
+      let hi = accounts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = compareBytes(accounts[mid]!.pseudonym, p);
+        if (c === 0) return positionOfSlot[mid]!;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return undefined;
+    },
+    *values() {
+      for (let pos = 0; pos < slots.length; pos++) if (slots[pos]! < accounts.length) yield pos;
+    },
+  };
 }
 
 const HEX_DIGITS = "0123456789abcdef";
@@ -457,9 +634,10 @@ export function buildLiabilitiesTree(params: {
   const order = shufflePositions(prk, asset32, size);
   // key ‖ salt of every leaf, 64 bytes per position (no object per leaf: leafAt views it).
   const secrets = new Uint8Array(size * 64);
-  const leafHashes = new Uint8Array(size * 32);
-  const balances = new Array<bigint>(size);
-  const positionOf = new Map<string, number>();
+  // Level 0 of the tree, written in place: each leaf's hash ‖ balance as a 16-byte sum.
+  const leaves = new Uint8Array(size * SUM_NODE_BYTES);
+  const leavesView = new DataView(leaves.buffer);
+  const positionOfSlot = new Uint32Array(accounts.length);
   const hkdf = new LeafSecretsExpander(prk, asset32);
   const leafSha = new FixedLengthSha256(LEAF_INPUT_BYTES);
   const leafIn = leafSha.input;
@@ -474,11 +652,11 @@ export function buildLiabilitiesTree(params: {
     // Leaf input: 0x00 ‖ key ‖ salt ‖ balance (liabilityLeafHash's bytes).
     for (let k = 0; k < 64; k++) leafIn[1 + k] = secrets[o + k]!;
     leafView.setBigUint64(65, balance);
-    leafSha.digestInto(leafHashes, 32 * pos);
-    balances[pos] = balance;
-    if (account) positionOf.set(hexOf(account.pseudonym), pos);
+    leafSha.digestInto(leaves, SUM_NODE_BYTES * pos);
+    leavesView.setBigUint64(SUM_NODE_BYTES * pos + 40, balance);
+    if (account) positionOfSlot[slot] = pos;
   }
-  const tree = buildSumTree(leafHashes, balances, height);
+  const tree = buildSumTreeFromLeaves(leaves, height);
   const leafAt = (position: number): PlacedLeaf => {
     if (!Number.isInteger(position) || position < 0 || position >= size)
       throw new InvalidArgumentError("leaf position out of range", {
@@ -489,9 +667,10 @@ export function buildLiabilitiesTree(params: {
       slot: order[position]!,
       key: secrets.subarray(o, o + 32),
       salt: secrets.subarray(o + 32, o + 64),
-      balance: balances[position]!,
+      balance: leavesView.getBigUint64(SUM_NODE_BYTES * position + 40),
     };
   };
+  const positionOf = positionIndex(accounts, positionOfSlot, order);
   return { tree, slots: order, leafAt, accounts, positionOf };
 }
 

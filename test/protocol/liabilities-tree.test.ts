@@ -167,6 +167,43 @@ describe("liabilities tree v1: properties", function () {
       ),
     );
 
+  it("finds each account's position by pseudonym as a map of lower-case hex would, and nothing else", function () {
+    fc.assert(
+      fc.property(
+        ledger,
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        ([pseudonyms, balances, extra, nonce], other) => {
+          const accounts = pseudonyms.map((p, i) => ({ pseudonym: p, balance: balances[i]! }));
+          const height = heightFor(accounts.length) + extra;
+          const built = buildLiabilitiesTree({
+            prk: snapshotPrk(new Uint8Array(32).fill(7), nonce),
+            asset32: assetBytes32("EUR"),
+            height,
+            accounts,
+          });
+          // The reference: every position whose slot is an account, keyed by that account's hex.
+          const want = new Map<string, number>();
+          built.slots.forEach((slot, pos) => {
+            if (slot < accounts.length)
+              want.set(Buffer.from(built.accounts[slot]!.pseudonym).toString("hex"), pos);
+          });
+          expect(built.positionOf.size).to.equal(want.size);
+          expect([...built.positionOf.values()]).to.deep.equal([...want.values()].sort((a, b) => a - b));
+          for (const [key, pos] of want) {
+            expect(built.positionOf.get(key)).to.equal(pos);
+            if (/[a-f]/.test(key)) expect(built.positionOf.get(key.toUpperCase())).to.equal(undefined);
+            expect(built.positionOf.get(`0x${key}`)).to.equal(undefined);
+            expect(built.positionOf.get(key.slice(2))).to.equal(undefined);
+          }
+          const otherHex = Buffer.from(other).toString("hex");
+          expect(built.positionOf.get(otherHex)).to.equal(want.get(otherHex));
+          expect(built.positionOf.get("zz".repeat(32))).to.equal(undefined);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("root sum = total customer liabilities; every customer's proof verifies; positions are a permutation", function () {
     fc.assert(
       fc.property(ledger, ([pseudonyms, balances, extra, nonce]) => {
@@ -270,12 +307,13 @@ describe("liabilities tree v1: properties", function () {
           return { hash: liabilityLeafHash(want.key, want.salt, leaf.balance), sum: leaf.balance };
         });
         for (let l = 0; l < height; l++) {
-          const { hashes, sumBytes } = built.tree.levels[l]!;
-          const sums = new DataView(sumBytes.buffer, sumBytes.byteOffset);
+          // Each node as the level holds it (and proofs copy it): hash ‖ sum, 16 bytes big-endian.
+          const nodes = built.tree.levels[l]!;
+          expect(nodes.length).to.equal(48 * level.length);
+          const view = new DataView(nodes.buffer, nodes.byteOffset);
           level.forEach((x, i) => {
-            expect(bytesToHex(hashes.subarray(32 * i, 32 * i + 32))).to.equal(bytesToHex(x.hash));
-            // The kept 16-byte encoding of each sum (what proofs copy) is the sum, big-endian.
-            const encoded = (sums.getBigUint64(16 * i) << 64n) | sums.getBigUint64(16 * i + 8);
+            expect(bytesToHex(nodes.subarray(48 * i, 48 * i + 32))).to.equal(bytesToHex(x.hash));
+            const encoded = (view.getBigUint64(48 * i + 32) << 64n) | view.getBigUint64(48 * i + 40);
             expect(encoded).to.equal(x.sum);
           });
           level = Array.from({ length: level.length / 2 }, (_, i) => {

@@ -12,6 +12,7 @@ import {
   liabilityLeafHash,
   liabilityNodeHash,
   snapshotPrk,
+  sumTreeNode,
 } from "../../src/protocol/liabilities-tree-v1";
 import {
   assetBytes32,
@@ -112,7 +113,7 @@ export function buildVectors() {
           key: bytesToHex(l.key),
           salt: bytesToHex(l.salt),
           balance: l.balance.toString(),
-          hash: bytesToHex(built.tree.levels[0]!.hashes.subarray(32 * i, 32 * i + 32)),
+          hash: bytesToHex(sumTreeNode(built.tree, 0, i).hash),
         })),
       },
       proofs,
