@@ -61,8 +61,8 @@ interface Deferred {
  * writes not sent yet. Round trips are what a group pays for (each one a wake-up of Node and of
  * the server): BEGIN travels with the first lock, and writes wait in `deferred` until a statement
  * whose answer is needed (the sequence range) or the commit, then go as one statement (each a
- * data-modifying CTE). A group of transfers is 3 round trips: BEGIN + lock, balances + sequence
- * range, inserts + COMMIT pipelined (4 when transfer ids are looked up first).
+ * data-modifying CTE). A group of transfers is 4 round trips: BEGIN + lock, balances + sequence
+ * range, inserts, COMMIT (5 when transfer ids are looked up first).
  */
 interface PgTx {
   client: pg.PoolClient;
@@ -120,8 +120,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     try {
       try {
         const value = await body(tx);
-        if (tx.deferred.length) await this.#sendAndCommit(tx);
-        else if (tx.begun) await client.query("COMMIT");
+        if (tx.deferred.length) await this.#send(tx);
+        if (tx.begun) await client.query("COMMIT");
         return value;
       } catch (e) {
         if (tx.begun) await client.query("ROLLBACK").catch(() => {});
@@ -129,33 +129,6 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       }
     } finally {
       client.release();
-    }
-  }
-
-  /**
-   * The last writes and COMMIT in one round trip: both are written to the connection at once
-   * (node-postgres pipeline mode, on this checked-out client only while they run), so the sequence
-   * counter taken by the statement before is held one round trip less. Only for writes whose rows
-   * need no check here (a check fails after the fact, and the COMMIT is already on its way): if the
-   * statement fails, the transaction is aborted and the COMMIT behind it rolls back; the driver sees
-   * the statement's error. Otherwise (checks, or too many parameters): the writes, then COMMIT.
-   */
-  async #sendAndCommit(tx: PgTx): Promise<void> {
-    const q = tx.begun && !tx.deferred.some((d) => d.expect) ? this.#combine(tx.deferred) : undefined;
-    if (!q) {
-      await this.#send(tx);
-      await tx.client.query("COMMIT");
-      return;
-    }
-    tx.deferred = [];
-    const client = tx.client as pg.PoolClient & { pipeline: boolean };
-    client.pipeline = true;
-    try {
-      const [w, c] = await Promise.allSettled([client.query(q), client.query("COMMIT")]);
-      if (w.status === "rejected") throw w.reason;
-      if (c.status === "rejected") throw c.reason;
-    } finally {
-      client.pipeline = false;
     }
   }
 
@@ -200,29 +173,9 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       if (!last) return [];
       return (await tx.client.query(last)).rows as Row[];
     }
-    const q = this.#combine(parts, last)!;
-    const { rows } = await tx.client.query(q);
-    parts.forEach((d, i) => {
-      const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
-      if (d.expect && n !== d.expect.rows)
-        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
-    });
-    return rows as Row[];
-  }
-
-  /**
-   * `parts` and then `last` as one statement (each write a data-modifying CTE; `n<i>` columns count
-   * the rows of writes with `expect`); undefined when they have too many parameters for one.
-   */
-  #combine(
-    parts: readonly Deferred[],
-    last?: { text: string; values: unknown[]; name?: string },
-  ): pg.QueryConfig | undefined {
     const ctes: string[] = [];
     const values: unknown[] = [];
     const counts: string[] = [];
-    if (parts.reduce((n, d) => n + d.values.length, 0) + (last?.values.length ?? 0) > MAX_COMBINED_PARAMS)
-      return undefined;
     parts.forEach((d, i) => {
       ctes.push(`w${i} AS (${shiftParams(d.text, values.length)}${d.expect ? " RETURNING 1" : ""})`);
       values.push(...d.values);
@@ -237,7 +190,13 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const named = parts.every((d) => d.name) && (!last || last.name);
     const text = `WITH ${ctes.join(",\n")}\n${select}`;
     const name = named ? [...parts.map((d) => d.name), ...(last ? [last.name] : [])].join("+") : undefined;
-    return name ? { name, text, values } : { text, values };
+    const { rows } = await tx.client.query(name ? { name, text, values } : { text, values });
+    parts.forEach((d, i) => {
+      const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
+      if (d.expect && n !== d.expect.rows)
+        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
+    });
+    return rows as Row[];
   }
 
   retryable(e: unknown): boolean {
