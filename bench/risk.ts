@@ -7,8 +7,11 @@
  *   3. ledger at its top rate with the engine evaluating on the ledger's thread (engine.start(),
  *      woken by each commit): transfers/s, and the commit → alert latency (time from the commit of
  *      the batch holding the event that fired an alert to the engine's commit of that alert);
- *   4. the same with the engine evaluating on its own thread (RiskEngineThread, as the stack runs
- *      it): the ledger's rate and the latency (to the alert's report back on the ledger's thread);
+ *   4. the same with the engine evaluating and committing on its own thread and connection
+ *      (RiskEngineThread, as the stack runs it; on SQLite the two connections take turns at the
+ *      write lock, src/db/turnstile.ts): the ledger's rate, the latency to the alert's commit (in
+ *      the thread) and to its report back on the ledger's thread, and how long the ledger waited
+ *      for its turns;
  *   5. both latencies at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
  * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
  */
@@ -182,14 +185,20 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
   });
   await engineB.drain();
   const commitAt: { seq: number; at: number }[] = [];
+  // To the alert's report on this thread, and to its commit (the same on the ledger's thread).
   const latencies: number[] = [];
-  engineB.onAlerts = (list) => {
+  const toCommit: number[] = [];
+  engineB.onAlerts = (list, committedAt) => {
     const now = performance.now();
+    const committed = committedAt - performance.timeOrigin;
     for (const x of list) {
       const c = commitAt.find((e) => e.seq >= x.sequence);
       if (c) latencies.push(now - c.at);
+      if (c) toCommit.push(committed - c.at);
     }
   };
+  const turns = b.db.kind === "sqlite" ? b.db.turnstile.stats : undefined;
+  const turns0 = turns && { ...turns };
   const thread = ownThread
     ? await RiskEngineThread.start({
         main: engineB,
@@ -210,6 +219,15 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
   console.log(
     `commit → alert latency (${label}): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${pct(latencies, 100).toFixed(0)} ms over ${latencies.length} alerts`,
   );
+  if (ownThread) {
+    console.log(
+      `commit → alert committed (${label}): p50 ${pct(toCommit, 50).toFixed(0)} ms, p99 ${pct(toCommit, 99).toFixed(0)} ms, max ${pct(toCommit, 100).toFixed(0)} ms`,
+    );
+    if (turns && turns0)
+      console.log(
+        `ledger's turns at the write lock: ${turns.turns - turns0.turns}, ${turns.waited - turns0.waited} waited, ${(turns.waitedMs - turns0.waitedMs).toFixed(0)} ms in all`,
+      );
+  }
   await b.ledger.close();
   await closeDatabase(b.db);
   fs.rmSync(d2, { recursive: true, force: true });
