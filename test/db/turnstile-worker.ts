@@ -43,8 +43,9 @@ export async function runTurnstileWorker(): Promise<void> {
   const insert = db.sqlite.prepare("INSERT INTO writes (who) VALUES ('worker')");
   const between: number[] = [];
   for (let i = 0; i < (d.count ?? 1); i++) {
-    const before = Atomics.load(parentCommits, 0);
+    // Counted from the moment this lane asks (enter() has announced it before it returns).
     const w = t.enter();
+    const before = Atomics.load(parentCommits, 0);
     if (w) await w;
     between.push(Atomics.load(parentCommits, 0) - before);
     try {
