@@ -26,8 +26,11 @@ import { InvalidArgumentError } from "../errors";
  * A thread that dies holding the turn (or waiting for it) would keep it forever: the thread that
  * started it calls `abandon(lane)` when it exits, which hands the turn on as its `leave()` would.
  *
- * The turnstile is per process: writers of other processes on the same file are not in it and
- * still meet this process's writers through SQLite's busy timeout (src/db/database.ts).
+ * The turnstile is per process, or more exactly per connection opened by `openDatabase` and the
+ * lanes it shared: writers of other processes on the same file (and other connections opened
+ * separately in this one) are not in it and still meet its writers through SQLite's busy timeout
+ * (src/db/database.ts). Writes that do not take the turn (migrations at open, raw statements) do
+ * too.
  */
 export interface SharedTurnstile {
   buffer: SharedArrayBuffer;
