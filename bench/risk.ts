@@ -7,8 +7,11 @@
  *   3. ledger at its top rate with the engine evaluating on the ledger's thread (engine.start(),
  *      woken by each commit): transfers/s, and the commit → alert latency (time from the commit of
  *      the batch holding the event that fired an alert to the engine's commit of that alert);
- *   4. the same with the engine evaluating on its own thread (RiskEngineThread, as the stack runs
- *      it): the ledger's rate and the latency (to the alert's report back on the ledger's thread);
+ *   4. the same with the engine evaluating and committing on its own thread and connection
+ *      (RiskEngineThread, as the stack runs it; on SQLite the two connections take turns at the
+ *      write lock, src/db/turnstile.ts): the ledger's rate, the latency to the alert's commit (in
+ *      the thread) and to its report back on the ledger's thread, and how long the ledger waited
+ *      for its turns;
  *   5. both latencies at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
  * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
  */
@@ -78,6 +81,20 @@ function batch(prefix: string, n: number): TransferInput[] {
   return out.filter((t) => t.debitAccountId !== t.creditAccountId);
 }
 
+/**
+ * CPU seconds of this process's main thread (the ledger's), from /proc (Linux; NaN elsewhere):
+ * less sensitive to a loaded machine than the wall clock, and blind to other threads' work.
+ */
+function mainThreadCpu(): number {
+  try {
+    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 async function commitAll(
   ledger: Ledger,
   tag: string,
@@ -87,6 +104,7 @@ async function commitAll(
   let done = 0;
   const size = pace?.batch ?? BATCH;
   const t0 = process.hrtime.bigint();
+  const cpu0 = mainThreadCpu();
   const start = performance.now();
   for (let b = 0; done < TOTAL; b++) {
     if (pace) {
@@ -107,7 +125,7 @@ async function commitAll(
     onCommit?.(posted[posted.length - 1].sequence, performance.now());
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { transfers: done, seconds: s, rate: done / s };
+  return { transfers: done, seconds: s, rate: done / s, mainCpu: mainThreadCpu() - cpu0 };
 }
 
 function pct(xs: number[], p: number) {
@@ -147,7 +165,7 @@ async function phaseAlone() {
   const a = await setup(d1);
   const alone = await commitAll(a.ledger, "a");
   console.log(
-    `ledger alone:            ${alone.rate.toFixed(0)} transfers/s (${alone.transfers} in ${alone.seconds.toFixed(2)} s)`,
+    `ledger alone:            ${alone.rate.toFixed(0)} transfers/s (${alone.transfers} in ${alone.seconds.toFixed(2)} s; ledger's thread ${alone.mainCpu.toFixed(2)} CPU s)`,
   );
   // 3. Engine alone over those events.
   const engineA = await RiskEngine.open(a.db, a.ledger, a.ledger, { rules: RULES, batchSize: BATCH });
@@ -182,14 +200,21 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
   });
   await engineB.drain();
   const commitAt: { seq: number; at: number }[] = [];
+  // To the alert's report on this thread, and to its commit (the same on the ledger's thread).
   const latencies: number[] = [];
-  engineB.onAlerts = (list) => {
+  const toCommit: number[] = [];
+  engineB.onAlerts = (list, committedAt) => {
     const now = performance.now();
+    const committed = committedAt - performance.timeOrigin;
     for (const x of list) {
       const c = commitAt.find((e) => e.seq >= x.sequence);
       if (c) latencies.push(now - c.at);
+      if (c && committedAt !== undefined) toCommit.push(committed - c.at);
     }
   };
+  // (Optional chaining: the same bench also runs on trees from before the turnstile, for comparisons.)
+  const turns = b.db.kind === "sqlite" ? b.db.turnstile?.stats : undefined;
+  const turns0 = turns && { ...turns };
   const thread = ownThread
     ? await RiskEngineThread.start({
         main: engineB,
@@ -205,11 +230,20 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
   await (thread ?? engineB).stop();
   const label = `${ownThread ? "own thread" : "ledger's thread"}, ${pace ? `steady ${pace.batch} every ${pace.everyMs} ms` : `top rate, batches of ${BATCH}`}`;
   console.log(
-    `ledger with engine (${label}): ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s)`,
+    `ledger with engine (${label}): ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s; ledger's thread ${withEngine.mainCpu.toFixed(2)} CPU s)`,
   );
   console.log(
     `commit → alert latency (${label}): p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, max ${pct(latencies, 100).toFixed(0)} ms over ${latencies.length} alerts`,
   );
+  if (ownThread) {
+    console.log(
+      `commit → alert committed (${label}): p50 ${pct(toCommit, 50).toFixed(0)} ms, p99 ${pct(toCommit, 99).toFixed(0)} ms, max ${pct(toCommit, 100).toFixed(0)} ms`,
+    );
+    if (turns && turns0)
+      console.log(
+        `ledger's turns at the write lock: ${turns.turns - turns0.turns}, ${turns.waited - turns0.waited} waited, ${(turns.waitedMs - turns0.waitedMs).toFixed(0)} ms in all`,
+      );
+  }
   await b.ledger.close();
   await closeDatabase(b.db);
   fs.rmSync(d2, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { InvariantError } from "../errors";
 import { GroupCommitQueue } from "./group-commit";
+import type { WriteTurnstile } from "./turnstile";
 
 /**
  * One unit-of-work driver for every backend. A unit is `(keys, plan)`: the driver opens one write
@@ -70,6 +71,11 @@ async function resume<T>(work: Work<T>, pending: Promise<unknown>): Promise<T> {
  */
 export interface Dialect<Tx, Tables extends TableMap> {
   readonly kind: "sqlite" | "postgres";
+  /**
+   * The process's turn at the database's write lock (SQLite, see turnstile.ts): taken before each
+   * transaction, given back after its commit or rollback. Waiting for it yields to the event loop.
+   */
+  readonly turnstile?: WriteTurnstile;
   /**
    * Runs `body` in one write transaction and commits; rolls back and rethrows if it throws. A
    * synchronous dialect requires `body` to return a value, not a promise.
@@ -167,11 +173,15 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
     let optimistic = this.#planner.optimistic(units.map((u) => u.keys));
     for (let attempt = 1; ; attempt++) {
       let outcomes: Outcome[];
+      const turnstile = this.#dialect.turnstile;
+      const wait = turnstile?.enter();
+      if (wait) yield wait;
       try {
         outcomes = (yield this.#dialect.transaction((tx) =>
           drive(this.#attempt(tx, units, optimistic)),
         )) as Outcome[];
       } catch (e) {
+        turnstile?.leave();
         if (optimistic) {
           // Perhaps a replayed id: the next attempt looks every id up.
           optimistic = false;
@@ -192,6 +202,7 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
         units[0].reject(e);
         return;
       }
+      turnstile?.leave();
       this.stats.groups++;
       this.stats.units += units.length;
       units.forEach((u, i) => {

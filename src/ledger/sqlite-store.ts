@@ -3,6 +3,7 @@ import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { InvariantError } from "../errors";
 import { migrate } from "../db/migrate";
+import type { WriteTurnstile } from "../db/turnstile";
 import { type Step, UnitOfWork, syncStep } from "../db/unit-of-work";
 import { WalPolicy } from "../db/wal-policy";
 import { ledgerMigrations } from "./migrations";
@@ -93,7 +94,9 @@ interface SqliteTx {
 /**
  * SQLite's side of the unit of work: `BEGIN IMMEDIATE` takes the database write lock before
  * loading, so loaded rows are current even with several processes on one file, and nothing needs
- * row locks. Synchronous: a whole group runs inside one better-sqlite3 transaction.
+ * row locks. Synchronous: a whole group runs inside one better-sqlite3 transaction. Before it, the
+ * unit of work takes the process's turn at the write lock (`turnstile`, src/db/turnstile.ts), so
+ * back-to-back groups leave a turn to the process's other writers (the risk engine's thread).
  */
 class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
   readonly kind = "sqlite" as const;
@@ -101,10 +104,12 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
   readonly #st: () => Statements;
   readonly cache = new AccountCache();
   readonly wal: WalPolicy;
+  readonly turnstile: WriteTurnstile;
 
-  constructor(s: BetterSqlite3.Database, st: () => Statements) {
+  constructor(s: BetterSqlite3.Database, st: () => Statements, turnstile: WriteTurnstile) {
     this.#s = s;
     this.#st = st;
+    this.turnstile = turnstile;
     this.wal = new WalPolicy(s);
   }
 
@@ -397,7 +402,7 @@ export class SqliteLedgerStore implements LedgerStore {
   constructor(db: Database & { kind: "sqlite" }, clock: () => number) {
     this.#db = db;
     this.#s = db.sqlite;
-    this.#dialect = new SqliteLedgerDialect(this.#s, () => this.stmts);
+    this.#dialect = new SqliteLedgerDialect(this.#s, () => this.stmts, db.turnstile);
     this.#uow = new UnitOfWork(this.#dialect, ledgerPlanner<SqliteTx>(), { clock, maxInFlight: 1 });
   }
 

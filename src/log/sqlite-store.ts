@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import type { WriteTurnstile } from "../db/turnstile";
 import type { Hasher } from "./hash";
 import { LogAppendConflictError } from "./errors";
 import { type TileKey, type TileWrite, planAppend, tileKeyString } from "./tiles";
@@ -9,7 +10,10 @@ import type { TileBackend } from "./store";
 /** Rows per multi-row INSERT of leaf keys (3 parameters each; SQLite allows 32766). */
 const KEY_ROWS = 256;
 
-/** SQLite (better-sqlite3) tiles: synchronous, one IMMEDIATE transaction per append. */
+/**
+ * SQLite (better-sqlite3) tiles: synchronous, one IMMEDIATE transaction per append, in the
+ * process's turn at the write lock when one is given (src/db/turnstile.ts).
+ */
 export class SqliteTileBackend implements TileBackend {
   private readonly getSize: BetterSqlite3.Statement;
   private readonly getTile: BetterSqlite3.Statement;
@@ -31,6 +35,7 @@ export class SqliteTileBackend implements TileBackend {
     private readonly db: BetterSqlite3.Database,
     private readonly hasher: Hasher,
     private readonly cache: TileCache,
+    private readonly turnstile?: WriteTurnstile,
   ) {
     this.getSize = db.prepare("SELECT size FROM log_head WHERE id = 1").pluck();
     this.getTile = db.prepare("SELECT hashes FROM log_tiles WHERE level = ? AND idx = ?").pluck();
@@ -108,7 +113,13 @@ export class SqliteTileBackend implements TileBackend {
     fromIndex: number,
     leafHashes: readonly Uint8Array[],
   ): Promise<{ size: number; writes: TileWrite[] }> {
-    return this.appendTx(fromIndex, leafHashes);
+    const wait = this.turnstile?.enter();
+    if (wait) await wait;
+    try {
+      return this.appendTx(fromIndex, leafHashes);
+    } finally {
+      this.turnstile?.leave();
+    }
   }
 
   async *leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]> {

@@ -397,7 +397,7 @@ export async function openLogStore(db: Database, opts: OpenLogStoreOptions = {})
   const cache = new TileCache(opts.cacheTiles ?? DEFAULT_CACHE_TILES);
   const backend =
     db.kind === "sqlite"
-      ? new SqliteTileBackend(db.sqlite, hasher, cache)
+      ? new SqliteTileBackend(db.sqlite, hasher, cache, db.turnstile)
       : new PostgresTileBackend(db.pool, hasher, cache);
   const leafTiles = new LeafTileSlab(
     opts.leafTileBytes ?? (db.kind === "postgres" && opts.cacheTiles !== 0 ? DEFAULT_PG_LEAF_TILE_BYTES : 0),

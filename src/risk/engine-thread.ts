@@ -1,26 +1,27 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { closeDatabase, openDatabase } from "../db/database";
 import { openLedger } from "../ledger";
-import { RiskEngine, type BatchCommit, type EngineBatchReport } from "./engine";
-import type { RuleHit } from "./evaluate";
+import type { SharedTurnstile } from "../db/turnstile";
+import { RiskEngine, type EngineBatchReport } from "./engine";
 import { RiskStateError } from "./errors";
 import type { WebhookOptions } from "./outbox";
 
 /**
- * The rules engine's evaluation on a thread of its own, so that evaluating never takes the ledger
- * writer's thread: the thread opens its own connection to the ledger's database, reads committed
- * events and evaluates them; each evaluated batch (rule state, alerts, cursor) is committed by the
- * engine on the caller's thread (`main`, `RiskEngine.commitBatch`), on the connection the ledger's
- * writer uses, exactly once per event as always (the cursor moves only from where the batch
- * began). A second writer connection starved on SQLite behind back-to-back ledger commits (alerts
- * seconds late); the commit is the small part of the work. Everything else stays with `main` too:
- * the rule file (the thread follows the active revision), the outbox's work (facts in the log,
- * freezes, webhooks), alerts and approvals, and the metrics, which the thread reports batch by
- * batch (`RiskEngine.recordBatch`).
+ * The rules engine on a thread of its own, so that evaluating and committing never take the
+ * ledger writer's thread: the thread opens its own connection to the ledger's database, reads
+ * committed events, evaluates them and commits each batch (rule state, alerts, their outbox work,
+ * cursor) on that connection, exactly once per event as always (the cursor moves only from where
+ * the batch began, `RiskEngine.commitBatch`). On SQLite both connections take the process's turn at
+ * the write lock (src/db/turnstile.ts), which hands it over fairly: without it the thread's commits
+ * starved behind the ledger's back-to-back commits (SQLite's busy handler is no queue) and alerts
+ * came seconds late. On PostgreSQL the two commits touch different rows and need no turn.
+ * Everything else stays with `main`: the rule file (the thread follows the active revision), the
+ * outbox's work (facts in the log, freezes, webhooks), alerts and approvals, and the metrics,
+ * which the thread reports batch by batch (`RiskEngine.recordBatch`).
  *
  * The thread is woken by each commit of the ledger on the caller's thread, and polls for the
  * commits of other processes. If it dies it is started again after `restartDelayMs`; the cursor in
- * the database makes that safe.
+ * the database makes that safe, and its turn at the write lock, if it held it, is handed on.
  */
 export interface RiskEngineThreadOptions {
   /** The engine on this thread: its rules are followed, its metrics and outbox are fed. */
@@ -56,6 +57,8 @@ interface ThreadData {
   kind: "custody-risk-engine";
   module: string;
   databaseUrl: string;
+  /** SQLite: the thread's lane in the turnstile of the caller's connection. */
+  turnstile?: SharedTurnstile;
   pseudonymKey: Uint8Array;
   clock: LinearClock;
   batchSize?: number;
@@ -63,14 +66,9 @@ interface ThreadData {
   webhook?: WebhookOptions;
 }
 
-type ToThread =
-  | { type: "wake" }
-  | { type: "lag"; lag: number | undefined }
-  | { type: "stop" }
-  | { type: "committed"; id: number; inserted?: RuleHit[]; error?: string };
+type ToThread = { type: "wake" } | { type: "lag"; lag: number | undefined } | { type: "stop" };
 type FromThread =
   | { type: "batch"; report: EngineBatchReport }
-  | { type: "commit"; id: number; batch: BatchCommit }
   | { type: "ready"; cursor: number }
   | { type: "error"; message: string }
   | { type: "stopped" };
@@ -124,10 +122,14 @@ export class RiskEngineThread {
 
   #spawn(): Promise<void> {
     const o = this.#o;
+    const db = o.main.database;
+    // SQLite: the thread's connection takes turns at the write lock with the caller's.
+    const turnstile = db.kind === "sqlite" ? db.turnstile.share() : undefined;
     const data: ThreadData = {
       kind: "custody-risk-engine",
       module: __filename,
       databaseUrl: o.databaseUrl,
+      turnstile,
       pseudonymKey: o.pseudonymKey,
       clock: o.clock ?? { realOrigin: 0, simOrigin: 0, speed: 1 },
       batchSize: o.batchSize,
@@ -141,17 +143,7 @@ export class RiskEngineThread {
       let stopped: () => void = () => {};
       this.#stopped = new Promise<void>((r) => (stopped = r));
       w.on("message", (m: FromThread) => {
-        if (m.type === "commit")
-          void o.main.commitBatch(m.batch).then(
-            (inserted) => w.postMessage({ type: "committed", id: m.id, inserted } satisfies ToThread),
-            (e: unknown) =>
-              w.postMessage({
-                type: "committed",
-                id: m.id,
-                error: String((e as Error)?.message ?? e),
-              } satisfies ToThread),
-          );
-        else if (m.type === "batch") o.main.recordBatch(m.report);
+        if (m.type === "batch") o.main.recordBatch(m.report);
         else if (m.type === "ready") {
           settled = true;
           if (m.cursor > o.main.cursor) o.main.recordBatch({ events: 0, cursor: m.cursor, alerts: [] });
@@ -167,6 +159,8 @@ export class RiskEngineThread {
         }
       });
       w.on("exit", () => {
+        // A thread that died inside its commit held the turn: hand it on, and never to it again.
+        if (turnstile && db.kind === "sqlite") db.turnstile.abandon(turnstile.lane);
         stopped();
         if (this.#worker === w) this.#worker = undefined;
         if (!settled) {
@@ -181,6 +175,16 @@ export class RiskEngineThread {
       });
     });
     return this.#ready;
+  }
+
+  /**
+   * Ends the thread at once, wherever it is (as a crash would): it is started again after
+   * `restartDelayMs` like after any failure, and the cursor decides what it evaluates again.
+   */
+  async terminate(): Promise<void> {
+    const stopped = this.#stopped;
+    await this.#worker?.terminate();
+    await stopped;
   }
 
   /** Stops the thread after its current batch (committed or not: the cursor decides), then the main engine's loop. */
@@ -209,16 +213,7 @@ export async function runRiskEngineThread(): Promise<void> {
   const send = (m: FromThread) => port.postMessage(m);
   const now = () => Math.floor(d.clock.simOrigin + (Date.now() - d.clock.realOrigin) * d.clock.speed);
   let lag: number | undefined;
-  // Batches sent to the caller's thread to commit, by request id.
-  const commits = new Map<number, { resolve: (h: RuleHit[]) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
-  const commitVia = (batch: BatchCommit) =>
-    new Promise<RuleHit[]>((resolve, reject) => {
-      const id = nextId++;
-      commits.set(id, { resolve, reject });
-      send({ type: "commit", id, batch });
-    });
-  const db = openDatabase(d.databaseUrl);
+  const db = openDatabase(d.databaseUrl, { turnstile: d.turnstile });
   try {
     const ledger = await openLedger(db, { pseudonymKey: d.pseudonymKey, clock: now });
     const engine = await RiskEngine.open(db, ledger, ledger, {
@@ -229,16 +224,9 @@ export async function runRiskEngineThread(): Promise<void> {
       webhook: d.webhook,
       anchorLagSeconds: () => lag,
       onBatch: (report) => send({ type: "batch", report }),
-      commitVia,
     });
     port.on("message", (m: ToThread) => {
-      if (m.type === "committed") {
-        const c = commits.get(m.id);
-        commits.delete(m.id);
-        if (m.error !== undefined)
-          c?.reject(new RiskStateError("the batch's commit failed", { details: m.error }));
-        else c?.resolve(m.inserted ?? []);
-      } else if (m.type === "wake") engine.wake();
+      if (m.type === "wake") engine.wake();
       else if (m.type === "lag") lag = m.lag;
       else if (m.type === "stop")
         void engine

@@ -37,8 +37,9 @@ import { type Body, type SqlRunner, all, get, num, run, sqlRunner } from "./sql"
  * events is evaluated in memory and then, in ONE transaction of the risk tables, the rule state,
  * the new alerts, their outbox work (fact, webhook, freeze) and the cursor are written. A crash
  * before that commit re-evaluates the batch from the last committed state; after it, the batch is
- * never seen again: every event is evaluated exactly once. The ledger's own commits never wait for
- * the engine (it only reads the events table).
+ * never seen again: every event is evaluated exactly once. The engine only reads the ledger's
+ * tables; on SQLite its commits and the ledger's take turns at the database's single write lock
+ * (src/db/turnstile.ts: at most one engine commit between two of the ledger's while both write).
  */
 export interface RiskEngineOptions {
   /** Rule file (JSON or YAML) to start with; ignored if a higher revision is already active. */
@@ -67,15 +68,9 @@ export interface RiskEngineOptions {
   activateRules?: boolean;
   /** Called after each committed batch (and each anchor-lag commit) with what it committed. */
   onBatch?: (report: EngineBatchReport) => void;
-  /**
-   * Commits an evaluated batch elsewhere (default: `commitBatch` here). The evaluation thread hands
-   * its batches to the engine on the ledger's thread, whose connection the ledger's writer shares:
-   * on SQLite a second writer connection starved behind back-to-back ledger commits.
-   */
-  commitVia?: (batch: BatchCommit) => Promise<RuleHit[]>;
 }
 
-/** An evaluated batch, ready to commit (plain data: it crosses threads). */
+/** An evaluated batch, ready to commit. */
 export interface BatchCommit {
   from: number;
   to: number;
@@ -96,6 +91,8 @@ export interface EngineBatchReport {
   cursor: number;
   /** Alerts the batch created (duplicates of stored ones are not counted). */
   alerts: { id: string; sequence: number; ruleId: string; severity: string; outcome: string }[];
+  /** When the batch committed: wall-clock milliseconds, sub-millisecond (comparable across threads). */
+  committedAt?: number;
 }
 
 const STATE_GLOBAL = "global";
@@ -202,8 +199,11 @@ export class RiskEngine {
   readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
   readonly #eventsCounter?: Counter;
   readonly #cursorGauge?: Gauge;
-  /** Called after each committed batch with the alerts it created (for latency measurements). */
-  onAlerts?: (alerts: { id: string; sequence: number; ruleId: string }[]) => void;
+  /**
+   * Called after each committed batch with the alerts it created and when they were committed
+   * (wall-clock ms, see `EngineBatchReport.committedAt`), for latency measurements.
+   */
+  onAlerts?: (alerts: { id: string; sequence: number; ruleId: string }[], committedAt: number) => void;
 
   private constructor(db: Database, ledger: RiskLedgerPort, facts: FactPort, opts: RiskEngineOptions) {
     this.#db = db;
@@ -475,6 +475,7 @@ export class RiskEngine {
   /** After a commit: metrics, `onAlerts`, `onBatch`. */
   #committed(events: number, inserted: RuleHit[]): void {
     const report: EngineBatchReport = {
+      committedAt: performance.timeOrigin + performance.now(),
       events,
       cursor: this.#next,
       alerts: inserted.map((h) => ({
@@ -495,7 +496,10 @@ export class RiskEngine {
     for (const a of r.alerts)
       this.#alertsCounter?.inc({ rule: a.ruleId, severity: a.severity, outcome: a.outcome });
     if (r.alerts.length > 0 && this.onAlerts)
-      this.onAlerts(r.alerts.map((a) => ({ id: a.id, sequence: a.sequence, ruleId: a.ruleId })));
+      this.onAlerts(
+        r.alerts.map((a) => ({ id: a.id, sequence: a.sequence, ruleId: a.ruleId })),
+        r.committedAt ?? performance.timeOrigin + performance.now(),
+      );
   }
 
   /**
@@ -532,14 +536,15 @@ export class RiskEngine {
       hits,
       webhook: this.#opts.webhook !== undefined,
     };
-    return this.#opts.commitVia ? this.#opts.commitVia(batch) : this.commitBatch(batch);
+    return this.commitBatch(batch);
   }
 
   /**
    * Writes one evaluated batch in one transaction of the risk tables: the cursor (only if it still
    * stands at `from`: a batch is committed once), the rule state, the new alerts and their outbox
-   * work. Returns the hits that became new alerts. Called by the engine that evaluated the batch,
-   * or (see `commitVia`) by the engine on the ledger's thread on behalf of the evaluation thread.
+   * work. Returns the hits that became new alerts. On SQLite the transaction waits for this
+   * process's turn at the write lock (src/db/turnstile.ts), so an engine on its own thread and
+   * connection is not starved by the ledger's back-to-back commits.
    */
   async commitBatch(batch: BatchCommit): Promise<RuleHit[]> {
     const { from, to, processed, revision, now, states, hits, webhook } = batch;

@@ -3,8 +3,9 @@ import type { Database } from "../db/database";
 
 /**
  * One transaction body for both backends. A body is a generator that yields statements and
- * receives their results: on SQLite the runner drives it synchronously inside one IMMEDIATE
- * transaction (nothing else can interleave on the shared connection); on PostgreSQL it awaits
+ * receives their results: on SQLite the runner takes the process's turn at the write lock
+ * (src/db/turnstile.ts) and drives the body synchronously inside one IMMEDIATE transaction
+ * (nothing else can interleave on the shared connection); on PostgreSQL it awaits
  * each statement on one pooled client between BEGIN and COMMIT. SQL uses `?` placeholders.
  */
 export interface Statement {
@@ -58,9 +59,18 @@ export function sqlRunner(db: Database): SqlRunner {
         v = exec(n.value);
       }
     };
+    const turnstile = db.turnstile;
     return {
       kind: "sqlite",
-      tx: async (body) => s.transaction(() => drive(body)).immediate(),
+      tx: async (body) => {
+        const wait = turnstile.enter();
+        if (wait) await wait;
+        try {
+          return s.transaction(() => drive(body)).immediate();
+        } finally {
+          turnstile.leave();
+        }
+      },
       read: async (body) => drive(body),
     };
   }

@@ -60,13 +60,14 @@ for (const backend of ["sqlite", "postgres"] as const)
       dir = undefined;
     });
 
-    const startThread = async () =>
+    const startThread = async (more: { batchSize?: number; restartDelayMs?: number } = {}) =>
       (thread = await RiskEngineThread.start({
         main,
         databaseUrl: url,
         pseudonymKey: KEY,
         onCommit: (l) => ledger.onCommit(l),
         pollIntervalMs: 50,
+        ...more,
       }));
     const alerts = () => listAlerts(main.runner, {});
     const raisedFacts = async () => (await ledger.listFacts({ kind: "ALERT_RAISED" as never })).length;
@@ -125,5 +126,31 @@ for (const backend of ["sqlite", "postgres"] as const)
       );
       expect(Number(rows[0].processed), "each event once").to.equal(await ledger.eventCount());
       expect(Number(rows[0].next_sequence)).to.equal(await ledger.eventCount());
+    });
+
+    it("a thread killed again and again while it commits on its own connection evaluates every event once", async () => {
+      // Small batches: many commits of the thread, so the kills land between and during them.
+      await startThread({ batchSize: 3, restartDelayMs: 5 });
+      let kills = 0;
+      for (let i = 0; i < 60; i++) {
+        await cashIn(ledger, i % 2 ? "alice" : "bob", 1_000_00n + BigInt(i));
+        if (i % 12 === 5) {
+          await thread!.terminate();
+          kills++;
+        }
+      }
+      await until(() => thread!.running);
+      await until(async () => main.cursor === (await ledger.eventCount()));
+      const rows = await all<{ processed: number | string; next_sequence: number | string }>(
+        db,
+        "SELECT processed, next_sequence FROM risk_cursor",
+      );
+      const events = await ledger.eventCount();
+      expect(kills).to.equal(5);
+      expect(Number(rows[0].processed), "each event once").to.equal(events);
+      expect(Number(rows[0].next_sequence)).to.equal(events);
+      // The ledger still commits: no turn at the write lock was lost with a killed thread.
+      await cashIn(ledger, "alice", 6_000_000n);
+      await until(async () => (await alerts()).some((a) => a.ruleId === "pboc.lv.cash"));
     });
   });
