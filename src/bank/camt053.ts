@@ -1,6 +1,6 @@
-import { StringDecoder } from "node:string_decoder";
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { currencyExponent, parseMinorUnits } from "./currency";
+import { StrictUtf8Decoder } from "./utf8";
 import { MalformedStatementError, StatementRejectedError, UnsupportedStatementFormatError } from "./errors";
 import {
   type BalanceType,
@@ -467,10 +467,9 @@ function readDocument(raw: Uint8Array | string): {
     if (typeof raw === "string") {
       for (let i = 0; i < raw.length; i += CHUNK) parser.write(raw.slice(i, i + CHUNK));
     } else {
-      const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-      const decoder = new StringDecoder("utf8");
-      for (let i = 0; i < bytes.length; i += CHUNK)
-        parser.write(decoder.write(bytes.subarray(i, Math.min(i + CHUNK, bytes.length))));
+      const decoder = new StrictUtf8Decoder(raw);
+      for (let i = 0; i < raw.length; i += CHUNK)
+        parser.write(decoder.write(raw.subarray(i, Math.min(i + CHUNK, raw.length))));
       const rest = decoder.end();
       if (rest) parser.write(rest);
     }

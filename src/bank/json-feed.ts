@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { currencyExponent, parseMinorUnits } from "./currency";
 import { MalformedStatementError, UnsupportedStatementFormatError } from "./errors";
+import { decodeUtf8Strict } from "./utf8";
 import {
   type BankDocument,
   type BankStatement,
@@ -64,8 +65,7 @@ function signed(text: string, exponent: number, where: string): bigint {
 
 /** Parses and checks one JSON feed document; errors name the JSON path at fault. */
 export function parseStatementJson(raw: Uint8Array | string): BankDocument {
-  const text =
-    typeof raw === "string" ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8");
+  const text = typeof raw === "string" ? raw : decodeUtf8Strict(raw);
   let value: unknown;
   try {
     value = JSON.parse(text);
