@@ -620,11 +620,17 @@ export class CustodianBank {
           params: [report.ledgerAccount, report.day],
         },
       ];
+      const explained = await this.#explainedBreaks(report.ledgerAccount, report.day);
       for (const b of report.breaks) {
         const transferId = b.ledger?.transferId ?? null;
+        // The same break a person already explained in an earlier run of this day keeps that
+        // explanation (its resolution names the break it was given for); a segregation shortfall
+        // is explained again in every report that shows it.
+        const carried = b.class === "segregation_shortfall" ? undefined : explained.get(breakContent(b));
         stmts.push({
-          sql: `INSERT INTO bank_breaks (id, ledger_account, day, run, class, severity, transfer_id, detail, status)
-                VALUES (?,?,?,?,?,?,?,?,?)`,
+          sql: `INSERT INTO bank_breaks (id, ledger_account, day, run, class, severity, transfer_id, detail, status,
+                  resolution, resolution_hash, resolution_fact_sequence)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
           params: [
             `${id}/${b.n}`,
             report.ledgerAccount,
@@ -634,7 +640,10 @@ export class CustodianBank {
             b.severity,
             transferId,
             canonicalJson(b as unknown as JsonValue),
-            b.class === "timing" ? "timing" : "open",
+            carried ? "resolved" : b.class === "timing" ? "timing" : "open",
+            carried ? (carried.resolution as string) : null,
+            carried ? (carried.resolution_hash as string) : null,
+            carried ? num(carried.resolution_fact_sequence) : null,
           ],
         });
         // A movement now seen on the other side clears what another day reported about it.
@@ -669,6 +678,23 @@ export class CustodianBank {
       reportHash: hash,
       factSequence: fact.sequence,
     };
+  }
+
+  /**
+   * Breaks of earlier runs of this account and day that a person resolved and whose resolution is
+   * in the log, by their content (all but their position in the report).
+   */
+  async #explainedBreaks(ledgerAccount: string, day: string): Promise<Map<string, Row>> {
+    const rows = await queryAll(
+      this.#db,
+      `SELECT detail, resolution, resolution_hash, resolution_fact_sequence FROM bank_breaks
+        WHERE ledger_account = ? AND day = ? AND status = 'resolved' AND resolution_fact_sequence IS NOT NULL
+        ORDER BY run, id`,
+      [ledgerAccount, day],
+    );
+    const out = new Map<string, Row>();
+    for (const r of rows) out.set(breakContent(JSON.parse(r.detail as string) as ReportBreak), r);
+    return out;
   }
 
   /** The latest stored reconciliation of `day`, per account. */
@@ -781,6 +807,12 @@ export class CustodianBank {
     ]);
     return this.getBreak(id);
   }
+}
+
+/** A break's content without its position in the report: the same discrepancy in two runs. */
+function breakContent(b: ReportBreak): string {
+  const { n: _n, ...content } = b;
+  return canonicalJson(content as unknown as JsonValue);
 }
 
 function toStored(r: Row): StoredReconciliation {

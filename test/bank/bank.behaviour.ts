@@ -280,6 +280,55 @@ export function bankBehaviour(
     expect((await env.ledger.getBalance("bank-eur")).posted).to.equal(320_050n);
   });
 
+  it("a re-run of the day keeps a person's explanation for the same break, and alarms only for what is new", async () => {
+    await dayOne();
+    const s = await env.statement(D1, 0n, { omit: ["E2E-DEP-BOB-0001"] });
+    await env.bank.importStatement(env.xml(s));
+    const [first] = await env.bank.reconcile(D1);
+    const explainedId = (await env.bank.listBreaks()).find((b) => b.class === "ledger_only")!.id;
+    const explanation = "Bank confirmed the deposit was credited on 1 Dec (ticket 4711)";
+    await env.bank.resolveBreak(explainedId, explanation, { keyId: "k1", role: "custodian" });
+    // Later the same day: a deposit the bank has not booked yet, and another statement of the day
+    // (the chain goes on from the first one's closing), so the day is reconciled again.
+    env.setTime(at(D1, 16));
+    await env.deposit("d3", "carol", 5_000n, "E2E-DEP-CAROL-0001");
+    const more = await env.statement(D1, 0n, { omit: ["E2E-DEP-BOB-0001", "E2E-DEP-CAROL-0001"] });
+    const next = deriveStatement({
+      id: "EUR-D1-LATE",
+      account: IBAN,
+      currency: "EUR",
+      exponent: 2,
+      day: D1,
+      opening: more.closing.amount,
+      openingDate: D1,
+      cutoff: cutoffOf(D1) + 1,
+      movements: [],
+      servicerRefPrefix: "LATE",
+    });
+    await env.bank.importStatement(env.xml(next));
+    const [second] = await env.bank.reconcile(D1);
+    expect(second.run).to.equal(first.run + 1);
+    const all = (await env.bank.listBreaks({ status: "all" })).filter((b) =>
+      b.id.includes(`/${second.run}/`),
+    );
+    const d2 = all.find((b) => b.detail.ledger?.transferId === "d2")!;
+    const d3 = all.find((b) => b.detail.ledger?.transferId === "d3")!;
+    expect(d2.status, "the explained break").to.equal("resolved");
+    expect(d2.resolution).to.deep.include({
+      breakId: explainedId,
+      reportHash: first.reportHash,
+      explanation,
+    });
+    expect(d3.status, "the new break").to.equal("open");
+    expect(all.find((b) => b.class === "segregation_shortfall")!.status, "a shortfall alarms again").to.equal(
+      "open",
+    );
+    expect((await env.bank.alarmSummary()).openBreaks).to.deep.equal({
+      ledger_only: 1,
+      segregation_shortfall: 1,
+    });
+  });
+
   it("a deposit the bank books the next day is timing there and clears the day before's break", async () => {
     await dayOne();
     env.setTime(at(D1, 16));
