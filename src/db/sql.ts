@@ -95,24 +95,10 @@ export async function first<T>(
   return (await all<T>(db, sql, params))[0];
 }
 
-/**
- * Runs `write` (synchronous, on SQLite's connection) in this process's turn at the write lock
- * (turnstile.ts): waiting for the turn yields to the event loop, the write itself does not.
- */
-export async function inTurn<T>(db: Database & { kind: "sqlite" }, write: () => T): Promise<T> {
-  const wait = db.turnstile.enter();
-  if (wait) await wait;
-  try {
-    return write();
-  } finally {
-    db.turnstile.leave();
-  }
-}
-
 /** Runs a write on either backend; returns the number of rows changed. */
 export async function run(db: Database, sql: string, params: readonly unknown[] = []): Promise<number> {
   if (db.kind === "sqlite")
-    return inTurn(db, () => prepare(db.sqlite, sql).run(...(params as unknown[])).changes);
+    return db.turnstile.run(() => prepare(db.sqlite, sql).run(...(params as unknown[])).changes);
   const r = await db.pool.query(toPg(sql), params as unknown[]);
   return r.rowCount ?? 0;
 }
@@ -172,7 +158,7 @@ export async function batch(
 ): Promise<void> {
   if (db.kind === "sqlite") {
     const s = db.sqlite;
-    return inTurn(db, () =>
+    return db.turnstile.run(() =>
       s
         .transaction(() => {
           stmts.forEach((st, i) => {

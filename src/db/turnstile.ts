@@ -129,6 +129,20 @@ export class WriteTurnstile {
     }
   }
 
+  /**
+   * Runs `write` (synchronous: one SQLite transaction) in this lane's turn: waiting for the turn
+   * yields to the event loop, the write itself does not. The turn is given back however it ends.
+   */
+  async run<T>(write: () => T): Promise<T> {
+    const wait = this.enter();
+    if (wait) await wait;
+    try {
+      return write();
+    } finally {
+      this.leave();
+    }
+  }
+
   /** Whether this lane holds the turn now. */
   get held(): boolean {
     return this.#held;

@@ -113,13 +113,8 @@ export class SqliteTileBackend implements TileBackend {
     fromIndex: number,
     leafHashes: readonly Uint8Array[],
   ): Promise<{ size: number; writes: TileWrite[] }> {
-    const wait = this.turnstile?.enter();
-    if (wait) await wait;
-    try {
-      return this.appendTx(fromIndex, leafHashes);
-    } finally {
-      this.turnstile?.leave();
-    }
+    const write = () => this.appendTx(fromIndex, leafHashes);
+    return this.turnstile ? this.turnstile.run(write) : write();
   }
 
   async *leafCandidates(prefix: number, epochs: readonly number[]): AsyncIterable<number[]> {

@@ -62,15 +62,7 @@ export function sqlRunner(db: Database): SqlRunner {
     const turnstile = db.turnstile;
     return {
       kind: "sqlite",
-      tx: async (body) => {
-        const wait = turnstile.enter();
-        if (wait) await wait;
-        try {
-          return s.transaction(() => drive(body)).immediate();
-        } finally {
-          turnstile.leave();
-        }
-      },
+      tx: (body) => turnstile.run(() => s.transaction(() => drive(body)).immediate()),
       read: async (body) => drive(body),
     };
   }

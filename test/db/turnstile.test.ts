@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
-import { batch, inTurn } from "../../src/db/sql";
+import { batch } from "../../src/db/sql";
 import { WriteTurnstile } from "../../src/db/turnstile";
 import { InvalidArgumentError } from "../../src/errors";
 import { openLedger } from "../../src/ledger";
@@ -138,7 +138,7 @@ describe("write turnstile (src/db/turnstile.ts)", () => {
       const result = worker.message("done").then((m) => ((finished = true), m));
       // Back to back: the next transaction asks for the turn as soon as the last one committed.
       while (!finished) {
-        await inTurn(db, () => {
+        await db.turnstile.run(() => {
           db.sqlite
             .transaction(() => {
               for (let i = 0; i < 500; i++) insert.run();
