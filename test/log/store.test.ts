@@ -84,6 +84,26 @@ async function expectUpgraded(db: Database, leaves: readonly Uint8Array[]): Prom
   expect(await s.findLeaf(makeLeaves(1, 99)[0])).to.equal(leaves.length + 1);
 }
 
+/**
+ * Watches the statements a PostgreSQL database's pool sends: every statement's name (or text), and
+ * how many full leaf tiles (level 0, index below `fullTiles`) proof reads asked for.
+ */
+function spyTileReads(db: Database, fullTiles: number): { names: string[]; fullLeafTiles: number } {
+  const spy = { names: [] as string[], fullLeafTiles: 0 };
+  const p = pool(db);
+  const query = p.query.bind(p) as (...a: unknown[]) => unknown;
+  (p as unknown as { query: unknown }).query = (...a: unknown[]) => {
+    const q = a[0] as { name?: string; values?: unknown[][] };
+    spy.names.push(q?.name ?? String(a[0]));
+    if (q?.name === "log_read_tiles")
+      spy.fullLeafTiles += q.values![0].filter(
+        (l, i) => l === 0 && Number(q.values![1][i]) < fullTiles,
+      ).length;
+    return query(...a);
+  };
+  return spy;
+}
+
 describe("log/tile-cache LeafTileSlab", () => {
   const tile = (b: number) => new Uint8Array(512).fill(b);
   it("keeps full leaf tiles up to its budget, in 1 MiB slabs, and refuses partial ones", () => {
@@ -214,16 +234,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
       await writer.append(0, leaves);
       // A second handle starts cold: small tile cache, leaf tiles in the slab.
       const reader = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 1024 * 1024 });
-      let reads = 0;
-      const p = pool(db);
-      const query = p.query.bind(p) as (...a: unknown[]) => unknown;
-      (p as unknown as { query: unknown }).query = (...a: unknown[]) => {
-        const q = a[0] as { name?: string; values?: unknown[][] };
-        // Full leaf tiles read (level 0, below the partial tile 62 of 1000 leaves).
-        if (q?.name === "log_read_tiles")
-          reads += q.values![0].filter((level, i) => level === 0 && Number(q.values![1][i]) < 62).length;
-        return query(...a);
-      };
+      const spy = spyTileReads(db, 62);
       const check = async () => {
         for (let i = 0; i < 1000; i += 7)
           expect((await reader.inclusionProof(i, 1000)).map(toHex)).to.deep.equal(
@@ -231,17 +242,17 @@ describeWithPg("log/store (postgres)", (ctx) => {
           );
       };
       await check();
-      expect(reads, "cold: each leaf tile read once").to.equal(62);
-      reads = 0;
+      expect(spy.fullLeafTiles, "cold: each leaf tile read once").to.equal(62);
+      spy.fullLeafTiles = 0;
       await check();
-      expect(reads, "warm: every leaf tile from the slab").to.equal(0);
+      expect(spy.fullLeafTiles, "warm: every leaf tile from the slab").to.equal(0);
       const none = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 0 });
       for (let i = 0; i < 1000; i += 7) await none.inclusionProof(i, 1000);
-      expect(reads, "without the slab, a 4-tile cache reads them again").to.be.greaterThan(62);
+      expect(spy.fullLeafTiles, "without the slab, a 4-tile cache reads them again").to.be.greaterThan(62);
       // The handle that appended holds the leaf tiles it wrote: none is read.
-      reads = 0;
+      spy.fullLeafTiles = 0;
       for (let i = 0; i < 1000; i += 7) await writer.inclusionProof(i, 1000);
-      expect(reads, "the writer reads no leaf tile").to.equal(0);
+      expect(spy.fullLeafTiles, "the writer reads no leaf tile").to.equal(0);
     } finally {
       await closeDatabase(db);
     }
@@ -256,17 +267,8 @@ describeWithPg("log/store (postgres)", (ctx) => {
       );
       const leaves = makeLeaves(1000, 9);
       await writer.append(0, leaves);
-      const p = pool(db);
-      const query = p.query.bind(p) as (...a: unknown[]) => unknown;
-      const names: string[] = [];
-      let fullLeafTileReads = 0;
-      (p as unknown as { query: unknown }).query = (...a: unknown[]) => {
-        const q = a[0] as { name?: string; values?: unknown[][] };
-        names.push(q?.name ?? String(a[0]));
-        if (q?.name === "log_read_tiles")
-          fullLeafTileReads += q.values![0].filter((l, i) => l === 0 && Number(q.values![1][i]) < 62).length;
-        return query(...a);
-      };
+      const spy = spyTileReads(db, 62);
+      const names = spy.names;
       // 62 full tiles of 1000 leaves (the 63rd is partial and stays out), 10 per read.
       const reader = await openLogStore(db, { cacheTiles: 4, leafTileBytes: 1024 * 1024 });
       names.length = 0;
@@ -277,7 +279,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
         expect((await reader.inclusionProof(i, 1000)).map(toHex)).to.deep.equal(
           refInclusion(leaves, i).map(toHex),
         );
-      expect(fullLeafTileReads, "every full leaf tile comes from the slab").to.equal(0);
+      expect(spy.fullLeafTiles, "every full leaf tile comes from the slab").to.equal(0);
       // A slab with no budget reads nothing; one smaller than the tree keeps what fits (2 048 tiles
       // per 1 MiB slab, so a 1-byte budget holds none); a bad chunk size is refused before any read.
       names.length = 0;
