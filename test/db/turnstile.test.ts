@@ -158,15 +158,21 @@ describe("write turnstile (src/db/turnstile.ts)", () => {
       expect(n).to.equal(50);
     });
 
-    it("a thread that dies holding the turn does not keep it: its parent abandons its lane", async () => {
+    /** A worker on its own lane of `db`'s turnstile, abandoned by this thread when it exits (as the engine's thread is). */
+    const laneWorker = (mode: "hold" | "wait") => {
       const shared = db.turnstile.share();
       const worker = startWorker({
         file: db.url,
         turnstile: shared,
         counter: new SharedArrayBuffer(4),
-        mode: "hold",
+        mode,
       });
       worker.w.on("exit", () => db.turnstile.abandon(shared.lane));
+      return worker;
+    };
+
+    it("a thread that dies holding the turn does not keep it: its parent abandons its lane", async () => {
+      const worker = laneWorker("hold");
       await worker.message("held");
       const waits = db.turnstile.enter()!;
       expect(waits, "held by the thread").to.be.instanceOf(Promise);
@@ -178,15 +184,8 @@ describe("write turnstile (src/db/turnstile.ts)", () => {
     });
 
     it("a thread that dies waiting for the turn is passed over", async () => {
-      const shared = db.turnstile.share();
       expect(db.turnstile.enter()).to.equal(undefined);
-      const worker = startWorker({
-        file: db.url,
-        turnstile: shared,
-        counter: new SharedArrayBuffer(4),
-        mode: "wait",
-      });
-      worker.w.on("exit", () => db.turnstile.abandon(shared.lane));
+      const worker = laneWorker("wait");
       expect((await worker.message("waiting")).pending).to.equal(true);
       await worker.w.terminate();
       await worker.exited;
