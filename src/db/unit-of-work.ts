@@ -10,7 +10,10 @@ import type { WriteTurnstile } from "./turnstile";
  *
  * - every plan runs on its own view of the loaded rows (rows are copied when the plan first reads
  *   them), so a plan that throws leaves nothing behind and its neighbours never see its changes;
- *   a unit's view is kept (merged into the group's rows) only when its plan returned;
+ *   a unit's view is kept (merged into the group's rows) only when its plan returned. A unit alone
+ *   in its group (a batch, mostly) has no neighbours: its plan runs on the loaded rows themselves,
+ *   and if it throws, the transaction is abandoned (rolled back), so a dialect drops whatever it
+ *   cached of those rows, as after any failed transaction. Same outcome, no copies;
  * - plans run in arrival order, each seeing what the units before it did;
  * - all writes of the group happen after its plans ran, in one go: a plan's error is that unit's
  *   answer alone, without touching the database;
@@ -129,6 +132,11 @@ interface Unit<Keys, State, P> {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** A lone unit's plan threw: the transaction is abandoned and the plan's error is the unit's answer. */
+class PlanRefused {
+  constructor(readonly error: unknown) {}
+}
+
 export interface UnitOfWorkOptions {
   clock: () => number;
   /** Groups in flight at once (each on its own connection); SQLite: 1. */
@@ -182,6 +190,10 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
         )) as Outcome[];
       } catch (e) {
         turnstile?.leave();
+        if (e instanceof PlanRefused) {
+          units[0].reject(e.error);
+          return;
+        }
         if (optimistic) {
           // Perhaps a replayed id: the next attempt looks every id up.
           optimistic = false;
@@ -222,6 +234,7 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
       units.map((u) => u.keys),
       optimistic,
     );
+    if (units.length === 1) return yield* this.#alone(tx, units[0], state, optimistic);
     const planned: ({ ok: true; plan: P } | { ok: false; error: unknown })[] = [];
     const plans: P[] = [];
     for (const u of units) {
@@ -245,6 +258,25 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
     if (plans.length) yield* planner.write(this.#dialect, tx, plans);
     // Results read the sequences the write assigned; they are answered only after the commit.
     return planned.map((p) => (p.ok ? { ok: true, value: p.plan.result() } : p));
+  }
+
+  /** A unit alone in its group: its plan changes the loaded rows themselves (no view to keep). */
+  *#alone(tx: Tx, unit: Unit<Keys, State, P>, state: State, optimistic: boolean): Work<Outcome[]> {
+    let plan: P;
+    try {
+      plan = unit.plan(state, this.#clock());
+    } catch (error) {
+      if (optimistic) {
+        const stand = this.#planner.failuresStand
+          ? yield* this.#planner.failuresStand(this.#dialect, tx, [unit.keys])
+          : false;
+        if (!stand) throw new InvariantError("optimistic attempt refused");
+      }
+      // Thrown out of the transaction: the rows the plan may have changed are dropped with it.
+      throw new PlanRefused(error);
+    }
+    yield* this.#planner.write(this.#dialect, tx, [plan]);
+    return [{ ok: true, value: plan.result() }];
   }
 }
 

@@ -234,16 +234,16 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
         }
         return;
       case "transfers":
-        for (const t of rows as TransferRow[]) st.insertTransfer.run(...transferValues(t));
+        for (const t of rows as TransferRow[]) st.insertTransfer.run(transferValues(t));
         return;
       case "holds":
-        for (const h of rows as HoldRow[]) st.insertHold.run(...holdValues(h));
+        for (const h of rows as HoldRow[]) st.insertHold.run(holdValues(h));
         return;
       case "decisions":
         for (const d of rows as DecisionRow[]) st.insertDecision.run(d.chainEventId, d.holdId, d.action);
         return;
       case "facts":
-        for (const f of rows as FactRow[]) st.insertFact.run(...factValues(f));
+        for (const f of rows as FactRow[]) st.insertFact.run(factValues(f));
         return;
       case "events":
         for (const e of rows as SealedEvent[]) {
@@ -277,7 +277,13 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
         for (const a of rows as AccountRow[]) {
           if (a.key === undefined)
             throw new InvariantError(`account ${a.id} was updated without being loaded`);
-          st.updateBalance.run(...balances(a), a.key);
+          st.updateBalance.run(
+            balance(a.debitsPosted),
+            balance(a.creditsPosted),
+            balance(a.debitsPending),
+            balance(a.creditsPending),
+            a.key,
+          );
           this.cache.rows.set(a.id, a);
         }
         return;
