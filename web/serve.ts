@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import express, { type Router } from "express";
 import { WEB_DIST_DIR } from "./build";
+import { WebBuildError } from "./errors";
 
 export interface WebRouterOptions {
   /** The built page; default web/dist (run `npm run build:web` first). */
@@ -18,7 +19,9 @@ export interface WebRouterOptions {
 export function webRouter(opts: WebRouterOptions = {}): Router {
   const dir = opts.distDir ?? WEB_DIST_DIR;
   if (!fs.existsSync(path.join(dir, "index.html")))
-    throw new Error(`the receipt checker is not built in ${dir}: run \`npm run build:web\``);
+    throw new WebBuildError(`the receipt checker is not built in ${dir}`, {
+      details: "run `npm run build:web`",
+    });
   const router = express.Router();
   router.use(express.static(dir, { index: "index.html", fallthrough: true, maxAge: "5m" }));
   return router;

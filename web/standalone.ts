@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { WebBuildError } from "./errors";
 
 /** The one-file receipt checker a user keeps and opens from disk (file://), away from the platform. */
 export const STANDALONE_PAGE = "receipt-checker.html";
@@ -19,7 +20,9 @@ export async function writeStandalonePage(outDir: string): Promise<string> {
   const linkTag = '<link rel="stylesheet" href="style.css" />';
   const scriptTag = '<script src="app.js"></script>';
   if (!html.includes(linkTag) || !html.includes(scriptTag))
-    throw new Error("index.html no longer links style.css and app.js as the standalone build expects");
+    throw new WebBuildError(
+      "index.html no longer links style.css and app.js as the standalone build expects",
+    );
   const out = html
     .replace(linkTag, () => `<style>\n${style}</style>`)
     .replace(scriptTag, () => `<script>\n${script}</script>`);

@@ -6,6 +6,7 @@
  * hashes millions of fixed-size nodes. Pure and browser-safe. Checked against node:crypto in
  * test/ledger/pseudonym.test.ts and test/protocol/liabilities-tree.test.ts.
  */
+import { InvariantError } from "../errors";
 
 // First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4, 4.2.2).
 const K = Int32Array.from(
@@ -536,7 +537,7 @@ export function sha256PrefixedInto(
   outOffset: number,
 ): void {
   if (!(length >= 63 && length <= 118))
-    throw new RangeError(`two-block message length out of range: ${length}`);
+    throw new InvariantError(`two-block message length out of range: ${length}`);
   const m = M;
   const st = STATE;
   st.set(SHA256_IV);

@@ -54,16 +54,16 @@ export function loadTrustPolicy(input: string | unknown): LoadedTrustPolicy {
     });
   const policy = r.data;
   const decode = (vkey: string, type: number, what: string) => {
+    const invalid = (details: string) =>
+      new TrustPolicyError("POLICY_FORMAT", `trust policy ${what} key is invalid`, { details });
+    let k: ReturnType<typeof parseVerifierKey>;
     try {
-      const k = parseVerifierKey(vkey);
-      if (k.sigType !== type)
-        throw new Error(`signature type 0x${k.sigType.toString(16)}, expected 0x0${type}`);
-      return k;
+      k = parseVerifierKey(vkey);
     } catch (e) {
-      throw new TrustPolicyError("POLICY_FORMAT", `trust policy ${what} key is invalid`, {
-        details: e instanceof Error ? e.message : String(e),
-      });
+      throw invalid(e instanceof Error ? e.message : String(e));
     }
+    if (k.sigType !== type) throw invalid(`signature type 0x${k.sigType.toString(16)}, expected 0x0${type}`);
+    return k;
   };
   const lk = decode(policy.log.vkey, SIG_TYPE_ED25519, "log");
   const witnesses = policy.witnesses.vkeys.map((v, i) => {

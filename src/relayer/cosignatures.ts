@@ -17,6 +17,7 @@ import type { Logger } from "../logging";
 import type { RelayerTask } from "./relayer";
 import { all, run } from "../db/sql";
 import { NoteFormatError } from "../protocol/errors";
+import { WitnessRequestError } from "./errors";
 
 /**
  * Witness cosignatures of anchored heads (docs/witness.md). After each anchor the relayer sends
@@ -144,7 +145,7 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
             // The witness knows another size (a restart, a lost reply): retry once from it.
             const told = Number((await res.text()).trim());
             if (!Number.isSafeInteger(told) || told > head.treeSize)
-              throw new Error(`witness answered 409 with size ${told}`);
+              throw new WitnessRequestError(w.name, `witness answered 409 with size ${told}`);
             old = told;
             await setKnown(w.name, told);
             if (old >= head.treeSize) continue;
@@ -152,11 +153,14 @@ export function createCosignatureTask(o: CosignatureTaskOptions): RelayerTask {
           }
           const body = await res.text();
           if (res.status !== 200)
-            throw new Error(`witness answered ${res.status}: ${body.trim().slice(0, 200)}`);
+            throw new WitnessRequestError(w.name, `witness answered ${res.status}`, {
+              details: body.trim().slice(0, 200),
+            });
           // Only a cosignature that verifies under the witness's own key is stored: a reply signed by
           // another key (or garbage) would otherwise be served to verifiers as a cosignature.
           const verified = openNote(note + body, [verifierOf(w)]).verified;
-          if (verified.length === 0) throw new Error("witness returned no cosignature under its key");
+          if (verified.length === 0)
+            throw new WitnessRequestError(w.name, "witness returned no cosignature under its key");
           const text = formatSignatureLine(verified[0]);
           await run(
             o.db,

@@ -77,3 +77,18 @@ export class RelayerCosignatureError extends CustodyError {
     super("RELAYER_COSIGNATURE", message, opts);
   }
 }
+
+/**
+ * A witness refused or garbled an add-checkpoint request (tlog-witness): its answer is logged and
+ * the checkpoint is offered again at the next head.
+ */
+export class WitnessRequestError extends CustodyError {
+  override name = "WitnessRequestError";
+  constructor(
+    readonly witness: string,
+    message: string,
+    opts: { details?: string; cause?: unknown } = {},
+  ) {
+    super("WITNESS_REQUEST_FAILED", message, opts);
+  }
+}

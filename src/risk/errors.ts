@@ -96,6 +96,18 @@ export class DualControlRequiredError extends CustodyError {
   }
 }
 
+/** The alert webhook could not take a delivery (none configured, or it did not answer 2xx); the outbox retries. */
+export class WebhookDeliveryError extends CustodyError {
+  override name = "WebhookDeliveryError";
+  constructor(
+    message: string,
+    readonly status?: number,
+    opts: Opts = {},
+  ) {
+    super("WEBHOOK_DELIVERY_FAILED", message, opts);
+  }
+}
+
 /** The risk module's own tables contradict each other or the log (a bug or tampering). */
 export class RiskStateError extends CustodyError {
   override name = "RiskStateError";

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { InvalidStatusTransitionError } from "../ledger";
+import { WebhookDeliveryError } from "./errors";
 import type { FactInput, FactPort, RiskLedgerPort } from "./ports";
 import { type Body, type SqlRunner, all, num, run } from "./sql";
 
@@ -79,7 +80,7 @@ async function perform(d: OutboxDeps, r: OutboxRow): Promise<void> {
       if (!(e instanceof InvalidStatusTransitionError)) throw e;
     }
   } else {
-    if (!d.webhook) throw new Error("no webhook configured");
+    if (!d.webhook) throw new WebhookDeliveryError("no webhook configured");
     const body = r.payload;
     const ts = String(Math.floor(d.now() / 1000));
     const res = await fetch(d.webhook.url, {
@@ -93,7 +94,7 @@ async function perform(d: OutboxDeps, r: OutboxRow): Promise<void> {
       body,
       signal: AbortSignal.timeout(d.webhook.timeoutMs ?? 5000),
     });
-    if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
+    if (!res.ok) throw new WebhookDeliveryError(`webhook answered HTTP ${res.status}`, res.status);
   }
 }
 

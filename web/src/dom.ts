@@ -1,8 +1,10 @@
+import { InvariantError } from "../../src/errors";
+
 /** Small DOM helpers. All text goes through textContent: receipts are untrusted input. */
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`missing element #${id}`);
+  if (!el) throw new InvariantError(`missing element #${id}`);
   return el as T;
 }
 

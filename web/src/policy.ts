@@ -145,7 +145,10 @@ async function loadFromUrl(url: string): Promise<void> {
   let text: string;
   try {
     const res = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store" });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok) {
+      showError(`Could not fetch the policy from ${url}: HTTP ${res.status}`);
+      return;
+    }
     text = await res.text();
   } catch (err) {
     showError(`Could not fetch the policy from ${url}: ${err instanceof Error ? err.message : String(err)}`);
