@@ -7,7 +7,7 @@ import type { Database } from "../db/database";
 import { all } from "../db/sql";
 import { openLedger } from "../ledger";
 import { auditRisk } from "../risk/audit";
-import { sqlRunner } from "../risk/sql";
+import { sqlRunner } from "../db/tx-runner";
 import { auditSolvency } from "../solvency/audit";
 import { listSnapshots, readSnapshotDocument } from "../solvency/snapshots";
 

@@ -5,7 +5,7 @@ import { all } from "../db/sql";
 import { openLedger } from "../ledger";
 import { checkPseudonymKey } from "../ledger/pseudonym-key";
 import { largeValueCsv, largeValueReport } from "../risk/large-value-report";
-import { sqlRunner } from "../risk/sql";
+import { sqlRunner } from "../db/tx-runner";
 import { CliUsageError, type CliContext } from "./context";
 import { guard } from "./guard";
 import { PSEUDONYM_KEY_ENV, readPseudonymKeyOption } from "./options";

@@ -6,7 +6,7 @@ import {
   UnknownAlertError,
 } from "./errors";
 import { enqueue, factPayload } from "./outbox";
-import { type Body, type SqlRunner, all, get, num, run } from "./sql";
+import { type Body, type SqlRunner, all, get, num, run } from "../db/tx-runner";
 
 /**
  * Alerts and their review. Lifecycle: open → under_review → dismissed | confirmed | escalated.

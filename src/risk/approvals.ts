@@ -20,7 +20,7 @@ import {
   UnknownApprovalError,
 } from "./errors";
 import { enqueue, factPayload } from "./outbox";
-import { type Body, type SqlRunner, all, get, num, run } from "./sql";
+import { type Body, type SqlRunner, all, get, num, run } from "../db/tx-runner";
 
 /**
  * Dual control (maker-checker). A maker (an `operator` key) proposes a pending operation; a checker

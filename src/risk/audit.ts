@@ -1,7 +1,7 @@
 import { DISPOSED_STATES, type AlertState } from "./alerts";
 import { RISK_FACT_KINDS, documentHash, factIds } from "./documents";
 import type { Fact, FactPort } from "./ports";
-import { type SqlRunner, all, num } from "./sql";
+import { type SqlRunner, all, num } from "../db/tx-runner";
 
 /**
  * The audit of the risk trail: every stored alert, transition and approval document must re-hash

@@ -30,7 +30,7 @@ import { riskMigrations } from "./migrations";
 import { type WebhookOptions, enqueue, factPayload, publishOutbox } from "./outbox";
 import type { Fact, FactPort, RiskLedgerPort } from "./ports";
 import { type CompiledRules, DEFAULT_RULE_SOURCE, compileRuleFile } from "./rules-file";
-import { type Body, type SqlRunner, all, get, num, run, sqlRunner } from "./sql";
+import { type Body, type SqlRunner, all, get, num, run, sqlRunner } from "../db/tx-runner";
 
 /**
  * The rules engine: a consumer of the ledger's committed events with its own cursor. Each batch of

@@ -18,7 +18,7 @@ import { Approvals, type Executor, type Executors } from "./approvals";
 import type { RiskEngine } from "./engine";
 import { EscrowOverrideNotAllowedError, InvalidRuleFileError } from "./errors";
 import { compileRuleFile } from "./rules-file";
-import { type SqlRunner, all } from "./sql";
+import { type SqlRunner, all } from "../db/tx-runner";
 
 /**
  * The executors of the operations the risk module can do itself, against the ledger and the rules

@@ -12,7 +12,7 @@ import {
 } from "./evaluate";
 import type { Rate } from "./rates";
 import { type CompiledRules, compileRuleFile } from "./rules-file";
-import { type SqlRunner, all } from "./sql";
+import { type SqlRunner, all } from "../db/tx-runner";
 
 /** Format name of the daily large-value transaction report; spec in docs/risk-v1.md. */
 export const LARGE_VALUE_REPORT_FORMAT = "custody-large-value-report-v1";

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { InvalidStatusTransitionError } from "../ledger";
 import { WebhookDeliveryError } from "./errors";
 import type { FactInput, FactPort, RiskLedgerPort } from "./ports";
-import { type Body, type SqlRunner, all, num, run } from "./sql";
+import { type Body, type SqlRunner, all, num, run } from "../db/tx-runner";
 
 /**
  * Work that must follow a committed risk change, written in the same transaction as the change

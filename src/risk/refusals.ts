@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { RISK_FACT_KINDS, documentBytes, documentHash } from "./documents";
 import { enqueue, factPayload } from "./outbox";
 import type { FactPort } from "./ports";
-import { type SqlRunner, run } from "./sql";
+import { type SqlRunner, run } from "../db/tx-runner";
 
 /**
  * A refused segregation attempt (the platform tried to move customer money where the rules forbid)

@@ -8,7 +8,7 @@ import { batch } from "../../src/db/sql";
 import { WriteTurnstile } from "../../src/db/turnstile";
 import { InvalidArgumentError } from "../../src/errors";
 import { openLedger } from "../../src/ledger";
-import { sqlRunner, run as runStatement } from "../../src/risk/sql";
+import { sqlRunner, run as runStatement } from "../../src/db/tx-runner";
 import type { TurnstileWorkerData } from "./turnstile-worker";
 
 const WORKER = path.join(__dirname, "turnstile-worker.ts");

@@ -10,7 +10,7 @@ import {
   ReasonRequiredError,
 } from "../../src/risk/errors";
 import { ledgerExecutors } from "../../src/risk/executors";
-import { all, sqlRunner } from "../../src/risk/sql";
+import { all, sqlRunner } from "../../src/db/tx-runner";
 import { rejects, rulesWith } from "./support";
 import { cashIn, openAccounts, openRiskLedger } from "./fixture";
 

@@ -13,7 +13,7 @@ import {
 } from "../../src/risk/evaluate";
 import { alertIdOf } from "../../src/risk/documents";
 import { compileRuleFile } from "../../src/risk/rules-file";
-import { all } from "../../src/risk/sql";
+import { all } from "../../src/db/tx-runner";
 import { CRASH_RULES } from "./crash-rules";
 import { KEY, openRiskLedger } from "./fixture";
 

@@ -6,7 +6,7 @@ import { Approvals, type Executors } from "../../src/risk/approvals";
 import { RiskEngine } from "../../src/risk/engine";
 import { ApprovalNotPendingError } from "../../src/risk/errors";
 import { ledgerExecutors } from "../../src/risk/executors";
-import { sqlRunner } from "../../src/risk/sql";
+import { sqlRunner } from "../../src/db/tx-runner";
 import { describeWithPg } from "../support/pg";
 import { KEY, cashIn, openAccounts } from "./fixture";
 import { rulesWith } from "./support";

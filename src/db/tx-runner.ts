@@ -1,8 +1,9 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type { Database } from "../db/database";
+import type { Database } from "./database";
 
 /**
- * One transaction body for both backends. A body is a generator that yields statements and
+ * Transactions written once for both backends, for modules whose writes are a few statements each
+ * (the risk tables; the ledger's hot path has its own unit of work, unit-of-work.ts). A body is a generator that yields statements and
  * receives their results: on SQLite the runner takes the process's turn at the write lock
  * (src/db/turnstile.ts) and drives the body synchronously inside one IMMEDIATE transaction
  * (nothing else can interleave on the shared connection); on PostgreSQL it awaits
