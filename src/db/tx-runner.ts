@@ -3,11 +3,11 @@ import type { Database } from "./database";
 
 /**
  * Transactions written once for both backends, for modules whose writes are a few statements each
- * (the risk tables; the ledger's hot path has its own unit of work, unit-of-work.ts). A body is a generator that yields statements and
- * receives their results: on SQLite the runner takes the process's turn at the write lock
- * (src/db/turnstile.ts) and drives the body synchronously inside one IMMEDIATE transaction
- * (nothing else can interleave on the shared connection); on PostgreSQL it awaits
- * each statement on one pooled client between BEGIN and COMMIT. SQL uses `?` placeholders.
+ * (the risk tables; the ledger's hot path has its own unit of work, unit-of-work.ts). A body is a
+ * generator that yields statements and receives their results: on SQLite the runner takes the
+ * process's turn at the write lock (src/db/turnstile.ts) and drives the body synchronously inside
+ * one IMMEDIATE transaction (nothing else can interleave on the shared connection); on PostgreSQL
+ * it awaits each statement on one pooled client between BEGIN and COMMIT. SQL uses `?` placeholders.
  */
 export interface Statement {
   sql: string;
