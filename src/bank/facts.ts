@@ -1,4 +1,4 @@
-import type { Hex } from "viem";
+import type { Fact, FactInput, Ledger } from "../ledger";
 
 /**
  * The part of the ledger's fact log this module uses (`recordFact`/`getFact` of src/ledger). Facts
@@ -6,28 +6,6 @@ import type { Hex } from "viem";
  */
 export type BankFactKind = "BANK_STATEMENT" | "BANK_RECONCILIATION" | "BANK_BREAK_RESOLVED";
 
-export interface BankFactInput {
-  id: string;
-  kind: BankFactKind;
-  documentHash: Hex;
-  subject?: string;
-  asset?: string;
-  amount?: bigint;
-}
-
-export interface BankFact {
-  id: string;
-  kind: string;
-  documentHash: Hex;
-  subject?: string;
-  asset?: string;
-  amount?: bigint;
-  sequence: number;
-  recordedAt: number;
-}
-
-export interface FactLog {
-  /** Idempotent by id: the same terms return the stored fact. */
-  recordFact(input: BankFactInput): Promise<BankFact>;
-  getFact(id: string): Promise<BankFact>;
-}
+export type BankFactInput = FactInput & { kind: BankFactKind };
+export type BankFact = Fact;
+export type FactLog = Pick<Ledger, "recordFact" | "getFact">;

@@ -11,7 +11,7 @@ import type { Database } from "./database";
  */
 
 /** `?` placeholders become `$1, $2, …` for PostgreSQL. Queries here never contain a literal `?`. */
-function toPg(sql: string): string {
+export function toPg(sql: string): string {
   let i = 0;
   return sql.replace(/\?/g, () => `$${++i}`);
 }
@@ -104,7 +104,7 @@ export async function run(db: Database, sql: string, params: readonly unknown[] 
 }
 
 /** Runs `body` on one pooled PostgreSQL client inside `begin` … COMMIT; rolls back if it throws. */
-async function pgTransaction<T>(
+export async function pgTransaction<T>(
   pool: pg.Pool,
   begin: string,
   body: (c: pg.PoolClient) => Promise<T>,

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "./database";
+import { pgTransaction, toPg } from "./sql";
 
 /**
  * Transactions written once for both backends, for modules whose writes are a few statements each
@@ -25,11 +26,6 @@ export function* get<R = Row>(sql: string, ...params: unknown[]): Body<R | undef
 }
 export function* all<R = Row>(sql: string, ...params: unknown[]): Body<R[]> {
   return (yield { sql, params, mode: "all" }) as R[];
-}
-
-function toPg(sql: string): string {
-  let i = 0;
-  return sql.replace(/\?/g, () => `$${++i}`);
 }
 
 export interface SqlRunner {
@@ -83,22 +79,7 @@ export function sqlRunner(db: Database): SqlRunner {
   };
   return {
     kind: "postgres",
-    async tx(body) {
-      const c = await pool.connect();
-      try {
-        await c.query("BEGIN");
-        try {
-          const v = await drive((sql, p) => c.query(sql, p), body);
-          await c.query("COMMIT");
-          return v;
-        } catch (e) {
-          await c.query("ROLLBACK").catch(() => {});
-          throw e;
-        }
-      } finally {
-        c.release();
-      }
-    },
+    tx: (body) => pgTransaction(pool, "BEGIN", (c) => drive((sql, p) => c.query(sql, p), body)),
     read: (body) => drive((sql, p) => pool.query(sql, p), body),
   };
 }

@@ -277,13 +277,7 @@ class SqliteLedgerDialect implements LedgerDialect<SqliteTx> {
         for (const a of rows as AccountRow[]) {
           if (a.key === undefined)
             throw new InvariantError(`account ${a.id} was updated without being loaded`);
-          st.updateBalance.run(
-            balance(a.debitsPosted),
-            balance(a.creditsPosted),
-            balance(a.debitsPending),
-            balance(a.creditsPending),
-            a.key,
-          );
+          st.updateBalance.run(...balances(a), a.key);
           this.cache.rows.set(a.id, a);
         }
         return;

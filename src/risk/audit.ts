@@ -1,5 +1,6 @@
 import { DISPOSED_STATES, type AlertState } from "./alerts";
 import { RISK_FACT_KINDS, documentHash, factIds } from "./documents";
+import type { FactKind } from "../ledger";
 import type { Fact, FactPort } from "./ports";
 import { type SqlRunner, all, num } from "../db/tx-runner";
 
@@ -29,7 +30,7 @@ export interface RiskAuditReport {
 
 const VALID: readonly AlertState[] = ["open", "under_review", ...DISPOSED_STATES];
 
-async function allFacts(facts: FactPort, kind: string): Promise<Map<string, Fact>> {
+async function allFacts(facts: FactPort, kind: FactKind): Promise<Map<string, Fact>> {
   const m = new Map<string, Fact>();
   let after = -1;
   for (;;) {

@@ -1,32 +1,11 @@
-import type { Hex } from "viem";
-import type { Account, AccountStatus, LedgerEvent, LedgerEventLeaf } from "../ledger";
+import type { Account, AccountStatus, Fact, FactInput, Ledger, LedgerEvent, LedgerEventLeaf } from "../ledger";
 
-/**
- * What the risk module needs from the ledger. Facts (non-money log events, FACT_RECORDED leaves)
- * are declared here by shape so the module builds against the ledger's fact interface.
- */
-export interface FactInput {
-  id: string;
-  kind: string;
-  documentHash: Hex;
-  subject?: string;
-  asset?: string;
-  amount?: bigint;
-}
+/** What the risk module needs from the ledger: its events and facts (FACT_RECORDED leaves). */
+export type { Fact, FactInput };
 
-export interface Fact extends FactInput {
-  sequence: number;
-  recordedAt: number;
-}
-
-export interface FactPort {
-  /** Idempotent by id: the same terms return the stored fact. */
-  recordFact(input: FactInput): Promise<Fact>;
-  /** Several in one commit, all or none (Ledger.recordFacts); the outbox uses it when present. */
-  recordFacts?(inputs: readonly FactInput[]): Promise<Fact[]>;
-  getFact(id: string): Promise<Fact>;
-  listFacts(opts?: { kind?: string; afterSequence?: number; limit?: number }): Promise<Fact[]>;
-}
+export type FactPort = Pick<Ledger, "recordFact" | "getFact" | "listFacts"> &
+  /** Several in one commit, all or none; the outbox uses it when present. */
+  Partial<Pick<Ledger, "recordFacts">>;
 
 export interface RiskLedgerPort {
   getEvents(fromSeq: number, limit: number): Promise<LedgerEvent[]>;

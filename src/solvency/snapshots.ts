@@ -1,6 +1,7 @@
 import { randomBytes, hash as nodeHash } from "node:crypto";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
+import type { CommitSnapshotParameters } from "../chain/actions/commit-snapshot";
 import type { Ledger } from "../ledger/ledger";
 import { InvalidArgumentError } from "../errors";
 import {
@@ -66,14 +67,7 @@ export interface SnapshotDocument {
 export type FactSink = Pick<Ledger, "recordFact">;
 
 /** Sends CustodySolvency.commitSnapshot; returns the transaction hash once mined. */
-export type CommitSnapshot = (params: {
-  asset: string;
-  dayNumber: number;
-  logSize: number;
-  rootHash: Hex;
-  rootSum: bigint;
-  leafCount: number;
-}) => Promise<Hex>;
+export type CommitSnapshot = (params: Omit<CommitSnapshotParameters, "address">) => Promise<Hex>;
 
 export interface SolvencySnapshotsOptions {
   db: Database;

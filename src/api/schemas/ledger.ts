@@ -150,44 +150,37 @@ export const AccountSchema = z
   })
   .meta({ id: "Account" });
 
-export const TransferSchema = z
-  .object({
-    id: z.string(),
-    pseudonym: Hex32Out,
-    debitAccountId: z.string(),
-    creditAccountId: z.string(),
-    asset: z.string(),
-    amount: z.string(),
-    kind: z.string(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    fee: z.object({ code: z.string(), base: z.string().optional() }).optional(),
-    holdId: z.string().optional(),
-    sequence: z.number().int(),
-    createdAt: z.number().int(),
-  })
-  .meta({ id: "Transfer" });
+/** What a transfer and a hold both are: an amount moved (or held) from one account to another. */
+const Movement = z.object({
+  id: z.string(),
+  pseudonym: Hex32Out,
+  debitAccountId: z.string(),
+  creditAccountId: z.string(),
+  asset: z.string(),
+  amount: z.string(),
+  kind: z.string(),
+});
 
-export const HoldSchema = z
-  .object({
-    id: z.string(),
-    pseudonym: Hex32Out,
-    debitAccountId: z.string(),
-    creditAccountId: z.string(),
-    asset: z.string(),
-    amount: z.string(),
-    kind: z.string(),
-    status: z.enum(["pending", "posted", "voided"]),
-    escrowId: Hex32Out.optional(),
-    payeeAccountId: z.string().optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    createdAt: z.number().int(),
-    sequence: z.number().int(),
-    resolvedAt: z.number().int().optional(),
-    resolvedSequence: z.number().int().optional(),
-    resolution: z.record(z.string(), z.unknown()).optional(),
-    releaseTransferId: z.string().optional(),
-  })
-  .meta({ id: "Hold" });
+export const TransferSchema = Movement.extend({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  fee: z.object({ code: z.string(), base: z.string().optional() }).optional(),
+  holdId: z.string().optional(),
+  sequence: z.number().int(),
+  createdAt: z.number().int(),
+}).meta({ id: "Transfer" });
+
+export const HoldSchema = Movement.extend({
+  status: z.enum(["pending", "posted", "voided"]),
+  escrowId: Hex32Out.optional(),
+  payeeAccountId: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.number().int(),
+  sequence: z.number().int(),
+  resolvedAt: z.number().int().optional(),
+  resolvedSequence: z.number().int().optional(),
+  resolution: z.record(z.string(), z.unknown()).optional(),
+  releaseTransferId: z.string().optional(),
+}).meta({ id: "Hold" });
 
 export function accountJson(a: Account) {
   return {
