@@ -8,10 +8,11 @@
  *      woken by each commit): transfers/s, and the commit → alert latency (time from the commit of
  *      the batch holding the event that fired an alert to the engine's commit of that alert);
  *   4. the same with the engine evaluating and committing on its own thread and connection
- *      (RiskEngineThread, as the stack runs it; on SQLite the two connections take turns at the
- *      write lock, src/db/turnstile.ts): the ledger's rate, the latency to the alert's commit (in
- *      the thread) and to its report back on the ledger's thread, and how long the ledger waited
- *      for its turns;
+ *      (RiskEngineThread, as the stack runs it, its tables in a SQLite file of their own,
+ *      src/risk/database.ts): the ledger's rate, the latency to the alert's commit (in the thread)
+ *      and to its report back on the ledger's thread, and how long the ledger waited for its turns
+ *      at the write lock; `with-thread-shared` runs it with the risk tables in the ledger's file
+ *      (the layout before; the two connections then take turns, src/db/turnstile.ts);
  *   5. both latencies at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
  * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
  */
@@ -21,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { openLedger, type Ledger, type TransferInput } from "../src/ledger";
-import { RiskEngine, RiskEngineThread, DEFAULT_RULE_FILE } from "../src/risk";
+import { RiskEngine, RiskEngineThread, DEFAULT_RULE_FILE, openRiskDatabase } from "../src/risk";
 
 const TOTAL = Number(process.argv[2] ?? 160_000);
 const BATCH = 8000;
@@ -138,7 +139,14 @@ async function main() {
   if (phase === undefined) {
     // Each phase in its own process: a second ledger opened in one process after the first closed
     // stalled here, and separate processes also keep the phases' heaps apart.
-    for (const p of ["alone", "with-engine", "with-thread", "steady", "steady-thread"]) {
+    for (const p of [
+      "alone",
+      "with-engine",
+      "with-thread",
+      "with-thread-shared",
+      "steady",
+      "steady-thread",
+    ]) {
       const r = spawnSync(process.execPath, ["--import", "tsx", __filename, String(TOTAL), p], {
         stdio: "inherit",
       });
@@ -150,6 +158,7 @@ async function main() {
   const steady = { batch: 1000, everyMs: 100 };
   if (phase === "steady") return phaseWithEngine(false, steady);
   if (phase === "steady-thread") return phaseWithEngine(true, steady);
+  if (phase === "with-thread-shared") return phaseWithEngine(true, undefined, true);
   return phaseWithEngine(phase === "with-thread");
 }
 
@@ -190,11 +199,17 @@ async function phaseAlone() {
   fs.rmSync(d1, { recursive: true, force: true });
 }
 
-async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; everyMs: number }) {
+async function phaseWithEngine(
+  ownThread: boolean,
+  pace?: { batch: number; everyMs: number },
+  sharedFile = false,
+) {
   // 3./4. Ledger with the engine on its thread or on its own, at the top rate or paced (5).
   const d2 = fs.mkdtempSync(path.join(os.tmpdir(), "bench-risk-b-"));
   const b = await setup(d2);
-  const engineB = await RiskEngine.open(b.db, b.ledger, b.ledger, {
+  // As the stack keeps them (a file of their own), or in the ledger's file (the layout before).
+  const risk = sharedFile ? { db: b.db, close: async () => {} } : await openRiskDatabase(b.db);
+  const engineB = await RiskEngine.open(risk.db, b.ledger, b.ledger, {
     rules: RULES,
     batchSize: BATCH,
   });
@@ -228,7 +243,7 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
   const lastSeq = commitAt[commitAt.length - 1].seq;
   while (engineB.cursor <= lastSeq) await new Promise((r) => setTimeout(r, 5));
   await (thread ?? engineB).stop();
-  const label = `${ownThread ? "own thread" : "ledger's thread"}, ${pace ? `steady ${pace.batch} every ${pace.everyMs} ms` : `top rate, batches of ${BATCH}`}`;
+  const label = `${ownThread ? `own thread${sharedFile ? ", risk tables in the ledger's file" : ""}` : "ledger's thread"}, ${pace ? `steady ${pace.batch} every ${pace.everyMs} ms` : `top rate, batches of ${BATCH}`}`;
   console.log(
     `ledger with engine (${label}): ${withEngine.rate.toFixed(0)} transfers/s (${withEngine.transfers} in ${withEngine.seconds.toFixed(2)} s; ledger's thread ${withEngine.mainCpu.toFixed(2)} CPU s)`,
   );
@@ -245,6 +260,7 @@ async function phaseWithEngine(ownThread: boolean, pace?: { batch: number; every
       );
   }
   await b.ledger.close();
+  await risk.close();
   await closeDatabase(b.db);
   fs.rmSync(d2, { recursive: true, force: true });
   console.log(

@@ -8,6 +8,7 @@ import { all } from "../db/sql";
 import { openLedger } from "../ledger";
 import { auditRisk } from "../risk/audit";
 import { sqlRunner } from "../db/tx-runner";
+import { findRiskDatabase } from "../risk/database";
 import { auditSolvency } from "../solvency/audit";
 import { listSnapshots, readSnapshotDocument } from "../solvency/snapshots";
 
@@ -23,7 +24,6 @@ export interface ModuleAuditParameters {
 const MODULE_MIGRATIONS = {
   bank: "bank/001_init",
   solvency: "solvency/001_snapshots",
-  risk: "risk/001_init",
 } as const;
 
 async function appliedMigrations(db: Database): Promise<Set<string>> {
@@ -71,7 +71,9 @@ export async function runModuleAudits(p: ModuleAuditParameters): Promise<ModuleA
       ),
     );
   }
-  if (!applied.has(MODULE_MIGRATIONS.solvency) && !applied.has(MODULE_MIGRATIONS.risk)) return out;
+  // SQLite keeps the risk tables in a file of their own (src/risk/database.ts).
+  const risk = await findRiskDatabase(p.db);
+  if (!applied.has(MODULE_MIGRATIONS.solvency) && !risk) return out;
   // Reads only: the pseudonym key is never used by getEvents or listFacts.
   const ledger = await openLedger(p.db, { pseudonymKey: randomBytes(32) });
   try {
@@ -105,8 +107,8 @@ export async function runModuleAudits(p: ModuleAuditParameters): Promise<ModuleA
         ),
       );
     }
-    if (applied.has(MODULE_MIGRATIONS.risk)) {
-      const r = await auditRisk(sqlRunner(p.db), ledger);
+    if (risk) {
+      const r = await auditRisk(sqlRunner(risk.db), ledger);
       const first = r.findings[0];
       out.push(
         moduleJson(
@@ -126,6 +128,7 @@ export async function runModuleAudits(p: ModuleAuditParameters): Promise<ModuleA
     }
   } finally {
     await ledger.close();
+    await risk?.close();
   }
   return out;
 }

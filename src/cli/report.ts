@@ -4,6 +4,7 @@ import { closeDatabase, openDatabase } from "../db/database";
 import { all } from "../db/sql";
 import { openLedger } from "../ledger";
 import { checkPseudonymKey } from "../ledger/pseudonym-key";
+import { findRiskDatabase } from "../risk/database";
 import { largeValueCsv, largeValueReport } from "../risk/large-value-report";
 import { sqlRunner } from "../db/tx-runner";
 import { CliUsageError, type CliContext } from "./context";
@@ -56,10 +57,11 @@ export function reportCommand(ctx: CliContext): Command {
               `the report reads accounts the ledger checks against their events with its pseudonym key: set $${opts.pseudonymKeyEnv} or give --pseudonym-key-file`,
             );
           const db = openDatabase(opts.db);
-          const risk = await all<{ id: string }>(db, "SELECT id FROM schema_migrations WHERE id = ?", [
-            "risk/001_init",
-          ]).catch(() => []);
-          if (risk.length === 0) {
+          const risk = await findRiskDatabase(db).catch(async (err) => {
+            await closeDatabase(db);
+            throw err;
+          });
+          if (!risk) {
             await closeDatabase(db);
             throw new CliUsageError(`${opts.db} holds no risk records (the rules engine never ran on it)`);
           }
@@ -67,16 +69,23 @@ export function reportCommand(ctx: CliContext): Command {
           try {
             await checkPseudonymKey(db, pseudonymKey);
           } catch (err) {
+            await risk.close();
             await closeDatabase(db);
             throw err;
           }
           const ledger = await openLedger(db, { pseudonymKey });
           let text: string;
           try {
-            const r = await largeValueReport({ runner: sqlRunner(db), ledger, date: opts.date, institution });
+            const r = await largeValueReport({
+              runner: sqlRunner(risk.db),
+              ledger,
+              date: opts.date,
+              institution,
+            });
             text = opts.format === "csv" ? largeValueCsv(r) : JSON.stringify(r, null, 2) + "\n";
           } finally {
             await ledger.close();
+            await risk.close();
             await closeDatabase(db);
           }
           if (!opts.out) return ctx.out(text.replace(/\r?\n$/, ""));

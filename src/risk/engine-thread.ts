@@ -26,7 +26,11 @@ import type { WebhookOptions } from "./outbox";
 export interface RiskEngineThreadOptions {
   /** The engine on this thread: its rules are followed, its metrics and outbox are fed. */
   main: RiskEngine;
-  /** The ledger's database (SQLite file path or PostgreSQL URL), opened again by the thread. */
+  /**
+   * The ledger's database (SQLite file path or PostgreSQL URL), opened again by the thread to read
+   * events. The thread commits into `main.database` (the risk tables, see database.ts), opened
+   * again too.
+   */
   databaseUrl: string;
   /** The ledger's pseudonym key: the thread opens the ledger (to read it) with the same key. */
   pseudonymKey: Uint8Array;
@@ -57,6 +61,8 @@ interface ThreadData {
   kind: "custody-risk-engine";
   module: string;
   databaseUrl: string;
+  /** Where the thread commits (the risk tables): `databaseUrl` itself or a file of its own. */
+  riskDatabaseUrl: string;
   /** SQLite: the thread's lane in the turnstile of the caller's connection. */
   turnstile?: SharedTurnstile;
   pseudonymKey: Uint8Array;
@@ -123,12 +129,14 @@ export class RiskEngineThread {
   #spawn(): Promise<void> {
     const o = this.#o;
     const db = o.main.database;
-    // SQLite: the thread's connection takes turns at the write lock with the caller's.
+    // SQLite: the thread's connection to the risk tables takes turns at that file's write lock with
+    // the caller's connection to it.
     const turnstile = db.kind === "sqlite" ? db.turnstile.share() : undefined;
     const data: ThreadData = {
       kind: "custody-risk-engine",
       module: __filename,
       databaseUrl: o.databaseUrl,
+      riskDatabaseUrl: db.url,
       turnstile,
       pseudonymKey: o.pseudonymKey,
       clock: o.clock ?? { realOrigin: 0, simOrigin: 0, speed: 1 },
@@ -213,10 +221,18 @@ export async function runRiskEngineThread(): Promise<void> {
   const send = (m: FromThread) => port.postMessage(m);
   const now = () => Math.floor(d.clock.simOrigin + (Date.now() - d.clock.realOrigin) * d.clock.speed);
   let lag: number | undefined;
-  const db = openDatabase(d.databaseUrl, { turnstile: d.turnstile });
+  // One connection when the risk tables live in the ledger's database, else one to read the ledger
+  // (it never writes there) and one to commit into the risk file.
+  const apart = d.riskDatabaseUrl !== d.databaseUrl;
+  const riskDb = openDatabase(d.riskDatabaseUrl, { turnstile: d.turnstile });
+  const db = apart ? openDatabase(d.databaseUrl) : riskDb;
+  const closeAll = async () => {
+    await closeDatabase(riskDb);
+    if (apart) await closeDatabase(db);
+  };
   try {
     const ledger = await openLedger(db, { pseudonymKey: d.pseudonymKey, clock: now });
-    const engine = await RiskEngine.open(db, ledger, ledger, {
+    const engine = await RiskEngine.open(riskDb, ledger, ledger, {
       activateRules: false,
       batchSize: d.batchSize,
       pollIntervalMs: d.pollIntervalMs,
@@ -232,7 +248,7 @@ export async function runRiskEngineThread(): Promise<void> {
         void engine
           .stop()
           .then(() => ledger.close())
-          .then(() => closeDatabase(db))
+          .then(closeAll)
           .finally(() => {
             send({ type: "stopped" });
             port.close();
@@ -242,7 +258,7 @@ export async function runRiskEngineThread(): Promise<void> {
     send({ type: "ready", cursor: engine.cursor });
   } catch (e) {
     send({ type: "error", message: String((e as Error)?.stack ?? e) });
-    await closeDatabase(db).catch(() => undefined);
+    await closeAll().catch(() => undefined);
     throw e;
   }
 }

@@ -2,6 +2,7 @@
 export { RiskEngine, type RiskEngineOptions, type ActiveRules, type EngineBatchReport } from "./engine";
 export { RiskEngineThread, type RiskEngineThreadOptions, type LinearClock } from "./engine-thread";
 export { RiskService } from "./service";
+export { findRiskDatabase, openRiskDatabase, riskDatabasePath, type RiskDatabase } from "./database";
 export {
   ALERT_STATES,
   DISPOSED_STATES,

@@ -47,6 +47,7 @@ import {
   RiskEngine,
   RiskEngineThread,
   RiskService,
+  openRiskDatabase,
   ledgerExecutors,
   storedFeeSchedule,
   type WebhookOptions,
@@ -475,7 +476,11 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "custody_process_" });
     let relayerRef: Relayer | undefined;
-    const engine = await RiskEngine.open(db, ledger, ledger, {
+    // SQLite: the risk tables in a file of their own, so the engine's commits leave the ledger's
+    // write lock and caches alone (src/risk/database.ts).
+    const riskDb = await openRiskDatabase(db);
+    cleanups.push(() => riskDb.close());
+    const engine = await RiskEngine.open(riskDb.db, ledger, ledger, {
       rules: riskRules,
       metrics: registry,
       webhook,

@@ -16,6 +16,7 @@ import { closeDatabase, openDatabase, type Database } from "../../src/db/databas
 import { all, run } from "../../src/db/sql";
 import { openLedger, type Ledger } from "../../src/ledger";
 import { RiskEngine } from "../../src/risk/engine";
+import { openRiskDatabase, type RiskDatabase } from "../../src/risk/database";
 import { listAlerts, transitionAlert } from "../../src/risk/alerts";
 import { SolvencySnapshots, documentHashOf, solvencyMigrations } from "../../src/solvency";
 import { migrate } from "../../src/db/migrate";
@@ -43,6 +44,8 @@ export function moduleAuditBehaviour(
     let url: string;
     let drop: () => Promise<void>;
     let db: Database;
+    /** Where the stack keeps the risk tables for this backend (SQLite: a file of their own). */
+    let riskDb: RiskDatabase;
     let snapshotId: string;
     let alertId: string;
 
@@ -126,7 +129,8 @@ export function moduleAuditBehaviour(
           amount: 6_000_000n,
           kind: "deposit",
         });
-      const engine = await RiskEngine.open(db, ledger, ledger, {
+      riskDb = await openRiskDatabase(db);
+      const engine = await RiskEngine.open(riskDb.db, ledger, ledger, {
         rules: rulesWith(["pboc.lv.cash"]),
         clock: () => now,
       });
@@ -155,6 +159,7 @@ export function moduleAuditBehaviour(
     });
 
     after(async () => {
+      await riskDb?.close();
       if (db) await closeDatabase(db);
       await chain?.node.stop();
       await drop?.();
@@ -285,9 +290,9 @@ export function moduleAuditBehaviour(
     it("an alert edited outside the log: names the alert (exit 1), and --attest records the failed report", async () => {
       process.env.CUSTODY_TEST_MODULES_AUDITOR = bytesToHex(chain.accounts.auditor.getHdKey().privateKey!);
       const r = await tampered(async () => {
-        await run(db, "UPDATE risk_alerts SET state = 'confirmed' WHERE id = ?", [alertId]);
+        await run(riskDb.db, "UPDATE risk_alerts SET state = 'confirmed' WHERE id = ?", [alertId]);
         return async () => {
-          await run(db, "UPDATE risk_alerts SET state = 'dismissed' WHERE id = ?", [alertId]);
+          await run(riskDb.db, "UPDATE risk_alerts SET state = 'dismissed' WHERE id = ?", [alertId]);
         };
       }, ["--attest", "--auditor-key-env", "CUSTODY_TEST_MODULES_AUDITOR"]);
       delete process.env.CUSTODY_TEST_MODULES_AUDITOR;

@@ -8,6 +8,7 @@ import { openLedger, type Ledger } from "../../src/ledger";
 import { listAlerts } from "../../src/risk/alerts";
 import { RiskEngine } from "../../src/risk/engine";
 import { RiskEngineThread } from "../../src/risk/engine-thread";
+import { openRiskDatabase, type RiskDatabase } from "../../src/risk/database";
 import { DEFAULT_RULE_FILE } from "../../src/risk/rules-file";
 import { all } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
@@ -29,6 +30,8 @@ for (const backend of ["sqlite", "postgres"] as const)
     let dir: string | undefined;
     let url: string;
     let db: Database;
+    /** The risk tables, where the stack keeps them (SQLite: a file of their own). */
+    let risk: RiskDatabase | undefined;
     let ledger: Ledger;
     let main: RiskEngine;
     let thread: RiskEngineThread | undefined;
@@ -47,11 +50,14 @@ for (const backend of ["sqlite", "postgres"] as const)
       ledger = await openLedger(db, { pseudonymKey: KEY });
       await openAccounts(ledger);
       metrics = new Registry();
-      main = await RiskEngine.open(db, ledger, ledger, { metrics, pollIntervalMs: 50 });
+      risk = await openRiskDatabase(db);
+      main = await RiskEngine.open(risk.db, ledger, ledger, { metrics, pollIntervalMs: 50 });
     });
     afterEach(async () => {
       await thread?.stop();
       thread = undefined;
+      await risk?.close();
+      risk = undefined;
       await ledger?.close();
       if (db) await closeDatabase(db);
       await pgdb?.drop();
@@ -103,7 +109,7 @@ for (const backend of ["sqlite", "postgres"] as const)
         (await alerts()).some((x) => x.ruleId === "pboc.lv.cash" && x.subject === "bob"),
       );
       const rows = await all<{ rules_revision: number | string }>(
-        db,
+        risk!.db,
         "SELECT rules_revision FROM risk_cursor",
       );
       expect(Number(rows[0].rules_revision)).to.equal(2);
@@ -117,11 +123,11 @@ for (const backend of ["sqlite", "postgres"] as const)
       thread = undefined;
       // Committed while no thread runs: picked up by the next one from the stored cursor.
       for (let i = 0; i < 5; i++) await cashIn(ledger, "acme", 1_000_00n);
-      main = await RiskEngine.open(db, ledger, ledger, { metrics: new Registry(), pollIntervalMs: 50 });
+      main = await RiskEngine.open(risk!.db, ledger, ledger, { metrics: new Registry(), pollIntervalMs: 50 });
       await startThread();
       await until(async () => main.cursor === (await ledger.eventCount()));
       const rows = await all<{ processed: number | string; next_sequence: number | string }>(
-        db,
+        risk!.db,
         "SELECT processed, next_sequence FROM risk_cursor",
       );
       expect(Number(rows[0].processed), "each event once").to.equal(await ledger.eventCount());
@@ -142,7 +148,7 @@ for (const backend of ["sqlite", "postgres"] as const)
       await until(() => thread!.running);
       await until(async () => main.cursor === (await ledger.eventCount()));
       const rows = await all<{ processed: number | string; next_sequence: number | string }>(
-        db,
+        risk!.db,
         "SELECT processed, next_sequence FROM risk_cursor",
       );
       const events = await ledger.eventCount();
@@ -152,5 +158,33 @@ for (const backend of ["sqlite", "postgres"] as const)
       // The ledger still commits: no turn at the write lock was lost with a killed thread.
       await cashIn(ledger, "alice", 6_000_000n);
       await until(async () => (await alerts()).some((a) => a.ruleId === "pboc.lv.cash"));
+    });
+
+    it("commits into the risk tables' own database: on SQLite the ledger's file never sees them", async () => {
+      await startThread();
+      await cashIn(ledger, "alice", 6_000_000n);
+      await until(async () => main.cursor === (await ledger.eventCount()));
+      if (backend === "postgres") {
+        // One database; row locks keep the two writers apart.
+        expect(risk!.db).to.equal(db);
+        return;
+      }
+      expect(risk!.db).to.not.equal(db);
+      expect(fs.existsSync(path.join(dir!, "ledger.risk.db"))).to.equal(true);
+      const ledgerTables = await all<{ name: string }>(
+        db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'risk%'",
+      );
+      expect(ledgerTables).to.deep.equal([]);
+      // data_version moves on a connection when another connection commits to its file. While the
+      // engine's thread evaluates, commits a batch with an alert and the outbox records the alert's
+      // fact (through the ledger, on its own connection), the ledger's connection sees no change.
+      const version = () => db.kind === "sqlite" && db.sqlite.pragma("data_version", { simple: true });
+      const before = version();
+      const factsBefore = await raisedFacts();
+      await cashIn(ledger, "bob", 6_000_000n);
+      await until(async () => (await raisedFacts()) === factsBefore + 1);
+      await until(async () => main.cursor === (await ledger.eventCount()));
+      expect(version()).to.equal(before);
     });
   });
