@@ -25,13 +25,17 @@ export interface AccountRow extends AccountState {
   pseudonymBytes?: Buffer;
 }
 
-export interface TransferRow {
+/** What a transfer row and a hold row both hold: an amount moved (or held) between two accounts. */
+interface MovementRow {
   id: string;
   debitAccountId: string;
   creditAccountId: string;
   asset: string;
   amount: bigint;
   kind: TransferKind;
+}
+
+export interface TransferRow extends MovementRow {
   metadata: string | null;
   /** Canonical JSON of the fee, or null. */
   fee: string | null;
@@ -42,13 +46,7 @@ export interface TransferRow {
   pseudonym?: Hex;
 }
 
-export interface HoldRow {
-  id: string;
-  debitAccountId: string;
-  creditAccountId: string;
-  asset: string;
-  amount: bigint;
-  kind: TransferKind;
+export interface HoldRow extends MovementRow {
   status: HoldStatus;
   escrowId: Hex | null;
   payeeAccountId: string | null;

@@ -287,13 +287,7 @@ export interface FactInput {
   amount?: bigint;
 }
 
-export interface Fact {
-  id: string;
-  kind: FactKind;
-  documentHash: Hex;
-  subject?: string;
-  asset?: string;
-  amount?: bigint;
+export interface Fact extends FactInput {
   /** The fact's event: leaf index in the log. */
   sequence: number;
   /** Milliseconds since the Unix epoch (= the leaf's timestamp). */
