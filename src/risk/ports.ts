@@ -1,4 +1,12 @@
-import type { Account, AccountStatus, Fact, FactInput, Ledger, LedgerEvent, LedgerEventLeaf } from "../ledger";
+import type {
+  Account,
+  AccountStatus,
+  Fact,
+  FactInput,
+  Ledger,
+  LedgerEvent,
+  LedgerEventLeaf,
+} from "../ledger";
 
 /** What the risk module needs from the ledger: its events and facts (FACT_RECORDED leaves). */
 export type { Fact, FactInput };
