@@ -14,24 +14,37 @@
  *      at the write lock; `with-thread-shared` runs it with the risk tables in the ledger's file
  *      (the layout before; the two connections then take turns, src/db/turnstile.ts);
  *   5. both latencies at a steady moderate rate: batches of 1 000 every 100 ms (10 000/s).
- * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers]
+ * Performance is measured, never asserted. Usage: npm run bench:risk [-- transfers] [-- --pg]
+ * (`--pg`: every phase on a PostgreSQL database of its own, created and dropped by the phase, at
+ * $CUSTODY_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { closeDatabase, openDatabase } from "../src/db/database";
+import { first } from "../src/db/sql";
 import { openLedger, type Ledger, type TransferInput } from "../src/ledger";
 import { RiskEngine, RiskEngineThread, DEFAULT_RULE_FILE, openRiskDatabase } from "../src/risk";
+import { createPgTestDatabase } from "../test/support/pg";
 
-const TOTAL = Number(process.argv[2] ?? 160_000);
+const PG = process.argv.includes("--pg");
+const TOTAL = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 160_000);
 const BATCH = 8000;
 const CUSTOMERS = 2000;
 const KEY = new Uint8Array(32).fill(7);
 const RULES = JSON.stringify({ ...DEFAULT_RULE_FILE, rates: { CNY: "1", USD: "7.1" } });
 
+/** A phase's database: a SQLite file in `dir`, or with --pg a PostgreSQL database it drops after. */
+const dropAfter: (() => Promise<void>)[] = [];
 async function setup(dir: string) {
-  const db = openDatabase(path.join(dir, "ledger.db"));
+  let url = path.join(dir, "ledger.db");
+  if (PG) {
+    const pgdb = await createPgTestDatabase("bench_risk");
+    dropAfter.push(() => pgdb.drop());
+    url = pgdb.url;
+  }
+  const db = openDatabase(url);
   const ledger = await openLedger(db, { pseudonymKey: KEY });
   const base = { asset: "CNY", scale: 2 } as const;
   await ledger.openAccount({ id: "cash", type: "settlement", ...base, metadata: { channel: "cash" } });
@@ -48,7 +61,7 @@ async function setup(dir: string) {
       ...base,
       ...(i % 10 === 0 ? { metadata: { holder: "company" } } : {}),
     });
-  return { db, ledger };
+  return { db, ledger, url };
 }
 
 let seed = 42;
@@ -135,7 +148,8 @@ function pct(xs: number[], p: number) {
 }
 
 async function main() {
-  const phase = process.argv[3];
+  const PHASES = ["alone", "with-engine", "with-thread", "with-thread-shared", "steady", "steady-thread"];
+  const phase = process.argv.slice(2).find((a) => PHASES.includes(a));
   if (phase === undefined) {
     // Each phase in its own process: a second ledger opened in one process after the first closed
     // stalled here, and separate processes also keep the phases' heaps apart.
@@ -147,9 +161,13 @@ async function main() {
       "steady",
       "steady-thread",
     ]) {
-      const r = spawnSync(process.execPath, ["--import", "tsx", __filename, String(TOTAL), p], {
-        stdio: "inherit",
-      });
+      const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", __filename, String(TOTAL), p, ...(PG ? ["--pg"] : [])],
+        {
+          stdio: "inherit",
+        },
+      );
       if (r.status !== 0) process.exit(r.status ?? 1);
     }
     return;
@@ -184,10 +202,9 @@ async function phaseAlone() {
   const es = Number(process.hrtime.bigint() - t0) / 1e9;
   const c1 = process.cpuUsage(c0);
   const cpu = (c1.user + c1.system) / 1e6;
-  const alerts =
-    (a.db.kind === "sqlite" &&
-      (a.db.sqlite.prepare("SELECT COUNT(*) AS n FROM risk_alerts").get() as { n: number }).n) ||
-    0;
+  const alerts = Number(
+    (await first<{ n: number | string }>(a.db, "SELECT COUNT(*) AS n FROM risk_alerts"))!.n,
+  );
   console.log(
     `engine alone:            ${(evaluated / es).toFixed(0)} events/s evaluated and committed (${evaluated} events, ${alerts} alerts, ${es.toFixed(2)} s)`,
   );
@@ -233,7 +250,7 @@ async function phaseWithEngine(
   const thread = ownThread
     ? await RiskEngineThread.start({
         main: engineB,
-        databaseUrl: path.join(d2, "ledger.db"),
+        databaseUrl: b.url,
         pseudonymKey: KEY,
         onCommit: (l) => b.ledger.onCommit(l),
         batchSize: BATCH,
@@ -270,4 +287,8 @@ async function phaseWithEngine(
       .join(" ")}`,
   );
 }
-void main().then(() => process.exit(0));
+void main()
+  .then(async () => {
+    for (const drop of dropAfter) await drop();
+  })
+  .then(() => process.exit(0));
