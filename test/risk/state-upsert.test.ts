@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
+import type { Database } from "../../src/db/database";
 import { all } from "../../src/db/sql";
-import { openLedger, type Ledger } from "../../src/ledger";
+import type { Ledger } from "../../src/ledger";
 import { RiskEngine } from "../../src/risk/engine";
 import { describeWithPg } from "../support/pg";
-import { KEY, openRiskLedger } from "./fixture";
+import { openTestLedger } from "../ledger/support";
+import { openRiskLedger } from "./fixture";
 
 /**
  * A batch's rule state goes out in multi-row upserts (chunks of 256, then powers of two): every key
@@ -49,16 +50,5 @@ function stateUpsertBehaviour(open: () => Promise<{ db: Database; ledger: Ledger
 describe("risk engine's state upserts (SQLite)", () => stateUpsertBehaviour(() => openRiskLedger()));
 
 describeWithPg("risk engine's state upserts (PostgreSQL)", (ctx) =>
-  stateUpsertBehaviour(async () => {
-    const db = openDatabase(ctx.url);
-    const ledger = await openLedger(db, { pseudonymKey: KEY });
-    return {
-      db,
-      ledger,
-      async close() {
-        await ledger.close();
-        await closeDatabase(db);
-      },
-    };
-  }),
+  stateUpsertBehaviour(() => openTestLedger({ name: "postgres", url: () => ctx.url })),
 );
