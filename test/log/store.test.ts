@@ -21,6 +21,13 @@ const pool = (db: Database) => {
   return db.pool;
 };
 
+/** The log store on a PostgreSQL test database, with the tree every earlier test left emptied. */
+async function emptiedStore(db: Database) {
+  const s = await openLogStore(db);
+  await pool(db).query("TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0");
+  return s;
+}
+
 /**
  * A database in the log/001 layout (leaf index keyed by the full hash) with `leaves` stored, as an
  * older release left it; the hashes include 0xff… prefixes to catch sign errors in the conversion.
@@ -198,10 +205,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
       async open() {
         const db = openDatabase(ctx.url, { poolSize: 4 });
         dbs.push(db);
-        const s = await openLogStore(db);
-        await pool(db).query(
-          "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
-        );
+        const s = await emptiedStore(db);
         return s;
       },
       async another() {
@@ -226,10 +230,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
   it("serves proofs from held leaf tiles without reading them again", async () => {
     const db = openDatabase(ctx.url, { poolSize: 4 });
     try {
-      const writer = await openLogStore(db);
-      await pool(db).query(
-        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
-      );
+      const writer = await emptiedStore(db);
       const leaves = makeLeaves(1000, 5);
       await writer.append(0, leaves);
       // A second handle starts cold: small tile cache, leaf tiles in the slab.
@@ -261,10 +262,7 @@ describeWithPg("log/store (postgres)", (ctx) => {
   it("warmLeafTiles loads every full leaf tile in range reads, up to the slab's budget", async () => {
     const db = openDatabase(ctx.url, { poolSize: 4 });
     try {
-      const writer = await openLogStore(db);
-      await pool(db).query(
-        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
-      );
+      const writer = await emptiedStore(db);
       const leaves = makeLeaves(1000, 9);
       await writer.append(0, leaves);
       const spy = spyTileReads(db, 62);
@@ -300,11 +298,8 @@ describeWithPg("log/store (postgres)", (ctx) => {
     const a = openDatabase(ctx.url, { poolSize: 4 });
     const b = openDatabase(ctx.url, { poolSize: 4 });
     try {
-      const sa = await openLogStore(a);
+      const sa = await emptiedStore(a);
       const sb = await openLogStore(b);
-      await pool(a).query(
-        "TRUNCATE log_tiles, log_leaf_keys, log_leaf_filters; UPDATE log_head SET size = 0",
-      );
       const leaves = makeLeaves(400, 9);
       // Each writer appends the next batch at the size it last saw; losers retry at the new size.
       const writer = async (s: typeof sa) => {
