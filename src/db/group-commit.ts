@@ -7,20 +7,40 @@ import type { Step } from "./unit-of-work";
  * it. Order is kept: units are flushed in arrival order, and a group starts only while fewer than
  * `maxInFlight` groups are being committed.
  *
+ * With `splitMin`, units waiting while two or more group slots are free are split into two groups
+ * that share no key (`conflicts`: the rows a unit locks, the ids it writes), each of at least
+ * `splitMin` units, so one group is in the database while Node plans the other, and neither waits
+ * for the other's row locks; units that share a key stay in one group, in arrival order. Without
+ * it, callers that were answered together come back together and form one group again, and the
+ * database and Node take turns idling. Split groups start together: between them no order is
+ * promised (their callers were all waiting at once).
+ *
  * `flush` settles every unit of its group itself and never throws.
  */
 export class GroupCommitQueue<U> {
   readonly #flush: (units: U[]) => Step<void>;
   readonly #maxInFlight: number;
   readonly #maxGroup: number;
+  readonly #splitMin: number;
+  readonly #conflicts: (unit: U) => Iterable<unknown>;
   #waiting: U[] = [];
   #inFlight = 0;
   #scheduled = false;
 
-  constructor(flush: (units: U[]) => Step<void>, opts: { maxInFlight: number; maxGroup: number }) {
+  constructor(
+    flush: (units: U[]) => Step<void>,
+    opts: {
+      maxInFlight: number;
+      maxGroup: number;
+      splitMin?: number;
+      conflicts?: (unit: U) => Iterable<unknown>;
+    },
+  ) {
     this.#flush = flush;
     this.#maxInFlight = Math.max(1, opts.maxInFlight);
     this.#maxGroup = Math.max(1, opts.maxGroup);
+    this.#splitMin = Math.max(1, opts.splitMin ?? Infinity);
+    this.#conflicts = opts.conflicts ?? (() => []);
   }
 
   push(unit: U): void {
@@ -37,9 +57,7 @@ export class GroupCommitQueue<U> {
 
   #start(): void {
     while (this.#waiting.length && this.#inFlight < this.#maxInFlight) {
-      const units =
-        this.#waiting.length <= this.#maxGroup ? this.#waiting : this.#waiting.slice(0, this.#maxGroup);
-      this.#waiting = units === this.#waiting ? [] : this.#waiting.slice(this.#maxGroup);
+      const units = this.#take();
       this.#inFlight++;
       const done = this.#flush(units);
       if (done instanceof Promise) {
@@ -51,5 +69,37 @@ export class GroupCommitQueue<U> {
         done.then(next, next);
       } else this.#inFlight--;
     }
+  }
+
+  /** The next group: half of the waiting units when they split well (see the class), else the first `maxGroup`. */
+  #take(): U[] {
+    const w = this.#waiting;
+    if (this.#maxInFlight - this.#inFlight >= 2 && w.length >= 2 * this.#splitMin) {
+      const limit = Math.min(w.length, 2 * this.#maxGroup);
+      const target = Math.ceil(limit / 2);
+      const a: U[] = [];
+      const b: U[] = [];
+      const keysA = new Set<unknown>();
+      const keysB = new Set<unknown>();
+      for (let i = 0; i < limit; i++) {
+        const keys = [...this.#conflicts(w[i])];
+        const inA = keys.some((k) => keysA.has(k));
+        const inB = !inA && keys.some((k) => keysB.has(k));
+        // A unit sharing keys with both goes with A: it waits for B's locks, nothing worse.
+        const toA = inA || (!inB && a.length < target);
+        (toA ? a : b).push(w[i]);
+        for (const k of keys) (toA ? keysA : keysB).add(k);
+      }
+      if (a.length >= this.#splitMin && b.length >= this.#splitMin && a.length <= this.#maxGroup) {
+        this.#waiting = limit === w.length ? b : b.concat(w.slice(limit));
+        return a;
+      }
+    }
+    if (w.length <= this.#maxGroup) {
+      this.#waiting = [];
+      return w;
+    }
+    this.#waiting = w.slice(this.#maxGroup);
+    return w.slice(0, this.#maxGroup);
   }
 }

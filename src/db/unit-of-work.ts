@@ -106,21 +106,33 @@ export interface Dialect<Tx, Tables extends TableMap> {
 export type TableMap = { [name: string]: { key: unknown; row: unknown } };
 
 /** The domain side of the driver: how keys load into state, how views isolate plans, how changes are written. */
-export interface Planner<Keys, State, P extends { result(): unknown }, Tx, Tables extends TableMap> {
+export interface Planner<
+  Keys,
+  State,
+  P extends { result(): unknown },
+  Tx,
+  Tables extends TableMap,
+  D extends Dialect<Tx, Tables> = Dialect<Tx, Tables>,
+> {
   /** Whether a first attempt may skip looking ids up (the database's unique keys catch replays). */
   optimistic(keys: readonly Keys[]): boolean;
-  load(dialect: Dialect<Tx, Tables>, tx: Tx, keys: readonly Keys[], optimistic: boolean): Work<State>;
+  load(dialect: D, tx: Tx, keys: readonly Keys[], optimistic: boolean): Work<State>;
   /**
    * After an optimistic load, some plans failed: true if they would have failed the same with
    * every id looked up (none of the ids the optimistic load skipped exists), so their errors stand
    * and the group goes on; false sends the group to a full attempt. Without it, any failure does.
    */
-  failuresStand?(dialect: Dialect<Tx, Tables>, tx: Tx, keys: readonly Keys[]): Work<boolean>;
+  failuresStand?(dialect: D, tx: Tx, keys: readonly Keys[]): Work<boolean>;
+  /**
+   * What a unit with these keys locks or writes, for keeping units that share any in one group
+   * when waiting units are split between two (group-commit.ts). Without it, none are assumed.
+   */
+  conflictKeys?(keys: Keys): Iterable<unknown>;
   /** A view of `state` for one plan: what the plan changes stays in the view until `keep`. */
   view(state: State): State;
   /** The plan returned: its view becomes the group's state. */
   keep(state: State, view: State, plan: P): void;
-  write(dialect: Dialect<Tx, Tables>, tx: Tx, plans: readonly P[]): Work<void>;
+  write(dialect: D, tx: Tx, plans: readonly P[]): Work<void>;
 }
 
 interface Unit<Keys, State, P> {
@@ -143,24 +155,29 @@ export interface UnitOfWorkOptions {
   maxInFlight?: number;
   /** Most units in one group. */
   maxGroup?: number;
+  /** Share waiting units among free group slots, each group at least this many (group-commit.ts). */
+  splitMin?: number;
   /** Attempts of a group after retryable errors before its units run one by one. */
   maxAttempts?: number;
 }
 
-export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables extends TableMap> {
-  readonly #dialect: Dialect<Tx, Tables>;
-  readonly #planner: Planner<Keys, State, P, Tx, Tables>;
+export class UnitOfWork<
+  Keys,
+  State,
+  P extends { result(): unknown },
+  Tx,
+  Tables extends TableMap,
+  D extends Dialect<Tx, Tables> = Dialect<Tx, Tables>,
+> {
+  readonly #dialect: D;
+  readonly #planner: Planner<Keys, State, P, Tx, Tables, D>;
   readonly #clock: () => number;
   readonly #maxAttempts: number;
   readonly #queue: GroupCommitQueue<Unit<Keys, State, P>>;
   /** Groups committed and units in them, for tests and metrics. */
   readonly stats = { groups: 0, units: 0, retries: 0, splits: 0 };
 
-  constructor(
-    dialect: Dialect<Tx, Tables>,
-    planner: Planner<Keys, State, P, Tx, Tables>,
-    opts: UnitOfWorkOptions,
-  ) {
+  constructor(dialect: D, planner: Planner<Keys, State, P, Tx, Tables, D>, opts: UnitOfWorkOptions) {
     this.#dialect = dialect;
     this.#planner = planner;
     this.#clock = opts.clock;
@@ -168,6 +185,8 @@ export class UnitOfWork<Keys, State, P extends { result(): unknown }, Tx, Tables
     this.#queue = new GroupCommitQueue((units) => drive(this.#group(units)), {
       maxInFlight: opts.maxInFlight ?? 1,
       maxGroup: opts.maxGroup ?? Infinity,
+      splitMin: opts.splitMin,
+      conflicts: planner.conflictKeys ? (u) => planner.conflictKeys!(u.keys) : undefined,
     });
   }
 

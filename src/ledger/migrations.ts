@@ -1,4 +1,9 @@
 import type { Migration } from "../db/migrate";
+import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
+import { SUBJECT_KINDS } from "./store";
+
+/** 1-based byte position of `sequence` in a v1 leaf: the last 8 bytes of word 2 (uint64 in a 32-byte word). */
+const LEAF_SEQUENCE_AT = 2 * 32 + 24 + 1;
 
 /**
  * The ledger's tables. Amounts and balances are decimal TEXT on SQLite (INTEGER is only 64-bit)
@@ -243,6 +248,59 @@ CREATE INDEX ledger_facts_kind ON ledger_facts (kind, sequence);
 export const TRANSFER_EVENT_ONCE_INDEX = "ledger_events_transfer_once";
 const ENTRY_ONCE = `CREATE UNIQUE INDEX ${TRANSFER_EVENT_ONCE_INDEX} ON ledger_events (subject_id) WHERE subject_kind = 2;`;
 
+/** SQLSTATE of `ledger_commit_transfers` when a locked account row is not where it was read. */
+export const LOCKED_ROW_MOVED = "LG001";
+
+/**
+ * PostgreSQL: a group of transfers written in one call (docs/ledger.md, "Sequence allocation on
+ * PostgreSQL"). The server takes the group's sequences and puts each into its leaf (bytes 88 to
+ * 95, docs/leaf-encoding-v1.md) before hashing it (RFC 9162: SHA-256 of 0x00 ‖ leaf), so the client
+ * needs no answer between taking the sequences and committing: the caller sends this call and
+ * COMMIT as one message, and the sequence counter is held only while the server runs them.
+ * Transfer rows carry their event's index in the group (0-based) in place of a sequence.
+ * Plans inside a function are kept per session: the statements are planned once.
+ */
+const commitTransfers = `
+CREATE FUNCTION ledger_commit_transfers(
+  acc_ctid tid[], acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  t_id text[], t_debit text[], t_credit text[], t_asset text[], t_amount numeric[], t_kind text[], t_metadata text[],
+  t_fee text[], t_hold text[], t_index bigint[], t_created bigint[],
+  e_subject text[], e_debit text[], e_credit text[], e_created bigint[], e_leaves bytea
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint := cardinality(e_subject);
+  first bigint;
+  touched bigint;
+BEGIN
+  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM unnest(acc_ctid, acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq) AS v(row_ctid, id, status, dp, cp, dq, cq)
+    WHERE a.ctid = v.row_ctid AND a.id = v.id;
+  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'a locked account row was not found by its row id (touched % of %)', touched, cardinality(acc_id)
+      USING ERRCODE = '${LOCKED_ROW_MOVED}';
+  END IF;
+  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
+  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
+      sequence, created_at)
+    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
+    FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
+      AS v(id, d, c, a, amount, k, m, f, h, i, t);
+  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
+      leaf, leaf_hash)
+    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
+    FROM (
+      SELECT u.i, u.s, u.d, u.c, u.t,
+        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
+          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
+      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
+    ) v;
+  RETURN first;
+END;
+$$;
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -261,4 +319,5 @@ export const ledgerMigrations: Migration[] = [
     sqlite: ENTRY_ONCE,
     postgres: ENTRY_ONCE,
   },
+  { id: "ledger/006_commit_transfers", sqlite: "SELECT 1;", postgres: commitTransfers },
 ];

@@ -5,7 +5,7 @@ import { migrate } from "../db/migrate";
 import { type Step, UnitOfWork } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
-import { ledgerMigrations } from "./migrations";
+import { LOCKED_ROW_MOVED, ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
@@ -33,7 +33,13 @@ import {
   SUBJECT_KINDS,
   type SnapshotVisitor,
 } from "./store";
-import { type LedgerDialect, type LedgerTables, type SealedEvent, ledgerPlanner } from "./unit";
+import {
+  type LedgerDialect,
+  type LedgerTables,
+  type SealedEvent,
+  type TransferGroup,
+  ledgerPlanner,
+} from "./unit";
 
 type Row = Record<string, unknown>;
 
@@ -73,6 +79,8 @@ interface PgTx {
   ctids: Map<string, string>;
   /** Whether BEGIN was sent. */
   begun: boolean;
+  /** Whether COMMIT was sent with the last write (commitTransfers). */
+  committed: boolean;
   deferred: Deferred[];
 }
 
@@ -87,6 +95,27 @@ function shiftParams(text: string, offset: number): string {
 /** A PostgreSQL array literal of `keys` (each element quoted), for a statement sent without parameters. */
 function arrayLiteral(keys: readonly unknown[]): string {
   return `{${keys.map((k) => `"${String(k).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+}
+
+/**
+ * `values` as one SQL literal of a PostgreSQL array, for a statement sent without parameters:
+ * strings quoted (array syntax escapes backslash and double quote), null as NULL, numbers bare.
+ * An E'' literal, so its meaning does not depend on `standard_conforming_strings`.
+ */
+function arrayArg(values: readonly (string | number | null)[]): string {
+  let out = "E'{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i) out += ",";
+    if (v === null) out += "NULL";
+    else if (typeof v === "number") out += String(v);
+    else {
+      // Array syntax first (\\ and "), then the E'' literal's (\\ again, and ').
+      const el = /["\\']/.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\\']/g, (c) => c + c) : v;
+      out += `"${el}"`;
+    }
+  }
+  return out + "}'";
 }
 
 /** Rows of `width` values as one array per column (for `unnest`). */
@@ -116,15 +145,15 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
 
   async transaction<T>(body: (tx: PgTx) => Step<T>): Promise<T> {
     const client = await this.#pool.connect();
-    const tx: PgTx = { client, ctids: new Map(), begun: false, deferred: [] };
+    const tx: PgTx = { client, ctids: new Map(), begun: false, committed: false, deferred: [] };
     try {
       try {
         const value = await body(tx);
         if (tx.deferred.length) await this.#send(tx);
-        if (tx.begun) await client.query("COMMIT");
+        if (tx.begun && !tx.committed) await client.query("COMMIT");
         return value;
       } catch (e) {
-        if (tx.begun) await client.query("ROLLBACK").catch(() => {});
+        if (tx.begun && !tx.committed) await client.query("ROLLBACK").catch(() => {});
         throw e;
       }
     } finally {
@@ -197,6 +226,57 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
     });
     return rows as Row[];
+  }
+
+  /**
+   * One round trip to commit: one call of `ledger_commit_transfers` (migrations.ts) and COMMIT as
+   * one simple-protocol message, the arguments inline. The server numbers the events, fills each
+   * sequence into its leaf and hashes it, so nothing waits on Node while the sequence counter is
+   * held, and a group of transfers costs two round trips (lock-and-load, this).
+   */
+  async commitTransfers(tx: PgTx, g: TransferGroup): Promise<number> {
+    if (tx.deferred.length) await this.#send(tx);
+    const { accounts: a, transfers: t, events: e } = g;
+    const leaves = Buffer.allocUnsafe(e.length * LEAF_V1_BYTES);
+    for (let i = 0; i < e.length; i++) leaves.set(e[i].prepared.buf.subarray(1), i * LEAF_V1_BYTES);
+    const call = `SELECT ledger_commit_transfers(${[
+      arrayArg(a.map((r) => tx.ctids.get(r.id) ?? null)),
+      arrayArg(a.map((r) => r.id)),
+      arrayArg(a.map((r) => r.status)),
+      arrayArg(a.map((r) => r.debitsPosted.toString())),
+      arrayArg(a.map((r) => r.creditsPosted.toString())),
+      arrayArg(a.map((r) => r.debitsPending.toString())),
+      arrayArg(a.map((r) => r.creditsPending.toString())),
+      arrayArg(t.map((r) => r.id)),
+      arrayArg(t.map((r) => r.debitAccountId)),
+      arrayArg(t.map((r) => r.creditAccountId)),
+      arrayArg(t.map((r) => r.asset)),
+      arrayArg(t.map((r) => r.amount.toString())),
+      arrayArg(t.map((r) => r.kind)),
+      arrayArg(t.map((r) => r.metadata)),
+      arrayArg(t.map((r) => r.fee)),
+      arrayArg(t.map((r) => r.holdId)),
+      arrayArg(t.map((r) => r.sequence)),
+      arrayArg(t.map((r) => r.createdAt)),
+      arrayArg(e.map((x) => x.subjectId)),
+      arrayArg(e.map((x) => x.debitAccountId)),
+      arrayArg(e.map((x) => x.creditAccountId)),
+      arrayArg(e.map((x) => x.createdAt)),
+      `E'\\\\x${leaves.toString("hex")}'`,
+    ].join(", ")}) AS first`;
+    let results: pg.QueryResult[];
+    try {
+      results = (await tx.client.query(
+        `${tx.begun ? "" : "BEGIN; "}${call}; COMMIT`,
+      )) as unknown as pg.QueryResult[];
+    } catch (e) {
+      if ((e as { code?: unknown }).code === LOCKED_ROW_MOVED)
+        throw new InvariantError("a locked account row was not found by its row id", { details: String(e) });
+      throw e;
+    }
+    tx.begun = true;
+    tx.committed = true;
+    return Number(results[results.length - 2].rows[0].first);
   }
 
   retryable(e: unknown): boolean {
@@ -402,6 +482,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
 
 /** How many groups one process commits at once (each on its own pooled connection). */
 const GROUPS_IN_FLIGHT = 2;
+/**
+ * Fewest units per group when waiting units are shared between the two slots: smaller groups pay
+ * their two round trips for too few transfers (bench:pg-profile, BENCHMARKS.md).
+ */
+const SPLIT_MIN = 8;
 
 /**
  * PostgreSQL backend: writes go through the shared unit of work (src/db/unit-of-work.ts, plan code
@@ -428,6 +513,7 @@ export class PostgresLedgerStore implements LedgerStore {
       {
         clock,
         maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
+        splitMin: SPLIT_MIN,
         maxAttempts: MAX_ATTEMPTS,
       },
     );

@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import type { Dialect, Planner, Work } from "../db/unit-of-work";
+import type { Dialect, Planner, Step, Work } from "../db/unit-of-work";
 import { startLeafHashes } from "./leaf-hasher";
 import { setLeafSequence } from "./leaf-writer";
 import type {
@@ -35,7 +35,24 @@ export type LedgerTables = {
   events: { key: number; row: SealedEvent };
 };
 
-export type LedgerDialect<Tx> = Dialect<Tx, LedgerTables>;
+/** What `commitTransfers` writes: rows whose sequences the database assigns (see LedgerDialect). */
+export interface TransferGroup {
+  /** Balance rows to write over the stored ones (loaded and locked by this transaction). */
+  accounts: AccountRow[];
+  /** New transfers; each `sequence` holds its event's index in `events` until the commit answers. */
+  transfers: TransferRow[];
+  /** Their events, every one a transfer's, leaves prepared with sequence 0. */
+  events: EventDraft[];
+}
+
+export interface LedgerDialect<Tx> extends Dialect<Tx, LedgerTables> {
+  /**
+   * Optional: writes a group that only moves money (balances, transfers and their events) and
+   * commits it in one round trip, the database taking the sequences and hashing the leaves.
+   * Returns the first sequence; the transaction is over when it returns.
+   */
+  commitTransfers?(tx: Tx, group: TransferGroup): Step<number>;
+}
 
 /** By default, a group with a unit of at least this many transfer ids skips the id lookup on its first attempt. */
 const OPTIMISTIC_MIN_TRANSFERS = 16;
@@ -110,7 +127,7 @@ function unique<T>(lists: readonly (readonly T[] | undefined)[]): T[] {
  */
 export function ledgerPlanner<Tx>(
   opts: { optimisticMinTransfers?: number } = {},
-): Planner<LoadKeys, LoadedState, Plan<unknown>, Tx, LedgerTables> {
+): Planner<LoadKeys, LoadedState, Plan<unknown>, Tx, LedgerTables, LedgerDialect<Tx>> {
   const optimisticMin = opts.optimisticMinTransfers ?? OPTIMISTIC_MIN_TRANSFERS;
   return {
     optimistic(keys) {
@@ -166,6 +183,16 @@ export function ledgerPlanner<Tx>(
       if (factIds.length)
         for (const f of (yield d.lockAndLoad(tx, "facts", factIds)) as FactRow[]) state.facts.set(f.id, f);
       return state;
+    },
+
+    *conflictKeys(k) {
+      // Rows a unit locks and ids it inserts; a hold's accounts are known only once it is loaded.
+      for (const id of k.accounts ?? []) yield `a:${id}`;
+      for (const id of k.transfers ?? []) yield `t:${id}`;
+      for (const id of k.holds ?? []) yield `h:${id}`;
+      for (const id of k.escrowIds ?? []) yield `e:${id}`;
+      for (const id of k.chainEventIds ?? []) yield `c:${id}`;
+      for (const id of k.facts ?? []) yield `f:${id}`;
     },
 
     view(state) {
@@ -240,6 +267,29 @@ export function ledgerPlanner<Tx>(
           newHolds.set(id, h);
           holds.delete(id);
         }
+      if (
+        d.commitTransfers &&
+        newAccounts.size === 0 &&
+        statuses.size === 0 &&
+        newHolds.size === 0 &&
+        holds.size === 0 &&
+        decisions.length === 0 &&
+        facts.length === 0 &&
+        events.every((e) => e.subjectKind === "transfer")
+      ) {
+        // Only money moved: the database numbers the events as it commits.
+        for (let i = 0; i < eventCount; i++) events[i].assign(i);
+        const first = (yield d.commitTransfers(tx, {
+          accounts: [...accounts.values()],
+          transfers,
+          events,
+        })) as number;
+        for (let i = 0; i < eventCount; i++) {
+          events[i].assign(first + i);
+          setLeafSequence(events[i].prepared, first + i);
+        }
+        return;
+      }
       if (accounts.size) yield d.upsert(tx, "accounts", [...accounts.values()]);
       if (statuses.size) yield d.upsert(tx, "accountStatuses", [...statuses.values()]);
 

@@ -1,0 +1,178 @@
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { InsufficientFundsError, UnknownTransferError } from "../../src/ledger";
+import { decodeLeaf } from "../../src/protocol/leaf-v1";
+import { describeWithPg } from "../support/pg";
+import { openTestLedger, rejects, uniquePrefix } from "./support";
+
+/**
+ * PostgreSQL writes a group that only moves money with one call of `ledger_commit_transfers` sent
+ * with its COMMIT (src/ledger/postgres-store.ts): the server numbers the events, writes each
+ * sequence into its leaf and hashes it. These check what the client no longer computes.
+ */
+describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx) => {
+  // Every statement the pg clients of this process send, while `recording` is set.
+  let recording: string[] | undefined;
+  const query = pg.Client.prototype.query;
+  before(() => {
+    (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      recording?.push(typeof q === "string" ? q : (q?.text ?? ""));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  });
+  after(() => {
+    pg.Client.prototype.query = query;
+  });
+
+  it("numbers, fills and hashes leaves on the server; rows, answers and leaves agree", async () => {
+    const { ledger, db, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
+    try {
+      const p = uniquePrefix();
+      await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+      for (const c of ["a", "b", "c"])
+        await ledger.openAccount({ id: `${p}-${c}`, type: "customer", asset: "EUR", scale: 2 });
+      await ledger.transfer({
+        id: `${p}-seed`,
+        debitAccountId: `${p}-bank`,
+        creditAccountId: `${p}-a`,
+        amount: 1_000_000n,
+        kind: "deposit",
+      });
+      // Text that an SQL or array literal must escape, and some that it must not mangle.
+      const notes = [`it's`, `"quoted"`, `back\\slash`, `{a,b}`, `NULL`, `ünïcödé €`, `''\\\\"`, ""];
+      recording = [];
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          ledger.transfer({
+            id: `${p}-t${i}`,
+            debitAccountId: `${p}-a`,
+            creditAccountId: i % 2 ? `${p}-b` : `${p}-c`,
+            amount: BigInt(1 + i),
+            kind: "transfer",
+            metadata: { note: notes[i % notes.length], i },
+          }),
+        ),
+      );
+      const sent = recording;
+      recording = undefined;
+      const commits = sent.filter((s) => s.includes("ledger_commit_transfers"));
+      expect(commits.length).to.be.greaterThan(0);
+      // Each group: its lock-and-load, then the call with its COMMIT; nothing else.
+      expect(sent.length).to.equal(2 * commits.length);
+      for (const c of commits) expect(c.trimEnd().endsWith("COMMIT")).to.equal(true);
+
+      for (const [i, t] of answers.entries()) {
+        const stored = await ledger.getTransfer(t.id);
+        expect(stored!.sequence).to.equal(t.sequence);
+        expect(stored!.metadata).to.deep.equal({ note: notes[i % notes.length], i });
+        expect(stored!.amount).to.equal(BigInt(1 + i));
+      }
+      const sequences = answers.map((t) => t.sequence).sort((x, y) => x - y);
+      const first = sequences[0];
+      expect(sequences).to.deep.equal(sequences.map((_, i) => first + i));
+      if (db.kind !== "postgres") throw new Error("postgres expected");
+      const { rows } = await db.pool.query(
+        "SELECT sequence, subject_id, leaf, leaf_hash FROM ledger_events WHERE sequence >= $1 ORDER BY sequence",
+        [first],
+      );
+      expect(rows.length).to.equal(24);
+      const byId = new Map(answers.map((t) => [t.id, t]));
+      for (const r of rows) {
+        const leaf = decodeLeaf(new Uint8Array(r.leaf as Buffer));
+        expect(leaf.sequence).to.equal(Number(r.sequence));
+        expect(leaf.eventType).to.equal("TRANSFER_POSTED");
+        expect(leaf.timestamp).to.equal(byId.get(r.subject_id as string)!.createdAt);
+        expect(leaf.amount).to.equal(byId.get(r.subject_id as string)!.amount);
+        const hash = createHash("sha256")
+          .update(Buffer.concat([Buffer.from([0]), r.leaf as Buffer]))
+          .digest();
+        expect(Buffer.compare(hash, r.leaf_hash as Buffer)).to.equal(0);
+      }
+      const report = await ledger.checkInvariants();
+      expect(report.ok, JSON.stringify(report.violations ?? report)).to.equal(true);
+    } finally {
+      recording = undefined;
+      await close();
+    }
+  });
+
+  it("a refused transfer among them is refused alone, and nothing of it is written", async () => {
+    const { ledger, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
+    try {
+      const p = uniquePrefix();
+      await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+      await ledger.openAccount({ id: `${p}-a`, type: "customer", asset: "EUR", scale: 2 });
+      await ledger.openAccount({ id: `${p}-b`, type: "customer", asset: "EUR", scale: 2 });
+      await ledger.transfer({
+        id: `${p}-seed`,
+        debitAccountId: `${p}-bank`,
+        creditAccountId: `${p}-a`,
+        amount: 100n,
+        kind: "deposit",
+      });
+      const before = await ledger.eventCount();
+      const results = await Promise.allSettled([
+        ledger.transfer({
+          id: `${p}-ok1`,
+          debitAccountId: `${p}-a`,
+          creditAccountId: `${p}-b`,
+          amount: 10n,
+          kind: "transfer",
+        }),
+        ledger.transfer({
+          id: `${p}-bad`,
+          debitAccountId: `${p}-a`,
+          creditAccountId: `${p}-b`,
+          amount: 1_000n,
+          kind: "transfer",
+        }),
+        ledger.transfer({
+          id: `${p}-ok2`,
+          debitAccountId: `${p}-a`,
+          creditAccountId: `${p}-b`,
+          amount: 20n,
+          kind: "transfer",
+        }),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+      expect((results[1] as PromiseRejectedResult).reason).to.be.instanceOf(InsufficientFundsError);
+      expect(await ledger.eventCount()).to.equal(before + 2);
+      await rejects(ledger.getTransfer(`${p}-bad`), UnknownTransferError);
+      expect((await ledger.getBalance(`${p}-b`)).posted).to.equal(30n);
+    } finally {
+      await close();
+    }
+  });
+
+  it("refuses, with its own SQLSTATE and nothing written, a balance row that is not where it was locked", async () => {
+    const { ledger, db, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
+    try {
+      if (db.kind !== "postgres") throw new Error("postgres expected");
+      const next = async () =>
+        Number((await db.pool.query("SELECT next_sequence FROM ledger_log_state")).rows[0].next_sequence);
+      const before = await next();
+      const client = await db.pool.connect();
+      try {
+        await client.query("BEGIN");
+        const err = await client
+          .query(
+            `SELECT ledger_commit_transfers('{"(999999,1)"}', '{nobody}', '{active}', '{0}', '{0}', '{0}', '{0}',
+               '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', ''::bytea)`,
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => e as { code?: string },
+          );
+        expect(err?.code).to.equal("LG001");
+      } finally {
+        await client.query("ROLLBACK");
+        client.release();
+      }
+      expect(await next()).to.equal(before);
+    } finally {
+      await close();
+    }
+  });
+});
