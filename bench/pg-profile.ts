@@ -36,6 +36,7 @@ const KEY = new Uint8Array(32).fill(7);
 const CLK_TCK = 100; // Linux USER_HZ
 
 // Every statement any pg client of this process sends, by its first words.
+const COMMIT_TRANSFERS = "ledger_commit_transfers(…); COMMIT";
 const counts = new Map<string, number>();
 // Milliseconds from sending each statement to its answer, by kind (server time + waits + queueing).
 const waitedMs = new Map<string, number>();
@@ -43,7 +44,11 @@ const origQuery = pg.Client.prototype.query;
 (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
   const q = args[0] as string | { text?: string; name?: string };
   const text = typeof q === "string" ? q : (q?.text ?? "");
-  const kind = text.trim().replace(/\s+/g, " ").split(" ").slice(0, 3).join(" ").slice(0, 40);
+  // Only the head: a group's commit carries its rows inline (ledger_commit_transfers, then COMMIT).
+  const head = text.slice(0, 200).trim().replace(/\s+/g, " ");
+  const kind = head.includes("ledger_commit_transfers(")
+    ? COMMIT_TRANSFERS
+    : head.split(" ").slice(0, 3).join(" ").slice(0, 40);
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const t0 = performance.now();
   const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
@@ -153,7 +158,7 @@ async function measure(
     pids.map(cpuMs).reduce((a, x, i) => a + (x > 0 ? x - pg0[i] : 0), 0) +
     fresh.map(cpuMs).reduce((a, x) => a + x, 0);
   const stmts = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]));
-  const groups = counts.get("COMMIT") ?? 0;
+  const groups = (counts.get("COMMIT") ?? 0) + (counts.get(COMMIT_TRANSFERS) ?? 0);
   const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
   const nodeMs = (c.user + c.system) / 1000;
   return {
