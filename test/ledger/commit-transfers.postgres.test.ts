@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { InsufficientFundsError, UnknownTransferError } from "../../src/ledger";
+import type { Database } from "../../src/db/database";
+import { InsufficientFundsError, type Ledger, type Transfer, UnknownTransferError } from "../../src/ledger";
 import { decodeLeaf } from "../../src/protocol/leaf-v1";
 import { describeWithPg } from "../support/pg";
 import { openTestLedger, rejects, uniquePrefix } from "./support";
@@ -11,6 +12,36 @@ import { openTestLedger, rejects, uniquePrefix } from "./support";
  * with its COMMIT (src/ledger/postgres-store.ts): the server numbers the events, writes each
  * sequence into its leaf and hashes it. These check what the client no longer computes.
  */
+/** Each answer's row, event and leaf agree: sequences contiguous, leaf sequence filled, hash = SHA-256(0x00 ‖ leaf). */
+async function storedAsAnswered(ledger: Ledger, db: Database, answers: Transfer[]): Promise<void> {
+  for (const t of answers) {
+    const stored = await ledger.getTransfer(t.id);
+    expect(stored!.sequence).to.equal(t.sequence);
+    expect(stored!.amount).to.equal(t.amount);
+  }
+  const sequences = answers.map((t) => t.sequence).sort((x, y) => x - y);
+  const first = sequences[0];
+  expect(sequences).to.deep.equal(sequences.map((_, i) => first + i));
+  if (db.kind !== "postgres") throw new Error("postgres expected");
+  const { rows } = await db.pool.query(
+    "SELECT sequence, subject_id, leaf, leaf_hash FROM ledger_events WHERE sequence >= $1 ORDER BY sequence",
+    [first],
+  );
+  expect(rows.length).to.equal(answers.length);
+  const byId = new Map(answers.map((t) => [t.id, t]));
+  for (const r of rows) {
+    const leaf = decodeLeaf(new Uint8Array(r.leaf as Buffer));
+    expect(leaf.sequence).to.equal(Number(r.sequence));
+    expect(leaf.eventType).to.equal("TRANSFER_POSTED");
+    expect(leaf.timestamp).to.equal(byId.get(r.subject_id as string)!.createdAt);
+    expect(leaf.amount).to.equal(byId.get(r.subject_id as string)!.amount);
+    const hash = createHash("sha256")
+      .update(Buffer.concat([Buffer.from([0]), r.leaf as Buffer]))
+      .digest();
+    expect(Buffer.compare(hash, r.leaf_hash as Buffer)).to.equal(0);
+  }
+}
+
 describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx) => {
   // Every statement the pg clients of this process send, while `recording` is set.
   let recording: string[] | undefined;
@@ -63,35 +94,51 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
       expect(sent.length).to.equal(2 * commits.length);
       for (const c of commits) expect(c.trimEnd().endsWith("COMMIT")).to.equal(true);
 
-      for (const [i, t] of answers.entries()) {
-        const stored = await ledger.getTransfer(t.id);
-        expect(stored!.sequence).to.equal(t.sequence);
-        expect(stored!.metadata).to.deep.equal({ note: notes[i % notes.length], i });
-        expect(stored!.amount).to.equal(BigInt(1 + i));
-      }
-      const sequences = answers.map((t) => t.sequence).sort((x, y) => x - y);
-      const first = sequences[0];
-      expect(sequences).to.deep.equal(sequences.map((_, i) => first + i));
-      if (db.kind !== "postgres") throw new Error("postgres expected");
-      const { rows } = await db.pool.query(
-        "SELECT sequence, subject_id, leaf, leaf_hash FROM ledger_events WHERE sequence >= $1 ORDER BY sequence",
-        [first],
-      );
-      expect(rows.length).to.equal(24);
-      const byId = new Map(answers.map((t) => [t.id, t]));
-      for (const r of rows) {
-        const leaf = decodeLeaf(new Uint8Array(r.leaf as Buffer));
-        expect(leaf.sequence).to.equal(Number(r.sequence));
-        expect(leaf.eventType).to.equal("TRANSFER_POSTED");
-        expect(leaf.timestamp).to.equal(byId.get(r.subject_id as string)!.createdAt);
-        expect(leaf.amount).to.equal(byId.get(r.subject_id as string)!.amount);
-        const hash = createHash("sha256")
-          .update(Buffer.concat([Buffer.from([0]), r.leaf as Buffer]))
-          .digest();
-        expect(Buffer.compare(hash, r.leaf_hash as Buffer)).to.equal(0);
-      }
+      for (const [i, t] of answers.entries())
+        expect((await ledger.getTransfer(t.id))!.metadata).to.deep.equal({
+          note: notes[i % notes.length],
+          i,
+        });
+      await storedAsAnswered(ledger, db, answers);
       const report = await ledger.checkInvariants();
       expect(report.ok, JSON.stringify(report.violations ?? report)).to.equal(true);
+    } finally {
+      recording = undefined;
+      await close();
+    }
+  });
+
+  it("a batch above the inline limit binds its arguments and commits after: the same rows and leaves", async () => {
+    const { ledger, db, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
+    try {
+      const p = uniquePrefix();
+      await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+      for (let i = 0; i < 20; i++)
+        await ledger.openAccount({ id: `${p}-c${i}`, type: "customer", asset: "EUR", scale: 2 });
+      recording = [];
+      const answers = await ledger.transferBatch(
+        Array.from({ length: 600 }, (_, i) => ({
+          id: `${p}-b${i}`,
+          debitAccountId: `${p}-bank`,
+          creditAccountId: `${p}-c${i % 20}`,
+          amount: BigInt(1 + i),
+          kind: "deposit" as const,
+          metadata: { note: `it's #${i}` },
+        })),
+      );
+      const sent = recording;
+      recording = undefined;
+      const call = sent.filter((s) => s.includes("ledger_commit_transfers("));
+      expect(call).to.have.length(1);
+      expect(call[0]).to.include("$23::bytea");
+      expect(sent[sent.indexOf(call[0]) + 1]).to.equal("COMMIT");
+      await storedAsAnswered(ledger, db, answers);
+      expect((await ledger.getTransfer(`${p}-b7`))!.metadata).to.deep.equal({ note: "it's #7" });
+      expect((await ledger.getBalance(`${p}-c3`)).posted).to.equal(
+        Array.from({ length: 30 }, (_, k) => BigInt(1 + 3 + 20 * k)).reduce((x, y) => x + y, 0n),
+      );
+      const report = await ledger.checkInvariants();
+      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
     } finally {
       recording = undefined;
       await close();
