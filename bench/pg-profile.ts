@@ -46,9 +46,11 @@ const origQuery = pg.Client.prototype.query;
   const text = typeof q === "string" ? q : (q?.text ?? "");
   // Only the head: a group's commit carries its rows inline (ledger_commit_transfers, then COMMIT).
   const head = text.slice(0, 200).trim().replace(/\s+/g, " ");
-  const kind = head.includes("ledger_commit_transfers(")
-    ? COMMIT_TRANSFERS
-    : head.split(" ").slice(0, 3).join(" ").slice(0, 40);
+  const kind = !head.includes("ledger_commit_transfers(")
+    ? head.split(" ").slice(0, 3).join(" ").slice(0, 40)
+    : head.includes("ledger_commit_transfers($1")
+      ? "ledger_commit_transfers($1 …) (COMMIT follows)"
+      : COMMIT_TRANSFERS;
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
   const t0 = performance.now();
   const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
