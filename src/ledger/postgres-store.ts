@@ -132,6 +132,19 @@ const COMMIT_TRANSFERS_TYPES = [
   ...["bigint[]", "bigint[]", "text[]", "text[]", "text[]", "bigint[]", "bytea"],
 ];
 
+/** Locked account rows' balances as columns: row id (ctid), id, status, the four balances. */
+function balanceColumns(tx: PgTx, rows: readonly AccountRow[]): (string | null)[][] {
+  return [
+    rows.map((r) => tx.ctids.get(r.id) ?? null),
+    rows.map((r) => r.id),
+    rows.map((r) => r.status),
+    rows.map((r) => r.debitsPosted.toString()),
+    rows.map((r) => r.creditsPosted.toString()),
+    rows.map((r) => r.debitsPending.toString()),
+    rows.map((r) => r.creditsPending.toString()),
+  ];
+}
+
 /** Rows of `width` values as one array per column (for `unnest`). */
 function columns(rows: unknown[][], width: number): unknown[][] {
   return Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
@@ -256,13 +269,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const leaves = Buffer.allocUnsafe(e.length * LEAF_V1_BYTES);
     for (let i = 0; i < e.length; i++) leaves.set(e[i].prepared.buf.subarray(1), i * LEAF_V1_BYTES);
     const columns: (string | number | null)[][] = [
-      a.map((r) => tx.ctids.get(r.id) ?? null),
-      a.map((r) => r.id),
-      a.map((r) => r.status),
-      a.map((r) => r.debitsPosted.toString()),
-      a.map((r) => r.creditsPosted.toString()),
-      a.map((r) => r.debitsPending.toString()),
-      a.map((r) => r.creditsPending.toString()),
+      ...balanceColumns(tx, a),
       t.map((r) => r.id),
       t.map((r) => r.debitAccountId),
       t.map((r) => r.creditAccountId),
@@ -480,18 +487,10 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         tx.deferred.push({
           text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
                    credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
-                 FROM unnest($7::tid[], $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 FROM unnest($1::tid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                    AS v(row_ctid, id, status, dp, cp, dq, cq)
                  WHERE a.ctid = v.row_ctid AND a.id = v.id`,
-          values: [
-            updated.map((a) => a.id),
-            updated.map((a) => a.status),
-            updated.map((a) => a.debitsPosted.toString()),
-            updated.map((a) => a.creditsPosted.toString()),
-            updated.map((a) => a.debitsPending.toString()),
-            updated.map((a) => a.creditsPending.toString()),
-            updated.map((a) => tx.ctids.get(a.id) ?? null),
-          ],
+          values: balanceColumns(tx, updated),
           expect: { rows: updated.length, what: "a locked account row was not found by its row id" },
         });
         return;
