@@ -92,11 +92,6 @@ function shiftParams(text: string, offset: number): string {
   return offset === 0 ? text : text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
 }
 
-/** A PostgreSQL array literal of `keys` (each element quoted), for a statement sent without parameters. */
-function arrayLiteral(keys: readonly unknown[]): string {
-  return `{${keys.map((k) => `"${String(k).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
-}
-
 /**
  * `values` as one SQL literal of a PostgreSQL array, for a statement sent without parameters:
  * strings quoted (array syntax escapes backslash and double quote), null as NULL, numbers bare.
@@ -196,7 +191,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     if (tx.deferred.length) await this.#send(tx);
     if (tx.begun) return (await tx.client.query({ text, values: [keys] })).rows as Row[];
     tx.begun = true;
-    const literal = tx.client.escapeLiteral(arrayLiteral(keys));
+    const literal = arrayArg(keys as readonly string[]);
     const results = (await tx.client.query(
       `BEGIN; ${text.replace(/\$1(?!\d)/g, () => literal)}`,
     )) as unknown as pg.QueryResult[];
@@ -268,19 +263,10 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const { accounts: a, transfers: t, events: e } = g;
     const leaves = Buffer.allocUnsafe(e.length * LEAF_V1_BYTES);
     for (let i = 0; i < e.length; i++) leaves.set(e[i].prepared.buf.subarray(1), i * LEAF_V1_BYTES);
-    const columns: (string | number | null)[][] = [
+    const args = [
       ...balanceColumns(tx, a),
-      t.map((r) => r.id),
-      t.map((r) => r.debitAccountId),
-      t.map((r) => r.creditAccountId),
-      t.map((r) => r.asset),
-      t.map((r) => r.amount.toString()),
-      t.map((r) => r.kind),
-      t.map((r) => r.metadata),
-      t.map((r) => r.fee),
-      t.map((r) => r.holdId),
-      t.map((r) => r.sequence),
-      t.map((r) => r.createdAt),
+      // The transfer columns in ledger_transfers' order, as the general path inserts them.
+      ...(columns(t.map(transferValues), 11) as (string | number | null)[][]),
       e.map((x) => x.subjectId),
       e.map((x) => x.debitAccountId),
       e.map((x) => x.creditAccountId),
@@ -296,11 +282,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const { rows } = await tx.client.query({
           name: "ledger_commit_transfers",
           text: `SELECT ledger_commit_transfers(${COMMIT_TRANSFERS_TYPES.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
-          values: [...columns, leaves],
+          values: [...args, leaves],
         });
         first = rows[0].first; // COMMIT follows in transaction()
       } else {
-        const call = `SELECT ledger_commit_transfers(${columns.map(arrayArg).join(", ")}, E'\\\\x${leaves.toString("hex")}') AS first`;
+        const call = `SELECT ledger_commit_transfers(${args.map(arrayArg).join(", ")}, E'\\\\x${leaves.toString("hex")}') AS first`;
         const results = (await tx.client.query(
           `${tx.begun ? "" : "BEGIN; "}${call}; COMMIT`,
         )) as unknown as pg.QueryResult[];
