@@ -13,6 +13,12 @@
  * free cores could reach (at best Node and the server each on a core), whatever else runs here.
  * Prints one JSON object per case and a table; writes bench/results/pg-profile.json.
  *
+ * `groupsBesideAnother`: the share of transactions that began while another transaction of this
+ * process was open (0 = the server and Node take turns; group overlap is what two in-flight groups buy).
+ *
+ * Cases `rt` and `rt25`: 5 000 round trips of a bare simple-protocol SELECT on one connection (`rt25`
+ * with a 25 KB literal in it): the fixed cost, in Node and server CPU, of one round trip here.
+ *
  * `--prof-proofs`: the same accounting for inclusion proofs from the PostgreSQL log store at 10^6
  * leaves, one caller (statements and CPU per proof).
  */
@@ -40,6 +46,9 @@ const COMMIT_TRANSFERS = "ledger_commit_transfers(…); COMMIT";
 const counts = new Map<string, number>();
 // Milliseconds from sending each statement to its answer, by kind (server time + waits + queueing).
 const waitedMs = new Map<string, number>();
+// Transactions this process has open, and how many began while another one was open.
+const openTx = new Set<pg.Client>();
+const overlap = { begun: 0, besideAnother: 0 };
 const origQuery = pg.Client.prototype.query;
 (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
   const q = args[0] as string | { text?: string; name?: string };
@@ -52,12 +61,21 @@ const origQuery = pg.Client.prototype.query;
       ? "ledger_commit_transfers($1 …) (COMMIT follows)"
       : COMMIT_TRANSFERS;
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  if (head.startsWith("BEGIN")) {
+    overlap.begun++;
+    if (openTx.size > 0) overlap.besideAnother++;
+    openTx.add(this);
+  }
+  const ends = /(COMMIT|ROLLBACK)$/.test(text.trimEnd());
   const t0 = performance.now();
   const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
   if (r instanceof Promise) {
-    const done = () => waitedMs.set(kind, (waitedMs.get(kind) ?? 0) + performance.now() - t0);
+    const done = () => {
+      waitedMs.set(kind, (waitedMs.get(kind) ?? 0) + performance.now() - t0);
+      if (ends) openTx.delete(this);
+    };
     r.then(done, done);
-  }
+  } else if (ends) openTx.delete(this);
   return r;
 };
 
@@ -145,6 +163,7 @@ async function measure(
   const pg0 = pids.map(cpuMs);
   counts.clear();
   waitedMs.clear();
+  overlap.begun = overlap.besideAnother = 0;
   const load0 = loadavg()[0];
   const sampler = sample(admin, dbName, self);
   const c0 = process.cpuUsage();
@@ -184,6 +203,7 @@ async function measure(
         .filter(([k]) => !k.startsWith("SELECT state,"))
         .map(([k, v]) => [k, +(v / (counts.get(k) ?? 1)).toFixed(3)]),
     ),
+    groupsBesideAnother: overlap.begun ? +(overlap.besideAnother / overlap.begun).toFixed(3) : undefined,
     waitSamples: s.samples,
     waits: s.waits,
   };
@@ -201,7 +221,25 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
     await seedAccounts(ledger);
     for (const c of CASES) {
       let r: Record<string, unknown>;
-      if (c.startsWith("b")) {
+      if (c === "rt" || c === "rt25") {
+        const text = c === "rt" ? "SELECT 1" : `SELECT length('${"a".repeat(25 * 1024)}')`;
+        if (db.kind !== "postgres") throw new Error("postgres expected");
+        const client = await db.pool.connect();
+        try {
+          r = await measure(
+            admin,
+            dbName,
+            self,
+            `round trip, ${c === "rt" ? "SELECT 1" : "25 KB"}`,
+            async () => {
+              for (let i = 0; i < 5000; i++) await client.query(text);
+              return 5000;
+            },
+          );
+        } finally {
+          client.release();
+        }
+      } else if (c.startsWith("b")) {
         const size = Number(c.slice(1));
         r = await measure(admin, dbName, self, `batched ${size}`, async () => {
           const total = Math.max(size, Math.ceil((TRANSFERS * 2) / size) * size);
@@ -287,6 +325,7 @@ async function proofCase(out: Record<string, unknown>[]): Promise<void> {
       nodeUs: r.nodeCpuUsPerUnit,
       pgUs: r.pgCpuUsPerUnit,
       ceiling: r.twoCoreCeilingPerSec,
+      beside: r.groupsBesideAnother,
     })),
   );
   mkdirSync(join(__dirname, "results"), { recursive: true });
