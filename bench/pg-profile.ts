@@ -1,5 +1,5 @@
 /**
- * npm run bench:pg-profile [-- --cases 16,64,b1000] [-- --transfers N] [-- --prof-proofs]
+ * npm run bench:pg-profile [-- --cases 16,64,b1000] [-- --transfers N] [-- --split-min N] [-- --prof-proofs]
  *
  * Where the time of the PostgreSQL write path goes, in figures that hold on a shared, loaded
  * machine: for each case (single transfers from 16 or 64 concurrent callers, `b1000` = batches of
@@ -19,6 +19,8 @@
  * Cases `rt` and `rt25`: 5 000 round trips of a bare simple-protocol SELECT on one connection (`rt25`
  * with a 25 KB literal in it): the fixed cost, in Node and server CPU, of one round trip here.
  *
+ * `--split-min N`: the store's split minimum (src/ledger/postgres-store.ts) for this run.
+ *
  * `--prof-proofs`: the same accounting for inclusion proofs from the PostgreSQL log store at 10^6
  * leaves, one caller (statements and CPU per proof).
  */
@@ -37,6 +39,8 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const CASES = arg("--cases", "16,64,b1000").split(",");
+// `--split-min N`: the store's split minimum for this run (default: the store's own).
+const SPLIT_MIN = process.argv.includes("--split-min") ? Number(arg("--split-min", "")) : undefined;
 const TRANSFERS = Number(arg("--transfers", "20000"));
 const KEY = new Uint8Array(32).fill(7);
 const CLK_TCK = 100; // Linux USER_HZ
@@ -217,7 +221,7 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
   const self = Number((await admin.query("SELECT pg_backend_pid() AS p")).rows[0].p);
   const db = openDatabase(tdb.url, { poolSize: 16 });
   try {
-    const ledger = await openLedger(db, { pseudonymKey: KEY });
+    const ledger = await openLedger(db, { pseudonymKey: KEY, postgresGroups: { splitMin: SPLIT_MIN } });
     await seedAccounts(ledger);
     for (const c of CASES) {
       let r: Record<string, unknown>;

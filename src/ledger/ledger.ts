@@ -43,7 +43,7 @@ import type {
   TransferRow,
 } from "./store";
 import { SqliteLedgerStore } from "./sqlite-store";
-import { PostgresLedgerStore } from "./postgres-store";
+import { type PostgresGroupOptions, PostgresLedgerStore } from "./postgres-store";
 import type {
   Account,
   AccountStatus,
@@ -92,6 +92,8 @@ export interface OpenLedgerOptions {
   feeSchedule?: FeeSchedule;
   /** Milliseconds since the Unix epoch; default Date.now. */
   clock?: () => number;
+  /** PostgreSQL only: group-commit tuning (the defaults are measured; BENCHMARKS.md). */
+  postgresGroups?: PostgresGroupOptions;
 }
 
 export interface ListAccountsOptions {
@@ -654,7 +656,9 @@ export async function openLedger(db: Database, opts: OpenLedgerOptions): Promise
     throw new InvalidLedgerInputError("pseudonymKey must be at least 32 bytes");
   const clock = opts.clock ?? Date.now;
   const store: LedgerStore =
-    db.kind === "sqlite" ? new SqliteLedgerStore(db, clock) : new PostgresLedgerStore(db, clock);
+    db.kind === "sqlite"
+      ? new SqliteLedgerStore(db, clock)
+      : new PostgresLedgerStore(db, clock, opts.postgresGroups);
   await store.migrate();
   return new LedgerImpl(
     store,

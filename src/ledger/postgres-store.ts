@@ -501,9 +501,18 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
 const GROUPS_IN_FLIGHT = 2;
 /**
  * Fewest units per group when waiting units are shared between the two slots: smaller groups pay
- * their two round trips for too few transfers (bench:pg-profile, BENCHMARKS.md).
+ * their two round trips for too few transfers. 16 callers stay one group, 64 become two of 32
+ * (`bench:pg-profile -- --split-min N`, BENCHMARKS.md: 4, 8 and 16 compared).
  */
-const SPLIT_MIN = 8;
+const SPLIT_MIN = 16;
+
+/** Tuning of the PostgreSQL group commit (defaults above); benchmarks vary them. */
+export interface PostgresGroupOptions {
+  /** Groups one process commits at once. */
+  groupsInFlight?: number;
+  /** Fewest units per group when waiting units are split between free slots. */
+  splitMin?: number;
+}
 
 /**
  * PostgreSQL backend: writes go through the shared unit of work (src/db/unit-of-work.ts, plan code
@@ -515,11 +524,7 @@ export class PostgresLedgerStore implements LedgerStore {
   readonly #pool: pg.Pool;
   readonly #uow: UnitOfWork<LoadKeys, LoadedState, Plan<unknown>, PgTx, LedgerTables>;
 
-  constructor(
-    db: Database & { kind: "postgres" },
-    clock: () => number,
-    opts: { groupsInFlight?: number } = {},
-  ) {
+  constructor(db: Database & { kind: "postgres" }, clock: () => number, opts: PostgresGroupOptions = {}) {
     this.#db = db;
     this.#pool = db.pool;
     // Single calls skip the transfer-id lookup too: one round trip less per group (replays are
@@ -530,7 +535,7 @@ export class PostgresLedgerStore implements LedgerStore {
       {
         clock,
         maxInFlight: opts.groupsInFlight ?? GROUPS_IN_FLIGHT,
-        splitMin: SPLIT_MIN,
+        splitMin: opts.splitMin ?? SPLIT_MIN,
         maxAttempts: MAX_ATTEMPTS,
       },
     );
