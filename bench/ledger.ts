@@ -8,7 +8,8 @@
  *  - single transfers also from 16 and 64 concurrent callers (both backends group concurrent calls
  *    into shared commits; PostgreSQL also with 4 callers);
  *  - PostgreSQL: 1, 2 and 4 writer processes on one database, 16 or 64 callers each (child
- *    processes of this script, `--writer`), the rate over all of them;
+ *    processes of this script, `--writer`, each warmed up by 3 000 untimed transfers first), the rate
+ *    over all of them;
  *  - time for checkInvariants over a ledger of 1M events (SQLite; PostgreSQL with --pg-1m), measured
  *    first, when the ledger holds exactly that many events.
  * `--runs N` (default 3) repeats every measurement N times in the same process; the summary gives
@@ -202,23 +203,32 @@ async function processes(url: string, procs: number, callers: number, total: num
 }
 let runNo = 0;
 
-/** A writer process of `processes`: opens the ledger, waits for "go", sends its transfers. */
+/** Transfers each writer process sends before it reports ready. */
+const WRITER_WARMUP = 3000;
+
+/** A writer process of `processes`: opens the ledger, warms up, waits for "go", sends its transfers. */
 async function writer(url: string, prefix: string, count: number, callers: number): Promise<void> {
   idPrefix = prefix;
   const db = openDatabase(url, { poolSize: 8 });
   const ledger = await openLedger(db, { pseudonymKey: KEY });
+  const rnd = rng(prefix.length * 7919 + count);
+  const send = async (n: number) => {
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (done < n) {
+          done++;
+          await ledger.transfer(nextTransfers(1, rnd)[0]);
+        }
+      }),
+    );
+  };
+  // Untimed: a server process runs warm (compiled code, its connections' cached plans), as the
+  // in-process cases do after the cases before them.
+  await send(WRITER_WARMUP);
   process.stdout.write("ready\n");
   await new Promise<void>((r) => process.stdin.once("data", () => r()));
-  const rnd = rng(prefix.length * 7919 + count);
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (done < count) {
-        done++;
-        await ledger.transfer(nextTransfers(1, rnd)[0]);
-      }
-    }),
-  );
+  await send(count);
   process.stdout.write("done\n");
   await closeDatabase(db);
   process.exit(0);
