@@ -1,5 +1,5 @@
 /**
- * npm run bench:pg-profile [-- --cases 16,64,b1000] [-- --transfers N] [-- --split-min N] [-- --prof-proofs]
+ * npm run bench:pg-profile [-- --cases 16,64,b1000,rt,rt25,commit,commit-async] [-- --transfers N] [-- --split-min N] [-- --prof-proofs]
  *
  * Where the time of the PostgreSQL write path goes, in figures that hold on a shared, loaded
  * machine: for each case (single transfers from 16 or 64 concurrent callers, `b1000` = batches of
@@ -18,6 +18,10 @@
  *
  * Cases `rt` and `rt25`: 5 000 round trips of a bare simple-protocol SELECT on one connection (`rt25`
  * with a 25 KB literal in it): the fixed cost, in Node and server CPU, of one round trip here.
+ *
+ * Cases `commit` and `commit-async`: 3 000 one-row update transactions on one connection, with
+ * `synchronous_commit` on (the WAL flushed to disk before COMMIT answers, as the ledger runs) and off:
+ * the difference is what the flush of a commit costs, in server CPU and in wall time.
  *
  * `--split-min N`: the store's split minimum (src/ledger/postgres-store.ts) for this run.
  *
@@ -240,6 +244,23 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
               return 5000;
             },
           );
+        } finally {
+          client.release();
+        }
+      } else if (c === "commit" || c === "commit-async") {
+        // What a durable commit costs by itself: one-row transactions, flushed (`commit`) or not.
+        if (db.kind !== "postgres") throw new Error("postgres expected");
+        const client = await db.pool.connect();
+        try {
+          await client.query(
+            "CREATE TABLE IF NOT EXISTS bench_commit (id int PRIMARY KEY, v bigint); INSERT INTO bench_commit VALUES (1, 0) ON CONFLICT DO NOTHING",
+          );
+          const sync = c === "commit" ? "on" : "off";
+          const text = `BEGIN; SET LOCAL synchronous_commit = ${sync}; UPDATE bench_commit SET v = v + 1 WHERE id = 1; COMMIT`;
+          r = await measure(admin, dbName, self, `one-row commit, synchronous_commit ${sync}`, async () => {
+            for (let i = 0; i < 3000; i++) await client.query(text);
+            return 3000;
+          });
         } finally {
           client.release();
         }
