@@ -23,6 +23,11 @@
  * `synchronous_commit` on (the WAL flushed to disk before COMMIT answers, as the ledger runs) and off:
  * the difference is what the flush of a commit costs, in server CPU and in wall time.
  *
+ * Per-statement server time (`serverStatements`, top 10 per case, the statements inside
+ * `ledger_commit_transfers` included) when the server preloads pg_stat_statements; enable it with
+ * `ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'` and a server restart (and
+ * `ALTER SYSTEM RESET shared_preload_libraries` and a restart to undo).
+ *
  * `--split-min N`: the store's split minimum (src/ledger/postgres-store.ts) for this run.
  *
  * `--prof-proofs`: the same accounting for inclusion proofs from the PostgreSQL log store at 10^6
@@ -160,6 +165,42 @@ async function backendPids(admin: pg.Client, dbName: string, self: number): Prom
   return rows.map((r) => Number(r.pid));
 }
 
+/**
+ * Turns on pg_stat_statements for `dbName` when the server preloads it (`shared_preload_libraries`),
+ * counting the statements inside functions too (`track = all`), so each case reports the server's
+ * time per statement. False when it is not loaded: the cases then report CPU and waits only.
+ * Call before the bench's pool connects (the setting applies to new sessions).
+ */
+async function statStatementsOn(admin: pg.Client, dbName: string): Promise<boolean> {
+  try {
+    await admin.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    await admin.query("SELECT pg_stat_statements_reset()"); // fails unless preloaded
+    await admin.query(`ALTER DATABASE ${dbName} SET pg_stat_statements.track = 'all'`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+let statStatements = false;
+
+/** The statements of `dbName` that took the most server time since the last reset, per unit of `n`. */
+async function topStatements(admin: pg.Client, dbName: string, n: number): Promise<unknown> {
+  if (!statStatements) return "pg_stat_statements is not loaded (shared_preload_libraries)";
+  const { rows } = await admin.query(
+    `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query, toplevel, calls, total_exec_time
+     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+       AND query NOT LIKE '%pg_stat_activity%' AND query NOT LIKE '%pg_stat_statements%'
+     ORDER BY total_exec_time DESC LIMIT 10`,
+    [dbName],
+  );
+  return rows.map((r) => ({
+    query: r.query,
+    nested: !r.toplevel,
+    calls: Number(r.calls),
+    execUsPerUnit: +((Number(r.total_exec_time) * 1000) / n).toFixed(1),
+  }));
+}
+
 async function measure(
   admin: pg.Client,
   dbName: string,
@@ -169,6 +210,7 @@ async function measure(
 ): Promise<Record<string, unknown>> {
   const pids = await backendPids(admin, dbName, self);
   const pg0 = pids.map(cpuMs);
+  if (statStatements) await admin.query("SELECT pg_stat_statements_reset()");
   counts.clear();
   waitedMs.clear();
   overlap.begun = overlap.besideAnother = 0;
@@ -190,6 +232,7 @@ async function measure(
   const groups = (counts.get("COMMIT") ?? 0) + (counts.get(COMMIT_TRANSFERS) ?? 0);
   const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
   const nodeMs = (c.user + c.system) / 1000;
+  const serverStatements = await topStatements(admin, dbName, n); // after the counts are read
   return {
     case: name,
     units: n,
@@ -214,6 +257,7 @@ async function measure(
     groupsBesideAnother: overlap.begun ? +(overlap.besideAnother / overlap.begun).toFixed(3) : undefined,
     waitSamples: s.samples,
     waits: s.waits,
+    serverStatements,
   };
 }
 
@@ -223,6 +267,7 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
   const admin = new pg.Client({ connectionString: tdb.url });
   await admin.connect();
   const self = Number((await admin.query("SELECT pg_backend_pid() AS p")).rows[0].p);
+  statStatements = await statStatementsOn(admin, dbName);
   const db = openDatabase(tdb.url, { poolSize: 16 });
   try {
     const ledger = await openLedger(db, { pseudonymKey: KEY, postgresGroups: { splitMin: SPLIT_MIN } });
@@ -304,6 +349,7 @@ async function proofCase(out: Record<string, unknown>[]): Promise<void> {
   const admin = new pg.Client({ connectionString: tdb.url });
   await admin.connect();
   const self = Number((await admin.query("SELECT pg_backend_pid() AS p")).rows[0].p);
+  statStatements = await statStatementsOn(admin, dbName);
   const db = openDatabase(tdb.url);
   try {
     const store = await openLogStore(db);
