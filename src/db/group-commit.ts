@@ -13,7 +13,9 @@ import type { Step } from "./unit-of-work";
  * for the other's row locks; units that share a key stay in one group, in arrival order. Without
  * it, callers that were answered together come back together and form one group again, and the
  * database and Node take turns idling. Split groups start together: between them no order is
- * promised (their callers were all waiting at once).
+ * promised (their callers were all waiting at once). Also with `splitMin`, fewer than `splitMin`
+ * units never start a group beside one in flight: they wait for it to end and go as the next group,
+ * since a group's fixed cost (round trips, planning, the commit's flush) is most of a small group's.
  *
  * `flush` settles every unit of its group itself and never throws.
  */
@@ -57,6 +59,9 @@ export class GroupCommitQueue<U> {
 
   #start(): void {
     while (this.#waiting.length && this.#inFlight < this.#maxInFlight) {
+      // Beside a group in flight, a new one starts only with enough units to be worth its fixed
+      // cost; fewer wait for the group in flight to end and join the next (larger) group.
+      if (this.#inFlight > 0 && this.#splitMin !== Infinity && this.#waiting.length < this.#splitMin) return;
       const units = this.#take();
       this.#inFlight++;
       const done = this.#flush(units);

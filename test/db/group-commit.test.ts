@@ -60,6 +60,47 @@ describe("group commit queue", () => {
     expect(h.groups.flat()).to.deep.equal(Array.from({ length: 60 }, (_, i) => i));
   });
 
+  it("with splitMin, fewer units than that wait beside a group in flight and then go as one group", async () => {
+    const h = harness({ maxInFlight: 2, splitMin: 8 });
+    for (let i = 0; i < 3; i++) h.q.push(i);
+    await h.turn();
+    expect(h.groups).to.deep.equal([[0, 1, 2]]);
+    for (let i = 3; i < 10; i++) h.q.push(i);
+    await h.turn();
+    // 7 waiting beside a group in flight: a second group of them would cost more than it overlaps.
+    expect(h.groups).to.have.length(1);
+    h.q.push(10);
+    await h.turn();
+    // The 8th starts a group beside the first.
+    expect(h.groups).to.deep.equal([
+      [0, 1, 2],
+      [3, 4, 5, 6, 7, 8, 9, 10],
+    ]);
+    h.q.push(11);
+    h.q.push(12);
+    await h.turn();
+    expect(h.groups).to.have.length(2);
+    h.open.shift()!();
+    await h.turn();
+    await h.turn();
+    // A group ended while one is still in flight: 2 < 8 still wait for the other.
+    expect(h.groups).to.have.length(2);
+    h.open.shift()!();
+    await h.turn();
+    await h.turn();
+    // None in flight: what waits goes, however few.
+    expect(h.groups[2]).to.deep.equal([11, 12]);
+  });
+
+  it("without splitMin, a unit starts a group in any free slot at once", async () => {
+    const h = harness({ maxInFlight: 2 });
+    h.q.push(0);
+    await h.turn();
+    h.q.push(1);
+    await h.turn();
+    expect(h.groups).to.deep.equal([[0], [1]]);
+  });
+
   it("never exceeds maxGroup when splitting", async () => {
     const h = harness({ maxInFlight: 2, maxGroup: 10, splitMin: 4 });
     for (let i = 0; i < 50; i++) h.q.push(i);
