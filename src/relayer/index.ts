@@ -1,6 +1,7 @@
 /** Public surface of the relayer: anchor loop, anchor records, escrow bridge, leader lease, metrics. */
 export { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-store";
 export { relayerMigrations } from "./migrations";
+export { ChainCheckedAnchors, type AnchorReads, type ChainCheckedAnchorsOptions } from "./checked-anchors";
 export {
   Relayer,
   createRelayer,

@@ -25,6 +25,7 @@ import { ensurePseudonymKey, parsePseudonymKey, pseudonymKeyMigrations } from ".
 import { createLogIntegrator } from "../log/integrator";
 import type { LogReader } from "../log/reader";
 import { openLogStore } from "../log/store";
+import { ChainCheckedAnchors } from "../relayer/checked-anchors";
 import { createEscrowBridge } from "../relayer/escrow-bridge";
 import { relayerMigrations } from "../relayer/migrations";
 import { createRelayer, type Relayer } from "../relayer/relayer";
@@ -645,7 +646,14 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     const app = createApiApp({
       ledger,
       log: integrator.reader,
-      anchors: relayer.anchors,
+      // Receipts name only heads this process has read from the chain (a restarted local chain may
+      // have lost the newest ones before the relayer's mirror knows it).
+      anchors: new ChainCheckedAnchors(relayer.anchors, {
+        publicClient: clients.publicClient,
+        contract: deployment.custodyAnchor as Address,
+        chainId,
+        onError: (err) => relayerLog.debug({ error: String(err) }, "anchored head not confirmed on chain"),
+      }),
       relayerStatus: relayer,
       chain: { publicClient: clients.publicClient, deployment, rpcUrl },
       auth: openApiKeyStore(db),
