@@ -44,6 +44,8 @@ interface Options {
 interface FaultRecord {
   kind: FaultKind;
   atSeconds: number;
+  /** When it was injected (ms since the epoch). */
+  at: number;
   recovered: boolean;
   recoveryMs?: number;
   note?: string;
@@ -252,7 +254,12 @@ async function main(): Promise<number> {
       await ensureRunning();
       if (cycle.length === 0) cycle = shuffle([...o.faults], random);
       const kind = cycle.shift()!;
-      const rec: FaultRecord = { kind, atSeconds: Math.round((Date.now() - start) / 1000), recovered: false };
+      const rec: FaultRecord = {
+        kind,
+        atSeconds: Math.round((Date.now() - start) / 1000),
+        at: Date.now(),
+        recovered: false,
+      };
       faults.push(rec);
       say(`fault ${faults.length}: ${kind}`);
       try {
@@ -331,7 +338,10 @@ async function main(): Promise<number> {
       await closeDatabase(db);
     }
     checks.push(await checkAnchors(publicClient, anchor, stack.apiUrl, size));
-    checks.push(await checkReceipts(w, stack.rpcUrl, anchor));
+    // Kills of the chain node (kill-stack, kill-chain) and the reclaim of an orphaned one (kill-node)
+    // restart it from its last state dump.
+    const lossFaultsAt = faults.filter((f) => f.kind.startsWith("kill-")).map((f) => f.at);
+    checks.push(await checkReceipts(w, stack.rpcUrl, anchor, lossFaultsAt));
     checks.push(escrows);
     checks.push(
       checkAudit({

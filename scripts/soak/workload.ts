@@ -300,6 +300,15 @@ export class Workload {
     );
   }
 
+  /** The receipt the API gives now for a transfer, or undefined if it gives none (not anchored yet). */
+  async receiptOf(transferId: string): Promise<unknown> {
+    const res = await fetch(`${this.t.apiUrl}/v1/transfers/${transferId}/receipt`, {
+      headers: { authorization: `Bearer ${this.t.keys.platform}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    return res.status === 200 ? await res.json() : undefined;
+  }
+
   /** Saves receipts of anchored acknowledged transfers, to verify them again at the end. */
   async #receiptSaver(max: number): Promise<void> {
     while (!this.#stopped) {
@@ -313,16 +322,9 @@ export class Workload {
           .filter((e) => e.response.sequence < anchored && !this.receipts.some((r) => r.transferId === e.id));
         for (let i = 0; i < 3 && candidates.length > 0; i++) {
           const e = candidates.splice(Math.floor(this.random() * candidates.length), 1)[0]!;
-          const res = await fetch(`${this.t.apiUrl}/v1/transfers/${e.id}/receipt`, {
-            headers: { authorization: `Bearer ${this.t.keys.platform}` },
-            signal: AbortSignal.timeout(10_000),
-          });
-          if (res.status === 200)
-            this.receipts.push({
-              transferId: e.id,
-              savedAt: new Date().toISOString(),
-              receipt: await res.json(),
-            });
+          const receipt = await this.receiptOf(e.id);
+          if (receipt !== undefined)
+            this.receipts.push({ transferId: e.id, savedAt: new Date().toISOString(), receipt });
         }
       } catch {
         // The stack is restarting; the next round saves more.
