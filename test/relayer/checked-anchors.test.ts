@@ -36,9 +36,8 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("serves no head the chain lost until the relayer has anchored it again", async () => {
-    const deployment = await chain.deploy();
-    relayer = createRelayer({
+  const make = (deployment: DevChain["deployment"]) =>
+    createRelayer({
       db,
       source: new TableSource(db),
       publicClient: chain.clients.publicClient,
@@ -48,6 +47,10 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
       registry: new Registry(),
       log: silentLogger,
     });
+
+  it("serves no head the chain lost until the relayer has anchored it again", async () => {
+    const deployment = await chain.deploy();
+    relayer = make(deployment);
     const pc = chain.clients.publicClient;
     const checked = () =>
       new ChainCheckedAnchors(relayer.anchors, {
@@ -94,16 +97,7 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
 
   it("does not serve a mirrored head that another transaction holds on chain", async () => {
     const deployment = await chain.deploy();
-    relayer = createRelayer({
-      db,
-      source: new TableSource(db),
-      publicClient: chain.clients.publicClient,
-      account: chain.accounts.relayer,
-      deployment,
-      policy: { batchSize: 10, maxDelayMs: 60_000 },
-      registry: new Registry(),
-      log: silentLogger,
-    });
+    relayer = make(deployment);
     await appendEntries(db, 10);
     const head = (await relayer.runOnce()).anchored!;
     const forged = {
