@@ -274,41 +274,32 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
     await seedAccounts(ledger);
     for (const c of CASES) {
       let r: Record<string, unknown>;
-      if (c === "rt" || c === "rt25") {
-        const text = c === "rt" ? "SELECT 1" : `SELECT length('${"a".repeat(25 * 1024)}')`;
+      // One statement sent `times` times on one connection (after `setup`): the fixed costs cases.
+      const repeated = async (name: string, text: string, times: number, setup?: string) => {
         if (db.kind !== "postgres") throw new Error("postgres expected");
         const client = await db.pool.connect();
         try {
-          r = await measure(
-            admin,
-            dbName,
-            self,
-            `round trip, ${c === "rt" ? "SELECT 1" : "25 KB"}`,
-            async () => {
-              for (let i = 0; i < 5000; i++) await client.query(text);
-              return 5000;
-            },
-          );
-        } finally {
-          client.release();
-        }
-      } else if (c === "commit" || c === "commit-async") {
-        // What a durable commit costs by itself: one-row transactions, flushed (`commit`) or not.
-        if (db.kind !== "postgres") throw new Error("postgres expected");
-        const client = await db.pool.connect();
-        try {
-          await client.query(
-            "CREATE TABLE IF NOT EXISTS bench_commit (id int PRIMARY KEY, v bigint); INSERT INTO bench_commit VALUES (1, 0) ON CONFLICT DO NOTHING",
-          );
-          const sync = c === "commit" ? "on" : "off";
-          const text = `BEGIN; SET LOCAL synchronous_commit = ${sync}; UPDATE bench_commit SET v = v + 1 WHERE id = 1; COMMIT`;
-          r = await measure(admin, dbName, self, `one-row commit, synchronous_commit ${sync}`, async () => {
-            for (let i = 0; i < 3000; i++) await client.query(text);
-            return 3000;
+          if (setup) await client.query(setup);
+          return await measure(admin, dbName, self, name, async () => {
+            for (let i = 0; i < times; i++) await client.query(text);
+            return times;
           });
         } finally {
           client.release();
         }
+      };
+      if (c === "rt" || c === "rt25") {
+        const text = c === "rt" ? "SELECT 1" : `SELECT length('${"a".repeat(25 * 1024)}')`;
+        r = await repeated(`round trip, ${c === "rt" ? "SELECT 1" : "25 KB"}`, text, 5000);
+      } else if (c === "commit" || c === "commit-async") {
+        // What a durable commit costs by itself: one-row transactions, flushed (`commit`) or not.
+        const sync = c === "commit" ? "on" : "off";
+        r = await repeated(
+          `one-row commit, synchronous_commit ${sync}`,
+          `BEGIN; SET LOCAL synchronous_commit = ${sync}; UPDATE bench_commit SET v = v + 1 WHERE id = 1; COMMIT`,
+          3000,
+          "CREATE TABLE IF NOT EXISTS bench_commit (id int PRIMARY KEY, v bigint); INSERT INTO bench_commit VALUES (1, 0) ON CONFLICT DO NOTHING",
+        );
       } else if (c.startsWith("b")) {
         const size = Number(c.slice(1));
         r = await measure(admin, dbName, self, `batched ${size}`, async () => {

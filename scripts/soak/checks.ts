@@ -161,9 +161,10 @@ export async function checkReceipts(
     const v = await verifyReceipt(r.receipt, { rpcUrl, expectedContract: anchor });
     if (v.ok) continue;
     const what = `receipt of ${r.transferId} (saved ${r.savedAt}): ${v.reason}`;
+    const saved = Date.parse(r.savedAt);
     if (
       // Within 30 s: a kill loses the blocks since the last state dump (1 s) or copy (5 s).
-      !lossFaultsAt.some((t) => t >= Date.parse(r.savedAt) && t - Date.parse(r.savedAt) <= 30_000) ||
+      !lossFaultsAt.some((t) => t >= saved && t - saved <= 30_000) ||
       !/on chain differs|was never anchored/.test(String(v.reason ?? ""))
     ) {
       problems.push(what);

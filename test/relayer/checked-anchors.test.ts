@@ -48,23 +48,29 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
       log: silentLogger,
     });
 
+  const checkedOf = (
+    mirror: ConstructorParameters<typeof ChainCheckedAnchors>[0],
+    deployment: DevChain["deployment"],
+    onError?: (e: unknown) => void,
+  ) =>
+    new ChainCheckedAnchors(mirror, {
+      publicClient: chain.clients.publicClient,
+      contract: deployment.custodyAnchor as Address,
+      chainId: deployment.chainId,
+      onError,
+    });
+
   it("serves no head the chain lost until the relayer has anchored it again", async () => {
     const deployment = await chain.deploy();
     relayer = make(deployment);
     const pc = chain.clients.publicClient;
-    const checked = () =>
-      new ChainCheckedAnchors(relayer.anchors, {
-        publicClient: pc,
-        contract: deployment.custodyAnchor as Address,
-        chainId: deployment.chainId,
-      });
     await appendEntries(db, 10);
     expect((await relayer.runOnce()).anchored?.headIndex).to.equal(0);
     const snap = await pc.request({ method: "evm_snapshot" as never, params: [] as never });
     await appendEntries(db, 10);
     const lost = (await relayer.runOnce()).anchored!;
     expect(lost).to.include({ headIndex: 1, treeSize: 20 });
-    expect((await checked().covering(15))?.txHash).to.equal(lost.txHash);
+    expect((await checkedOf(relayer.anchors, deployment).covering(15))?.txHash).to.equal(lost.txHash);
 
     // The chain loses head 1 (as a local node restarted from an older state dump does); the
     // relayer has not reconciled yet, so its mirror still names it.
@@ -73,12 +79,7 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
     expect((await relayer.anchors.covering(15))?.txHash).to.equal(lost.txHash);
 
     const errors: unknown[] = [];
-    const fresh = new ChainCheckedAnchors(relayer.anchors, {
-      publicClient: pc,
-      contract: deployment.custodyAnchor as Address,
-      chainId: deployment.chainId,
-      onError: (e) => errors.push(e),
-    });
+    const fresh = checkedOf(relayer.anchors, deployment, (e) => errors.push(e));
     expect(await fresh.covering(15)).to.equal(undefined);
     expect(await fresh.byHeadIndex(1)).to.equal(undefined);
     expect((await fresh.covering(5))?.headIndex).to.equal(0);
@@ -106,20 +107,12 @@ describe("relayer: the mirror as the proof service reads it, checked against a r
       covering: async () => ({ ...head, rootHash: `0x${"cd".repeat(32)}` as const }),
       byHeadIndex: async () => ({ ...head, treeSize: 11 }),
     };
-    const c = new ChainCheckedAnchors(forged, {
-      publicClient: chain.clients.publicClient,
-      contract: deployment.custodyAnchor as Address,
-      chainId: deployment.chainId,
-    });
+    const c = checkedOf(forged, deployment);
     expect(await c.latest()).to.equal(undefined);
     expect(await c.list()).to.deep.equal([]);
     expect(await c.covering(3)).to.equal(undefined);
     expect(await c.byHeadIndex(0)).to.equal(undefined);
-    const real = new ChainCheckedAnchors(relayer.anchors, {
-      publicClient: chain.clients.publicClient,
-      contract: deployment.custodyAnchor as Address,
-      chainId: deployment.chainId,
-    });
+    const real = checkedOf(relayer.anchors, deployment);
     expect(await real.byHeadIndex(0)).to.deep.equal(head);
   });
 });
