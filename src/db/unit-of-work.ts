@@ -83,7 +83,12 @@ export interface Dialect<Tx, Tables extends TableMap> {
    * Runs `body` in one write transaction and commits; rolls back and rethrows if it throws. A
    * synchronous dialect requires `body` to return a value, not a promise.
    */
-  transaction<T>(body: (tx: Tx) => Step<T>): Step<T>;
+  transaction<T>(body: (tx: Tx) => Step<T>, opts?: TransactionOptions): Step<T>;
+  /**
+   * Optional: true when this transaction's rows so far came, at least in part, from the dialect's
+   * cache instead of a locked read. A plan that fails on such rows is not an answer yet.
+   */
+  readUnlocked?(tx: Tx): boolean;
   /**
    * The rows with these keys (missing keys are left out). Rows another writer could change before
    * this transaction commits are locked until then (PostgreSQL `FOR UPDATE`; SQLite's write
@@ -101,6 +106,25 @@ export interface Dialect<Tx, Tables extends TableMap> {
   upsert<N extends keyof Tables>(tx: Tx, table: N, rows: readonly Tables[N]["row"][]): Step<void>;
   /** True when running the whole transaction again may succeed (serialization failure, deadlock). */
   retryable(error: unknown): boolean;
+}
+
+/**
+ * A transaction read rows without locking them (a dialect's cache of what it last committed) and
+ * cannot stand on them: the database found them changed when the transaction wrote (the dialect
+ * throws this), or a plan failed on them (a refusal must rest on current rows; the driver throws
+ * it). The group runs again with every row locked and loaded.
+ */
+export class UnlockedRowsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnlockedRowsError";
+  }
+}
+
+/** How the driver asks a dialect to run one attempt. */
+export interface TransactionOptions {
+  /** Load every row from the database under lock: no cached rows (after an UnlockedRowsError). */
+  lockRows?: boolean;
 }
 
 export type TableMap = { [name: string]: { key: unknown; row: unknown } };
@@ -175,7 +199,7 @@ export class UnitOfWork<
   readonly #maxAttempts: number;
   readonly #queue: GroupCommitQueue<Unit<Keys, State, P>>;
   /** Groups committed and units in them, for tests and metrics. */
-  readonly stats = { groups: 0, units: 0, retries: 0, splits: 0 };
+  readonly stats = { groups: 0, units: 0, retries: 0, splits: 0, unlockedRetries: 0 };
 
   constructor(dialect: D, planner: Planner<Keys, State, P, Tx, Tables, D>, opts: UnitOfWorkOptions) {
     this.#dialect = dialect;
@@ -198,17 +222,27 @@ export class UnitOfWork<
 
   *#group(units: Unit<Keys, State, P>[]): Work<void> {
     let optimistic = this.#planner.optimistic(units.map((u) => u.keys));
+    let lockRows = false;
     for (let attempt = 1; ; attempt++) {
       let outcomes: Outcome[];
       const turnstile = this.#dialect.turnstile;
       const wait = turnstile?.enter();
       if (wait) yield wait;
       try {
-        outcomes = (yield this.#dialect.transaction((tx) =>
-          drive(this.#attempt(tx, units, optimistic)),
+        outcomes = (yield this.#dialect.transaction(
+          (tx) => drive(this.#attempt(tx, units, optimistic)),
+          lockRows ? { lockRows } : undefined,
         )) as Outcome[];
       } catch (e) {
         turnstile?.leave();
+        if (e instanceof UnlockedRowsError && !lockRows) {
+          // Not a failure of the group: the same attempt on locked rows decides (at once: no
+          // other writer holds anything this one is waiting for).
+          lockRows = true;
+          this.stats.unlockedRetries++;
+          attempt--;
+          continue;
+        }
         if (e instanceof PlanRefused) {
           units[0].reject(e.error);
           return;
@@ -267,6 +301,9 @@ export class UnitOfWork<
         planned.push({ ok: false, error });
       }
     }
+    // A plan may have failed on cached rows that are no longer current: locked rows decide.
+    if (plans.length < units.length && this.#dialect.readUnlocked?.(tx))
+      throw new UnlockedRowsError("a plan failed on unlocked rows");
     // A plan may have failed only because ids were not looked up (a replay): then the attempt with
     // every id loaded decides (the driver catches this and runs the group again).
     if (optimistic && plans.length < units.length) {
@@ -285,6 +322,7 @@ export class UnitOfWork<
     try {
       plan = unit.plan(state, this.#clock());
     } catch (error) {
+      if (this.#dialect.readUnlocked?.(tx)) throw new UnlockedRowsError("a plan failed on unlocked rows");
       if (optimistic) {
         const stand = this.#planner.failuresStand
           ? yield* this.#planner.failuresStand(this.#dialect, tx, [unit.keys])

@@ -660,6 +660,7 @@ export async function openLedger(db: Database, opts: OpenLedgerOptions): Promise
       ? new SqliteLedgerStore(db, clock)
       : new PostgresLedgerStore(db, clock, opts.postgresGroups);
   await store.migrate();
+  if (store instanceof PostgresLedgerStore) await store.warmAccountCache();
   return new LedgerImpl(
     store,
     { pseudonyms: new Pseudonymizer(opts.pseudonymKey), feeSchedule: opts.feeSchedule },

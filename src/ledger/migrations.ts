@@ -251,6 +251,9 @@ const ENTRY_ONCE = `CREATE UNIQUE INDEX ${TRANSFER_EVENT_ONCE_INDEX} ON ledger_e
 /** SQLSTATE of `ledger_commit_transfers` when a locked account row is not where it was read. */
 export const LOCKED_ROW_MOVED = "LG001";
 
+/** SQLSTATE of `ledger_commit_transfers_checked` when a stored account row differs from the expected one. */
+export const ACCOUNT_ROW_CHANGED = "LG002";
+
 /**
  * PostgreSQL: a group of transfers written in one call (docs/ledger.md, "Sequence allocation on
  * PostgreSQL"). The server takes the group's sequences and puts each into its leaf (bytes 88 to
@@ -259,6 +262,7 @@ export const LOCKED_ROW_MOVED = "LG001";
  * COMMIT as one message, and the sequence counter is held only while the server runs them.
  * Transfer rows carry their event's index in the group (0-based) in place of a sequence.
  * Plans inside a function are kept per session: the statements are planned once.
+ * (Migration 007 redefines it on top of ledger_append_transfers; this is the first version.)
  */
 const commitTransfers = `
 CREATE FUNCTION ledger_commit_transfers(
@@ -301,6 +305,94 @@ END;
 $$;
 `;
 
+/** The transfer and event arguments every commit function passes on to ledger_append_transfers. */
+const APPEND_PARAMS = `t_id text[], t_debit text[], t_credit text[], t_asset text[], t_amount numeric[], t_kind text[],
+  t_metadata text[], t_fee text[], t_hold text[], t_index bigint[], t_created bigint[],
+  e_subject text[], e_debit text[], e_credit text[], e_created bigint[], e_leaves bytea`;
+const APPEND_ARGS = `t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created,
+    e_subject, e_debit, e_credit, e_created, e_leaves`;
+
+/**
+ * Two ways to commit a group of transfers, one append (docs/ledger.md, "Checked account cache"):
+ *
+ * - `ledger_append_transfers`: the group's sequences, transfer rows and events (what migration 006
+ *   did after the balances); `ledger_commit_transfers` is redefined on top of it, unchanged for callers;
+ * - `ledger_commit_transfers_checked`: for balances planned from the writer's cache, not from rows it
+ *   locked. Each account row is updated only if its status and balances are still the expected
+ *   ones; the update takes the row lock, and under READ COMMITTED a row another transaction changed
+ *   meanwhile is compared again in its latest committed version (so a concurrent change is seen).
+ *   If any row differs, nothing is written (ACCOUNT_ROW_CHANGED) and the writer retries with locks.
+ *   The call may be its own transaction: the group is then one round trip with no BEGIN or COMMIT.
+ */
+const checkedCommit = `
+CREATE FUNCTION ledger_append_transfers(${APPEND_PARAMS}) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint := cardinality(e_subject);
+  first bigint;
+BEGIN
+  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
+  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
+      sequence, created_at)
+    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
+    FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
+      AS v(id, d, c, a, amount, k, m, f, h, i, t);
+  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
+      leaf, leaf_hash)
+    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
+    FROM (
+      SELECT u.i, u.s, u.d, u.c, u.t,
+        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
+          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
+      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
+    ) v;
+  RETURN first;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_commit_transfers(
+  acc_ctid tid[], acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  ${APPEND_PARAMS}
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  touched bigint;
+BEGIN
+  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM unnest(acc_ctid, acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq) AS v(row_ctid, id, status, dp, cp, dq, cq)
+    WHERE a.ctid = v.row_ctid AND a.id = v.id;
+  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'a locked account row was not found by its row id (touched % of %)', touched, cardinality(acc_id)
+      USING ERRCODE = '${LOCKED_ROW_MOVED}';
+  END IF;
+  RETURN ledger_append_transfers(${APPEND_ARGS});
+END;
+$$;
+
+CREATE FUNCTION ledger_commit_transfers_checked(
+  acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[],
+  ${APPEND_PARAMS}
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  touched bigint;
+BEGIN
+  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM unnest(acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq, old_status, old_dp, old_cp, old_dq, old_cq)
+      AS v(id, status, dp, cp, dq, cq, os, odp, ocp, odq, ocq)
+    WHERE a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp AND a.credits_posted = v.ocp
+      AND a.debits_pending = v.odq AND a.credits_pending = v.ocq;
+  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
+      USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
+  END IF;
+  RETURN ledger_append_transfers(${APPEND_ARGS});
+END;
+$$;
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -320,4 +412,5 @@ export const ledgerMigrations: Migration[] = [
     postgres: ENTRY_ONCE,
   },
   { id: "ledger/006_commit_transfers", sqlite: "SELECT 1;", postgres: commitTransfers },
+  { id: "ledger/007_checked_commit", sqlite: "SELECT 1;", postgres: checkedCommit },
 ];

@@ -2,10 +2,11 @@ import type pg from "pg";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
-import { type Step, UnitOfWork } from "../db/unit-of-work";
+import { type Step, type TransactionOptions, UnitOfWork, UnlockedRowsError } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
-import { LOCKED_ROW_MOVED, ledgerMigrations } from "./migrations";
+import { CheckedAccountCache } from "./checked-account-cache";
+import { ACCOUNT_ROW_CHANGED, LOCKED_ROW_MOVED, ledgerMigrations } from "./migrations";
 import {
   accountFromRow,
   eventFromRow,
@@ -38,6 +39,7 @@ import {
   type LedgerTables,
   type SealedEvent,
   type TransferGroup,
+  copyAccount,
   ledgerPlanner,
 } from "./unit";
 
@@ -58,8 +60,18 @@ interface Deferred {
   values: unknown[];
   /** Prepared-statement name, when the statement may be planned once (inserts). */
   name?: string;
-  /** The rows it must touch: checked from its RETURNING rows (the text must end without one). */
-  expect?: { rows: number; what: string };
+  /**
+   * The rows it must touch: checked from its RETURNING rows (the text must end without one). Fewer
+   * is an invariant broken, or with `unlocked`, cached rows that changed (UnlockedRowsError).
+   */
+  expect?: { rows: number; what: string; unlocked?: boolean };
+}
+
+function touchedError(d: Deferred, n: number): Error {
+  const details = `touched ${n} of ${d.expect!.rows}`;
+  return d.expect!.unlocked
+    ? new UnlockedRowsError(`${d.expect!.what} (${details})`)
+    : new InvariantError(d.expect!.what, { details });
 }
 
 /**
@@ -68,7 +80,8 @@ interface Deferred {
  * the server): BEGIN travels with the first lock, and writes wait in `deferred` until a statement
  * whose answer is needed (the sequence range) or the commit, then go as one statement (each a
  * data-modifying CTE). A group of transfers is 4 round trips: BEGIN + lock, balances + sequence
- * range, inserts, COMMIT (5 when transfer ids are looked up first).
+ * range, inserts, COMMIT (5 when transfer ids are looked up first). A group planned from the
+ * account cache skips the lock-and-load: a group of transfers is then one round trip.
  */
 interface PgTx {
   client: pg.PoolClient;
@@ -79,9 +92,22 @@ interface PgTx {
   ctids: Map<string, string>;
   /** Whether BEGIN was sent. */
   begun: boolean;
-  /** Whether COMMIT was sent with the last write (commitTransfers). */
+  /** Whether COMMIT was sent with the last write (commitTransfers), or the write was its own transaction. */
   committed: boolean;
   deferred: Deferred[];
+  /** Load accounts under lock, not from the cache (the driver's retry after UnlockedRowsError). */
+  lockRows: boolean;
+  /** The accounts this transaction uses: in flight in the cache until it ends. */
+  accountIds: string[];
+  /**
+   * When the accounts came from the cache: the cached rows the plans started from, by id. The
+   * write checks that the stored rows still hold these values (see CheckedAccountCache).
+   */
+  expected?: Map<string, AccountRow>;
+  /** Whether a write has checked `expected` (the checked commit call or account update). */
+  checked: boolean;
+  /** Account rows as this transaction leaves them: the cache takes them when it commits. */
+  final: Map<string, AccountRow>;
 }
 
 /** Most parameters in one combined statement (the protocol allows 65 535). */
@@ -120,11 +146,20 @@ function arrayArg(values: readonly (string | number | null)[]): string {
  */
 const INLINE_MAX_EVENTS = 256;
 /** Parameter types of ledger_commit_transfers, in order (migrations.ts). */
+const APPEND_TYPES = [
+  ...["text[]", "text[]", "text[]", "text[]", "numeric[]", "text[]", "text[]", "text[]", "text[]"],
+  ...["bigint[]", "bigint[]", "text[]", "text[]", "text[]", "bigint[]", "bytea"],
+];
 const COMMIT_TRANSFERS_TYPES = [
   "tid[]",
   ...["text[]", "text[]", "numeric[]", "numeric[]", "numeric[]", "numeric[]"],
-  ...["text[]", "text[]", "text[]", "text[]", "numeric[]", "text[]", "text[]", "text[]", "text[]"],
-  ...["bigint[]", "bigint[]", "text[]", "text[]", "text[]", "bigint[]", "bytea"],
+  ...APPEND_TYPES,
+];
+/** Parameter types of ledger_commit_transfers_checked: new values, then expected values. */
+const CHECKED_TYPES = [
+  ...["text[]", "text[]", "numeric[]", "numeric[]", "numeric[]", "numeric[]"],
+  ...["text[]", "numeric[]", "numeric[]", "numeric[]", "numeric[]"],
+  ...APPEND_TYPES,
 ];
 
 /** Locked account rows' balances as columns: row id (ctid), id, status, the four balances. */
@@ -137,6 +172,31 @@ function balanceColumns(tx: PgTx, rows: readonly AccountRow[]): (string | null)[
     rows.map((r) => r.creditsPosted.toString()),
     rows.map((r) => r.debitsPending.toString()),
     rows.map((r) => r.creditsPending.toString()),
+  ];
+}
+
+/**
+ * The accounts a checked write updates, as columns: id, the new status and balances (as the
+ * transaction leaves them), then the expected ones (as cached). Every account the plans started
+ * from is checked, changed or not: a plan may have relied on one it did not change.
+ */
+function checkedColumns(tx: PgTx): string[][] {
+  // In id order, as the lock-and-load locks: fewer deadlocks with other processes' groups.
+  const ids = [...tx.expected!.keys()].sort();
+  const now = ids.map((id) => tx.final.get(id)!);
+  const was = ids.map((id) => tx.expected!.get(id)!);
+  return [
+    ids,
+    now.map((r) => r.status),
+    now.map((r) => r.debitsPosted.toString()),
+    now.map((r) => r.creditsPosted.toString()),
+    now.map((r) => r.debitsPending.toString()),
+    now.map((r) => r.creditsPending.toString()),
+    was.map((r) => r.status),
+    was.map((r) => r.debitsPosted.toString()),
+    was.map((r) => r.creditsPosted.toString()),
+    was.map((r) => r.debitsPending.toString()),
+    was.map((r) => r.creditsPending.toString()),
   ];
 }
 
@@ -156,31 +216,77 @@ function columns(rows: unknown[][], width: number): unknown[][] {
  * Statements that look rows up are sent unnamed, so each is planned with its actual arguments: a
  * named statement's generic plan, made while a table was small, kept scanning it whole after it
  * grew (~0.1 s per call at 10^6 transfers). Inserts, whose plans cannot go wrong, stay named.
+ *
+ * Accounts may instead come from the process's cache of committed rows (CheckedAccountCache): no
+ * lock, no round trip, and the write checks them (compare-and-set) as it takes the row locks.
  */
 class PostgresLedgerDialect implements LedgerDialect<PgTx> {
   readonly kind = "postgres" as const;
   readonly #pool: pg.Pool;
+  readonly cache: CheckedAccountCache;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, cache: CheckedAccountCache) {
     this.#pool = pool;
+    this.cache = cache;
   }
 
-  async transaction<T>(body: (tx: PgTx) => Step<T>): Promise<T> {
+  async transaction<T>(body: (tx: PgTx) => Step<T>, opts?: TransactionOptions): Promise<T> {
     const client = await this.#pool.connect();
-    const tx: PgTx = { client, ctids: new Map(), begun: false, committed: false, deferred: [] };
+    const tx: PgTx = {
+      client,
+      ctids: new Map(),
+      begun: false,
+      committed: false,
+      deferred: [],
+      lockRows: opts?.lockRows ?? false,
+      accountIds: [],
+      checked: false,
+      final: new Map(),
+    };
     try {
       try {
         const value = await body(tx);
+        if (tx.expected && !tx.checked) this.#deferCheck(tx);
         if (tx.deferred.length) await this.#send(tx);
         if (tx.begun && !tx.committed) await client.query("COMMIT");
+        this.cache.committed(Array.from(tx.final.values(), copyAccount));
+        if (tx.expected) this.cache.outcome(true);
         return value;
       } catch (e) {
         if (tx.begun && !tx.committed) await client.query("ROLLBACK").catch(() => {});
+        // Whatever this transaction saw or wrote may not be what is stored.
+        this.cache.forget(tx.accountIds);
+        if (tx.expected && e instanceof UnlockedRowsError) this.cache.outcome(false);
         throw e;
       }
     } finally {
+      this.cache.leave(tx.accountIds);
       client.release();
     }
+  }
+
+  readUnlocked(tx: PgTx): boolean {
+    return tx.expected !== undefined;
+  }
+
+  /**
+   * The checked update of every cached account, as a deferred write: the account update of a group
+   * that does not commit through ledger_commit_transfers_checked, or the check alone if none changed.
+   */
+  #deferCheck(tx: PgTx): void {
+    tx.checked = true;
+    tx.deferred.push({
+      text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
+               credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+               $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+               AS v(id, status, dp, cp, dq, cq, os, odp, ocp, odq, ocq)
+             WHERE a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp::numeric
+               AND a.credits_posted = v.ocp::numeric AND a.debits_pending = v.odq::numeric
+               AND a.credits_pending = v.ocq::numeric`,
+      values: checkedColumns(tx),
+      expect: { rows: tx.expected!.size, what: "an account row changed since it was cached", unlocked: true },
+    });
   }
 
   /**
@@ -215,8 +321,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       // Too many for one statement: each write alone (a group of many account openings, say).
       for (const d of parts) {
         const r = await tx.client.query(d.name ? { name: d.name, text: d.text, values: d.values } : d);
-        if (d.expect && r.rowCount !== d.expect.rows)
-          throw new InvariantError(d.expect.what, { details: `touched ${r.rowCount} of ${d.expect.rows}` });
+        if (d.expect && r.rowCount !== d.expect.rows) throw touchedError(d, r.rowCount ?? 0);
       }
       parts = [];
     }
@@ -244,8 +349,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const { rows } = await tx.client.query(name ? { name, text, values } : { text, values });
     parts.forEach((d, i) => {
       const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
-      if (d.expect && n !== d.expect.rows)
-        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
+      if (d.expect && n !== d.expect.rows) throw touchedError(d, n ?? 0);
     });
     return rows as Row[];
   }
@@ -257,14 +361,21 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
    * held, and a group of transfers costs two round trips (lock-and-load, this). A large group
    * (a batch) binds its arguments instead (binary leaves, no literals to build and parse) and
    * commits in a round trip of its own, which it spreads over thousands of transfers.
+   *
+   * Accounts from the cache: `ledger_commit_transfers_checked`, which compares each stored row
+   * with the cached one as it updates it. Nothing was sent before it, so it goes alone, as its own
+   * transaction: the whole group is this one round trip.
    */
   async commitTransfers(tx: PgTx, g: TransferGroup): Promise<number> {
     if (tx.deferred.length) await this.#send(tx);
     const { accounts: a, transfers: t, events: e } = g;
+    const checked = tx.expected !== undefined;
+    for (const r of a) tx.final.set(r.id, r);
+    const fn = checked ? "ledger_commit_transfers_checked" : "ledger_commit_transfers";
     const leaves = Buffer.allocUnsafe(e.length * LEAF_V1_BYTES);
     for (let i = 0; i < e.length; i++) leaves.set(e[i].prepared.buf.subarray(1), i * LEAF_V1_BYTES);
     const args = [
-      ...balanceColumns(tx, a),
+      ...(checked ? checkedColumns(tx) : balanceColumns(tx, a)),
       // The transfer columns in ledger_transfers' order, as the general path inserts them.
       ...(columns(t.map(transferValues), 11) as (string | number | null)[][]),
       e.map((x) => x.subjectId),
@@ -272,33 +383,34 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       e.map((x) => x.creditAccountId),
       e.map((x) => x.createdAt),
     ];
+    tx.checked = checked;
     let first: unknown;
     try {
       if (e.length > INLINE_MAX_EVENTS) {
-        if (!tx.begun) {
-          tx.begun = true;
-          await tx.client.query("BEGIN");
-        }
+        const types = checked ? CHECKED_TYPES : COMMIT_TRANSFERS_TYPES;
         const { rows } = await tx.client.query({
-          name: "ledger_commit_transfers",
-          text: `SELECT ledger_commit_transfers(${COMMIT_TRANSFERS_TYPES.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
+          name: fn,
+          text: `SELECT ${fn}(${types.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
           values: [...args, leaves],
         });
-        first = rows[0].first; // COMMIT follows in transaction()
+        first = rows[0].first;
+        // Without BEGIN the call was its own transaction; else COMMIT follows in transaction().
+        if (!tx.begun) tx.committed = true;
       } else {
-        const call = `SELECT ledger_commit_transfers(${args.map(arrayArg).join(", ")}, E'\\\\x${leaves.toString("hex")}') AS first`;
-        const results = (await tx.client.query(
-          `${tx.begun ? "" : "BEGIN; "}${call}; COMMIT`,
-        )) as unknown as pg.QueryResult[];
-        tx.begun = true;
+        const call = `SELECT ${fn}(${args.map(arrayArg).join(", ")}, E'\\\\x${leaves.toString("hex")}') AS first`;
+        if (tx.begun) {
+          const results = (await tx.client.query(`${call}; COMMIT`)) as unknown as pg.QueryResult[];
+          first = results[results.length - 2].rows[0].first;
+        } else first = (await tx.client.query(call)).rows[0].first;
         tx.committed = true;
-        first = results[results.length - 2].rows[0].first;
       }
     } catch (err) {
-      if ((err as { code?: unknown }).code === LOCKED_ROW_MOVED)
+      const code = (err as { code?: unknown }).code;
+      if (code === LOCKED_ROW_MOVED)
         throw new InvariantError("a locked account row was not found by its row id", {
           details: String(err),
         });
+      if (code === ACCOUNT_ROW_CHANGED) throw new UnlockedRowsError(String((err as Error).message));
       throw err;
     }
     return Number(first);
@@ -328,12 +440,29 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
           holdFromRow,
         ) as R[];
       case "accounts": {
+        const ids = keys as readonly string[];
+        const cached = tx.lockRows ? undefined : this.cache.lookup(ids);
+        this.cache.enter(ids);
+        tx.accountIds.push(...ids);
+        if (cached) {
+          tx.expected = new Map();
+          return cached.map((c) => {
+            tx.expected!.set(c.id, c);
+            const own = copyAccount(c);
+            tx.final.set(c.id, own);
+            return own;
+          }) as R[];
+        }
         const rows = await q(
           `SELECT a.ctid::text AS row_ctid, a.* FROM unnest($1::text[]) AS k(id)
            JOIN ledger_accounts a ON a.id = k.id ORDER BY a.id FOR UPDATE OF a`,
         );
-        for (const r of rows) tx.ctids.set(r.id as string, r.row_ctid as string);
-        return rows.map(accountFromRow) as R[];
+        return rows.map((r) => {
+          tx.ctids.set(r.id as string, r.row_ctid as string);
+          const a = accountFromRow(r);
+          tx.final.set(a.id, a);
+          return a;
+        }) as R[];
       }
       case "transfers":
         return (
@@ -368,7 +497,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const defer = (d: Deferred) => void tx.deferred.push(d);
     switch (table) {
       case "accounts":
-        for (const a of rows as AccountRow[])
+        for (const a of rows as AccountRow[]) {
+          tx.final.set(a.id, a);
           defer({
             text: `INSERT INTO ledger_accounts (id, pseudonym, type, asset, scale, status, limits, metadata, debits_posted,
               credits_posted, debits_pending, credits_pending, created_at, sequence)
@@ -390,6 +520,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
               a.sequence,
             ],
           });
+        }
         return;
       case "transfers": {
         const t = rows as TransferRow[];
@@ -470,6 +601,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     switch (table) {
       case "accounts": {
         const updated = rows as AccountRow[];
+        for (const a of updated) tx.final.set(a.id, a);
+        if (tx.expected) return this.#deferCheck(tx);
         tx.deferred.push({
           text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
                    credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
@@ -512,7 +645,12 @@ export interface PostgresGroupOptions {
   groupsInFlight?: number;
   /** Fewest units per group when waiting units are split between free slots. */
   splitMin?: number;
+  /** Account rows kept for checked writes (CheckedAccountCache); 0 locks and loads every time. */
+  accountCacheSize?: number;
 }
+
+/** Default size of the account cache: ~300 bytes a row. */
+const ACCOUNT_CACHE_SIZE = 100_000;
 
 /**
  * PostgreSQL backend: writes go through the shared unit of work (src/db/unit-of-work.ts, plan code
@@ -523,14 +661,16 @@ export class PostgresLedgerStore implements LedgerStore {
   readonly #db: Database & { kind: "postgres" };
   readonly #pool: pg.Pool;
   readonly #uow: UnitOfWork<LoadKeys, LoadedState, Plan<unknown>, PgTx, LedgerTables>;
+  readonly #cache: CheckedAccountCache;
 
   constructor(db: Database & { kind: "postgres" }, clock: () => number, opts: PostgresGroupOptions = {}) {
     this.#db = db;
     this.#pool = db.pool;
     // Single calls skip the transfer-id lookup too: one round trip less per group (replays are
     // caught by the unique keys, failed plans are checked against their ids: unit.ts).
+    this.#cache = new CheckedAccountCache(opts.accountCacheSize ?? ACCOUNT_CACHE_SIZE);
     this.#uow = new UnitOfWork(
-      new PostgresLedgerDialect(db.pool),
+      new PostgresLedgerDialect(db.pool, this.#cache),
       ledgerPlanner<PgTx>({ optimisticMinTransfers: 1 }),
       {
         clock,
@@ -546,8 +686,35 @@ export class PostgresLedgerStore implements LedgerStore {
     return this.#uow.stats;
   }
 
+  /** Hits, misses and failed checks of the account cache (see CheckedAccountCache). */
+  get accountCacheStats() {
+    return { ...this.#cache.stats, size: this.#cache.size, paused: this.#cache.paused };
+  }
+
   async migrate(): Promise<void> {
     await migrate(this.#db, ledgerMigrations);
+  }
+
+  /**
+   * Fills the account cache from the stored rows, in id order, up to its size: a process that
+   * starts with a full cache plans its first groups without locking (a row another process
+   * changes before it is used fails its check and is locked and loaded then).
+   */
+  async warmAccountCache(): Promise<void> {
+    let after: string | null = null;
+    while (this.#cache.room > 0) {
+      const limit = Math.min(PAGE, this.#cache.room);
+      const { rows } =
+        after === null
+          ? await this.#pool.query("SELECT * FROM ledger_accounts ORDER BY id LIMIT $1", [limit])
+          : await this.#pool.query("SELECT * FROM ledger_accounts WHERE id > $2 ORDER BY id LIMIT $1", [
+              limit,
+              after,
+            ]);
+      if (rows.length === 0) return;
+      this.#cache.fill(rows.map(accountFromRow));
+      after = rows[rows.length - 1].id as string;
+    }
   }
 
   execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T> {

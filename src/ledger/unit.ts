@@ -92,7 +92,7 @@ class RowView<K, V extends object> extends Map<K, V> {
  * (`key` and `pseudonymBytes` are added after loading), and a spread copy of them took V8's slow
  * generic path (one CreateDataProperty per field), about 4 000 instructions a copy.
  */
-function copyAccount(a: AccountRow): AccountRow {
+export function copyAccount(a: AccountRow): AccountRow {
   return {
     id: a.id,
     pseudonym: a.pseudonym,

@@ -10,7 +10,9 @@ import { openTestLedger, rejects, uniquePrefix } from "./support";
 /**
  * PostgreSQL writes a group that only moves money with one call of `ledger_commit_transfers` sent
  * with its COMMIT (src/ledger/postgres-store.ts): the server numbers the events, writes each
- * sequence into its leaf and hashes it. These check what the client no longer computes.
+ * sequence into its leaf and hashes it. These check what the client no longer computes. A group
+ * whose accounts come from the account cache sends `ledger_commit_transfers_checked` alone, as its
+ * own transaction (checked-account-cache.postgres.test.ts tests the checks).
  */
 /** Each answer's row, event and leaf agree: sequences contiguous, leaf sequence filled, hash = SHA-256(0x00 ‖ leaf). */
 async function storedAsAnswered(ledger: Ledger, db: Database, answers: Transfer[]): Promise<void> {
@@ -88,11 +90,16 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
       );
       const sent = recording;
       recording = undefined;
-      const commits = sent.filter((s) => s.includes("ledger_commit_transfers"));
-      expect(commits.length).to.be.greaterThan(0);
-      // Each group: its lock-and-load, then the call with its COMMIT; nothing else.
-      expect(sent.length).to.equal(2 * commits.length);
-      for (const c of commits) expect(c.trimEnd().endsWith("COMMIT")).to.equal(true);
+      const locked = sent.filter((s) => s.includes("ledger_commit_transfers("));
+      const checked = sent.filter((s) => s.includes("ledger_commit_transfers_checked("));
+      // The first group finds its accounts cached; a group started while another holds account
+      // a locks and loads it instead.
+      expect(checked.length).to.be.greaterThan(0);
+      // A locked group: its lock-and-load, then the call with its COMMIT. A checked group: the
+      // call alone, which commits by itself. Nothing else.
+      expect(sent.length).to.equal(2 * locked.length + checked.length);
+      for (const c of locked) expect(c.trimEnd().endsWith("COMMIT")).to.equal(true);
+      for (const c of checked) expect(c).not.to.match(/BEGIN|COMMIT/);
 
       for (const [i, t] of answers.entries())
         expect((await ledger.getTransfer(t.id))!.metadata).to.deep.equal({
@@ -108,42 +115,53 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
     }
   });
 
-  it("a batch above the inline limit binds its arguments and commits after: the same rows and leaves", async () => {
-    const { ledger, db, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
-    try {
-      const p = uniquePrefix();
-      await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
-      for (let i = 0; i < 20; i++)
-        await ledger.openAccount({ id: `${p}-c${i}`, type: "customer", asset: "EUR", scale: 2 });
-      recording = [];
-      const answers = await ledger.transferBatch(
-        Array.from({ length: 600 }, (_, i) => ({
-          id: `${p}-b${i}`,
-          debitAccountId: `${p}-bank`,
-          creditAccountId: `${p}-c${i % 20}`,
-          amount: BigInt(1 + i),
-          kind: "deposit" as const,
-          metadata: { note: `it's #${i}` },
-        })),
+  for (const { cache, fn, leavesParam, alone } of [
+    { cache: true, fn: "ledger_commit_transfers_checked(", leavesParam: "$27::bytea", alone: true },
+    { cache: false, fn: "ledger_commit_transfers(", leavesParam: "$23::bytea", alone: false },
+  ])
+    it(`a batch above the inline limit binds its arguments (${cache ? "cached accounts: its own transaction" : "locked accounts: COMMIT follows"}): the same rows and leaves`, async () => {
+      const { ledger, db, close } = await openTestLedger(
+        { name: "postgres", url: () => ctx.url },
+        cache ? {} : { postgresGroups: { accountCacheSize: 0 } },
       );
-      const sent = recording;
-      recording = undefined;
-      const call = sent.filter((s) => s.includes("ledger_commit_transfers("));
-      expect(call).to.have.length(1);
-      expect(call[0]).to.include("$23::bytea");
-      expect(sent[sent.indexOf(call[0]) + 1]).to.equal("COMMIT");
-      await storedAsAnswered(ledger, db, answers);
-      expect((await ledger.getTransfer(`${p}-b7`))!.metadata).to.deep.equal({ note: "it's #7" });
-      expect((await ledger.getBalance(`${p}-c3`)).posted).to.equal(
-        Array.from({ length: 30 }, (_, k) => BigInt(1 + 3 + 20 * k)).reduce((x, y) => x + y, 0n),
-      );
-      const report = await ledger.checkInvariants();
-      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
-    } finally {
-      recording = undefined;
-      await close();
-    }
-  });
+      try {
+        const p = uniquePrefix();
+        await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+        for (let i = 0; i < 20; i++)
+          await ledger.openAccount({ id: `${p}-c${i}`, type: "customer", asset: "EUR", scale: 2 });
+        recording = [];
+        const answers = await ledger.transferBatch(
+          Array.from({ length: 600 }, (_, i) => ({
+            id: `${p}-b${i}`,
+            debitAccountId: `${p}-bank`,
+            creditAccountId: `${p}-c${i % 20}`,
+            amount: BigInt(1 + i),
+            kind: "deposit" as const,
+            metadata: { note: `it's #${i}` },
+          })),
+        );
+        const sent = recording;
+        recording = undefined;
+        const call = sent.filter((s) => s.includes(fn));
+        expect(call).to.have.length(1);
+        expect(call[0]).to.include(leavesParam);
+        if (alone) expect(sent).to.deep.equal(call);
+        else {
+          expect(sent[0]).to.match(/^BEGIN; SELECT a\.ctid/);
+          expect(sent.slice(1)).to.deep.equal([call[0], "COMMIT"]);
+        }
+        await storedAsAnswered(ledger, db, answers);
+        expect((await ledger.getTransfer(`${p}-b7`))!.metadata).to.deep.equal({ note: "it's #7" });
+        expect((await ledger.getBalance(`${p}-c3`)).posted).to.equal(
+          Array.from({ length: 30 }, (_, k) => BigInt(1 + 3 + 20 * k)).reduce((x, y) => x + y, 0n),
+        );
+        const report = await ledger.checkInvariants();
+        expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+      } finally {
+        recording = undefined;
+        await close();
+      }
+    });
 
   it("a refused transfer among them is refused alone, and nothing of it is written", async () => {
     const { ledger, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });

@@ -1,0 +1,175 @@
+import { expect } from "chai";
+import pg from "pg";
+import type { Database } from "../../src/db/database";
+import { InsufficientFundsError, type Ledger } from "../../src/ledger";
+import { describeWithPg } from "../support/pg";
+import { openTestLedger, rejects, uniquePrefix } from "./support";
+
+/**
+ * The PostgreSQL store plans from its cache of committed account rows and checks them as it writes
+ * (src/ledger/checked-account-cache.ts). Here two ledgers on one database stand for two processes:
+ * each one's writes make the other's cached rows out of date, which its checks must catch.
+ */
+describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
+  // What the pg clients of this process send, while `recording` is set.
+  let recording: string[] | undefined;
+  const query = pg.Client.prototype.query;
+  before(() => {
+    (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      recording?.push(typeof q === "string" ? q : (q?.text ?? ""));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  });
+  after(() => {
+    pg.Client.prototype.query = query;
+  });
+
+  /** What `body` sends, by kind: checked calls, lock-and-loads, locked commit calls, and the rest. */
+  async function sent(body: () => Promise<unknown>): Promise<string[]> {
+    recording = [];
+    try {
+      await body();
+      return recording.map((s) =>
+        s.startsWith("SELECT ledger_commit_transfers_checked(")
+          ? "checked"
+          : s.startsWith("BEGIN; SELECT a.ctid")
+            ? "lock"
+            : s.startsWith("SELECT ledger_commit_transfers(")
+              ? "commit"
+              : s.startsWith("SELECT t.* FROM unnest(")
+                ? "transfer ids"
+                : s.slice(0, 30),
+      );
+    } finally {
+      recording = undefined;
+    }
+  }
+
+  let a: { ledger: Ledger; db: Database; close(): Promise<void> };
+  let b: { ledger: Ledger; db: Database; close(): Promise<void> };
+  let p: string;
+  const transfer = (l: Ledger, id: string, from: string, to: string, amount: bigint) =>
+    l.transfer({
+      id: `${p}-${id}`,
+      debitAccountId: `${p}-${from}`,
+      creditAccountId: `${p}-${to}`,
+      amount,
+      kind: "transfer",
+    });
+  const posted = async (id: string) => (await a.ledger.getBalance(`${p}-${id}`)).posted;
+
+  beforeEach(async () => {
+    a = await openTestLedger({ name: "postgres", url: () => ctx.url });
+    p = uniquePrefix();
+    await a.ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
+    for (const c of ["alice", "bob"])
+      await a.ledger.openAccount({ id: `${p}-${c}`, type: "customer", asset: "EUR", scale: 2 });
+    await a.ledger.transfer({
+      id: `${p}-fund`,
+      debitAccountId: `${p}-bank`,
+      creditAccountId: `${p}-alice`,
+      amount: 100n,
+      kind: "deposit",
+    });
+    // Opened after the writes above: its cache starts from the stored rows.
+    b = await openTestLedger({ name: "postgres", url: () => ctx.url });
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it("a group of transfers on cached accounts is one round trip, also for a process that just started", async () => {
+    expect(await sent(() => transfer(a.ledger, "t1", "alice", "bob", 10n))).to.deep.equal(["checked"]);
+    // b read every account when it opened; a's write since then makes its rows of alice and bob
+    // old: the check fails, nothing is written, and the group runs again on locked rows.
+    expect(await sent(() => transfer(b.ledger, "t2", "alice", "bob", 5n))).to.deep.equal([
+      "checked",
+      "lock",
+      "commit",
+    ]);
+    expect(await sent(() => transfer(b.ledger, "t3", "bob", "alice", 5n))).to.deep.equal(["checked"]);
+    expect(await posted("alice")).to.equal(90n);
+    expect(await posted("bob")).to.equal(10n);
+  });
+
+  it("no double spend: a debit planned on a balance another process spent fails its check and is refused on locked rows", async () => {
+    await transfer(b.ledger, "spend", "alice", "bob", 100n); // a still caches alice at 100
+    const before = await a.ledger.eventCount();
+    let err: unknown;
+    const kinds = await sent(() =>
+      rejects(transfer(a.ledger, "again", "alice", "bob", 50n), InsufficientFundsError).then(
+        (e) => (err = e),
+      ),
+    );
+    expect(err).to.be.instanceOf(InsufficientFundsError);
+    // The checked call found alice changed and wrote nothing; the retry locked and loaded her,
+    // and the refusal stands once no stored transfer has its id.
+    expect(kinds).to.deep.equal(["checked", "lock", "transfer ids", "ROLLBACK"]);
+    expect(await a.ledger.eventCount()).to.equal(before);
+    expect(await posted("alice")).to.equal(0n);
+    expect(await posted("bob")).to.equal(100n);
+    const report = await a.ledger.checkInvariants();
+    expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+  });
+
+  it("a refusal is never answered from a cached row: a debit the cache says is uncovered goes through on the real balance", async () => {
+    await b.ledger.transfer({
+      id: `${p}-more`,
+      debitAccountId: `${p}-bank`,
+      creditAccountId: `${p}-alice`,
+      amount: 500n,
+      kind: "deposit",
+    }); // a still caches alice at 100
+    let kinds = await sent(() => transfer(a.ledger, "big", "alice", "bob", 300n));
+    // The plan failed on the cached row, so it ran again on locked rows, where it is covered.
+    expect(kinds).to.deep.equal(["lock", "commit"]);
+    expect(await posted("alice")).to.equal(300n);
+    expect(await posted("bob")).to.equal(300n);
+    // A refusal that stands is decided on locked rows too.
+    kinds = await sent(() =>
+      rejects(transfer(a.ledger, "too-big", "alice", "bob", 301n), InsufficientFundsError),
+    );
+    expect(kinds).to.deep.equal(["lock", "transfer ids", "ROLLBACK"]);
+  });
+
+  it("refuses, with its own SQLSTATE and nothing written, a row whose stored values are not the expected ones", async () => {
+    const db = a.db;
+    if (db.kind !== "postgres") throw new Error("postgres expected");
+    const next = async () =>
+      Number((await db.pool.query("SELECT next_sequence FROM ledger_log_state")).rows[0].next_sequence);
+    const before = await next();
+    const err = await db.pool
+      .query(
+        `SELECT ledger_commit_transfers_checked('{${p}-alice}', '{active}', '{1}', '{100}', '{0}', '{0}',
+           '{active}', '{0}', '{99}', '{0}', '{0}',
+           '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', ''::bytea)`,
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+    expect(err?.code).to.equal("LG002");
+    expect(await next()).to.equal(before);
+    expect(await posted("alice")).to.equal(100n);
+  });
+
+  it("while checks keep failing (another process writes the same accounts), it locks every group for a while", async () => {
+    const rounds: string[][] = [];
+    for (let i = 0; i < 4; i++) {
+      await b.ledger.transfer({
+        id: `${p}-b${i}`,
+        debitAccountId: `${p}-bank`,
+        creditAccountId: `${p}-alice`,
+        amount: 1n,
+        kind: "deposit",
+      });
+      rounds.push(await sent(() => transfer(a.ledger, `a${i}`, "alice", "bob", 1n)));
+    }
+    const stale = ["checked", "lock", "commit"];
+    expect(rounds).to.deep.equal([stale, stale, stale, ["lock", "commit"]]);
+    expect(await posted("alice")).to.equal(100n);
+    expect(await posted("bob")).to.equal(4n);
+  });
+});
