@@ -50,6 +50,10 @@ const arg = (name: string, dflt: string) => {
 const CASES = arg("--cases", "16,64,b1000").split(",");
 // `--split-min N`: the store's split minimum for this run (default: the store's own).
 const SPLIT_MIN = process.argv.includes("--split-min") ? Number(arg("--split-min", "")) : undefined;
+// `--account-cache N`: the store's account cache size for this run (0: every group locks and loads).
+const ACCOUNT_CACHE = process.argv.includes("--account-cache")
+  ? Number(arg("--account-cache", ""))
+  : undefined;
 const TRANSFERS = Number(arg("--transfers", "20000"));
 const KEY = new Uint8Array(32).fill(7);
 const CLK_TCK = 100; // Linux USER_HZ
@@ -61,25 +65,30 @@ const counts = new Map<string, number>();
 const waitedMs = new Map<string, number>();
 // Transactions this process has open, and how many began while another one was open.
 const openTx = new Set<pg.Client>();
-const overlap = { begun: 0, besideAnother: 0 };
+const overlap = { begun: 0, besideAnother: 0, ended: 0 };
 const origQuery = pg.Client.prototype.query;
 (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
   const q = args[0] as string | { text?: string; name?: string };
   const text = typeof q === "string" ? q : (q?.text ?? "");
   // Only the head: a group's commit carries its rows inline (ledger_commit_transfers, then COMMIT).
   const head = text.slice(0, 200).trim().replace(/\s+/g, " ");
-  const kind = !head.includes("ledger_commit_transfers(")
+  // A checked call sent without BEGIN is a transaction of its own (accounts from the cache).
+  const alone = head.startsWith("SELECT ledger_commit_transfers_checked(") && !openTx.has(this);
+  const kind = !head.includes("ledger_commit_transfers")
     ? head.split(" ").slice(0, 3).join(" ").slice(0, 40)
-    : head.includes("ledger_commit_transfers($1")
-      ? "ledger_commit_transfers($1 …) (COMMIT follows)"
-      : COMMIT_TRANSFERS;
+    : head.includes("_checked(")
+      ? `ledger_commit_transfers_checked(${head.includes("_checked($1") ? "$1 …" : "…"})${alone ? " alone" : ""}`
+      : head.includes("ledger_commit_transfers($1")
+        ? "ledger_commit_transfers($1 …) (COMMIT follows)"
+        : COMMIT_TRANSFERS;
   counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  if (head.startsWith("BEGIN")) {
+  if (head.startsWith("BEGIN") || alone) {
     overlap.begun++;
     if (openTx.size > 0) overlap.besideAnother++;
     openTx.add(this);
   }
-  const ends = /(COMMIT|ROLLBACK)$/.test(text.trimEnd());
+  const ends = alone || /(COMMIT|ROLLBACK)$/.test(text.trimEnd());
+  if (ends) overlap.ended++;
   const t0 = performance.now();
   const r = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
   if (r instanceof Promise) {
@@ -213,7 +222,7 @@ async function measure(
   if (statStatements) await admin.query("SELECT pg_stat_statements_reset()");
   counts.clear();
   waitedMs.clear();
-  overlap.begun = overlap.besideAnother = 0;
+  overlap.begun = overlap.besideAnother = overlap.ended = 0;
   const load0 = loadavg()[0];
   const sampler = sample(admin, dbName, self);
   const c0 = process.cpuUsage();
@@ -229,7 +238,7 @@ async function measure(
     pids.map(cpuMs).reduce((a, x, i) => a + (x > 0 ? x - pg0[i] : 0), 0) +
     fresh.map(cpuMs).reduce((a, x) => a + x, 0);
   const stmts = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]));
-  const groups = (counts.get("COMMIT") ?? 0) + (counts.get(COMMIT_TRANSFERS) ?? 0);
+  const groups = overlap.ended; // transactions ended (committed or rolled back)
   const total = [...counts.values()].reduce((a, x) => a + x, 0) - s.samples; // the sampler's own
   const nodeMs = (c.user + c.system) / 1000;
   const serverStatements = await topStatements(admin, dbName, n); // after the counts are read
@@ -270,7 +279,10 @@ async function ledgerCases(out: Record<string, unknown>[]): Promise<void> {
   statStatements = await statStatementsOn(admin, dbName);
   const db = openDatabase(tdb.url, { poolSize: 16 });
   try {
-    const ledger = await openLedger(db, { pseudonymKey: KEY, postgresGroups: { splitMin: SPLIT_MIN } });
+    const ledger = await openLedger(db, {
+      pseudonymKey: KEY,
+      postgresGroups: { splitMin: SPLIT_MIN, accountCacheSize: ACCOUNT_CACHE },
+    });
     await seedAccounts(ledger);
     for (const c of CASES) {
       let r: Record<string, unknown>;
