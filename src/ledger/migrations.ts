@@ -318,10 +318,9 @@ const APPEND_ARGS = `t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metad
  * - `ledger_append_transfers`: the group's sequences, transfer rows and events (what migration 006
  *   did after the balances); `ledger_commit_transfers` is redefined on top of it, unchanged for callers;
  * - `ledger_commit_transfers_checked`: for balances planned from the writer's cache, not from rows it
- *   locked. Each account row is updated only if its status and balances are still the expected
- *   ones; the update takes the row lock, and under READ COMMITTED a row another transaction changed
- *   meanwhile is compared again in its latest committed version (so a concurrent change is seen).
- *   If any row differs, nothing is written (ACCOUNT_ROW_CHANGED) and the writer retries with locks.
+ *   locked. `ledger_update_accounts_checked` locks the accounts in id order (as the lock-and-load
+ *   does), then updates each row only if its status and balances are still the expected ones. If
+ *   any row differs, nothing is written (ACCOUNT_ROW_CHANGED) and the writer retries with locks.
  *   The call may be its own transaction: the group is then one round trip with no BEGIN or COMMIT.
  */
 const checkedCommit = `
@@ -369,14 +368,16 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION ledger_commit_transfers_checked(
+CREATE FUNCTION ledger_update_accounts_checked(
   acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
-  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[],
-  ${APPEND_PARAMS}
-) RETURNS bigint LANGUAGE plpgsql AS $$
+  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[]
+) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   touched bigint;
 BEGIN
+  -- Locks in id order first, as the lock-and-load does: the update alone would lock in whatever
+  -- order its join runs, and two writers locking shared accounts in different orders deadlock.
+  PERFORM 1 FROM ledger_accounts WHERE id = ANY(acc_id) ORDER BY id FOR UPDATE;
   UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
       debits_pending = v.dq, credits_pending = v.cq
     FROM unnest(acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq, old_status, old_dp, old_cp, old_dq, old_cq)
@@ -388,6 +389,17 @@ BEGIN
     RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
       USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
   END IF;
+END;
+$$;
+
+CREATE FUNCTION ledger_commit_transfers_checked(
+  acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[],
+  ${APPEND_PARAMS}
+) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM ledger_update_accounts_checked(acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq,
+    old_status, old_dp, old_cp, old_dq, old_cq);
   RETURN ledger_append_transfers(${APPEND_ARGS});
 END;
 $$;

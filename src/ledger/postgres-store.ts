@@ -60,18 +60,13 @@ interface Deferred {
   values: unknown[];
   /** Prepared-statement name, when the statement may be planned once (inserts). */
   name?: string;
+  /** The rows it must touch: checked from its RETURNING rows (the text must end without one). */
+  expect?: { rows: number; what: string };
   /**
-   * The rows it must touch: checked from its RETURNING rows (the text must end without one). Fewer
-   * is an invariant broken, or with `unlocked`, cached rows that changed (UnlockedRowsError).
+   * A SELECT run for its effect (a function call): read by the combined statement, since a plain
+   * SELECT in WITH runs only if something reads it.
    */
-  expect?: { rows: number; what: string; unlocked?: boolean };
-}
-
-function touchedError(d: Deferred, n: number): Error {
-  const details = `touched ${n} of ${d.expect!.rows}`;
-  return d.expect!.unlocked
-    ? new UnlockedRowsError(`${d.expect!.what} (${details})`)
-    : new InvariantError(d.expect!.what, { details });
+  select?: true;
 }
 
 /**
@@ -252,10 +247,14 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         this.cache.committed(Array.from(tx.final.values(), copyAccount));
         if (tx.expected) this.cache.outcome(true);
         return value;
-      } catch (e) {
+      } catch (thrown) {
         if (tx.begun && !tx.committed) await client.query("ROLLBACK").catch(() => {});
         // Whatever this transaction saw or wrote may not be what is stored.
         this.cache.forget(tx.accountIds);
+        const e =
+          (thrown as { code?: unknown }).code === ACCOUNT_ROW_CHANGED
+            ? new UnlockedRowsError(String((thrown as Error).message))
+            : thrown;
         if (tx.expected && e instanceof UnlockedRowsError) this.cache.outcome(false);
         throw e;
       }
@@ -276,16 +275,10 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
   #deferCheck(tx: PgTx): void {
     tx.checked = true;
     tx.deferred.push({
-      text: `UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp::numeric,
-               credits_posted = v.cp::numeric, debits_pending = v.dq::numeric, credits_pending = v.cq::numeric
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-               $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-               AS v(id, status, dp, cp, dq, cq, os, odp, ocp, odq, ocq)
-             WHERE a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp::numeric
-               AND a.credits_posted = v.ocp::numeric AND a.debits_pending = v.odq::numeric
-               AND a.credits_pending = v.ocq::numeric`,
+      text: `SELECT ledger_update_accounts_checked($1::text[], $2::text[], $3::numeric[], $4::numeric[],
+               $5::numeric[], $6::numeric[], $7::text[], $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[])`,
       values: checkedColumns(tx),
-      expect: { rows: tx.expected!.size, what: "an account row changed since it was cached", unlocked: true },
+      select: true,
     });
   }
 
@@ -321,7 +314,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       // Too many for one statement: each write alone (a group of many account openings, say).
       for (const d of parts) {
         const r = await tx.client.query(d.name ? { name: d.name, text: d.text, values: d.values } : d);
-        if (d.expect && r.rowCount !== d.expect.rows) throw touchedError(d, r.rowCount ?? 0);
+        if (d.expect && r.rowCount !== d.expect.rows)
+          throw new InvariantError(d.expect.what, { details: `touched ${r.rowCount} of ${d.expect.rows}` });
       }
       parts = [];
     }
@@ -335,7 +329,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     parts.forEach((d, i) => {
       ctes.push(`w${i} AS (${shiftParams(d.text, values.length)}${d.expect ? " RETURNING 1" : ""})`);
       values.push(...d.values);
-      if (d.expect) counts.push(`(SELECT count(*) FROM w${i})::int AS n${i}`);
+      if (d.expect || d.select) counts.push(`(SELECT count(*) FROM w${i})::int AS n${i}`);
     });
     let select: string;
     if (last) {
@@ -349,7 +343,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const { rows } = await tx.client.query(name ? { name, text, values } : { text, values });
     parts.forEach((d, i) => {
       const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
-      if (d.expect && n !== d.expect.rows) throw touchedError(d, n ?? 0);
+      if (d.expect && n !== d.expect.rows)
+        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
     });
     return rows as Row[];
   }
@@ -410,7 +405,6 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         throw new InvariantError("a locked account row was not found by its row id", {
           details: String(err),
         });
-      if (code === ACCOUNT_ROW_CHANGED) throw new UnlockedRowsError(String((err as Error).message));
       throw err;
     }
     return Number(first);

@@ -33,7 +33,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
       return recording.map((s) =>
         s.startsWith("SELECT ledger_commit_transfers_checked(")
           ? "checked"
-          : s.startsWith("BEGIN; SELECT a.ctid")
+          : s.includes("SELECT a.ctid")
             ? "lock"
             : s.startsWith("SELECT ledger_commit_transfers(")
               ? "commit"
@@ -132,6 +132,65 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
       rejects(transfer(a.ledger, "too-big", "alice", "bob", 301n), InsufficientFundsError),
     );
     expect(kinds).to.deep.equal(["lock", "transfer ids", "ROLLBACK"]);
+  });
+
+  it("other writes (a hold) check cached rows too: one planned on a spent balance is refused on locked rows", async () => {
+    const hold = (id: string, amount: bigint) =>
+      a.ledger.createHold({
+        id: `${p}-${id}`,
+        debitAccountId: `${p}-alice`,
+        creditAccountId: `${p}-bob`,
+        amount,
+        kind: "transfer",
+      });
+    // Cached and current: the hold id is looked up, the accounts are not locked and loaded; the
+    // check runs with the counter update.
+    let kinds = await sent(() => hold("h1", 10n));
+    expect(kinds[0]).to.match(/^BEGIN; SELECT h\./);
+    expect(kinds).not.to.include("lock");
+    expect((await a.ledger.getBalance(`${p}-alice`)).pending).to.equal(10n);
+    await transfer(b.ledger, "spend", "alice", "bob", 90n); // a still caches alice with 90 available
+    const before = await a.ledger.eventCount();
+    kinds = await sent(() => rejects(hold("h2", 50n), InsufficientFundsError));
+    expect(kinds).to.include("lock");
+    expect(await a.ledger.eventCount()).to.equal(before);
+    const alice = await a.ledger.getBalance(`${p}-alice`);
+    expect([alice.posted, alice.pending]).to.deep.equal([10n, 10n]);
+  });
+
+  it("the checked update locks its accounts in id order, whatever order it is given (no deadlock with locking writers)", async () => {
+    const db = a.db;
+    if (db.kind !== "postgres") throw new Error("postgres expected");
+    const [x, y] = [`${p}-alice`, `${p}-bob`]; // x < y
+    const one = await db.pool.connect();
+    const two = await db.pool.connect();
+    try {
+      await one.query("BEGIN");
+      await one.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE", [x]);
+      const pid = Number((await two.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+      await two.query("BEGIN");
+      // Given y (bob) before x (alice), with their current values: it must wait for x before it takes y.
+      const call = two.query(
+        `SELECT ledger_update_accounts_checked($1, '{active,active}', '{0,0}', '{0,100}', '{0,0}', '{0,0}',
+           '{active,active}', '{0,0}', '{0,100}', '{0,0}', '{0,0}')`,
+        [[y, x]],
+      );
+      for (;;) {
+        const { rows } = await db.pool.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [
+          pid,
+        ]);
+        if (rows[0]?.wait_event_type === "Lock") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // y is free: a writer that locks in id order goes on instead of deadlocking.
+      await one.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE NOWAIT", [y]);
+      await one.query("ROLLBACK");
+      await call;
+      await two.query("ROLLBACK");
+    } finally {
+      one.release();
+      two.release();
+    }
   });
 
   it("refuses, with its own SQLSTATE and nothing written, a row whose stored values are not the expected ones", async () => {
