@@ -478,7 +478,10 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
   }
 
   async nextSequences(tx: PgTx, count: number): Promise<number> {
-    // With the balance updates before it: one round trip.
+    // A check of cached accounts takes their row locks: it must be done before the counter is
+    // taken, and statements in one WITH run in no set order (it would deadlock with a writer that
+    // holds the accounts and waits for the counter). Otherwise with the balance updates before it.
+    if (tx.deferred.some((d) => d.select)) await this.#send(tx);
     const rows = await this.#send(tx, {
       name: "ledger_take_sequences",
       text: "UPDATE ledger_log_state SET next_sequence = next_sequence + $1::bigint WHERE id = 1 RETURNING next_sequence - $1::bigint AS first",
