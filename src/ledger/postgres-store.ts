@@ -481,6 +481,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     // A check of cached accounts takes their row locks: it must be done before the counter is
     // taken, and statements in one WITH run in no set order (it would deadlock with a writer that
     // holds the accounts and waits for the counter). Otherwise with the balance updates before it.
+    if (tx.expected && !tx.checked) this.#deferCheck(tx); // accounts read, none changed (a fact's subject)
     if (tx.deferred.some((d) => d.select)) await this.#send(tx);
     const rows = await this.#send(tx, {
       name: "ledger_take_sequences",

@@ -193,39 +193,48 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     }
   });
 
-  it("a write that is not only transfers (a hold) checks its cached accounts before it takes the sequence counter", async () => {
-    const db = a.db;
-    if (db.kind !== "postgres") throw new Error("postgres expected");
-    const other = await db.pool.connect();
-    try {
-      await other.query("BEGIN");
-      await other.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE", [`${p}-alice`]);
-      const hold = a.ledger.createHold({
-        id: `${p}-h`,
-        debitAccountId: `${p}-alice`,
-        creditAccountId: `${p}-bob`,
-        amount: 10n,
-        kind: "transfer",
-      });
-      const self = Number((await other.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
-      for (;;) {
-        // From another session: inside a transaction, pg_stat_activity stays as first read.
-        const { rows } = await db.pool.query(
-          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND wait_event_type = 'Lock'",
-          [self],
-        );
-        if (rows.length) break;
-        await new Promise((r) => setTimeout(r, 10));
+  for (const what of ["a hold", "a fact about an account"])
+    it(`a write that is not only transfers (${what}) checks its cached accounts before it takes the sequence counter`, async () => {
+      const db = a.db;
+      if (db.kind !== "postgres") throw new Error("postgres expected");
+      const other = await db.pool.connect();
+      try {
+        await other.query("BEGIN");
+        await other.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE", [`${p}-alice`]);
+        const write =
+          what === "a hold"
+            ? a.ledger.createHold({
+                id: `${p}-h`,
+                debitAccountId: `${p}-alice`,
+                creditAccountId: `${p}-bob`,
+                amount: 10n,
+                kind: "transfer",
+              })
+            : a.ledger.recordFact({
+                id: `${p}-f`,
+                kind: "ALERT_RAISED",
+                documentHash: `0x${"ab".repeat(32)}`,
+                subject: `${p}-alice`,
+              });
+        const self = Number((await other.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+        for (;;) {
+          // From another session: inside a transaction, pg_stat_activity stays as first read.
+          const { rows } = await db.pool.query(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND wait_event_type = 'Lock'",
+            [self],
+          );
+          if (rows.length) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        // It waits for alice without holding the counter: a writer holding alice and waiting for
+        // the counter (any group of transfers) would otherwise deadlock with it.
+        await other.query("SELECT 1 FROM ledger_log_state WHERE id = 1 FOR UPDATE NOWAIT");
+        await other.query("ROLLBACK");
+        await write;
+      } finally {
+        other.release();
       }
-      // The hold waits for alice without holding the counter: a writer holding alice and waiting
-      // for the counter (any group of transfers) would otherwise deadlock with it.
-      await other.query("SELECT 1 FROM ledger_log_state WHERE id = 1 FOR UPDATE NOWAIT");
-      await other.query("ROLLBACK");
-      expect((await hold).status).to.equal("pending");
-    } finally {
-      other.release();
-    }
-  });
+    });
 
   it("refuses, with its own SQLSTATE and nothing written, a row whose stored values are not the expected ones", async () => {
     const db = a.db;
