@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import pg from "pg";
 import type { Database } from "../../src/db/database";
 import { InsufficientFundsError, type Ledger } from "../../src/ledger";
-import { describeWithPg } from "../support/pg";
+import { describeWithPg, recordPgStatements } from "../support/pg";
 import { openTestLedger, rejects, uniquePrefix } from "./support";
 
 /**
@@ -11,39 +10,21 @@ import { openTestLedger, rejects, uniquePrefix } from "./support";
  * each one's writes make the other's cached rows out of date, which its checks must catch.
  */
 describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
-  // What the pg clients of this process send, while `recording` is set.
-  let recording: string[] | undefined;
-  const query = pg.Client.prototype.query;
-  before(() => {
-    (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
-      const q = args[0] as string | { text?: string };
-      recording?.push(typeof q === "string" ? q : (q?.text ?? ""));
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    };
-  });
-  after(() => {
-    pg.Client.prototype.query = query;
-  });
+  const record = recordPgStatements();
 
   /** What `body` sends, by kind: checked calls, lock-and-loads, locked commit calls, and the rest. */
   async function sent(body: () => Promise<unknown>): Promise<string[]> {
-    recording = [];
-    try {
-      await body();
-      return recording.map((s) =>
-        s.startsWith("SELECT ledger_commit_transfers_checked(")
-          ? "checked"
-          : s.includes("SELECT a.ctid")
-            ? "lock"
-            : s.startsWith("SELECT ledger_commit_transfers(")
-              ? "commit"
-              : s.startsWith("SELECT t.* FROM unnest(")
-                ? "transfer ids"
-                : s.slice(0, 30),
-      );
-    } finally {
-      recording = undefined;
-    }
+    return (await record(body)).sent.map((s) =>
+      s.startsWith("SELECT ledger_commit_transfers_checked(")
+        ? "checked"
+        : s.includes("SELECT a.ctid")
+          ? "lock"
+          : s.startsWith("SELECT ledger_commit_transfers(")
+            ? "commit"
+            : s.startsWith("SELECT t.* FROM unnest(")
+              ? "transfer ids"
+              : s.slice(0, 30),
+    );
   }
 
   let a: { ledger: Ledger; db: Database; close(): Promise<void> };

@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import pg from "pg";
 import type { Database } from "../../src/db/database";
 import { InsufficientFundsError, type Ledger, type Transfer, UnknownTransferError } from "../../src/ledger";
 import { decodeLeaf } from "../../src/protocol/leaf-v1";
-import { describeWithPg } from "../support/pg";
+import { describeWithPg, recordPgStatements } from "../support/pg";
 import { openTestLedger, rejects, uniquePrefix } from "./support";
 
 /**
@@ -45,19 +44,7 @@ async function storedAsAnswered(ledger: Ledger, db: Database, answers: Transfer[
 }
 
 describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx) => {
-  // Every statement the pg clients of this process send, while `recording` is set.
-  let recording: string[] | undefined;
-  const query = pg.Client.prototype.query;
-  before(() => {
-    (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
-      const q = args[0] as string | { text?: string };
-      recording?.push(typeof q === "string" ? q : (q?.text ?? ""));
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    };
-  });
-  after(() => {
-    pg.Client.prototype.query = query;
-  });
+  const record = recordPgStatements();
 
   it("numbers, fills and hashes leaves on the server; rows, answers and leaves agree", async () => {
     const { ledger, db, close } = await openTestLedger({ name: "postgres", url: () => ctx.url });
@@ -75,21 +62,20 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
       });
       // Text that an SQL or array literal must escape, and some that it must not mangle.
       const notes = [`it's`, `"quoted"`, `back\\slash`, `{a,b}`, `NULL`, `ünïcödé €`, `''\\\\"`, ""];
-      recording = [];
-      const answers = await Promise.all(
-        Array.from({ length: 24 }, (_, i) =>
-          ledger.transfer({
-            id: `${p}-t${i}`,
-            debitAccountId: `${p}-a`,
-            creditAccountId: i % 2 ? `${p}-b` : `${p}-c`,
-            amount: BigInt(1 + i),
-            kind: "transfer",
-            metadata: { note: notes[i % notes.length], i },
-          }),
+      const { value: answers, sent } = await record(() =>
+        Promise.all(
+          Array.from({ length: 24 }, (_, i) =>
+            ledger.transfer({
+              id: `${p}-t${i}`,
+              debitAccountId: `${p}-a`,
+              creditAccountId: i % 2 ? `${p}-b` : `${p}-c`,
+              amount: BigInt(1 + i),
+              kind: "transfer",
+              metadata: { note: notes[i % notes.length], i },
+            }),
+          ),
         ),
       );
-      const sent = recording;
-      recording = undefined;
       const locked = sent.filter((s) => s.includes("ledger_commit_transfers("));
       const checked = sent.filter((s) => s.includes("ledger_commit_transfers_checked("));
       // The first group finds its accounts cached; a group started while another holds account
@@ -110,7 +96,6 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
       const report = await ledger.checkInvariants();
       expect(report.ok, JSON.stringify(report.violations ?? report)).to.equal(true);
     } finally {
-      recording = undefined;
       await close();
     }
   });
@@ -129,19 +114,18 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
         await ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
         for (let i = 0; i < 20; i++)
           await ledger.openAccount({ id: `${p}-c${i}`, type: "customer", asset: "EUR", scale: 2 });
-        recording = [];
-        const answers = await ledger.transferBatch(
-          Array.from({ length: 600 }, (_, i) => ({
-            id: `${p}-b${i}`,
-            debitAccountId: `${p}-bank`,
-            creditAccountId: `${p}-c${i % 20}`,
-            amount: BigInt(1 + i),
-            kind: "deposit" as const,
-            metadata: { note: `it's #${i}` },
-          })),
+        const { value: answers, sent } = await record(() =>
+          ledger.transferBatch(
+            Array.from({ length: 600 }, (_, i) => ({
+              id: `${p}-b${i}`,
+              debitAccountId: `${p}-bank`,
+              creditAccountId: `${p}-c${i % 20}`,
+              amount: BigInt(1 + i),
+              kind: "deposit" as const,
+              metadata: { note: `it's #${i}` },
+            })),
+          ),
         );
-        const sent = recording;
-        recording = undefined;
         const call = sent.filter((s) => s.includes(fn));
         expect(call).to.have.length(1);
         expect(call[0]).to.include(leavesParam);
@@ -158,7 +142,6 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
         const report = await ledger.checkInvariants();
         expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
       } finally {
-        recording = undefined;
         await close();
       }
     });

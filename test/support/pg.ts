@@ -79,3 +79,32 @@ export function describeWithPg(title: string, body: (ctx: { url: string }) => vo
     body(ctx);
   });
 }
+
+/**
+ * For the suite it is called in: `record(body)` runs `body` and returns what it resolved to and the
+ * text of every statement this process's pg clients sent meanwhile (a hook on
+ * pg.Client.prototype.query, installed before the suite and removed after it).
+ */
+export function recordPgStatements(): <T>(body: () => Promise<T>) => Promise<{ value: T; sent: string[] }> {
+  let recording: string[] | undefined;
+  const query = pg.Client.prototype.query;
+  before(() => {
+    (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      recording?.push(typeof q === "string" ? q : (q?.text ?? ""));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  });
+  after(() => {
+    pg.Client.prototype.query = query;
+  });
+  return async (body) => {
+    const sent: string[] = [];
+    recording = sent;
+    try {
+      return { value: await body(), sent };
+    } finally {
+      recording = undefined;
+    }
+  };
+}
