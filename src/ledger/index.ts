@@ -1,6 +1,7 @@
 /** Public surface of the custody ledger. */
 export { openLedger, type Ledger, type ListAccountsOptions, type OpenLedgerOptions } from "./ledger";
 export { ledgerMigrations } from "./migrations";
+export type { LedgerWriteStats } from "./store";
 export * from "./errors";
 export * from "./types";
 export {

@@ -37,6 +37,7 @@ import type {
   FactRow,
   HoldRow,
   LedgerStore,
+  LedgerWriteStats,
   LoadKeys,
   LoadedState,
   Plan,
@@ -109,6 +110,8 @@ export interface ListAccountsOptions {
 /** The custody ledger. Every method that changes state appends its events in the same transaction. */
 export interface Ledger {
   readonly backend: "sqlite" | "postgres";
+  /** Transactions, retries and (PostgreSQL) account cache use of this process's writes so far. */
+  writeStats(): LedgerWriteStats;
   /** Idempotent by id: the same terms return the account, other terms throw IdempotencyConflictError. */
   openAccount(input: OpenAccountInput): Promise<Account>;
   setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
@@ -246,6 +249,10 @@ class LedgerImpl implements Ledger {
 
   get backend() {
     return this.#store.backend;
+  }
+
+  writeStats(): LedgerWriteStats {
+    return this.#store.writeStats();
   }
 
   #toTransfer(r: TransferRow): Transfer {

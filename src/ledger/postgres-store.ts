@@ -28,6 +28,7 @@ import {
   type HoldRow,
   type TransferRow,
   type LedgerStore,
+  type LedgerWriteStats,
   type LoadKeys,
   type LoadedState,
   type Plan,
@@ -679,14 +680,11 @@ export class PostgresLedgerStore implements LedgerStore {
     );
   }
 
-  /** Groups and units committed so far (see UnitOfWork.stats). */
-  get unitStats() {
-    return this.#uow.stats;
-  }
-
-  /** Hits, misses and failed checks of the account cache (see CheckedAccountCache). */
-  get accountCacheStats() {
-    return { ...this.#cache.stats, size: this.#cache.size, paused: this.#cache.paused };
+  writeStats(): LedgerWriteStats {
+    return {
+      ...this.#uow.stats,
+      accountCache: { ...this.#cache.stats, size: this.#cache.size, paused: this.#cache.paused },
+    };
   }
 
   async migrate(): Promise<void> {

@@ -27,6 +27,7 @@ import {
   type FactRow,
   type HoldRow,
   type LedgerStore,
+  type LedgerWriteStats,
   type LoadKeys,
   type LoadedState,
   type Plan,
@@ -406,9 +407,8 @@ export class SqliteLedgerStore implements LedgerStore {
     this.#uow = new UnitOfWork(this.#dialect, ledgerPlanner<SqliteTx>(), { clock, maxInFlight: 1 });
   }
 
-  /** Groups and units committed so far (see UnitOfWork.stats). */
-  get unitStats() {
-    return this.#uow.stats;
+  writeStats(): LedgerWriteStats {
+    return { ...this.#uow.stats };
   }
 
   async migrate(): Promise<void> {

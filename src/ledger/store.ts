@@ -192,8 +192,31 @@ export interface SnapshotVisitor {
   holds?(rows: HoldRow[]): void;
 }
 
+/** What a process's ledger writes cost it so far (for metrics). */
+export interface LedgerWriteStats {
+  /** Transactions committed, and the calls answered in them. */
+  groups: number;
+  units: number;
+  /** Groups run again (serialization failure, deadlock, a replayed id), split into single calls. */
+  retries: number;
+  splits: number;
+  /** Groups run again on locked rows after their cached rows did not hold (PostgreSQL). */
+  unlockedRetries: number;
+  /** PostgreSQL: the checked account cache (src/ledger/checked-account-cache.ts). */
+  accountCache?: {
+    hits: number;
+    misses: number;
+    checked: number;
+    stale: number;
+    pauses: number;
+    size: number;
+    paused: boolean;
+  };
+}
+
 export interface LedgerStore {
   readonly backend: "sqlite" | "postgres";
+  writeStats(): LedgerWriteStats;
   migrate(): Promise<void>;
   execute<T>(keys: LoadKeys, plan: (state: LoadedState, now: number) => Plan<T>): Promise<T>;
   getAccount(id: string): Promise<AccountRow | undefined>;

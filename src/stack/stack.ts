@@ -55,6 +55,7 @@ import {
 } from "../risk";
 import { SolvencySnapshots, SolvencyWatcher, snapshotIdOf, solvencyMigrations } from "../solvency";
 import type { SigningClients } from "../chain/dev";
+import { registerLedgerWriteMetrics } from "./ledger-metrics";
 import { dayOf, stackClock, type StackClock } from "./clock";
 import { createDailyCycle, type DailyCycle, type DailyCycleEvent } from "./daily-cycle";
 import { simulatedCustodianBank } from "./simulated-bank";
@@ -524,6 +525,7 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
       ledger,
       clock.now,
     );
+    registerLedgerWriteMetrics(registry, ledger);
     new Gauge({
       name: "custody_risk_lag_events",
       help: "Committed ledger events the rules engine has not evaluated yet.",

@@ -88,6 +88,9 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     // The checked call found alice changed and wrote nothing; the retry locked and loaded her,
     // and the refusal stands once no stored transfer has its id.
     expect(kinds).to.deep.equal(["checked", "lock", "transfer ids", "ROLLBACK"]);
+    const stats = a.ledger.writeStats();
+    expect(stats.unlockedRetries).to.equal(1);
+    expect(stats.accountCache).to.include({ stale: 1, pauses: 0, paused: false });
     expect(await a.ledger.eventCount()).to.equal(before);
     expect(await posted("alice")).to.equal(0n);
     expect(await posted("bob")).to.equal(100n);
@@ -252,6 +255,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     }
     const stale = ["checked", "lock", "commit"];
     expect(rounds).to.deep.equal([stale, stale, stale, ["lock", "commit"]]);
+    expect(a.ledger.writeStats().accountCache).to.include({ stale: 3, pauses: 1, paused: true });
     expect(await posted("alice")).to.equal(100n);
     expect(await posted("bob")).to.equal(4n);
   });

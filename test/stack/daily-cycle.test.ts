@@ -181,6 +181,7 @@ describe("stack: the daily cycle (bank, solvency, risk)", function () {
     const metrics = await (await fetch(`${s.apiUrl}/metrics`)).text();
     expect(metrics).to.match(new RegExp(`custody_reserves_shortfall\\{asset="EUR",day="${next}"\\} 1`));
     expect(metrics).to.match(/custody_risk_lag_events \d+/);
+    expect(Number(/\ncustody_ledger_write_groups_total (\d+)\n/.exec(metrics)?.[1])).to.be.greaterThan(0);
     // Later passes of the cycle stored no second report of the day.
     expect((await s.bank.getReconciliations(day))[0].run).to.equal(1);
   });
