@@ -254,6 +254,40 @@ export const LOCKED_ROW_MOVED = "LG001";
 /** SQLSTATE of `ledger_commit_transfers_checked` when a stored account row differs from the expected one. */
 export const ACCOUNT_ROW_CHANGED = "LG002";
 
+/** The balance update of `ledger_commit_transfers`: rows this transaction locked, found by row id. */
+const LOCKED_BALANCES_UPDATE = `  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM unnest(acc_ctid, acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq) AS v(row_ctid, id, status, dp, cp, dq, cq)
+    WHERE a.ctid = v.row_ctid AND a.id = v.id;
+  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'a locked account row was not found by its row id (touched % of %)', touched, cardinality(acc_id)
+      USING ERRCODE = '${LOCKED_ROW_MOVED}';
+  END IF;
+`;
+
+/**
+ * The statements that append a group of transfers once its balances are written (in both commit
+ * functions, `n` events from `first`): the sequence range, the transfer rows, the events with each
+ * sequence put into its leaf and the leaf hashed.
+ */
+const APPEND_STATEMENTS = `  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
+  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
+      sequence, created_at)
+    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
+    FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
+      AS v(id, d, c, a, amount, k, m, f, h, i, t);
+  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
+      leaf, leaf_hash)
+    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
+    FROM (
+      SELECT u.i, u.s, u.d, u.c, u.t,
+        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
+          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
+      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
+    ) v;
+`;
+
 /**
  * PostgreSQL: a group of transfers written in one call (docs/ledger.md, "Sequence allocation on
  * PostgreSQL"). The server takes the group's sequences and puts each into its leaf (bytes 88 to
@@ -276,31 +310,7 @@ DECLARE
   first bigint;
   touched bigint;
 BEGIN
-  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
-      debits_pending = v.dq, credits_pending = v.cq
-    FROM unnest(acc_ctid, acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq) AS v(row_ctid, id, status, dp, cp, dq, cq)
-    WHERE a.ctid = v.row_ctid AND a.id = v.id;
-  GET DIAGNOSTICS touched = ROW_COUNT;
-  IF touched <> cardinality(acc_id) THEN
-    RAISE EXCEPTION 'a locked account row was not found by its row id (touched % of %)', touched, cardinality(acc_id)
-      USING ERRCODE = '${LOCKED_ROW_MOVED}';
-  END IF;
-  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
-  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
-      sequence, created_at)
-    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
-    FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
-      AS v(id, d, c, a, amount, k, m, f, h, i, t);
-  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
-      leaf, leaf_hash)
-    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
-    FROM (
-      SELECT u.i, u.s, u.d, u.c, u.t,
-        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
-          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
-      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
-    ) v;
-  RETURN first;
+${LOCKED_BALANCES_UPDATE}${APPEND_STATEMENTS}  RETURN first;
 END;
 $$;
 `;
@@ -329,22 +339,7 @@ DECLARE
   n bigint := cardinality(e_subject);
   first bigint;
 BEGIN
-  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
-  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
-      sequence, created_at)
-    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
-    FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
-      AS v(id, d, c, a, amount, k, m, f, h, i, t);
-  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
-      leaf, leaf_hash)
-    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
-    FROM (
-      SELECT u.i, u.s, u.d, u.c, u.t,
-        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
-          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
-      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
-    ) v;
-  RETURN first;
+${APPEND_STATEMENTS}  RETURN first;
 END;
 $$;
 
@@ -355,16 +350,7 @@ CREATE OR REPLACE FUNCTION ledger_commit_transfers(
 DECLARE
   touched bigint;
 BEGIN
-  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
-      debits_pending = v.dq, credits_pending = v.cq
-    FROM unnest(acc_ctid, acc_id, acc_status, acc_dp, acc_cp, acc_dq, acc_cq) AS v(row_ctid, id, status, dp, cp, dq, cq)
-    WHERE a.ctid = v.row_ctid AND a.id = v.id;
-  GET DIAGNOSTICS touched = ROW_COUNT;
-  IF touched <> cardinality(acc_id) THEN
-    RAISE EXCEPTION 'a locked account row was not found by its row id (touched % of %)', touched, cardinality(acc_id)
-      USING ERRCODE = '${LOCKED_ROW_MOVED}';
-  END IF;
-  RETURN ledger_append_transfers(${APPEND_ARGS});
+${LOCKED_BALANCES_UPDATE}  RETURN ledger_append_transfers(${APPEND_ARGS});
 END;
 $$;
 

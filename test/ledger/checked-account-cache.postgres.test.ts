@@ -38,6 +38,14 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
       amount,
       kind: "transfer",
     });
+  const deposit = (l: Ledger, id: string, to: string, amount: bigint) =>
+    l.transfer({
+      id: `${p}-${id}`,
+      debitAccountId: `${p}-bank`,
+      creditAccountId: `${p}-${to}`,
+      amount,
+      kind: "deposit",
+    });
   const posted = async (id: string) => (await a.ledger.getBalance(`${p}-${id}`)).posted;
 
   beforeEach(async () => {
@@ -46,13 +54,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     await a.ledger.openAccount({ id: `${p}-bank`, type: "bank_mirror", asset: "EUR", scale: 2 });
     for (const c of ["alice", "bob"])
       await a.ledger.openAccount({ id: `${p}-${c}`, type: "customer", asset: "EUR", scale: 2 });
-    await a.ledger.transfer({
-      id: `${p}-fund`,
-      debitAccountId: `${p}-bank`,
-      creditAccountId: `${p}-alice`,
-      amount: 100n,
-      kind: "deposit",
-    });
+    await deposit(a.ledger, "fund", "alice", 100n);
     // Opened after the writes above: its cache starts from the stored rows.
     b = await openTestLedger({ name: "postgres", url: () => ctx.url });
   });
@@ -99,13 +101,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
   });
 
   it("a refusal is never answered from a cached row: a debit the cache says is uncovered goes through on the real balance", async () => {
-    await b.ledger.transfer({
-      id: `${p}-more`,
-      debitAccountId: `${p}-bank`,
-      creditAccountId: `${p}-alice`,
-      amount: 500n,
-      kind: "deposit",
-    }); // a still caches alice at 100
+    await deposit(b.ledger, "more", "alice", 500n); // a still caches alice at 100
     let kinds = await sent(() => transfer(a.ledger, "big", "alice", "bob", 300n));
     // The plan failed on the cached row, so it ran again on locked rows, where it is covered.
     expect(kinds).to.deep.equal(["lock", "commit"]);
@@ -244,13 +240,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
   it("while checks keep failing (another process writes the same accounts), it locks every group for a while", async () => {
     const rounds: string[][] = [];
     for (let i = 0; i < 4; i++) {
-      await b.ledger.transfer({
-        id: `${p}-b${i}`,
-        debitAccountId: `${p}-bank`,
-        creditAccountId: `${p}-alice`,
-        amount: 1n,
-        kind: "deposit",
-      });
+      await deposit(b.ledger, `b${i}`, "alice", 1n);
       rounds.push(await sent(() => transfer(a.ledger, `a${i}`, "alice", "bob", 1n)));
     }
     const stale = ["checked", "lock", "commit"];
