@@ -1,5 +1,5 @@
 /**
- * npm run bench:http-writes [-- --duration 10 --warmup 3 --repeat 3 --processes 1,2,4 --connections 16,64]
+ * npm run bench:http-writes [-- --duration 10 --warmup 3 --repeat 3 --processes 1,2,4 --connections 16,64 --account-cache N]
  *
  * Write throughput through the HTTP API: POST /v1/transfers, one transfer per request, on PostgreSQL
  * with 1, 2 and 4 API processes on one database, and on SQLite with one process (the ratio in the
@@ -52,6 +52,11 @@ export function parseList(s: string): number[] {
   return xs.map(Number);
 }
 
+function nonNegativeInt(s: string): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(s)) throw new InvalidArgumentError(`expected a whole number, got "${s}"`);
+  return Number(s);
+}
+
 function positiveInt(s: string): number {
   if (!/^[1-9][0-9]*$/.test(s)) throw new InvalidArgumentError(`expected a positive integer, got "${s}"`);
   return Number(s);
@@ -99,6 +104,8 @@ interface Options {
   sqlite: boolean;
   postgres: boolean;
   cpuProfDir?: string;
+  /** PostgreSQL stack processes' account cache size (CUSTODY_PG_ACCOUNT_CACHE); default theirs. */
+  accountCache?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -121,6 +128,11 @@ function parseOptions(argv: string[]): Options {
       1000,
     )
     .option("--no-sqlite", "skip the SQLite case (one process)")
+    .option(
+      "--account-cache <n>",
+      "PostgreSQL: the stack processes' --pg-account-cache (0 = lock and load every time)",
+      nonNegativeInt,
+    )
     .option("--cpu-prof-dir <dir>", "start the API processes with node --cpu-prof, writing the profiles here")
     .option("--no-postgres", "skip the PostgreSQL cases")
     .allowExcessArguments(false);
@@ -565,6 +577,7 @@ async function runConfig(o: Options, chain: DevChain, dir: string, cfg: Config):
   const env = {
     CUSTODY_RELAYER_KEY: bytesToHex(devAccount(DEV_ROLES.relayer).getHdKey().privateKey!),
     CUSTODY_PSEUDONYM_KEY: randomBytes(32).toString("hex"),
+    ...(o.accountCache !== undefined ? { CUSTODY_PG_ACCOUNT_CACHE: String(o.accountCache) } : {}),
   };
   const pgDb = cfg.backend === "postgres" ? await createPgDatabase() : undefined;
   const procs: StackProcess[] = [];

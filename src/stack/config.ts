@@ -66,6 +66,8 @@ export interface StackConfig {
   webhookSecretEnv: string;
   /** /v1/ready fails when the rules engine is more than this many events behind the ledger. */
   maxRiskLagEvents: number;
+  /** PostgreSQL: account rows the ledger keeps for checked writes (docs/ledger.md); 0 = lock every time. */
+  pgAccountCache: number;
   /**
    * Embedded chain only, opt-in: deploy CustodyAnchor with the bank witness's secp256k1 anchor key
    * (`<dataDir>/witnesses/bank.anchor.key`) as cosigner, and anchor every head through it.
@@ -303,6 +305,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: "int",
     help: "/v1/ready fails when the rules engine is this many events behind (default 10000)",
   },
+  {
+    key: "pgAccountCache",
+    flag: "--pg-account-cache",
+    env: "CUSTODY_PG_ACCOUNT_CACHE",
+    kind: "int",
+    help: "PostgreSQL: account rows kept for checked writes; 0 = lock and load every time (default 100000)",
+  },
 ];
 
 export class ConfigError extends InvalidArgumentError {
@@ -342,6 +351,7 @@ function defaults(dataDir: string): StackConfig {
     webhookUrl: "",
     webhookSecretEnv: "CUSTODY_WEBHOOK_SECRET",
     maxRiskLagEvents: 10_000,
+    pgAccountCache: 100_000,
     anchorCosigned: false,
     anchorCosigner: "",
   };

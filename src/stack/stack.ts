@@ -386,6 +386,7 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
       pseudonymKey,
       feeSchedule: parseFeeSchedule(config.feeSchedule),
       clock: clock.now,
+      postgresGroups: { accountCacheSize: config.pgAccountCache },
     });
     // Before anything is written: a process with another key would fork every pseudonym.
     await ensurePseudonymKey(db, pseudonymKey);

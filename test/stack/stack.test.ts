@@ -48,6 +48,15 @@ describe("stack: configuration", () => {
     expect(c.rpcUrl).to.equal("");
   });
 
+  it("takes the PostgreSQL account cache size from --pg-account-cache / CUSTODY_PG_ACCOUNT_CACHE", () => {
+    expect(resolveConfig({}, {}).pgAccountCache).to.equal(100_000);
+    expect(resolveConfig({}, { CUSTODY_PG_ACCOUNT_CACHE: "0" }).pgAccountCache).to.equal(0);
+    expect(resolveConfig({ pgAccountCache: 500 }, { CUSTODY_PG_ACCOUNT_CACHE: "0" }).pgAccountCache).to.equal(
+      500,
+    );
+    expect(() => resolveConfig({ pgAccountCache: -1 }, {})).to.throw(ConfigError, /pgAccountCache/);
+  });
+
   it("rejects bad values with a named error", () => {
     expect(() => resolveConfig({ apiPort: "eighty" }, {})).to.throw(ConfigError, /apiPort/);
     expect(() => resolveConfig({ apiPort: 70000 }, {})).to.throw(ConfigError, /65535/);
