@@ -242,7 +242,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     try {
       try {
         const value = await body(tx);
-        if (tx.expected && !tx.checked) this.#deferCheck(tx);
+        this.#deferCheck(tx);
         if (tx.deferred.length) await this.#send(tx);
         if (tx.begun && !tx.committed) await client.query("COMMIT");
         this.cache.committed(Array.from(tx.final.values(), copyAccount));
@@ -274,6 +274,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
    * that does not commit through ledger_commit_transfers_checked, or the check alone if none changed.
    */
   #deferCheck(tx: PgTx): void {
+    if (!tx.expected || tx.checked) return; // no cached rows, or checked already
     tx.checked = true;
     tx.deferred.push({
       text: `SELECT ledger_update_accounts_checked($1::text[], $2::text[], $3::numeric[], $4::numeric[],
@@ -482,7 +483,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     // A check of cached accounts takes their row locks: it must be done before the counter is
     // taken, and statements in one WITH run in no set order (it would deadlock with a writer that
     // holds the accounts and waits for the counter). Otherwise with the balance updates before it.
-    if (tx.expected && !tx.checked) this.#deferCheck(tx); // accounts read, none changed (a fact's subject)
+    this.#deferCheck(tx); // if no update checked them: accounts only read (a fact's subject)
     if (tx.deferred.some((d) => d.select)) await this.#send(tx);
     const rows = await this.#send(tx, {
       name: "ledger_take_sequences",
