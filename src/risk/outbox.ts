@@ -43,6 +43,12 @@ export interface OutboxDeps {
   /** First retry delay (default 1000 ms), doubled per attempt up to maxBackoffMs (default 5 min). */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * How long a claimed item is left to the process that claimed it (default 5 min). A process that
+   * dies holding a claim delays its items by this much; one that is slower than this may see another
+   * process repeat an item, which every kind tolerates.
+   */
+  claimMs?: number;
 }
 
 /**
@@ -98,16 +104,28 @@ async function perform(d: OutboxDeps, r: OutboxRow): Promise<void> {
   }
 }
 
-/** Does the due outbox work once, oldest first; returns how many items completed. */
-export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number> {
-  const now = d.now();
-  const rows = await d.runner.read(() =>
-    all<OutboxRow>(
-      "SELECT id, kind, ref, payload, attempts FROM risk_outbox WHERE done_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?",
+/**
+ * Claims up to `limit` due items for this caller: their `next_at` moves `claimMs` ahead in the same
+ * statement that selects them, so every stack process can publish without two of them doing the same
+ * item at once or marking the same rows (which deadlocked). PostgreSQL skips rows another claim holds.
+ */
+function claimDue(runner: SqlRunner, now: number, claimMs: number, limit: number): Promise<OutboxRow[]> {
+  const skipLocked = runner.kind === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
+  return runner.tx(function* () {
+    const rows = yield* all<OutboxRow>(
+      `UPDATE risk_outbox SET next_at = ? WHERE id IN (SELECT id FROM risk_outbox WHERE done_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?${skipLocked}) RETURNING id, kind, ref, payload, attempts`,
+      now + claimMs,
       now,
       limit,
-    ),
-  );
+    );
+    // RETURNING follows no order on PostgreSQL; the work goes oldest first.
+    return rows.sort((a, b) => num(a.id) - num(b.id));
+  });
+}
+
+/** Claims the due outbox work and does it once, oldest first; returns how many items completed. */
+export async function publishOutbox(d: OutboxDeps, limit = 200): Promise<number> {
+  const rows = await claimDue(d.runner, d.now(), d.claimMs ?? 300_000, limit);
   // Completed items are marked in one transaction at the end: a crash before it repeats their
   // work, which every kind tolerates (facts are idempotent by id, a frozen account stays frozen,
   // webhook receivers deduplicate by delivery id).
