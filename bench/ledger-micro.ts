@@ -8,7 +8,9 @@
  *  - 8 000 leaf hashes: on the calling thread, and shared with the helper thread (leaf-hasher.ts);
  *  - 10 000 balance updates in one transaction (SQLite file, WAL): the wide accounts row by text id
  *    with decimal TEXT (the old layout), by rowid, and the narrow integer-keyed row with INTEGERs
- *    (ledger/003).
+ *    (ledger/003);
+ *  - the array parameters of a PostgreSQL batch of 1 000 transfers (22 columns as the checked commit
+ *    sends them): node-postgres's own conversion of JS arrays, and src/db/pg-array.ts's arrayText.
  * Writes bench/results/ledger-micro.json.
  */
 import BetterSqlite3 from "better-sqlite3";
@@ -16,6 +18,8 @@ import { createHmac, hash, randomBytes, randomFillSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
+import { arrayText } from "../src/db/pg-array";
 import { Pseudonymizer } from "../src/ledger/canonical";
 import { startLeafHashes } from "../src/ledger/leaf-hasher";
 
@@ -132,6 +136,49 @@ try {
   db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+// The array parameters of one checked batch commit of 1 000 transfers between 10 000 accounts:
+// 11 account columns of ~1 900 rows (ids, statuses, balances), 11 transfer and 4 event columns.
+{
+  const n = 1000;
+  const accounts = 1900;
+  const acc = Array.from({ length: accounts }, (_, i) => `c${(i * 7919) % 10_000}`);
+  const status = acc.map(() => "active");
+  const balance = acc.map((_, i) => String(10n ** 15n - BigInt(i * 37)));
+  const tid = Array.from({ length: n }, (_, i) => `t${String(i).padStart(12, "0")}`);
+  const debit = tid.map((_, i) => acc[i % accounts]);
+  const credit = tid.map((_, i) => acc[(i * 3 + 1) % accounts]);
+  const amount = tid.map((_, i) => String(1 + (i % 50)));
+  const none = tid.map(() => null);
+  const index = tid.map((_, i) => i);
+  const created = tid.map(() => 1_796_422_210_553);
+  const columns: (string | number | null)[][] = [
+    ...[acc, status, balance, balance, balance, balance, status, balance, balance, balance, balance],
+    ...[
+      tid,
+      debit,
+      credit,
+      tid.map(() => "EUR"),
+      amount,
+      tid.map(() => "transfer"),
+      none,
+      none,
+      none,
+      index,
+      created,
+    ],
+    ...[tid, debit, credit, created],
+  ];
+  // node-postgres's conversion of a parameter (exported as pg.utils, untyped).
+  const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils.prepareValue;
+  // Both end as the bytes node-postgres writes (byteLength is part of its cost).
+  time("batch array parameters", "node-postgres from JS arrays (before)", () => {
+    for (const c of columns) Buffer.byteLength(prepareValue(c) as string);
+  });
+  time("batch array parameters", "arrayText (kept)", () => {
+    for (const c of columns) Buffer.byteLength(arrayText(c));
+  });
 }
 
 mkdirSync(join(__dirname, "results"), { recursive: true });

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { arrayArg, arrayText } from "../db/pg-array";
 import { type Step, type TransactionOptions, UnitOfWork, UnlockedRowsError } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
@@ -18,7 +19,7 @@ import {
   holdValues,
   limitsToJson,
   transferFromRow,
-  transferValues,
+  transferColumns,
 } from "./rows";
 import {
   type AccountFilter,
@@ -115,27 +116,6 @@ function shiftParams(text: string, offset: number): string {
 }
 
 /**
- * `values` as one SQL literal of a PostgreSQL array, for a statement sent without parameters:
- * strings quoted (array syntax escapes backslash and double quote), null as NULL, numbers bare.
- * An E'' literal, so its meaning does not depend on `standard_conforming_strings`.
- */
-function arrayArg(values: readonly (string | number | null)[]): string {
-  let out = "E'{";
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i) out += ",";
-    if (v === null) out += "NULL";
-    else if (typeof v === "number") out += String(v);
-    else {
-      // Array syntax first (\\ and "), then the E'' literal's (\\ again, and ').
-      const el = /["\\']/.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\\']/g, (c) => c + c) : v;
-      out += `"${el}"`;
-    }
-  }
-  return out + "}'";
-}
-
-/**
  * Most events of a group committed with its arguments inline (see commitTransfers). Above it,
  * building and parsing literals costs more than the round trip saved (bench:pg-profile, batches
  * of 1 000 and 8 000: 11 144–11 959 and 12 168–14 806/s inline, 13 715–13 752 and 17 327–18 518/s bound).
@@ -194,11 +174,6 @@ function checkedColumns(tx: PgTx): string[][] {
     was.map((r) => r.debitsPending.toString()),
     was.map((r) => r.creditsPending.toString()),
   ];
-}
-
-/** Rows of `width` values as one array per column (for `unnest`). */
-function columns(rows: unknown[][], width: number): unknown[][] {
-  return Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
 }
 
 /**
@@ -370,11 +345,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     for (const r of a) tx.final.set(r.id, r);
     const fn = checked ? "ledger_commit_transfers_checked" : "ledger_commit_transfers";
     const leaves = Buffer.allocUnsafe(e.length * LEAF_V1_BYTES);
-    for (let i = 0; i < e.length; i++) leaves.set(e[i].prepared.buf.subarray(1), i * LEAF_V1_BYTES);
+    for (let i = 0; i < e.length; i++) e[i].prepared.buf.copy(leaves, i * LEAF_V1_BYTES, 1);
     const args = [
       ...(checked ? checkedColumns(tx) : balanceColumns(tx, a)),
       // The transfer columns in ledger_transfers' order, as the general path inserts them.
-      ...(columns(t.map(transferValues), 11) as (string | number | null)[][]),
+      ...transferColumns(t),
       e.map((x) => x.subjectId),
       e.map((x) => x.debitAccountId),
       e.map((x) => x.creditAccountId),
@@ -388,7 +363,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const { rows } = await tx.client.query({
           name: fn,
           text: `SELECT ${fn}(${types.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
-          values: [...args, leaves],
+          values: [...args.map(arrayText), leaves],
         });
         first = rows[0].first;
         // Without BEGIN the call was its own transaction; else COMMIT follows in transaction().
@@ -531,7 +506,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])`,
           // One array per column: the rows' values transposed.
-          values: columns(t.map(transferValues), 11),
+          values: transferColumns(t),
         });
         return;
       }

@@ -153,20 +153,27 @@ export function factFromRow(r: Row): FactRow {
 
 /** `ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id, sequence, created_at)`. */
 export function transferValues(t: TransferRow): unknown[] {
-  return [
-    t.id,
-    t.debitAccountId,
-    t.creditAccountId,
-    t.asset,
-    t.amount.toString(),
-    t.kind,
-    t.metadata,
-    t.fee,
-    t.holdId,
-    t.sequence,
-    t.createdAt,
-  ];
+  return TRANSFER_FIELDS.map((f) => f(t));
 }
+
+/** The same values as one array per column (for `unnest`): a batch builds no array per row. */
+export function transferColumns(rows: readonly TransferRow[]): (string | number | null)[][] {
+  return TRANSFER_FIELDS.map((f) => rows.map(f));
+}
+
+const TRANSFER_FIELDS: ((t: TransferRow) => string | number | null)[] = [
+  (t) => t.id,
+  (t) => t.debitAccountId,
+  (t) => t.creditAccountId,
+  (t) => t.asset,
+  (t) => t.amount.toString(),
+  (t) => t.kind,
+  (t) => t.metadata,
+  (t) => t.fee,
+  (t) => t.holdId,
+  (t) => t.sequence,
+  (t) => t.createdAt,
+];
 
 /**
  * `ledger_holds (id, debit_account_id, credit_account_id, asset, amount, kind, status, escrow_id,

@@ -43,6 +43,9 @@ async function storedAsAnswered(ledger: Ledger, db: Database, answers: Transfer[
   }
 }
 
+// Text that an SQL or array literal must escape, and some that it must not mangle.
+const NOTES = [`it's`, `"quoted"`, `back\\slash`, `{a,b}`, `NULL`, `ünïcödé €`, `''\\\\"`, ""];
+
 describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx) => {
   const record = recordPgStatements();
 
@@ -60,8 +63,7 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
         amount: 1_000_000n,
         kind: "deposit",
       });
-      // Text that an SQL or array literal must escape, and some that it must not mangle.
-      const notes = [`it's`, `"quoted"`, `back\\slash`, `{a,b}`, `NULL`, `ünïcödé €`, `''\\\\"`, ""];
+      const notes = NOTES;
       const { value: answers, sent } = await record(() =>
         Promise.all(
           Array.from({ length: 24 }, (_, i) =>
@@ -122,7 +124,7 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
               creditAccountId: `${p}-c${i % 20}`,
               amount: BigInt(1 + i),
               kind: "deposit" as const,
-              metadata: { note: `it's #${i}` },
+              metadata: { note: `${NOTES[i % NOTES.length]} #${i}` },
             })),
           ),
         );
@@ -135,7 +137,10 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
           expect(sent.slice(1)).to.deep.equal([call[0], "COMMIT"]);
         }
         await storedAsAnswered(ledger, db, answers);
-        expect((await ledger.getTransfer(`${p}-b7`))!.metadata).to.deep.equal({ note: "it's #7" });
+        for (let i = 0; i < NOTES.length; i++)
+          expect((await ledger.getTransfer(`${p}-b${i}`))!.metadata).to.deep.equal({
+            note: `${NOTES[i]} #${i}`,
+          });
         expect((await ledger.getBalance(`${p}-c3`)).posted).to.equal(
           Array.from({ length: 30 }, (_, k) => BigInt(1 + 3 + 20 * k)).reduce((x, y) => x + y, 0n),
         );
