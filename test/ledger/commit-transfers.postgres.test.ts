@@ -88,6 +88,9 @@ describeWithPg("ledger: transfers committed in one round trip (postgres)", (ctx)
       expect(sent.length).to.equal(2 * locked.length + checked.length);
       for (const c of locked) expect(c.trimEnd().endsWith("COMMIT")).to.equal(true);
       for (const c of checked) expect(c).not.to.match(/BEGIN|COMMIT/);
+      // Alone, the checked call binds its arguments (a named statement: the server parses no literals).
+      for (const c of checked) expect(c).to.include("$1::text[]");
+      for (const c of locked) expect(c).to.include("E'{");
 
       for (const [i, t] of answers.entries())
         expect((await ledger.getTransfer(t.id))!.metadata).to.deep.equal({
