@@ -231,7 +231,12 @@ export async function runRiskEngineThread(): Promise<void> {
     if (apart) await closeDatabase(db);
   };
   try {
-    const ledger = await openLedger(db, { pseudonymKey: d.pseudonymKey, clock: now });
+    // This ledger only reads (the main thread publishes): no account cache to warm and keep.
+    const ledger = await openLedger(db, {
+      pseudonymKey: d.pseudonymKey,
+      clock: now,
+      postgresGroups: { accountCacheSize: 0 },
+    });
     const engine = await RiskEngine.open(riskDb, ledger, ledger, {
       activateRules: false,
       batchSize: d.batchSize,
