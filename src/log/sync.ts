@@ -9,7 +9,8 @@ export interface LeafSource {
 
 /**
  * Appends to the store what the source has beyond store.size(), in batches, and returns the new
- * size. With `maxLeaves` it stops once that many leaves were appended, so a caller that must act
+ * size: everything the source had when it was last read (a read shorter than asked ends the call,
+ * so leaves committed meanwhile wait for the next call instead of a store transaction each). With `maxLeaves` it stops once that many leaves were appended, so a caller that must act
  * on what it has (the relayer) is never held up by a source that keeps growing. Safe to run from
  * several processes: a batch that lost a race (LogAppendConflictError) is re-read from the new size.
  *
@@ -37,6 +38,10 @@ export async function syncLog(
     } catch (e) {
       if (!(e instanceof LogAppendConflictError)) throw e;
       size = await store.size();
+      continue;
     }
+    // A short read reached the source's end: what was committed after it is the next call's.
+    // Chasing it would append a few leaves per store transaction under steady load.
+    if (batch.length < want) return size;
   }
 }

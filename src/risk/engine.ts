@@ -52,6 +52,13 @@ export interface RiskEngineOptions {
    * for commits of other processes and for the anchor-lag check.
    */
   pollIntervalMs?: number;
+  /**
+   * Least time between the starts of two ticks woken by commits (default 50 ms). A busy ledger
+   * commits a group every millisecond or two; a tick per commit would pay its reads and its risk
+   * commit (several round trips) for a handful of events, on a core the ledger needs. Alerts come
+   * at most this much later.
+   */
+  minTickIntervalMs?: number;
   /** Counters per rule and severity are registered here. */
   metrics?: Registry;
   webhook?: WebhookOptions;
@@ -217,6 +224,10 @@ export class RiskEngine {
   #immediate: NodeJS.Immediate | undefined;
   #unsubscribe: (() => void) | undefined;
   #loop: (() => void) | undefined;
+  /** When the current or last tick started (performance.now()). */
+  #tickStarted = -Infinity;
+  /** A woken tick waits on #timer for its spacing (not the poll). */
+  #spaced = false;
   readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
   readonly #eventsCounter?: Counter;
   readonly #cursorGauge?: Gauge;
@@ -681,9 +692,10 @@ export class RiskEngine {
     const publish = opts.publish ?? true;
     const tick = async () => {
       try {
-        // Alerts first: evaluate the whole backlog, then do the outbox's work (a ledger commit per
-        // fact), so publishing never holds back the next batch's evaluation.
-        while (evaluate && !this.#stopped && (await this.runOnce()) > 0);
+        // Alerts first: evaluate the backlog, then do the outbox's work (a ledger commit per fact),
+        // so publishing never holds back the next batch's evaluation. A short batch reached the
+        // ledger's end: what was committed since goes to the next tick, not to a batch of its own.
+        while (evaluate && !this.#stopped && (await this.runOnce()) >= this.#batch);
         if (!this.#stopped && evaluate) await this.checkAnchorLag();
         if (!this.#stopped && publish) await this.publish();
       } catch {
@@ -694,13 +706,15 @@ export class RiskEngine {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#immediate = undefined;
+      this.#spaced = false;
       if (this.#stopped) return;
       this.#woken = false;
+      this.#tickStarted = performance.now();
       this.#running = tick().finally(() => {
         this.#running = undefined;
         if (this.#stopped) return;
-        // A commit seen during the tick may have come after its last read: go again at once.
-        if (this.#woken) this.#immediate = setImmediate(loop);
+        // A commit seen during the tick may have come after its last read: go again, spaced.
+        if (this.#woken) this.#soon();
         else this.#timer = setTimeout(loop, this.#opts.pollIntervalMs ?? 100);
       });
     };
@@ -716,10 +730,25 @@ export class RiskEngine {
   wake(): void {
     if (this.#stopped) return;
     this.#woken = true;
-    // Idle (waiting for the poll): run at the event loop's next check phase, after the I/O and
-    // timers already due, so the committing caller finishes its turn first.
-    if (this.#running === undefined && this.#immediate === undefined && this.#loop)
-      this.#immediate = setImmediate(this.#loop);
+    if (this.#running === undefined && this.#immediate === undefined && !this.#spaced) this.#soon();
+  }
+
+  /**
+   * The next tick as soon as the spacing allows: at the event loop's next check phase (after the
+   * I/O and timers already due, so the committing caller finishes its turn first), or on a timer
+   * that replaces the poll's.
+   */
+  #soon(): void {
+    const loop = this.#loop;
+    if (!loop) return;
+    const wait = this.#tickStarted + (this.#opts.minTickIntervalMs ?? 50) - performance.now();
+    if (wait <= 0) {
+      this.#immediate = setImmediate(loop);
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#spaced = true;
+    this.#timer = setTimeout(loop, wait);
   }
 
   async stop(): Promise<void> {

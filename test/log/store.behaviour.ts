@@ -211,6 +211,29 @@ export function shouldBehaveLikeLogStore(h: () => StoreHarness, opts: { persiste
     expect(await syncLog(source, s)).to.equal(123);
   });
 
+  it("syncLog stops at a short read: leaves committed meanwhile wait for the next call", async () => {
+    const s = await harness.open();
+    // A source that grows by 3 leaves after every read, as a ledger under steady load.
+    let end = 20;
+    let reads = 0;
+    const source: LeafSource = {
+      async leafHashes(from, limit) {
+        reads++;
+        const got = leaves.slice(from, Math.min(from + limit, end));
+        end = Math.min(end + 3, leaves.length);
+        return got;
+      },
+    };
+    expect(await syncLog(source, s, { batchSize: 50 })).to.equal(20);
+    expect(reads).to.equal(1);
+    // A full read means a backlog: the call goes on until a read comes back short.
+    // (Reads at 20, 70, 120 are full; the one at 170 finds 39 of the 209 there by then.)
+    end = 200;
+    expect(await syncLog(source, s, { batchSize: 50 })).to.equal(209);
+    expect(reads).to.equal(5);
+    expect(toHex(await s.root())).to.equal(toHex(refRoot(leaves.slice(0, 209))));
+  });
+
   if (!opts.persistent) return;
   it("two handles on one database: what one appends, the other proves (no stale cached tiles)", async () => {
     const a = await harness.open();

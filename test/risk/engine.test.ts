@@ -240,6 +240,31 @@ describe("risk engine (SQLite ledger)", () => {
     expect(await engine.drain()).to.equal(1);
   });
 
+  it("commits in quick succession share a tick: woken ticks start at least minTickIntervalMs apart", async () => {
+    const batches: number[] = [];
+    const engine = await RiskEngine.open(env.db, env.ledger, facts, {
+      pollIntervalMs: 3_600_000,
+      minTickIntervalMs: 1000,
+      onBatch: (r) => batches.push(r.events),
+    });
+    await engine.drain();
+    batches.length = 0;
+    const before = engine.cursor;
+    const started = performance.now();
+    engine.start();
+    for (let i = 0; i < 20; i++) await cashIn(env.ledger, i % 2 ? "alice" : "bob", 100n);
+    const committed = performance.now() - started;
+    const total = await env.ledger.eventCount();
+    while (engine.cursor < total) await new Promise((r) => setTimeout(r, 20));
+    await engine.stop();
+    // start() ticks at once (nothing to evaluate yet), so the 20 commits wait for the tick a
+    // second later and share it (the facts it publishes may take one more).
+    if (committed < 900) expect(batches.length).to.be.within(1, 2);
+    expect(batches.length).to.be.lessThan(10);
+    expect(batches.reduce((a, b) => a + b, 0)).to.equal(engine.cursor - before);
+    expect(engine.cursor - before).to.be.at.least(20);
+  });
+
   it("a commit made while start() is evaluating is evaluated without waiting for the poll", async () => {
     let armed = false;
     const engine = await RiskEngine.open(env.db, env.ledger, facts, {
