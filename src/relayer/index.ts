@@ -22,7 +22,7 @@ export {
   createPgAdvisoryLease,
   createRowLease,
   advisoryLockKey,
-} from "./lease";
+} from "../db/lease";
 export { type RelayerMetrics, createRelayerMetrics } from "./metrics";
 export { type FaultStep, type FaultHook } from "./faults";
 export { type AnchorPolicy, nextAnchorSize, bumpFees, backoffDelay, isFinal } from "./policy";

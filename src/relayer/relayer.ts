@@ -21,7 +21,7 @@ import { type AnchorRecord, type AnchorStore, openAnchorStore } from "./anchor-s
 import { auditAgainstHeads } from "./audit";
 import { RelayerCosignatureError, RelayerLogMismatchError, RelayerNotLeaderError } from "./errors";
 import type { FaultHook } from "./faults";
-import { type LeaderLease, createLeaderLease } from "./lease";
+import { type LeaderLease, createLeaderLease } from "../db/lease";
 import { createLogger, type Logger } from "../logging";
 import { type RelayerMetrics, createRelayerMetrics } from "./metrics";
 import { type AnchorPolicy, backoffDelay, isFinal, nextAnchorSize } from "./policy";

@@ -1,5 +1,6 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { closeDatabase, openDatabase } from "../db/database";
+import { createPgAdvisoryLease } from "../db/lease";
 import { openLedger } from "../ledger";
 import type { SharedTurnstile } from "../db/turnstile";
 import { RiskEngine, type EngineBatchReport } from "./engine";
@@ -237,7 +238,13 @@ export async function runRiskEngineThread(): Promise<void> {
       clock: now,
       postgresGroups: { accountCacheSize: 0 },
     });
+    // PostgreSQL: several stack processes share the risk tables; one of them evaluates.
+    const lease =
+      riskDb.kind === "postgres"
+        ? createPgAdvisoryLease(d.riskDatabaseUrl, { name: "risk-evaluator" })
+        : undefined;
     const engine = await RiskEngine.open(riskDb, ledger, ledger, {
+      ...(lease ? { lease } : {}),
       activateRules: false,
       batchSize: d.batchSize,
       pollIntervalMs: d.pollIntervalMs,

@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import type { LeaderLease } from "../db/lease";
 import { TRANSFER_KINDS, type Account, type LedgerEvent, type LedgerEventLeaf } from "../ledger";
 import { leafSummary } from "../protocol/leaf-v1";
 import {
@@ -75,6 +76,14 @@ export interface RiskEngineOptions {
   activateRules?: boolean;
   /** Called after each committed batch (and each anchor-lag commit) with what it committed. */
   onBatch?: (report: EngineBatchReport) => void;
+  /**
+   * One evaluating engine per database (every stack process runs one): only the holder of this
+   * lease evaluates in `start()`; the others follow the stored cursor (reported through `onBatch`
+   * as batches of 0 events) and take over when the holder's lease ends. Without it, engines of
+   * several processes evaluate the same events and all but one lose the cursor race, reloading
+   * every account's state each time.
+   */
+  lease?: Pick<LeaderLease, "tryAcquire" | "isHeld" | "release">;
 }
 
 /** An evaluated batch, ready to commit. */
@@ -228,6 +237,9 @@ export class RiskEngine {
   #tickStarted = -Infinity;
   /** A woken tick waits on #timer for its spacing (not the poll). */
   #spaced = false;
+  /** Whether this engine evaluates (holds the lease, or has none); when the lease was last asked. */
+  #evaluating = false;
+  #leaseAskedAt = -Infinity;
   readonly #alertsCounter?: Counter<"rule" | "severity" | "outcome">;
   readonly #eventsCounter?: Counter;
   readonly #cursorGauge?: Gauge;
@@ -695,8 +707,10 @@ export class RiskEngine {
         // Alerts first: evaluate the backlog, then do the outbox's work (a ledger commit per fact),
         // so publishing never holds back the next batch's evaluation. A short batch reached the
         // ledger's end: what was committed since goes to the next tick, not to a batch of its own.
-        while (evaluate && !this.#stopped && (await this.runOnce()) >= this.#batch);
-        if (!this.#stopped && evaluate) await this.checkAnchorLag();
+        const lead = evaluate && (await this.#lead());
+        if (evaluate && !lead) await this.#followCursor();
+        while (lead && !this.#stopped && (await this.runOnce()) >= this.#batch);
+        if (!this.#stopped && lead) await this.checkAnchorLag();
         if (!this.#stopped && publish) await this.publish();
       } catch {
         // Retried on the next tick; state was reloaded from the last commit.
@@ -751,6 +765,41 @@ export class RiskEngine {
     this.#timer = setTimeout(loop, wait);
   }
 
+  /** Whether `start()` evaluates (true without a lease). */
+  get evaluating(): boolean {
+    return this.#opts.lease === undefined || this.#evaluating;
+  }
+
+  /**
+   * Whether this engine may evaluate now. The lease is asked at most once a second while held (a
+   * session lock holds by itself); an engine that becomes the holder first reloads the rule state
+   * and cursor the previous holder committed.
+   */
+  async #lead(): Promise<boolean> {
+    const lease = this.#opts.lease;
+    if (!lease) return true;
+    const t = performance.now();
+    if (this.#evaluating && lease.isHeld() && t - this.#leaseAskedAt < 1000) return true;
+    this.#leaseAskedAt = t;
+    const held = await lease.tryAcquire();
+    if (held && !this.#evaluating) await this.#load();
+    this.#evaluating = held;
+    return held;
+  }
+
+  /** Not the evaluating engine: takes up the stored cursor, for the metrics and the lag check. */
+  async #followCursor(): Promise<void> {
+    const row = await this.#runner.read(() =>
+      get<{ next_sequence: unknown }>("SELECT next_sequence FROM risk_cursor WHERE id = 1"),
+    );
+    const cursor = row ? num(row.next_sequence) : 0;
+    if (cursor <= this.#next) return;
+    this.#next = cursor;
+    const report: EngineBatchReport = { events: 0, cursor, alerts: [] };
+    this.#count(report);
+    this.#opts.onBatch?.(report);
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe?.();
@@ -758,5 +807,9 @@ export class RiskEngine {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
     await this.#running;
+    if (this.#opts.lease) {
+      this.#evaluating = false;
+      await this.#opts.lease.release();
+    }
   }
 }

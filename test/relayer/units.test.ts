@@ -11,7 +11,7 @@ import { MemoryTree } from "../../src/log/tree";
 import { type AnchorRecord, openAnchorStore, relayerMigrations } from "../../src/relayer/anchor-store";
 import { auditAgainstHeads } from "../../src/relayer/audit";
 import { MerkleFrontier } from "../../src/log/frontier";
-import { createPgAdvisoryLease, createRowLease } from "../../src/relayer/lease";
+import { createPgAdvisoryLease, createRowLease } from "../../src/db/lease";
 import { bumpFees, isFinal, nextAnchorSize } from "../../src/relayer/policy";
 import type { AnchorSource } from "../../src/relayer/types";
 import { describeWithPg } from "../support/pg";

@@ -1,10 +1,11 @@
 import { randomUUID, createHash } from "node:crypto";
 import pg from "pg";
-import type { Database } from "../db/database";
-import { dialectOf, run } from "../db/sql";
+import type { Database } from "./database";
+import { dialectOf, run } from "./sql";
 
 /**
- * A leader lease: at most one relayer per ledger writes to the chain. Implementations:
+ * A leader lease: at most one holder per name and database (the relayer that writes to the chain,
+ * the risk engine that evaluates). Implementations:
  * a PostgreSQL session-level advisory lock on a dedicated connection (released by the server
  * the moment the leader's connection dies), or, for SQLite, a lease row renewed by a heartbeat
  * (taken over by a standby once it has expired).
