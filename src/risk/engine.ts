@@ -28,7 +28,14 @@ import {
   globalStateToJson,
 } from "./evaluate";
 import { riskMigrations } from "./migrations";
-import { type WebhookOptions, enqueue, factPayload, publishOutbox } from "./outbox";
+import {
+  type OutboxKind,
+  type WebhookOptions,
+  enqueue,
+  enqueueAll,
+  factPayload,
+  publishOutbox,
+} from "./outbox";
 import type { Fact, FactPort, RiskLedgerPort } from "./ports";
 import { type CompiledRules, DEFAULT_RULE_SOURCE, compileRuleFile } from "./rules-file";
 import { type Body, type SqlRunner, all, get, num, run, sqlRunner } from "../db/tx-runner";
@@ -196,6 +203,9 @@ function isAccountSubject(h: RuleHit): boolean {
  * powers of two, so at most log2(STATE_CHUNK) + 1 statement texts are ever prepared.
  */
 const STATE_CHUNK = 256;
+/** Alerts per INSERT (11 parameters each, well under SQLite's and PostgreSQL's limits). */
+const ALERT_CHUNK = 500;
+
 function* upsertStates(rows: readonly (readonly [string, string])[]): Body<void> {
   for (let i = 0; i < rows.length;) {
     let n = STATE_CHUNK;
@@ -612,42 +622,56 @@ export class RiskEngine {
         );
       }
       yield* upsertStates(states);
+      // The alerts, then their outbox work, each in multi-row statements: a busy batch raises
+      // dozens, and a statement each was a round trip each (an alert already stored is skipped).
       const inserted: RuleHit[] = [];
-      for (const h of hits) {
-        const a = alertDocument(h, revision);
-        const n = yield* run(
+      const work: [OutboxKind, string, unknown][] = [];
+      const seen = new Set<string>();
+      for (let i = 0; i < hits.length; i += ALERT_CHUNK) {
+        const chunk = hits.slice(i, i + ALERT_CHUNK).map((h) => ({ h, a: alertDocument(h, revision) }));
+        const params: unknown[] = [];
+        for (const { h, a } of chunk)
+          params.push(
+            a.id,
+            h.ruleId,
+            h.subject,
+            h.window,
+            h.severity,
+            h.outcome,
+            h.sequence,
+            h.at,
+            h.at,
+            a.doc,
+            a.hash,
+          );
+        const stored = yield* all<{ id: string }>(
           `INSERT INTO risk_alerts (id, rule_id, subject, window_key, severity, outcome, sequence, raised_at, state, updated_at, document, document_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) ON CONFLICT DO NOTHING`,
-          a.id,
-          h.ruleId,
-          h.subject,
-          h.window,
-          h.severity,
-          h.outcome,
-          h.sequence,
-          h.at,
-          h.at,
-          a.doc,
-          a.hash,
+           VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)").join(", ")} ON CONFLICT DO NOTHING RETURNING id`,
+          ...params,
         );
-        if (n === 0) continue;
-        inserted.push(h);
-        const fid = factIds.alert(a.id);
-        yield* enqueue(
-          "fact",
-          fid,
-          factPayload({
-            id: fid,
-            kind: RISK_FACT_KINDS.ALERT_RAISED,
-            documentHash: a.hash,
-            ...(isAccountSubject(h) ? { subject: h.subject } : {}),
-          }),
-          now,
-        );
-        if (webhook) yield* enqueue("webhook", a.id, JSON.parse(a.doc), now);
-        if (h.action === "freeze" && isAccountSubject(h))
-          yield* enqueue("freeze", a.id, { accountId: h.subject }, now);
+        const ids = new Set(stored.map((r) => r.id));
+        for (const { h, a } of chunk) {
+          // Two hits of one batch with the same alert id: the first is the alert.
+          if (!ids.has(a.id) || seen.has(a.id)) continue;
+          seen.add(a.id);
+          inserted.push(h);
+          const fid = factIds.alert(a.id);
+          work.push([
+            "fact",
+            fid,
+            factPayload({
+              id: fid,
+              kind: RISK_FACT_KINDS.ALERT_RAISED,
+              documentHash: a.hash,
+              ...(isAccountSubject(h) ? { subject: h.subject } : {}),
+            }),
+          ]);
+          if (webhook) work.push(["webhook", a.id, JSON.parse(a.doc)]);
+          if (h.action === "freeze" && isAccountSubject(h))
+            work.push(["freeze", a.id, { accountId: h.subject }]);
+        }
       }
+      yield* enqueueAll(work, now);
       return inserted;
     });
   }

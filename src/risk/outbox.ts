@@ -18,10 +18,31 @@ export function* enqueue(kind: OutboxKind, ref: string, payload: unknown, now: n
     "INSERT INTO risk_outbox (kind, ref, payload, next_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, ref) DO NOTHING",
     kind,
     ref,
-    JSON.stringify(payload, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    payloadText(payload),
     now,
   );
 }
+
+function payloadText(payload: unknown): string {
+  return JSON.stringify(payload, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** Several items in order, in multi-row statements (items already queued are skipped). */
+export function* enqueueAll(items: readonly [OutboxKind, string, unknown][], now: number): Body<number> {
+  let n = 0;
+  for (let i = 0; i < items.length; i += ENQUEUE_CHUNK) {
+    const chunk = items.slice(i, i + ENQUEUE_CHUNK);
+    const params: unknown[] = [];
+    for (const [kind, ref, payload] of chunk) params.push(kind, ref, payloadText(payload), now);
+    n += yield* run(
+      `INSERT INTO risk_outbox (kind, ref, payload, next_at) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}
+       ON CONFLICT (kind, ref) DO NOTHING`,
+      ...params,
+    );
+  }
+  return n;
+}
+const ENQUEUE_CHUNK = 1000;
 
 export function factPayload(f: FactInput): unknown {
   return { ...f, amount: f.amount?.toString() };

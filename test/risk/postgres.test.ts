@@ -7,11 +7,13 @@ import { RiskEngine } from "../../src/risk/engine";
 import { ApprovalNotPendingError } from "../../src/risk/errors";
 import { ledgerExecutors } from "../../src/risk/executors";
 import { sqlRunner } from "../../src/db/tx-runner";
-import { describeWithPg } from "../support/pg";
+import { pendingOutbox } from "../../src/risk/outbox";
+import { describeWithPg, recordPgStatements } from "../support/pg";
 import { KEY, cashIn, openAccounts } from "./fixture";
 import { rulesWith } from "./support";
 
 describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
+  const record = recordPgStatements();
   let db: Database;
   let ledger: Ledger;
   before(async () => {
@@ -61,5 +63,20 @@ describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
     } finally {
       for (const d of pools) await closeDatabase(d);
     }
+  });
+
+  it("a batch's alerts and their outbox work go in one statement each; an alert already stored is skipped", async () => {
+    const engine = await RiskEngine.open(db, ledger, ledger, { rules: rulesWith(["pboc.lv.cash"]) });
+    await engine.drain();
+    const before = (await listAlerts(engine.runner, {})).map((a) => a.id);
+    const pending = (await pendingOutbox(engine.runner)).fact ?? 0;
+    // alice was alerted in this window by the first test; bob and acme are new.
+    for (const who of ["alice", "bob", "acme"]) await cashIn(ledger, who, 5_000_000n);
+    const { sent } = await record(() => engine.drain());
+    expect(sent.filter((q) => q.includes("INSERT INTO risk_alerts"))).to.have.length(1);
+    expect(sent.filter((q) => q.includes("INSERT INTO risk_outbox"))).to.have.length(1);
+    const added = (await listAlerts(engine.runner, {})).filter((a) => !before.includes(a.id));
+    expect(added.map((a) => a.subject).sort()).to.deep.equal(["acme", "bob"]);
+    expect((await pendingOutbox(engine.runner)).fact).to.equal(pending + 2);
   });
 });
