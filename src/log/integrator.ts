@@ -1,3 +1,4 @@
+import type { LeaderLease } from "../db/lease";
 import { logReaderOf, type LogReader } from "./reader";
 import type { LogStore } from "./store";
 import { type LeafSource, syncLog } from "./sync";
@@ -19,6 +20,12 @@ export interface CreateLogIntegratorParameters {
    */
   maxLeavesPerRound?: number;
   onError?: IntegratorErrorHandler;
+  /**
+   * Several processes on one store (PostgreSQL): the background loop runs its rounds only while
+   * this lease is held, so one process appends and the others do not race it for every round
+   * (the loser of a round re-reads and repeats it). `integrate()` called directly always runs.
+   */
+  lease?: Pick<LeaderLease, "tryAcquire" | "release">;
 }
 
 /**
@@ -74,7 +81,7 @@ export function createLogIntegrator(p: CreateLogIntegratorParameters): LogIntegr
   async function run(): Promise<void> {
     while (started) {
       try {
-        await integrate();
+        if (!p.lease || (await p.lease.tryAcquire())) await integrate();
       } catch (err) {
         p.onError?.(err);
       }
@@ -103,6 +110,7 @@ export function createLogIntegrator(p: CreateLogIntegratorParameters): LogIntegr
       wake?.();
       await loop;
       await running?.catch(() => undefined);
+      await p.lease?.release();
     },
   };
 }

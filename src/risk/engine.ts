@@ -767,6 +767,8 @@ export class RiskEngine {
    */
   wake(): void {
     if (this.#stopped) return;
+    // A standby (another engine holds the lease) takes the cursor up on its poll, not per commit.
+    if (this.#opts.lease && !this.#evaluating) return;
     this.#woken = true;
     if (this.#running === undefined && this.#immediate === undefined && !this.#spaced) this.#soon();
   }

@@ -16,6 +16,7 @@ import { loadSigner } from "../chain/keys";
 import { requireRoles, type RequiredRole } from "../chain/actions/read-missing-roles";
 import { closeDatabase, openDatabase, type Database } from "../db/database";
 import { migrate } from "../db/migrate";
+import { createPgAdvisoryLease } from "../db/lease";
 import { CustodyError } from "../errors";
 import { openCustodianBank, type CustodianBank } from "../bank";
 import { watchStatementInbox } from "../bank/inbox";
@@ -467,6 +468,11 @@ export async function startStack(config: StackConfig, opts: { logger?: Logger } 
     const integrator = createLogIntegrator({
       source: ledger,
       store: logStore,
+      // Several processes on one PostgreSQL log: one appends in the background (the relayer's
+      // leader still asks its own process for a round before anchoring).
+      ...(db.kind === "postgres"
+        ? { lease: createPgAdvisoryLease(config.dbUrl, { name: "log-integrator" }) }
+        : {}),
       onError: (err) => relayerLog.error({ error: String(err) }, "log integration failed; retrying"),
     });
     integrator.start();

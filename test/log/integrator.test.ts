@@ -8,6 +8,9 @@ import { MemoryLogStore } from "../../src/log/memory-store";
 import { logReaderOf } from "../../src/log/reader";
 import { openLogStore, type LogStore } from "../../src/log/store";
 import { toHex } from "../../src/log/hex";
+import pg from "pg";
+import { advisoryLockKey, createPgAdvisoryLease } from "../../src/db/lease";
+import { describeWithPg } from "../support/pg";
 import { makeLeaves, refRoot } from "./reference";
 
 /** A growing list of committed leaf hashes, as the ledger's event table would serve them. */
@@ -134,5 +137,39 @@ describe("log: the integrator is the one writer, everyone else reads", () => {
       expect(toHex(await a.reader.root())).to.equal(toHex(refRoot(leaves)));
       expect((await b.reader.leafHashes(0, 5_000)).map(toHex)).to.deep.equal(leaves.map(toHex));
     });
+  });
+});
+
+describeWithPg("log: one integrating process per PostgreSQL log (lease)", (ctx) => {
+  it("the loop appends only while it holds the lease; integrate() called directly always does", async () => {
+    const db = openDatabase(ctx.url);
+    const holder = new pg.Client({ connectionString: ctx.url });
+    await holder.connect();
+    const key = advisoryLockKey("log-integrator").toString();
+    // Another process's integrator holds the lease.
+    await holder.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+    const source = growingSource(makeLeaves(500));
+    const store = await openLogStore(db);
+    const integrator = createLogIntegrator({
+      source,
+      store,
+      intervalMs: 10,
+      lease: createPgAdvisoryLease(ctx.url, { name: "log-integrator" }),
+    });
+    try {
+      integrator.start();
+      source.commit(100);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await store.size()).to.equal(0);
+      expect(await integrator.integrate()).to.equal(100);
+      // The holder's session ends: this loop takes the lease and appends what follows.
+      await holder.end();
+      source.commit(150);
+      while ((await store.size()) < 250) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      await integrator.stop();
+      await holder.end().catch(() => undefined);
+      await closeDatabase(db);
+    }
   });
 });
