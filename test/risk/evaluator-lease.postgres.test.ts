@@ -1,11 +1,10 @@
 import { expect } from "chai";
-import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
+import { closeDatabase, openDatabase } from "../../src/db/database";
 import { createPgAdvisoryLease } from "../../src/db/lease";
-import { openLedger, type Ledger } from "../../src/ledger";
 import { listAlerts } from "../../src/risk/alerts";
 import { RiskEngine, type EngineBatchReport } from "../../src/risk/engine";
 import { describeWithPg } from "../support/pg";
-import { KEY, cashIn, openAccounts } from "./fixture";
+import { cashIn, pgLedgerFixture } from "./fixture";
 import { rulesWith } from "./support";
 
 /** Resolves once `cond` holds (checked every 20 ms). */
@@ -14,19 +13,10 @@ async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
 }
 
 describeWithPg("risk engine: one evaluating engine per database (PostgreSQL)", (ctx) => {
-  let db: Database;
-  let ledger: Ledger;
-  before(async () => {
-    db = openDatabase(ctx.url);
-    ledger = await openLedger(db, { pseudonymKey: KEY });
-    await openAccounts(ledger);
-  });
-  after(async () => {
-    await ledger?.close();
-    if (db) await closeDatabase(db);
-  });
+  const env = pgLedgerFixture(ctx);
 
   it("only the lease holder evaluates, the other follows the cursor and takes over when the holder stops", async () => {
+    const { ledger } = env;
     // Two processes' engines: each its own connections and its own lease session.
     const dbs = [openDatabase(ctx.url, { poolSize: 2 }), openDatabase(ctx.url, { poolSize: 2 })];
     const reports: EngineBatchReport[][] = [[], []];

@@ -53,3 +53,21 @@ export function cashIn(ledger: Ledger, to: string, amount: bigint) {
     kind: "deposit",
   });
 }
+
+/**
+ * For a PostgreSQL suite (inside describeWithPg): a ledger with the accounts above on the suite's
+ * database, opened before its tests and closed after them.
+ */
+export function pgLedgerFixture(ctx: { url: string }): { db: Database; ledger: Ledger } {
+  const env = {} as { db: Database; ledger: Ledger };
+  before(async () => {
+    env.db = openDatabase(ctx.url);
+    env.ledger = await openLedger(env.db, { pseudonymKey: KEY });
+    await openAccounts(env.ledger);
+  });
+  after(async () => {
+    await env.ledger?.close();
+    if (env.db) await closeDatabase(env.db);
+  });
+  return env;
+}

@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { closeDatabase, openDatabase, type Database } from "../../src/db/database";
-import { openLedger, type Ledger } from "../../src/ledger";
+import { closeDatabase, openDatabase } from "../../src/db/database";
 import { listAlerts, transitionAlert } from "../../src/risk/alerts";
 import { Approvals, type Executors } from "../../src/risk/approvals";
 import { RiskEngine } from "../../src/risk/engine";
@@ -9,24 +8,15 @@ import { ledgerExecutors } from "../../src/risk/executors";
 import { sqlRunner } from "../../src/db/tx-runner";
 import { pendingOutbox } from "../../src/risk/outbox";
 import { describeWithPg, recordPgStatements } from "../support/pg";
-import { KEY, cashIn, openAccounts } from "./fixture";
+import { cashIn, pgLedgerFixture } from "./fixture";
 import { rulesWith } from "./support";
 
 describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
   const record = recordPgStatements();
-  let db: Database;
-  let ledger: Ledger;
-  before(async () => {
-    db = openDatabase(ctx.url);
-    ledger = await openLedger(db, { pseudonymKey: KEY });
-    await openAccounts(ledger);
-  });
-  after(async () => {
-    await ledger?.close();
-    if (db) await closeDatabase(db);
-  });
+  const env = pgLedgerFixture(ctx);
 
   it("raises, reviews and publishes an alert; concurrent approvals execute once", async () => {
+    const { db, ledger } = env;
     const engine = await RiskEngine.open(db, ledger, ledger, { rules: rulesWith(["pboc.lv.cash"]) });
     await cashIn(ledger, "alice", 5_000_000n);
     await engine.drain();
@@ -66,6 +56,7 @@ describeWithPg("risk engine, alerts and approvals (PostgreSQL)", (ctx) => {
   });
 
   it("a batch's alerts and their outbox work go in one statement each; an alert already stored is skipped", async () => {
+    const { db, ledger } = env;
     const engine = await RiskEngine.open(db, ledger, ledger, { rules: rulesWith(["pboc.lv.cash"]) });
     await engine.drain();
     const before = (await listAlerts(engine.runner, {})).map((a) => a.id);
