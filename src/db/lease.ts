@@ -18,7 +18,11 @@ export interface LeaderLease {
   release(): Promise<void>;
 }
 
-/** 63-bit advisory-lock key derived from a name, so different ledgers/roles never collide by accident. */
+/**
+ * 63-bit advisory-lock key derived from a name, so different ledgers/roles never collide by accident.
+ * The prefix predates the risk and log leases; changing it would let processes of two versions both
+ * lead during a rolling upgrade.
+ */
 export function advisoryLockKey(name: string): bigint {
   const h = createHash("sha256").update(`custody-relayer-lease:${name}`).digest();
   return h.readBigInt64BE(0) & 0x7fffffffffffffffn;

@@ -71,6 +71,11 @@ interface Deferred {
   select?: true;
 }
 
+/** A write that touched another number of rows than it must: an invariant broken. */
+function touchedError(d: Deferred, n: number): InvariantError {
+  return new InvariantError(d.expect!.what, { details: `touched ${n} of ${d.expect!.rows}` });
+}
+
 /**
  * One PostgreSQL write transaction: its connection, the row ids of the accounts it locked, and the
  * writes not sent yet. Round trips are what a group pays for (each one a wake-up of Node and of
@@ -117,9 +122,8 @@ function shiftParams(text: string, offset: number): string {
 
 /**
  * Most events of a locked group committed with its arguments inline, in one message with COMMIT
- * (see commitTransfers). Above it,
- * building and parsing literals costs more than the round trip saved (bench:pg-profile, batches
- * of 1 000 and 8 000: 11 144–11 959 and 12 168–14 806/s inline, 13 715–13 752 and 17 327–18 518/s bound).
+ * (see commitTransfers). Above it, building and parsing literals costs more than the round trip
+ * saved (bench:pg-profile, batches of 1 000 and 8 000: 11 144–11 959 and 12 168–14 806/s inline, 13 715–13 752 and 17 327–18 518/s bound).
  */
 const INLINE_MAX_EVENTS = 256;
 /** Parameter types of ledger_commit_transfers, in order (migrations.ts). */
@@ -292,8 +296,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
       // Too many for one statement: each write alone (a group of many account openings, say).
       for (const d of parts) {
         const r = await tx.client.query(d.name ? { name: d.name, text: d.text, values: d.values } : d);
-        if (d.expect && r.rowCount !== d.expect.rows)
-          throw new InvariantError(d.expect.what, { details: `touched ${r.rowCount} of ${d.expect.rows}` });
+        if (d.expect && r.rowCount !== d.expect.rows) throw touchedError(d, r.rowCount ?? 0);
       }
       parts = [];
     }
@@ -321,8 +324,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     const { rows } = await tx.client.query(name ? { name, text, values } : { text, values });
     parts.forEach((d, i) => {
       const n = d.expect && rows.length ? Number((rows[0] as Row)[`n${i}`]) : d.expect ? 0 : undefined;
-      if (d.expect && n !== d.expect.rows)
-        throw new InvariantError(d.expect.what, { details: `touched ${n} of ${d.expect.rows}` });
+      if (d.expect && n !== d.expect.rows) throw touchedError(d, n ?? 0);
     });
     return rows as Row[];
   }
@@ -361,7 +363,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     tx.checked = checked;
     let first: unknown;
     try {
-      if (e.length > INLINE_MAX_EVENTS || (checked && !tx.begun)) {
+      // Alone (nothing begun: a checked group) or large, it binds; else inline, with its COMMIT.
+      if (!tx.begun || e.length > INLINE_MAX_EVENTS) {
         const types = checked ? CHECKED_TYPES : COMMIT_TRANSFERS_TYPES;
         const { rows } = await tx.client.query({
           name: fn,
@@ -373,10 +376,8 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         if (!tx.begun) tx.committed = true;
       } else {
         const call = `SELECT ${fn}(${args.map(arrayArg).join(", ")}, E'\\\\x${leaves.toString("hex")}') AS first`;
-        if (tx.begun) {
-          const results = (await tx.client.query(`${call}; COMMIT`)) as unknown as pg.QueryResult[];
-          first = results[results.length - 2].rows[0].first;
-        } else first = (await tx.client.query(call)).rows[0].first;
+        const results = (await tx.client.query(`${call}; COMMIT`)) as unknown as pg.QueryResult[];
+        first = results[results.length - 2].rows[0].first;
         tx.committed = true;
       }
     } catch (err) {

@@ -10,9 +10,10 @@ export interface LeafSource {
 /**
  * Appends to the store what the source has beyond store.size(), in batches, and returns the new
  * size: everything the source had when it was last read (a read shorter than asked ends the call,
- * so leaves committed meanwhile wait for the next call instead of a store transaction each). With `maxLeaves` it stops once that many leaves were appended, so a caller that must act
- * on what it has (the relayer) is never held up by a source that keeps growing. Safe to run from
- * several processes: a batch that lost a race (LogAppendConflictError) is re-read from the new size.
+ * so leaves committed meanwhile wait for the next call instead of a store transaction each). With
+ * `maxLeaves` it stops once that many leaves were appended, so a caller that must act on what it
+ * has (the relayer) is never held up by a source that keeps growing. Safe to run from several
+ * processes: a batch that lost a race (LogAppendConflictError) is re-read from the new size.
  *
  * @example
  * const size = await syncLog({ leafHashes: (from, limit) => ledger.leafHashes(from, limit) }, store);

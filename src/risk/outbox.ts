@@ -14,13 +14,7 @@ import { type Body, type SqlRunner, all, num, run } from "../db/tx-runner";
 export type OutboxKind = "fact" | "freeze" | "webhook";
 
 export function* enqueue(kind: OutboxKind, ref: string, payload: unknown, now: number): Body<number> {
-  return yield* run(
-    "INSERT INTO risk_outbox (kind, ref, payload, next_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, ref) DO NOTHING",
-    kind,
-    ref,
-    payloadText(payload),
-    now,
-  );
+  return yield* enqueueAll([[kind, ref, payload]], now);
 }
 
 function payloadText(payload: unknown): string {

@@ -12,12 +12,7 @@ import { openRiskDatabase, type RiskDatabase } from "../../src/risk/database";
 import { DEFAULT_RULE_FILE } from "../../src/risk/rules-file";
 import { all } from "../../src/db/sql";
 import { createPgTestDatabase, pgAvailable, type PgTestDatabase } from "../support/pg";
-import { KEY, cashIn, openAccounts } from "./fixture";
-
-/** Polls `check` until it returns true (each test has mocha's timeout as its only limit). */
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
-}
+import { KEY, cashIn, openAccounts, until } from "./fixture";
 
 /**
  * The rules engine evaluating on its own thread beside a ledger writing on the caller's thread, on

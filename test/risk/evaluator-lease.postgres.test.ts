@@ -4,13 +4,8 @@ import { createPgAdvisoryLease } from "../../src/db/lease";
 import { listAlerts } from "../../src/risk/alerts";
 import { RiskEngine, type EngineBatchReport } from "../../src/risk/engine";
 import { describeWithPg } from "../support/pg";
-import { cashIn, pgLedgerFixture } from "./fixture";
+import { cashIn, pgLedgerFixture, until } from "./fixture";
 import { rulesWith } from "./support";
-
-/** Resolves once `cond` holds (checked every 20 ms). */
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
-}
 
 describeWithPg("risk engine: one evaluating engine per database (PostgreSQL)", (ctx) => {
   const env = pgLedgerFixture(ctx);

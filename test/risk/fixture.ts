@@ -71,3 +71,8 @@ export function pgLedgerFixture(ctx: { url: string }): { db: Database; ledger: L
   });
   return env;
 }
+
+/** Polls `check` until it returns true (each test has mocha's timeout as its only limit). */
+export async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
+}
