@@ -243,6 +243,22 @@ describeWithPg(
           const last = await pc.readContract({ ...anchor, functionName: "getHead", args: [BigInt(n - 1)] });
           return Number(last.treeSize) === eventCount;
         });
+        // One process evaluates the risk rules (whichever held the lock); the survivor evaluates or
+        // follows every event, and its readiness says so from its own cursor.
+        await within("the survivor's rules engine reaches the ledger's end", 60_000, async () => {
+          const r = await fetch(`${standby.url}/v1/ready`);
+          const body = (await r.json()) as { checks?: { risk?: { ok: boolean; lagEvents?: number } } };
+          const stored = await db.query(
+            "SELECT (SELECT next_sequence FROM risk_cursor) AS cursor, (SELECT count(*) FROM ledger_events) AS n",
+          );
+          const { cursor, n: events } = stored.rows[0] as { cursor: string; n: string };
+          return (
+            r.status === 200 &&
+            body.checks?.risk?.ok === true &&
+            body.checks.risk.lagEvents === 0 &&
+            Number(cursor) === Number(events)
+          );
+        });
         const n = await headCount();
         expect(n).to.be.greaterThan(headsAtKill);
         const heads = [];
