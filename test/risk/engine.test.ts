@@ -260,7 +260,8 @@ describe("risk engine (SQLite ledger)", () => {
     // start() ticks at once (nothing to evaluate yet), so the 20 commits wait for the tick a
     // second later and share it (the facts it publishes may take one more).
     if (committed < 900) expect(batches.length).to.be.within(1, 2);
-    expect(batches.length).to.be.lessThan(10);
+    // However slow the machine: at most one woken tick per second of commits, plus the facts' one.
+    expect(batches.length).to.be.at.most(Math.ceil(committed / 1000) + 2);
     expect(batches.reduce((a, b) => a + b, 0)).to.equal(engine.cursor - before);
     expect(engine.cursor - before).to.be.at.least(20);
   });
