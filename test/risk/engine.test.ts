@@ -202,7 +202,9 @@ describe("risk engine (SQLite ledger)", () => {
       amount: 99n,
     });
     await engine.drain();
-    const alerts = await listAlerts(engine.runner, {});
+    // In the order of the facts that raised them (listAlerts orders by time, then id: facts
+    // recorded in the same millisecond would come in id order).
+    const alerts = (await listAlerts(engine.runner, {})).sort((x, y) => x.sequence - y.sequence);
     expect(alerts.map((a) => [a.ruleId, a.subject, a.severity])).to.deep.equal([
       ["segregation.refused", "alice", "critical"],
       ["bank.reconciliation-break", "asset:CNY", "high"],
