@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { Hex } from "viem";
 import type { Database } from "../db/database";
 import { migrate } from "../db/migrate";
-import { arrayArg, arrayText } from "../db/pg-array";
+import { type BinaryElement, arrayArg, arrayBinary, arrayText } from "../db/pg-array";
 import { type Step, type TransactionOptions, UnitOfWork, UnlockedRowsError } from "../db/unit-of-work";
 import { InvariantError } from "../errors";
 import { LEAF_V1_BYTES } from "../protocol/leaf-v1";
@@ -142,6 +142,20 @@ const CHECKED_TYPES = [
   ...["text[]", "numeric[]", "numeric[]", "numeric[]", "numeric[]"],
   ...APPEND_TYPES,
 ];
+
+/**
+ * A column as a bound array parameter of `type` ("text[]", …): binary where pg-array can encode
+ * it (the server then skips parsing the array text), else as array text (tid[]).
+ */
+function boundArray(type: string, column: readonly (string | number | null)[]): Buffer | string {
+  const element = BINARY_ELEMENTS[type];
+  return element ? arrayBinary(element, column) : arrayText(column);
+}
+const BINARY_ELEMENTS: Record<string, BinaryElement | undefined> = {
+  "text[]": "text",
+  "numeric[]": "numeric",
+  "bigint[]": "int8",
+};
 
 /** Locked account rows' balances as columns: row id (ctid), id, status, the four balances. */
 function balanceColumns(tx: PgTx, rows: readonly AccountRow[]): (string | null)[][] {
@@ -369,7 +383,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const { rows } = await tx.client.query({
           name: fn,
           text: `SELECT ${fn}(${types.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
-          values: [...args.map(arrayText), leaves],
+          values: [...args.map((column, i) => boundArray(types[i], column)), leaves],
         });
         first = rows[0].first;
         // Without BEGIN the call was its own transaction; else COMMIT follows in transaction().
