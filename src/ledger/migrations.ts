@@ -391,6 +391,23 @@ END;
 $$;
 `;
 
+/**
+ * PostgreSQL: the ledger's keys compare byte by byte (collation "C"), whatever the database's
+ * default collation. Every index lookup, sort and unique check on an id compared with the
+ * database's collation (strcoll, even for C.UTF-8): ~2 µs of server CPU per transfer in batches
+ * (bench:pg-profile, b1000: 22.3/21.7 against 20.3/20.1 µs). Byte order is also SQLite's and
+ * JavaScript's order for the ASCII ids the ledger accepts, so listing pages and lock order agree
+ * across backends. Rebuilds the indexes on these columns (not the tables), under an exclusive lock.
+ */
+const byteOrderKeys = `
+ALTER TABLE ledger_accounts ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN pseudonym TYPE text COLLATE "C";
+ALTER TABLE ledger_transfers ALTER COLUMN id TYPE text COLLATE "C";
+ALTER TABLE ledger_holds ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN escrow_id TYPE text COLLATE "C";
+ALTER TABLE ledger_hold_decisions ALTER COLUMN chain_event_id TYPE text COLLATE "C";
+ALTER TABLE ledger_events ALTER COLUMN subject_id TYPE text COLLATE "C";
+ALTER TABLE ledger_facts ALTER COLUMN id TYPE text COLLATE "C";
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -411,4 +428,5 @@ export const ledgerMigrations: Migration[] = [
   },
   { id: "ledger/006_commit_transfers", sqlite: "SELECT 1;", postgres: commitTransfers },
   { id: "ledger/007_checked_commit", sqlite: "SELECT 1;", postgres: checkedCommit },
+  { id: "ledger/008_byte_order_keys", sqlite: "SELECT 1;", postgres: byteOrderKeys },
 ];
