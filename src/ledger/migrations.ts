@@ -408,6 +408,77 @@ ALTER TABLE ledger_events ALTER COLUMN subject_id TYPE text COLLATE "C";
 ALTER TABLE ledger_facts ALTER COLUMN id TYPE text COLLATE "C";
 `;
 
+/**
+ * PostgreSQL: migration 007's two functions, cheaper for the server. Their arrays are unnested
+ * in the select list instead of in FROM: `FROM unnest(a, b, …)` first copies every row into a
+ * tuplestore, then reads it back; set-returning functions in the select list run in step
+ * (ProjectSet) and hand each row on as it is made (~1 ms less per 1 000 rows of 7 columns). The
+ * arrays of a call have one length, so the two forms give the same rows. And the checked update
+ * finds its rows by the row ids its lock returned: joined on the id alone, it hashed the whole
+ * accounts table for every group (bench:pg-profile, b1000: the update 6.0 µs per transfer).
+ */
+const projectedUnnest = `
+CREATE OR REPLACE FUNCTION ledger_append_transfers(${APPEND_PARAMS}) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint := cardinality(e_subject);
+  first bigint;
+BEGIN
+  UPDATE ledger_log_state SET next_sequence = next_sequence + n WHERE id = 1 RETURNING next_sequence - n INTO first;
+  INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, metadata, fee, hold_id,
+      sequence, created_at)
+    SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
+    FROM (
+      SELECT unnest(t_id) AS id, unnest(t_debit) AS d, unnest(t_credit) AS c, unnest(t_asset) AS a,
+        unnest(t_amount) AS amount, unnest(t_kind) AS k, unnest(t_metadata) AS m, unnest(t_fee) AS f,
+        unnest(t_hold) AS h, unnest(t_index) AS i, unnest(t_created) AS t
+    ) v;
+  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
+      leaf, leaf_hash)
+    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
+    FROM (
+      SELECT u.i, u.s, u.d, u.c, u.t,
+        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
+          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
+      FROM (
+        SELECT unnest(e_subject) AS s, unnest(e_debit) AS d, unnest(e_credit) AS c, unnest(e_created) AS t,
+          generate_series(1::bigint, n) AS i
+      ) u
+    ) v;
+  RETURN first;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_update_accounts_checked(
+  acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[]
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  touched bigint;
+  row_ids tid[];
+BEGIN
+  -- Locks in id order first, as the lock-and-load does: the update alone would lock in whatever
+  -- order its join runs, and two writers locking shared accounts in different orders deadlock.
+  -- The locked rows' row ids: the update reads those rows alone, not the whole table.
+  SELECT array_agg(l.ctid) INTO row_ids
+    FROM (SELECT ctid FROM ledger_accounts WHERE id = ANY(acc_id) ORDER BY id FOR UPDATE) l;
+  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM (
+      SELECT unnest(acc_id) AS id, unnest(acc_status) AS status, unnest(acc_dp) AS dp, unnest(acc_cp) AS cp,
+        unnest(acc_dq) AS dq, unnest(acc_cq) AS cq, unnest(old_status) AS os, unnest(old_dp) AS odp,
+        unnest(old_cp) AS ocp, unnest(old_dq) AS odq, unnest(old_cq) AS ocq
+    ) v
+    WHERE a.ctid = ANY(row_ids) AND a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp AND a.credits_posted = v.ocp
+      AND a.debits_pending = v.odq AND a.credits_pending = v.ocq;
+  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
+      USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
+  END IF;
+END;
+$$;
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -429,4 +500,5 @@ export const ledgerMigrations: Migration[] = [
   { id: "ledger/006_commit_transfers", sqlite: "SELECT 1;", postgres: commitTransfers },
   { id: "ledger/007_checked_commit", sqlite: "SELECT 1;", postgres: checkedCommit },
   { id: "ledger/008_byte_order_keys", sqlite: "SELECT 1;", postgres: byteOrderKeys },
+  { id: "ledger/009_projected_unnest", sqlite: "SELECT 1;", postgres: projectedUnnest },
 ];
