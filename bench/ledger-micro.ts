@@ -10,7 +10,8 @@
  *    with decimal TEXT (the old layout), by rowid, and the narrow integer-keyed row with INTEGERs
  *    (ledger/003);
  *  - the array parameters of a PostgreSQL batch of 1 000 transfers (22 columns as the checked commit
- *    sends them): node-postgres's own conversion of JS arrays, and src/db/pg-array.ts's arrayText.
+ *    sends them): node-postgres's own conversion of JS arrays, src/db/pg-array.ts's arrayText, and
+ *    its arrayBinary (the binary parameters the commit call now sends).
  * Writes bench/results/ledger-micro.json.
  */
 import BetterSqlite3 from "better-sqlite3";
@@ -19,7 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { arrayText } from "../src/db/pg-array";
+import { type BinaryElement, arrayBinary, arrayText } from "../src/db/pg-array";
 import { Pseudonymizer } from "../src/ledger/canonical";
 import { startLeafHashes } from "../src/ledger/leaf-hasher";
 
@@ -176,8 +177,18 @@ try {
   time("batch array parameters", "node-postgres from JS arrays (before)", () => {
     for (const c of columns) Buffer.byteLength(prepareValue(c) as string);
   });
-  time("batch array parameters", "arrayText (kept)", () => {
+  time("batch array parameters", "arrayText (before)", () => {
     for (const c of columns) Buffer.byteLength(arrayText(c));
+  });
+  // The element type of each column, as the commit call declares it.
+  const types: BinaryElement[] = [
+    ...(["text", "text", "numeric", "numeric", "numeric", "numeric"] as const),
+    ...(["text", "numeric", "numeric", "numeric", "numeric"] as const),
+    ...(["text", "text", "text", "text", "numeric", "text", "text", "text", "text", "int8", "int8"] as const),
+    ...(["text", "text", "text", "int8"] as const),
+  ];
+  time("batch array parameters", "arrayBinary (kept)", () => {
+    columns.forEach((c, i) => arrayBinary(types[i], c));
   });
 }
 

@@ -17,13 +17,17 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     return (await record(body)).sent.map((s) =>
       s.startsWith("SELECT ledger_commit_transfers_checked(")
         ? "checked"
-        : s.includes("SELECT a.ctid")
-          ? "lock"
-          : s.startsWith("SELECT ledger_commit_transfers(")
-            ? "commit"
-            : s.startsWith("SELECT t.* FROM unnest(")
-              ? "transfer ids"
-              : s.slice(0, 30),
+        : s.startsWith("SELECT ledger_update_accounts_checked(")
+          ? "update"
+          : s.startsWith("SELECT ledger_append_transfers(")
+            ? "append"
+            : s.includes("SELECT a.ctid")
+              ? "lock"
+              : s.startsWith("SELECT ledger_commit_transfers(")
+                ? "commit"
+                : s.startsWith("SELECT t.* FROM unnest(")
+                  ? "transfer ids"
+                  : s.slice(0, 30),
     );
   }
 
@@ -248,5 +252,86 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     expect(a.ledger.writeStats().accountCache).to.include({ stale: 3, pauses: 1, paused: true });
     expect(await posted("alice")).to.equal(100n);
     expect(await posted("bob")).to.equal(4n);
+  });
+  describe("a large group: the checked update, then the append, in one transaction", () => {
+    const CUSTOMERS = 12;
+    const batch = (l: Ledger, tag: string, from: number, to: number) =>
+      l.transferBatch(
+        Array.from({ length: to - from }, (_, k) => ({
+          id: `${p}-${tag}${from + k}`,
+          debitAccountId: `${p}-bank`,
+          creditAccountId: `${p}-k${(from + k) % CUSTOMERS}`,
+          amount: BigInt(1 + ((from + k) % 7)),
+          kind: "deposit" as const,
+        })),
+      );
+    /** What customer k holds after the deposits of ids from..to-1 (each once). */
+    const expected = (k: number, ranges: [number, number][]) => {
+      let sum = 0n;
+      for (const [from, to] of ranges)
+        for (let i = from; i < to; i++) if (i % CUSTOMERS === k) sum += BigInt(1 + (i % 7));
+      return sum;
+    };
+    const balancesAre = async (ranges: [number, number][]) => {
+      for (let k = 0; k < CUSTOMERS; k++)
+        expect(await posted(`k${k}`), `k${k}`).to.equal(expected(k, ranges));
+    };
+    beforeEach(async () => {
+      for (let k = 0; k < CUSTOMERS; k++)
+        await a.ledger.openAccount({ id: `${p}-k${k}`, type: "customer", asset: "EUR", scale: 2 });
+    });
+
+    it("sends the update while it builds the append, and commits both", async () => {
+      const before = await a.ledger.eventCount();
+      const { value: answers, sent: texts } = await record(() => batch(a.ledger, "d", 0, 300));
+      expect(texts.map((t) => t.slice(0, 38))).to.deep.equal([
+        "BEGIN",
+        "SELECT ledger_update_accounts_checked(",
+        "SELECT ledger_append_transfers($1::tex",
+        "COMMIT",
+      ]);
+      expect(answers.map((t) => t.sequence)).to.deep.equal(answers.map((_, i) => before + i));
+      expect(await a.ledger.eventCount()).to.equal(before + 300);
+      await balancesAre([[0, 300]]);
+      const report = await a.ledger.checkInvariants();
+      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+    });
+
+    it("a stale cached row: the update refuses, nothing is written, and the group runs again on locked rows", async () => {
+      await batch(b.ledger, "d", 0, 300); // b caches the rows it wrote
+      await batch(a.ledger, "d", 300, 600); // which are then old
+      const before = await b.ledger.eventCount();
+      const retries = b.ledger.writeStats().unlockedRetries;
+      const kinds = await sent(() => batch(b.ledger, "d", 600, 900));
+      // A large locked group binds its call and commits after it.
+      expect(kinds).to.deep.equal(["BEGIN", "update", "ROLLBACK", "lock", "commit", "COMMIT"]);
+      expect(b.ledger.writeStats().unlockedRetries).to.equal(retries + 1);
+      expect(await b.ledger.eventCount()).to.equal(before + 300);
+      await balancesAre([[0, 900]]);
+      const report = await b.ledger.checkInvariants();
+      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+    });
+
+    it("an append that fails after the update went through leaves nothing of either: a replayed batch applies once", async () => {
+      const first = await batch(a.ledger, "d", 0, 300);
+      const before = await a.ledger.eventCount();
+      // 100 transfers already stored, 200 new. The first attempt does not look ids up (a large
+      // group), so its append hits the once-per-transfer index after its update was written.
+      const { value: answers, sent: texts } = await record(() => batch(a.ledger, "d", 200, 500));
+      expect(texts.slice(0, 4).map((t) => t.slice(0, 38))).to.deep.equal([
+        "BEGIN",
+        "SELECT ledger_update_accounts_checked(",
+        "SELECT ledger_append_transfers($1::tex",
+        "ROLLBACK",
+      ]);
+      expect(texts.length).to.be.greaterThan(4); // the retry, ids looked up
+      expect(answers.slice(0, 100).map((t) => t.sequence)).to.deep.equal(
+        first.slice(200).map((t) => t.sequence),
+      );
+      expect(await a.ledger.eventCount()).to.equal(before + 200);
+      await balancesAre([[0, 500]]);
+      const report = await a.ledger.checkInvariants();
+      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+    });
   });
 });
