@@ -19,7 +19,7 @@ import {
   SegregationViolationError,
 } from "./errors";
 import { type EventTypeName, FACT_KINDS, type FactKind, ZERO32 } from "../protocol/leaf-v1";
-import { type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
+import { type PreparedLeaf, type Word32, prepareLeaf, recurringWord } from "./leaf-writer";
 import { checkMovement } from "./rules";
 import {
   type AccountRow,
@@ -126,23 +126,70 @@ function draft(
   assign: (seq: number) => void,
 ): void {
   changes.events.push({
-    prepared: prepareLeaf({
-      eventType: leaf.eventType,
-      timestamp: now,
-      salt: nextSalt(),
-      entryId: leaf.entryId,
-      debitAccount: leaf.debitAccount ?? ZERO32,
-      creditAccount: leaf.creditAccount ?? ZERO32,
-      asset: leaf.asset,
-      amount: leaf.amount ?? 0n,
-      code: leaf.code,
-      reference: leaf.reference ?? ZERO32,
-      metadataHash: leaf.metadataHash ?? ZERO32,
-    }),
+    prepared: prepareLeaf(leafFields(leaf, now, nextSalt(), leaf.entryId)),
     ...subject,
     createdAt: now,
     assign,
   });
+}
+
+function leafFields(
+  leaf: Omit<Parameters<typeof draft>[2], "entryId">,
+  now: number,
+  salt: Word32,
+  entryId: Word32,
+) {
+  return {
+    eventType: leaf.eventType,
+    timestamp: now,
+    salt,
+    entryId,
+    debitAccount: leaf.debitAccount ?? ZERO32,
+    creditAccount: leaf.creditAccount ?? ZERO32,
+    asset: leaf.asset,
+    amount: leaf.amount ?? 0n,
+    code: leaf.code,
+    reference: leaf.reference ?? ZERO32,
+    metadataHash: leaf.metadataHash ?? ZERO32,
+  };
+}
+
+/**
+ * A transfer's event whose leaf, and the entry id in it (an HMAC of the transfer id), are made when
+ * first read: a PostgreSQL batch reads them while the server writes its balances (#commitSplit in
+ * postgres-store.ts), not before. Nothing in them can fail: every field was checked by the plan.
+ * The row's pseudonym is the entry id, filled in with the leaf.
+ */
+class TransferEvent implements EventDraft {
+  readonly subjectKind = "transfer" as const;
+  readonly debitAccountId: string;
+  readonly creditAccountId: string;
+  readonly #salt = nextSalt(); // taken now, in event order, as every other event's
+  #prepared: PreparedLeaf | undefined;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly row: TransferRow,
+    private readonly leaf: Omit<Parameters<typeof draft>[2], "entryId">,
+  ) {
+    this.debitAccountId = row.debitAccountId;
+    this.creditAccountId = row.creditAccountId;
+  }
+  get subjectId(): string {
+    return this.row.id;
+  }
+  get createdAt(): number {
+    return this.row.createdAt;
+  }
+  get prepared(): PreparedLeaf {
+    if (this.#prepared) return this.#prepared;
+    const entryId = this.ctx.pseudonyms.ofBytes("transfer", this.row.id);
+    this.row.pseudonym = `0x${entryId.toString("hex")}`;
+    return (this.#prepared = prepareLeaf(leafFields(this.leaf, this.row.createdAt, this.#salt, entryId)));
+  }
+  assign(sequence: number): void {
+    this.row.sequence = sequence;
+  }
 }
 
 const parseJson = (t: string | null): JsonValue | undefined =>
@@ -293,11 +340,9 @@ export function planTransfers(
     debit.debitsPosted += i.amount;
     credit.creditsPosted += i.amount;
     changes.updatedAccounts.add(debit).add(credit);
-    const entryId = ctx.pseudonyms.ofBytes("transfer", i.id);
-    const pseudonym: Hex = `0x${entryId.toString("hex")}`;
     const row: TransferRow = {
       id: i.id,
-      pseudonym,
+      pseudonym: undefined, // with the leaf (TransferEvent)
       debitAccountId: i.debitAccountId,
       creditAccountId: i.creditAccountId,
       asset: debit.asset,
@@ -312,12 +357,9 @@ export function planTransfers(
     fresh.set(i.id, row);
     changes.newTransfers.push(row);
     out.push(row);
-    draft(
-      changes,
-      now,
-      {
+    changes.events.push(
+      new TransferEvent(ctx, row, {
         eventType: "TRANSFER_POSTED",
-        entryId,
         debitAccount: (debit.pseudonymBytes ??= recurringWord(debit.pseudonym)),
         creditAccount: (credit.pseudonymBytes ??= recurringWord(credit.pseudonym)),
         asset: debit.asset,
@@ -327,9 +369,7 @@ export function planTransfers(
           row.metadata === null && row.fee === null
             ? ZERO32
             : detailsHash(transferDetails(row.metadata, row.fee)),
-      },
-      { subjectKind: "transfer", subjectId: i.id, debitAccountId: debit.id, creditAccountId: credit.id },
-      (s) => (row.sequence = s),
+      }),
     );
   }
   return { changes, result: () => out };
