@@ -1,4 +1,5 @@
-/** PostgreSQL array values as text, for bound parameters and for inline literals. */
+/** PostgreSQL array values: as text or binary for bound parameters, as literals for inline SQL. */
+import { InvariantError } from "../errors";
 
 /**
  * `values` as the text of a PostgreSQL array, the value of a bound `text[]`/`numeric[]`/`bigint[]`
@@ -76,7 +77,8 @@ export function arrayBinary(type: BinaryElement, values: readonly (string | numb
     } else if (type === "text") off = textInto(buf, off, v as string);
     else if (type === "int8") {
       const x = typeof v === "number" ? v : Number(v);
-      if (!Number.isSafeInteger(x)) throw new RangeError(`not a safe integer for int8: ${String(v)}`);
+      if (!Number.isSafeInteger(x))
+        throw new InvariantError("an int8 array element is not a safe integer", { details: String(v) });
       const hi = Math.floor(x / 4294967296);
       int32(buf, off, 8);
       int32(buf, off + 4, hi);
@@ -119,7 +121,7 @@ function numericInto(buf: Buffer, off: number, s: string): number {
   const negative = s.charCodeAt(0) === 45; // "-"
   const start = negative ? 1 : 0;
   const len = s.length - start;
-  if (len === 0) throw new RangeError(`not a decimal integer for numeric: ${s}`);
+  if (len === 0) throw new InvariantError("a numeric array element is not a decimal integer", { details: s });
   const ndigits = Math.ceil(len / 4);
   int32(buf, off, 8 + 2 * ndigits);
   buf[off + 4] = ndigits >>> 8;
@@ -137,7 +139,8 @@ function numericInto(buf: Buffer, off: number, s: string): number {
     let d = 0;
     for (; i < end; i++) {
       const c = s.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) throw new RangeError(`not a decimal integer for numeric: ${s}`);
+      if (c < 0 || c > 9)
+        throw new InvariantError("a numeric array element is not a decimal integer", { details: s });
       d = d * 10 + c;
     }
     buf[p] = d >>> 8;
