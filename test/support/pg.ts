@@ -14,12 +14,22 @@ export interface PgTestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createPgTestDatabase(prefix = "custody_test"): Promise<PgTestDatabase> {
+/**
+ * `icuLocale`: the database's default collation is that ICU locale (e.g. "en-US", where "B" sorts
+ * between "a" and "c" and punctuation is nearly ignored), not the server's default.
+ */
+export async function createPgTestDatabase(
+  prefix = "custody_test",
+  opts: { icuLocale?: string } = {},
+): Promise<PgTestDatabase> {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const locale = opts.icuLocale
+    ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE ${pg.escapeLiteral(opts.icuLocale)} LOCALE 'C.UTF-8'`
+    : "";
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name}${locale}`);
   } finally {
     await admin.end();
   }
