@@ -254,6 +254,27 @@ export const LOCKED_ROW_MOVED = "LG001";
 /** SQLSTATE of `ledger_commit_transfers_checked` when a stored account row differs from the expected one. */
 export const ACCOUNT_ROW_CHANGED = "LG002";
 
+/**
+ * The head of the events insert of both append versions (006/007 and 009): each event's sequence
+ * written into its leaf, the leaf hashed; `u` (index i, subject s, debit d, credit c, time t) follows.
+ */
+const EVENTS_INSERT = `  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
+      leaf, leaf_hash)
+    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
+    FROM (
+      SELECT u.i, u.s, u.d, u.c, u.t,
+        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
+          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
+`;
+
+/** The end of both checked account updates (007 and 009): every expected row touched, else LG002. */
+const CHECKED_ROWS_TOUCHED = `  GET DIAGNOSTICS touched = ROW_COUNT;
+  IF touched <> cardinality(acc_id) THEN
+    RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
+      USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
+  END IF;
+`;
+
 /** The balance update of `ledger_commit_transfers`: rows this transaction locked, found by row id. */
 const LOCKED_BALANCES_UPDATE = `  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
       debits_pending = v.dq, credits_pending = v.cq
@@ -277,14 +298,7 @@ const APPEND_STATEMENTS = `  UPDATE ledger_log_state SET next_sequence = next_se
     SELECT v.id, v.d, v.c, v.a, v.amount, v.k, v.m, v.f, v.h, first + v.i, v.t
     FROM unnest(t_id, t_debit, t_credit, t_asset, t_amount, t_kind, t_metadata, t_fee, t_hold, t_index, t_created)
       AS v(id, d, c, a, amount, k, m, f, h, i, t);
-  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
-      leaf, leaf_hash)
-    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
-    FROM (
-      SELECT u.i, u.s, u.d, u.c, u.t,
-        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
-          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
-      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
+${EVENTS_INSERT}      FROM unnest(e_subject, e_debit, e_credit, e_created) WITH ORDINALITY AS u(s, d, c, t, i)
     ) v;
 `;
 
@@ -370,12 +384,7 @@ BEGIN
       AS v(id, status, dp, cp, dq, cq, os, odp, ocp, odq, ocq)
     WHERE a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp AND a.credits_posted = v.ocp
       AND a.debits_pending = v.odq AND a.credits_pending = v.ocq;
-  GET DIAGNOSTICS touched = ROW_COUNT;
-  IF touched <> cardinality(acc_id) THEN
-    RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
-      USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
-  END IF;
-END;
+${CHECKED_ROWS_TOUCHED}END;
 $$;
 
 CREATE FUNCTION ledger_commit_transfers_checked(
@@ -432,14 +441,7 @@ BEGIN
         unnest(t_amount) AS amount, unnest(t_kind) AS k, unnest(t_metadata) AS m, unnest(t_fee) AS f,
         unnest(t_hold) AS h, unnest(t_index) AS i, unnest(t_created) AS t
     ) v;
-  INSERT INTO ledger_events (sequence, subject_kind, subject_id, debit_account_id, credit_account_id, created_at,
-      leaf, leaf_hash)
-    SELECT first + v.i - 1, ${SUBJECT_KINDS.transfer}, v.s, v.d, v.c, v.t, v.leaf, sha256('\\x00'::bytea || v.leaf)
-    FROM (
-      SELECT u.i, u.s, u.d, u.c, u.t,
-        overlay(substring(e_leaves FROM (u.i::int - 1) * ${LEAF_V1_BYTES} + 1 FOR ${LEAF_V1_BYTES})
-          PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
-      FROM (
+${EVENTS_INSERT}      FROM (
         SELECT unnest(e_subject) AS s, unnest(e_debit) AS d, unnest(e_credit) AS c, unnest(e_created) AS t,
           generate_series(1::bigint, n) AS i
       ) u
@@ -470,12 +472,7 @@ BEGIN
     ) v
     WHERE a.ctid = ANY(row_ids) AND a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp AND a.credits_posted = v.ocp
       AND a.debits_pending = v.odq AND a.credits_pending = v.ocq;
-  GET DIAGNOSTICS touched = ROW_COUNT;
-  IF touched <> cardinality(acc_id) THEN
-    RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
-      USING ERRCODE = '${ACCOUNT_ROW_CHANGED}';
-  END IF;
-END;
+${CHECKED_ROWS_TOUCHED}END;
 $$;
 `;
 
