@@ -108,20 +108,22 @@ function nextSalt(): Uint8Array {
   return salt;
 }
 
+/** An event's leaf fields as a plan gives them: the entry id, the salt and the time come apart. */
+interface LeafDraft {
+  eventType: EventTypeName;
+  debitAccount?: Word32;
+  creditAccount?: Word32;
+  asset: string;
+  amount?: bigint;
+  code: number;
+  reference?: Hex;
+  metadataHash?: Hex;
+}
+
 function draft(
   changes: Changes,
   now: number,
-  leaf: {
-    eventType: EventTypeName;
-    entryId: Word32;
-    debitAccount?: Word32;
-    creditAccount?: Word32;
-    asset: string;
-    amount?: bigint;
-    code: number;
-    reference?: Hex;
-    metadataHash?: Hex;
-  },
+  leaf: LeafDraft & { entryId: Word32 },
   subject: Pick<EventDraft, "subjectKind" | "subjectId" | "debitAccountId" | "creditAccountId">,
   assign: (seq: number) => void,
 ): void {
@@ -133,12 +135,7 @@ function draft(
   });
 }
 
-function leafFields(
-  leaf: Omit<Parameters<typeof draft>[2], "entryId">,
-  now: number,
-  salt: Word32,
-  entryId: Word32,
-) {
+function leafFields(leaf: LeafDraft, now: number, salt: Word32, entryId: Word32) {
   return {
     eventType: leaf.eventType,
     timestamp: now,
@@ -170,7 +167,7 @@ class TransferEvent implements EventDraft {
   constructor(
     private readonly ctx: EngineContext,
     private readonly row: TransferRow,
-    private readonly leaf: Omit<Parameters<typeof draft>[2], "entryId">,
+    private readonly leaf: LeafDraft,
   ) {
     this.debitAccountId = row.debitAccountId;
     this.creditAccountId = row.creditAccountId;

@@ -157,6 +157,11 @@ const BINARY_ELEMENTS: Record<string, BinaryElement | undefined> = {
   "bigint[]": "int8",
 };
 
+/** `SELECT fn($1::type1, $2::type2, …)`: a call of `fn` with bound, typed parameters. */
+function callText(fn: string, types: readonly string[]): string {
+  return `SELECT ${fn}(${types.map((type, i) => `$${i + 1}::${type}`).join(", ")})`;
+}
+
 /** Parameter types of ledger_update_accounts_checked (the first 11 of ledger_commit_transfers_checked). */
 const CHECKED_UPDATE_TYPES = CHECKED_TYPES.slice(0, 11);
 
@@ -403,7 +408,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const types = checked ? CHECKED_TYPES : COMMIT_TRANSFERS_TYPES;
         const { rows } = await tx.client.query({
           name: fn,
-          text: `SELECT ${fn}(${types.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
+          text: `${callText(fn, types)} AS first`,
           values: [...args.map((column, i) => boundArray(types[i], column)), leaves],
         });
         first = rows[0].first;
@@ -442,7 +447,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     // Not awaited yet: the server runs it while the append's arguments are built below.
     const update = tx.client.query({
       name: "ledger_update_accounts_checked",
-      text: `SELECT ledger_update_accounts_checked(${CHECKED_UPDATE_TYPES.map((type, i) => `$${i + 1}::${type}`).join(", ")})`,
+      text: callText("ledger_update_accounts_checked", CHECKED_UPDATE_TYPES),
       values: checkedColumns(tx).map((column, i) => boundArray(CHECKED_UPDATE_TYPES[i], column)),
     });
     let values: unknown[];
@@ -456,7 +461,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     }
     const { rows } = await tx.client.query({
       name: "ledger_append_transfers",
-      text: `SELECT ledger_append_transfers(${APPEND_TYPES.map((type, i) => `$${i + 1}::${type}`).join(", ")}) AS first`,
+      text: `${callText("ledger_append_transfers", APPEND_TYPES)} AS first`,
       values,
     });
     // COMMIT follows in transaction().
@@ -796,7 +801,7 @@ export class PostgresLedgerStore implements LedgerStore {
     args.push(f.limit);
     const { rows } = await this.#pool.query(
       `SELECT * FROM ledger_accounts ${where.length ? "WHERE " + where.join(" AND ") : ""}
-       ORDER BY id COLLATE "C" LIMIT $${args.length}`,
+       ORDER BY id LIMIT $${args.length}`,
       args,
     );
     return rows.map(accountFromRow);
