@@ -403,8 +403,8 @@ $$;
 /**
  * PostgreSQL: the ledger's keys compare byte by byte (collation "C"), whatever the database's
  * default collation. Every index lookup, sort and unique check on an id compared with the
- * database's collation (strcoll, even for C.UTF-8): ~2 µs of server CPU per transfer in batches
- * (bench:pg-profile, b1000: 22.3/21.7 against 20.3/20.1 µs). Byte order is also SQLite's and
+ * database's collation (strcoll, even for C.UTF-8; `bttextcmp` was 8 % of the server's CPU in a
+ * batch, BENCHMARKS.md 2026-12-05). Byte order is also SQLite's and
  * JavaScript's order for the ASCII ids the ledger accepts, so listing pages and lock order agree
  * across backends. Rebuilds the indexes on these columns (not the tables), under an exclusive lock.
  */
@@ -421,10 +421,11 @@ ALTER TABLE ledger_facts ALTER COLUMN id TYPE text COLLATE "C";
  * PostgreSQL: migration 007's two functions, cheaper for the server. Their arrays are unnested
  * in the select list instead of in FROM: `FROM unnest(a, b, …)` first copies every row into a
  * tuplestore, then reads it back; set-returning functions in the select list run in step
- * (ProjectSet) and hand each row on as it is made (~1 ms less per 1 000 rows of 7 columns). The
- * arrays of a call have one length, so the two forms give the same rows. And the checked update
- * finds its rows by the row ids its lock returned: joined on the id alone, it hashed the whole
- * accounts table for every group (bench:pg-profile, b1000: the update 6.0 µs per transfer).
+ * (ProjectSet) and hand each row on as it is made. The arrays of a call have one length, so the
+ * two forms give the same rows. And the checked update finds its rows by the row ids its lock
+ * returned: joined on the id alone, it hashed the whole accounts table for every group. Together
+ * with 008 and binary arguments: the server's statements 19.8 → 16.1 µs per transfer in a batch
+ * (bench:pg-profile with pg_stat_statements, BENCHMARKS.md 2026-12-05).
  */
 const projectedUnnest = `
 CREATE OR REPLACE FUNCTION ledger_append_transfers(${APPEND_PARAMS}) RETURNS bigint LANGUAGE plpgsql AS $$
