@@ -267,7 +267,7 @@ const EVENTS_INSERT = `  INSERT INTO ledger_events (sequence, subject_kind, subj
           PLACING int8send(first + u.i - 1) FROM ${LEAF_SEQUENCE_AT} FOR 8) AS leaf
 `;
 
-/** The end of both checked account updates (007 and 009): every expected row touched, else LG002. */
+/** The end of the checked account updates (007, 009 and 010): every expected row touched, else LG002. */
 const CHECKED_ROWS_TOUCHED = `  GET DIAGNOSTICS touched = ROW_COUNT;
   IF touched <> cardinality(acc_id) THEN
     RAISE EXCEPTION 'an account row changed since it was cached (% of % as expected)', touched, cardinality(acc_id)
@@ -477,6 +477,42 @@ ${CHECKED_ROWS_TOUCHED}END;
 $$;
 `;
 
+/**
+ * PostgreSQL: the checked account update in one pass. 009 locked the rows in id order
+ * (`SELECT … ORDER BY id FOR UPDATE`: an index scan, a sort and a lock record in the WAL per row),
+ * then updated them by row id (a second visit and a hash join). Here the update itself visits the
+ * rows in id order: the arrays, sorted by id, drive a nested loop over the primary key, and each
+ * row is locked as it is updated, so the lock order is still the id order every writer uses (no
+ * deadlock with lock-and-load groups or other processes' checked updates). The function's own
+ * settings make the join a nested loop whatever the session's are: a hash join would read the table
+ * in its physical order, and a merge join's order is its planner's choice. A row whose values
+ * are not the expected ones is skipped unlocked and the whole call fails (LG002), as before; a row
+ * another transaction changes meanwhile is re-read after it commits and fails the same check.
+ */
+const onePassCheckedUpdate = `
+CREATE OR REPLACE FUNCTION ledger_update_accounts_checked(
+  acc_id text[], acc_status text[], acc_dp numeric[], acc_cp numeric[], acc_dq numeric[], acc_cq numeric[],
+  old_status text[], old_dp numeric[], old_cp numeric[], old_dq numeric[], old_cq numeric[]
+) RETURNS void LANGUAGE plpgsql
+  SET enable_nestloop = on SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+DECLARE
+  touched bigint;
+BEGIN
+  UPDATE ledger_accounts a SET status = v.status, debits_posted = v.dp, credits_posted = v.cp,
+      debits_pending = v.dq, credits_pending = v.cq
+    FROM (
+      SELECT * FROM (
+        SELECT unnest(acc_id) COLLATE "C" AS id, unnest(acc_status) AS status, unnest(acc_dp) AS dp,
+          unnest(acc_cp) AS cp, unnest(acc_dq) AS dq, unnest(acc_cq) AS cq, unnest(old_status) AS os,
+          unnest(old_dp) AS odp, unnest(old_cp) AS ocp, unnest(old_dq) AS odq, unnest(old_cq) AS ocq
+      ) u ORDER BY u.id
+    ) v
+    WHERE a.id = v.id AND a.status = v.os AND a.debits_posted = v.odp AND a.credits_posted = v.ocp
+      AND a.debits_pending = v.odq AND a.credits_pending = v.ocq;
+${CHECKED_ROWS_TOUCHED}END;
+$$;
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -499,4 +535,5 @@ export const ledgerMigrations: Migration[] = [
   { id: "ledger/007_checked_commit", sqlite: "SELECT 1;", postgres: checkedCommit },
   { id: "ledger/008_byte_order_keys", sqlite: "SELECT 1;", postgres: byteOrderKeys },
   { id: "ledger/009_projected_unnest", sqlite: "SELECT 1;", postgres: projectedUnnest },
+  { id: "ledger/010_one_pass_checked_update", sqlite: "SELECT 1;", postgres: onePassCheckedUpdate },
 ];

@@ -177,6 +177,81 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
     }
   });
 
+  it("the checked update of many accounts visits them in id order, not in the order the table holds them", async () => {
+    const db = a.db;
+    if (db.kind !== "postgres") throw new Error("postgres expected");
+    // Opened in descending id order, 100 at a time: the table holds them about that way round. The
+    // call updates every fifth; a hash join of those (the smaller side, hashed) with the table reads
+    // the table in its order and would lock k1995 first. The caller's session below prefers a hash
+    // join, and the function must not follow it.
+    const N = 2000;
+    const id = (i: number) => `${p}-k${String(i).padStart(4, "0")}`;
+    for (let hi = N; hi > 0; hi -= 100)
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) =>
+          a.ledger.openAccount({ id: id(hi - 1 - k), type: "customer", asset: "EUR", scale: 2 }),
+        ),
+      );
+    const ids = Array.from({ length: N / 5 }, (_, i) => id(5 * i));
+    const same = (v: string) => `{${ids.map(() => v).join(",")}}`;
+    const [holder, caller, probe] = [
+      await db.pool.connect(),
+      await db.pool.connect(),
+      await db.pool.connect(),
+    ];
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE", [id(1000)]);
+      const pid = Number((await caller.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+      await caller.query("BEGIN");
+      await caller.query("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off");
+      const call = caller.query(
+        `SELECT ledger_update_accounts_checked($1, $2, $3, $3, $3, $3, $2, $3, $3, $3, $3)`,
+        [[...ids].reverse(), same("active"), same("0")],
+      );
+      for (;;) {
+        const { rows } = await db.pool.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [
+          pid,
+        ]);
+        if (rows[0]?.wait_event_type === "Lock") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Waiting at k1000: it holds k0000 … k0995 and has not reached k1005 … k1995.
+      const free = async (i: number) => {
+        await probe.query("BEGIN");
+        try {
+          await probe.query("SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE NOWAIT", [id(i)]);
+          return true;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "55P03") throw e; // lock_not_available
+          return false;
+        } finally {
+          await probe.query("ROLLBACK");
+        }
+      };
+      const seen: boolean[] = [];
+      for (const i of [0, 500, 995, 1005, 1500, 1995]) seen.push(await free(i));
+      expect(seen).to.deep.equal([false, false, false, true, true, true]);
+      await holder.query("ROLLBACK");
+      await call;
+      await caller.query("ROLLBACK");
+      // On this small table the planner finds an id-ordered plan by itself; on others it would
+      // not: the function fixes the join method for every session.
+      const { rows } = await db.pool.query(
+        "SELECT proconfig FROM pg_proc WHERE proname = 'ledger_update_accounts_checked'",
+      );
+      expect(rows[0].proconfig).to.have.members([
+        "enable_nestloop=on",
+        "enable_hashjoin=off",
+        "enable_mergejoin=off",
+      ]);
+    } finally {
+      holder.release();
+      caller.release();
+      probe.release();
+    }
+  });
+
   for (const what of ["a hold", "a fact about an account"])
     it(`a write that is not only transfers (${what}) checks its cached accounts before it takes the sequence counter`, async () => {
       const db = a.db;
