@@ -45,9 +45,9 @@ const PG_ADMIN = process.env.CUSTODY_TEST_PG_URL ?? "postgres://postgres@127.0.0
 type Row = Record<string, string | number>;
 const results: Row[] = [];
 
-/** Id prefix: each writer process of the multi-process cases has its own. */
-let idPrefix = "t";
-const nextTransfers = (n: number, rnd: () => number) => nextWorkload(idPrefix, n, rnd);
+/** Id tag (bench/support/ledger-workload.ts): each writer process of the multi-process cases has its own. */
+let idTag = "t";
+const nextTransfers = (n: number, rnd: () => number) => nextWorkload(idTag, n, rnd);
 
 async function measure(
   backend: string,
@@ -208,7 +208,7 @@ const WRITER_WARMUP = 3000;
 
 /** A writer process of `processes`: opens the ledger, warms up, waits for "go", sends its transfers. */
 async function writer(url: string, prefix: string, count: number, callers: number): Promise<void> {
-  idPrefix = prefix;
+  idTag = prefix;
   const db = openDatabase(url, { poolSize: 8 });
   const ledger = await openLedger(db, { pseudonymKey: KEY });
   const rnd = rng(prefix.length * 7919 + count);

@@ -2,8 +2,8 @@ import type { Ledger, TransferInput } from "../../src/ledger";
 
 /**
  * The ledger benches' shared workload: ACCOUNTS customer accounts funded from one bank mirror, and
- * transfers between two random customers with time-ordered ids (a zero-padded counter, as clients
- * using UUIDv7 or similar would send).
+ * transfers between two random customers with time-ordered ids, as clients using UUIDv7 or ULIDs
+ * send them (see nextTransfers).
  */
 export const ACCOUNTS = 10_000;
 
@@ -13,16 +13,24 @@ export function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
 }
 
-/** `n` transfers between two distinct random customers; ids are `prefix` + a counter of this process. */
+/**
+ * `n` transfers between two distinct random customers. Ids are time-ordered across processes, as
+ * UUIDv7 ids from several clients are: the time in milliseconds, then `tag` (one per process or
+ * phase, so ids never collide), then a counter of this process. With the tag first, each writer
+ * process of bench:ledger had an id range of its own, and every batch the main process sent after
+ * them went into the middle of the id indexes, not at their end as with real time-ordered ids
+ * (about 1.3 µs more server CPU per transfer in a batch, BENCHMARKS.md 2026-12-05).
+ */
 let seq = 0;
-export function nextTransfers(prefix: string, n: number, rnd: () => number): TransferInput[] {
+export function nextTransfers(tag: string, n: number, rnd: () => number): TransferInput[] {
+  const time = Date.now().toString(36).padStart(9, "0");
   const out: TransferInput[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const a = Math.floor(rnd() * ACCOUNTS);
     let b = Math.floor(rnd() * (ACCOUNTS - 1));
     if (b >= a) b++;
     out[i] = {
-      id: `${prefix}${(seq++).toString().padStart(12, "0")}`,
+      id: `${time}-${tag}-${(seq++).toString(36).padStart(8, "0")}`,
       debitAccountId: `c${a}`,
       creditAccountId: `c${b}`,
       amount: 1n + BigInt(i % 50),
