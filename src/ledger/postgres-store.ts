@@ -272,8 +272,13 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const value = await body(tx);
         this.#deferCheck(tx);
         if (tx.deferred.length) await this.#send(tx);
-        if (tx.begun && !tx.committed) await client.query("COMMIT");
-        this.cache.committed(Array.from(tx.final.values(), copyAccount));
+        if (tx.begun && !tx.committed) {
+          // The cache's copies are made while COMMIT is on its way; the cache takes them once it answers.
+          const commit = client.query("COMMIT");
+          const rows = Array.from(tx.final.values(), copyAccount);
+          await commit;
+          this.cache.committed(rows);
+        } else this.cache.committed(Array.from(tx.final.values(), copyAccount));
         if (tx.expected) this.cache.outcome(true);
         return value;
       } catch (thrown) {
@@ -437,18 +442,25 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
    * of its work for a batch), Node builds the append's arguments (transfer and event columns,
    * leaves: about a fifth of its own); the append goes as soon as the update has answered, then
    * COMMIT. The sequence counter is held from the append to COMMIT (a round trip more than the
-   * single call, which commits as it ends); BEGIN and COMMIT are two round trips more in all,
-   * paid once per group of at least SPLIT_COMMIT_MIN_EVENTS.
+   * single call, which commits as it ends); BEGIN and COMMIT are two round trips more in all (BEGIN's
+   * while Node builds the update's arguments), paid once per group of at least SPLIT_COMMIT_MIN_EVENTS.
    */
   async #commitSplit(tx: PgTx, g: TransferGroup): Promise<number> {
     tx.begun = true;
     tx.checked = true;
-    await tx.client.query("BEGIN");
+    // BEGIN's round trip while the update's arguments are built.
+    const begin = tx.client.query("BEGIN");
+    let updateValues: Buffer[];
+    try {
+      updateValues = checkedColumns(tx).map((column, i) => boundArray(CHECKED_UPDATE_TYPES[i], column));
+    } finally {
+      await begin;
+    }
     // Not awaited yet: the server runs it while the append's arguments are built below.
     const update = tx.client.query({
       name: "ledger_update_accounts_checked",
       text: callText("ledger_update_accounts_checked", CHECKED_UPDATE_TYPES),
-      values: checkedColumns(tx).map((column, i) => boundArray(CHECKED_UPDATE_TYPES[i], column)),
+      values: updateValues,
     });
     let values: unknown[];
     try {
