@@ -450,7 +450,7 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
     tx.checked = true;
     // BEGIN's round trip while the update's arguments are built.
     const begin = tx.client.query("BEGIN");
-    let updateValues: Buffer[];
+    let updateValues: unknown[];
     try {
       updateValues = checkedColumns(tx).map((column, i) => boundArray(CHECKED_UPDATE_TYPES[i], column));
     } finally {
