@@ -14,6 +14,9 @@
  *    first, when the ledger holds exactly that many events.
  * `--runs N` (default 3) repeats every measurement N times in the same process; the summary gives
  * the best and the median of the runs (the machine is shared: single runs are noisy).
+ * In-process cases also give CPU per transfer (medians): `nodeUs` of this process and, on
+ * PostgreSQL, `serverUs` of every postgres process on the machine (backends and background
+ * writers alike), figures that hold better than rates when the machine's speed swings.
  * Prints a table and writes bench/results/ledger.json.
  */
 import { spawn } from "node:child_process";
@@ -23,6 +26,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { type Ledger, openLedger } from "../src/ledger";
+import { postgresCpuMs } from "./support/cpu";
 import { ACCOUNTS, nextTransfers as nextWorkload, rng, seedAccounts } from "./support/ledger-workload";
 
 const quick = process.argv.includes("--quick");
@@ -59,6 +63,8 @@ async function measure(
 ): Promise<void> {
   if (!wanted(backend, mode, batch, concurrency)) return;
   const rnd = rng(batch * 31 + concurrency);
+  const server0 = backend === "postgres" ? postgresCpuMs() : 0;
+  const node0 = process.cpuUsage();
   const t0 = performance.now();
   let done = 0;
   const worker = async () => {
@@ -72,7 +78,8 @@ async function measure(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const s = (performance.now() - t0) / 1000;
-  const row = {
+  const node = process.cpuUsage(node0);
+  const row: Row = {
     backend,
     mode,
     batch,
@@ -80,7 +87,10 @@ async function measure(
     transfers: total,
     seconds: +s.toFixed(2),
     perSec: Math.round(total / s),
+    // CPU per transfer: this process, and (PostgreSQL) every server process on the machine.
+    nodeUs: +((node.user + node.system) / total).toFixed(1),
   };
+  if (backend === "postgres") row.serverUs = +(((postgresCpuMs() - server0) * 1000) / total).toFixed(1);
   results.push(row);
   console.table([row]);
 }
@@ -111,6 +121,8 @@ function summary() {
   return [...groups.values()].map((rows) => {
     const rates = rows.map((r) => Number(r.perSec));
     const secs = rows.map((r) => Number(r.seconds));
+    const cpu = (k: string) =>
+      rows[0][k] === undefined ? "" : +median(rows.map((r) => Number(r[k]))).toFixed(1);
     return {
       backend: rows[0].backend,
       mode: rows[0].mode,
@@ -123,6 +135,8 @@ function summary() {
       medianPerSec: Math.round(median(rates)),
       bestSeconds: Math.min(...secs),
       medianSeconds: +median(secs).toFixed(2),
+      nodeUs: cpu("nodeUs"),
+      serverUs: cpu("serverUs"),
     };
   });
 }
