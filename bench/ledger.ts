@@ -8,8 +8,8 @@
  *  - single transfers also from 16 and 64 concurrent callers (both backends group concurrent calls
  *    into shared commits; PostgreSQL also with 4 callers);
  *  - PostgreSQL: 1, 2 and 4 writer processes on one database, 16 or 64 callers each (child
- *    processes of this script, `--writer`, each warmed up by 3 000 untimed transfers first), the rate
- *    over all of them;
+ *    processes of this script, `--writer`, started once per process count and warmed up by 30 000
+ *    untimed transfers first, see WRITER_WARMUP), the rate over all of them;
  *  - time for checkInvariants over a ledger of 1M events (SQLite; PostgreSQL with --pg-1m), measured
  *    first, when the ledger holds exactly that many events.
  * `--runs N` (default 3) repeats every measurement N times in the same process; the summary gives
@@ -20,6 +20,7 @@
  * Prints a table and writes bench/results/ledger.json.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,72 +162,101 @@ async function invariantTime(backend: string, ledger: Ledger): Promise<void> {
   console.table([row]);
 }
 
-/**
- * `procs` writer processes on one database, each with `callers` concurrent single-transfer callers;
- * the rate is all their transfers over the wall time from the start signal to the last one done.
- */
-async function processes(url: string, procs: number, callers: number, total: number): Promise<void> {
-  const mode = `${procs} processes, one per call`;
-  if (!wanted("postgres", mode, 1, callers)) return;
-  const each = Math.ceil(total / procs);
-  const children = Array.from({ length: procs }, (_, k) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", __filename, "--writer", url, `w${k}r${runNo}x`, String(each), String(callers)],
-      { stdio: ["pipe", "pipe", "inherit"] },
-    );
-    const lines: string[] = [];
-    let buf = "";
-    const waiters: (() => void)[] = [];
-    child.stdout.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        lines.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        waiters.splice(0).forEach((w) => w());
-      }
-    });
-    const line = async (prefix: string) => {
+/** A writer process of the multi-process cases, driven by lines on its stdin and stdout. */
+interface WriterProcess {
+  child: ReturnType<typeof spawn>;
+  line(prefix: string): Promise<string>;
+}
+
+function spawnWriter(url: string, tag: string): WriterProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", __filename, "--writer", url, tag], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines: string[] = [];
+  let buf = "";
+  const waiters: (() => void)[] = [];
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      waiters.splice(0).forEach((w) => w());
+    }
+  });
+  child.on("exit", () => waiters.splice(0).forEach((w) => w()));
+  return {
+    child,
+    async line(prefix: string) {
       for (;;) {
-        const l = lines.find((x) => x.startsWith(prefix));
-        if (l) return l;
+        const i = lines.findIndex((x) => x.startsWith(prefix));
+        if (i >= 0) return lines.splice(i, 1)[0];
         if (child.exitCode !== null) throw new Error(`writer exited with ${child.exitCode}`);
         await new Promise<void>((r) => waiters.push(r));
       }
-    };
-    return { child, line };
-  });
-  runNo++;
-  await Promise.all(children.map((c) => c.line("ready")));
-  const t0 = performance.now();
-  for (const c of children) c.child.stdin.write("go\n");
-  await Promise.all(children.map((c) => c.line("done")));
-  const s = (performance.now() - t0) / 1000;
-  const row = {
-    backend: "postgres",
-    mode,
-    batch: 1,
-    concurrency: callers,
-    transfers: each * procs,
-    seconds: +s.toFixed(2),
-    perSec: Math.round((each * procs) / s),
+    },
   };
-  results.push(row);
-  console.table([row]);
 }
-let runNo = 0;
 
-/** Transfers each writer process sends before it reports ready. */
-const WRITER_WARMUP = 3000;
+/**
+ * `procs` writer processes on one database, started and warmed up once, then for each number of
+ * callers (concurrent single-transfer calls in each process) RUNS measurements: the rate is all
+ * their transfers over the wall time from the start signal to the last one done.
+ */
+async function processes(
+  url: string,
+  procs: number,
+  callerCounts: number[],
+  perProcess: number,
+): Promise<void> {
+  const mode = `${procs} processes, one per call`;
+  const counts = callerCounts.filter((c) => wanted("postgres", mode, 1, c));
+  if (!counts.length) return;
+  const writers = Array.from({ length: procs }, (_, k) => spawnWriter(url, `w${k}p${procs}`));
+  try {
+    await Promise.all(writers.map((w) => w.line("ready")));
+    for (const callers of counts)
+      for (let run = 0; run < RUNS; run++) {
+        const t0 = performance.now();
+        for (const w of writers) w.child.stdin!.write(`go ${perProcess} ${callers}\n`);
+        await Promise.all(writers.map((w) => w.line("done")));
+        const s = (performance.now() - t0) / 1000;
+        const row = {
+          backend: "postgres",
+          mode,
+          batch: 1,
+          concurrency: callers,
+          transfers: perProcess * procs,
+          seconds: +s.toFixed(2),
+          perSec: Math.round((perProcess * procs) / s),
+        };
+        results.push(row);
+        console.table([row]);
+      }
+  } finally {
+    for (const w of writers) w.child.stdin!.end();
+    await Promise.all(writers.map((w) => (w.child.exitCode !== null ? undefined : once(w.child, "exit"))));
+  }
+}
 
-/** A writer process of `processes`: opens the ledger, warms up, waits for "go", sends its transfers. */
-async function writer(url: string, prefix: string, count: number, callers: number): Promise<void> {
-  idTag = prefix;
+/**
+ * Transfers each writer process sends (16 callers) before it reports ready. A new Node process
+ * spends its first tens of thousands of transfers compiling and tuning its heap, on the same two
+ * cores: CPU per transfer fell from ~105 to ~29 µs over its first 32 000 (1 process, 16 callers,
+ * 2026-12-05), so a short warm-up measured a process that a long-running server never is.
+ */
+const WRITER_WARMUP = 30_000;
+
+/**
+ * A writer process of `processes`: opens the ledger, warms up, then for each `go N callers` line
+ * sends N transfers from that many concurrent callers and answers `done`; exits when stdin ends.
+ */
+async function writer(url: string, tag: string): Promise<void> {
+  idTag = tag;
   const db = openDatabase(url, { poolSize: 8 });
   const ledger = await openLedger(db, { pseudonymKey: KEY });
-  const rnd = rng(prefix.length * 7919 + count);
-  const send = async (n: number) => {
+  const rnd = rng(tag.length * 7919 + tag.charCodeAt(1));
+  const send = async (n: number, callers: number) => {
     let done = 0;
     await Promise.all(
       Array.from({ length: callers }, async () => {
@@ -237,13 +267,21 @@ async function writer(url: string, prefix: string, count: number, callers: numbe
       }),
     );
   };
-  // Untimed: a server process runs warm (compiled code, its connections' cached plans), as the
-  // in-process cases do after the cases before them.
-  await send(WRITER_WARMUP);
+  // Untimed: a server process runs warm (compiled code, a sized heap, its connections' cached plans).
+  await send(WRITER_WARMUP, 16);
   process.stdout.write("ready\n");
-  await new Promise<void>((r) => process.stdin.once("data", () => r()));
-  await send(count);
-  process.stdout.write("done\n");
+  let pending = "";
+  for await (const chunk of process.stdin) {
+    pending += String(chunk);
+    let nl;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const [word, n, callers] = pending.slice(0, nl).split(" ");
+      pending = pending.slice(nl + 1);
+      if (word !== "go") continue;
+      await send(Number(n), Number(callers));
+      process.stdout.write("done\n");
+    }
+  }
   await closeDatabase(db);
   process.exit(0);
 }
@@ -295,9 +333,7 @@ async function postgres(): Promise<void> {
     await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 1000 : 5000, 4));
     await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 2000 : 20_000, 16));
     await repeat(() => measure("postgres", ledger, "one per call", 1, quick ? 4000 : 40_000, 64));
-    for (const procs of [1, 2, 4])
-      for (const callers of [16, 64])
-        await repeat(() => processes(u.toString(), procs, callers, (quick ? 4000 : 20_000) * procs));
+    for (const procs of [1, 2, 4]) await processes(u.toString(), procs, [16, 64], quick ? 4000 : 20_000);
     await repeat(() => measure("postgres", ledger, "batched", 100, quick ? 10_000 : 50_000));
     await repeat(() => measure("postgres", ledger, "batched", 1000, quick ? 20_000 : 200_000));
     await repeat(() => measure("postgres", ledger, "batched", 8000, quick ? 40_000 : 200_000));
@@ -313,8 +349,8 @@ async function postgres(): Promise<void> {
 (async () => {
   const w = process.argv.indexOf("--writer");
   if (w > 0) {
-    const [url, prefix, count, callers] = process.argv.slice(w + 1);
-    return writer(url, prefix, Number(count), Number(callers));
+    const [url, tag] = process.argv.slice(w + 1);
+    return writer(url, tag);
   }
   await sqlite();
   await postgres();
