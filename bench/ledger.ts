@@ -17,6 +17,7 @@
  * In-process cases also give CPU per transfer (medians): `nodeUs` of this process and, on
  * PostgreSQL, `serverUs` of every postgres process on the machine (backends and background
  * writers alike), figures that hold better than rates when the machine's speed swings.
+ * Each backend's cases run in a child process of their own (`backendProcess`).
  * Prints a table and writes bench/results/ledger.json.
  */
 import { spawn } from "node:child_process";
@@ -346,14 +347,53 @@ async function postgres(): Promise<void> {
   }
 }
 
+const RESULTS = "RESULTS";
+
+/**
+ * Runs one backend's cases in a child process of this script (`--backend`, the other arguments
+ * passed on) and takes its results. Each backend gets a fresh Node process, as a deployment runs one
+ * backend: in one process, code that V8 had compiled on the SQLite cases made the PostgreSQL
+ * batches' own work about a quarter dearer (CPU per transfer, BENCHMARKS.md 2026-12-05).
+ */
+async function backendProcess(backend: "sqlite" | "postgres"): Promise<void> {
+  if (ONLY !== undefined && !`${ONLY}-`.startsWith(`${backend}-`)) return;
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, __filename, ...process.argv.slice(2), "--backend", backend],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    let nl;
+    while ((nl = out.indexOf("\n")) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      if (line.startsWith(`${RESULTS} `))
+        results.push(...(JSON.parse(line.slice(RESULTS.length + 1)) as Row[]));
+      else process.stdout.write(`${line}\n`);
+    }
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`the ${backend} cases exited with ${code}`);
+}
+
 (async () => {
   const w = process.argv.indexOf("--writer");
   if (w > 0) {
     const [url, tag] = process.argv.slice(w + 1);
     return writer(url, tag);
   }
-  await sqlite();
-  await postgres();
+  const b = process.argv.indexOf("--backend");
+  if (b > 0) {
+    await (process.argv[b + 1] === "sqlite" ? sqlite() : postgres());
+    process.stdout.write(`${RESULTS} ${JSON.stringify(results)}\n`);
+    return;
+  }
+  await backendProcess("sqlite");
+  await backendProcess("postgres");
   const best = summary();
   console.table(best);
   mkdirSync(join(__dirname, "results"), { recursive: true });
