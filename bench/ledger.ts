@@ -242,9 +242,9 @@ async function processes(
 
 /**
  * Transfers each writer process sends (16 callers) before it reports ready. A new Node process
- * spends its first tens of thousands of transfers compiling and tuning its heap, on the same two
- * cores: CPU per transfer fell from ~105 to ~29 µs over its first 32 000 (1 process, 16 callers,
- * 2026-12-05), so a short warm-up measured a process that a long-running server never is.
+ * spends its first tens of thousands of transfers compiling code and sizing its heap, on the same
+ * two cores as the server: with 3 000, one process with 16 callers measured 11 400–11 600/s, with
+ * 20 000, 13 200/s (BENCHMARKS.md, 2026-12-05), and a long-running server is past that.
  */
 const WRITER_WARMUP = 30_000;
 
@@ -352,8 +352,8 @@ const RESULTS = "RESULTS";
 /**
  * Runs one backend's cases in a child process of this script (`--backend`, the other arguments
  * passed on) and takes its results. Each backend gets a fresh Node process, as a deployment runs one
- * backend: in one process, code that V8 had compiled on the SQLite cases made the PostgreSQL
- * batches' own work about a quarter dearer (CPU per transfer, BENCHMARKS.md 2026-12-05).
+ * backend: in one process, after the SQLite cases, the PostgreSQL batches of 1 000 cost this
+ * process ~23 % more CPU per transfer (BENCHMARKS.md, 2026-12-05).
  */
 async function backendProcess(backend: "sqlite" | "postgres"): Promise<void> {
   if (ONLY !== undefined && !`${ONLY}-`.startsWith(`${backend}-`)) return;

@@ -18,8 +18,8 @@ export function rng(seed: number): () => number {
  * UUIDv7 ids from several clients are: the time in milliseconds, then `tag` (one per process or
  * phase, so ids never collide), then a counter of this process. With the tag first, each writer
  * process of bench:ledger had an id range of its own, and every batch the main process sent after
- * them went into the middle of the id indexes, not at their end as with real time-ordered ids
- * (about 1.3 µs more server CPU per transfer in a batch, BENCHMARKS.md 2026-12-05).
+ * them went into the middle of the id indexes, not at their end as with real time-ordered ids (more
+ * server CPU per transfer in a one-off comparison, BENCHMARKS.md 2026-12-05).
  */
 let seq = 0;
 export function nextTransfers(tag: string, n: number, rnd: () => number): TransferInput[] {
