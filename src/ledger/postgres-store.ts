@@ -210,7 +210,7 @@ function balanceColumns(tx: PgTx, rows: readonly AccountRow[]): (string | null)[
  * from is checked, changed or not: a plan may have relied on one it did not change.
  */
 function checkedColumns(tx: PgTx): string[][] {
-  // In id order, as the lock-and-load locks: fewer deadlocks with other processes' groups.
+  // In id order, the order the update locks them in (it sorts them too: sorted, that costs it little).
   const ids = [...tx.expected!.keys()].sort();
   const now = ids.map((id) => tx.final.get(id)!);
   const was = ids.map((id) => tx.expected!.get(id)!);
