@@ -513,6 +513,20 @@ ${CHECKED_ROWS_TOUCHED}END;
 $$;
 `;
 
+/**
+ * PostgreSQL: the two functions of a split commit plan their statements once per session. With the
+ * default plan cache mode a session may keep making a custom plan for every call, with the call's
+ * arrays put into the plan as constants (a batch's leaves alone are 416 KB): in `bench:ledger`'s
+ * full run the server's backends spent ~4 % of their time planning and ~5 % in page faults for
+ * that memory, which they did not on a fresh database (BENCHMARKS.md, 2026-12-05). Their plans do
+ * not depend on the arrays' contents: inserts from the unnested arrays, the counter row by its key,
+ * and the nested loop over the primary key that 010 fixes.
+ */
+const genericPlans = `
+ALTER FUNCTION ledger_append_transfers SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION ledger_update_accounts_checked SET plan_cache_mode = force_generic_plan;
+`;
+
 export const ledgerMigrations: Migration[] = [
   { id: "ledger/001_init", sqlite: sqliteInit, postgres: postgresInit },
   {
@@ -536,4 +550,5 @@ export const ledgerMigrations: Migration[] = [
   { id: "ledger/008_byte_order_keys", sqlite: "SELECT 1;", postgres: byteOrderKeys },
   { id: "ledger/009_projected_unnest", sqlite: "SELECT 1;", postgres: projectedUnnest },
   { id: "ledger/010_one_pass_checked_update", sqlite: "SELECT 1;", postgres: onePassCheckedUpdate },
+  { id: "ledger/011_generic_plans", sqlite: "SELECT 1;", postgres: genericPlans },
 ];

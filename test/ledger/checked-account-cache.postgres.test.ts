@@ -240,7 +240,7 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
       const { rows } = await db.pool.query(
         "SELECT proconfig FROM pg_proc WHERE proname = 'ledger_update_accounts_checked'",
       );
-      expect(rows[0].proconfig).to.have.members([
+      expect(rows[0].proconfig).to.include.members([
         "enable_nestloop=on",
         "enable_hashjoin=off",
         "enable_mergejoin=off",
@@ -250,6 +250,22 @@ describeWithPg("ledger: checked account cache (postgres)", (ctx) => {
       caller.release();
       probe.release();
     }
+  });
+
+  it("the split commit's functions plan once per session, not once per call with the batch's arrays inside", async () => {
+    const db = a.db;
+    if (db.kind !== "postgres") throw new Error("postgres expected");
+    // A custom plan per call copies every array argument into the plan (a batch's leaves: 416 KB).
+    const { rows } = await db.pool.query(
+      `SELECT proname, proconfig FROM pg_proc
+        WHERE proname IN ('ledger_append_transfers', 'ledger_update_accounts_checked') ORDER BY proname`,
+    );
+    expect(
+      rows.map((r) => [r.proname, r.proconfig.includes("plan_cache_mode=force_generic_plan")]),
+    ).to.deep.equal([
+      ["ledger_append_transfers", true],
+      ["ledger_update_accounts_checked", true],
+    ]);
   });
 
   for (const what of ["a hold", "a fact about an account"])
