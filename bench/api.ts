@@ -36,6 +36,7 @@ import { logAnchorSource } from "../src/relayer/source";
 import { startDevChain } from "../src/chain/dev";
 import { openAnchorStore } from "../src/relayer/anchor-store";
 import { createApiApp, startApiServer } from "../src/api/app";
+import { processCpuMs } from "./support/cpu";
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -183,9 +184,9 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
 
 /** CPU seconds (user + system) the API process has used so far, from /proc (Linux). */
 function cpuSecondsOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  const ms = processCpuMs(pid);
+  if (ms === undefined) throw new Error(`the API process ${pid} is gone`);
+  return ms / 1000;
 }
 
 interface Row {

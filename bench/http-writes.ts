@@ -35,6 +35,7 @@ import { devAccount } from "../src/chain/anvil";
 import { DEV_ROLES, startDevChain, type DevChain } from "../src/chain/dev";
 import { writeDeployment } from "../src/chain/deployment";
 import { runCli } from "../src/cli/main";
+import { processCpuMs } from "./support/cpu";
 
 // autocannon ships no types; the fields used here are typed at the call site.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -153,13 +154,8 @@ async function freePort(): Promise<number> {
 
 /** CPU seconds (user + system) a process has used, or undefined when it is gone. */
 function cpuSecondsOf(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100)
-  } catch {
-    return undefined;
-  }
+  const ms = processCpuMs(pid);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Busy and total CPU seconds of the whole machine, from /proc/stat. */

@@ -25,6 +25,7 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import pg from "pg";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { type Ledger, openLedger } from "../src/ledger";
@@ -174,16 +175,10 @@ function spawnWriter(url: string, tag: string): WriterProcess {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines: string[] = [];
-  let buf = "";
   const waiters: (() => void)[] = [];
-  child.stdout!.on("data", (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      waiters.splice(0).forEach((w) => w());
-    }
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    lines.push(line);
+    waiters.splice(0).forEach((w) => w());
   });
   child.on("exit", () => waiters.splice(0).forEach((w) => w()));
   return {
@@ -271,17 +266,11 @@ async function writer(url: string, tag: string): Promise<void> {
   // Untimed: a server process runs warm (compiled code, a sized heap, its connections' cached plans).
   await send(WRITER_WARMUP, 16);
   process.stdout.write("ready\n");
-  let pending = "";
-  for await (const chunk of process.stdin) {
-    pending += String(chunk);
-    let nl;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const [word, n, callers] = pending.slice(0, nl).split(" ");
-      pending = pending.slice(nl + 1);
-      if (word !== "go") continue;
-      await send(Number(n), Number(callers));
-      process.stdout.write("done\n");
-    }
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [word, n, callers] = line.split(" ");
+    if (word !== "go") continue;
+    await send(Number(n), Number(callers));
+    process.stdout.write("done\n");
   }
   await closeDatabase(db);
   process.exit(0);
@@ -364,19 +353,13 @@ async function backendProcess(backend: "sqlite" | "postgres"): Promise<void> {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-    let nl;
-    while ((nl = out.indexOf("\n")) >= 0) {
-      const line = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      if (line.startsWith(`${RESULTS} `))
-        results.push(...(JSON.parse(line.slice(RESULTS.length + 1)) as Row[]));
-      else process.stdout.write(`${line}\n`);
-    }
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (line.startsWith(`${RESULTS} `))
+      results.push(...(JSON.parse(line.slice(RESULTS.length + 1)) as Row[]));
+    else process.stdout.write(`${line}\n`);
   });
-  const [code] = (await once(child, "exit")) as [number | null];
+  // "close", not "exit": every line of its output has been read by then.
+  const [code] = (await once(child, "close")) as [number | null];
   if (code !== 0) throw new Error(`the ${backend} cases exited with ${code}`);
 }
 

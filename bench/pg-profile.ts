@@ -33,7 +33,7 @@
  * `--prof-proofs`: the same accounting for inclusion proofs from the PostgreSQL log store at 10^6
  * leaves, one caller (statements and CPU per proof).
  */
-import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomInt } from "node:crypto";
@@ -41,6 +41,7 @@ import pg from "pg";
 import { closeDatabase, openDatabase } from "../src/db/database";
 import { type TransferInput, openLedger } from "../src/ledger";
 import { createPgTestDatabase } from "../test/support/pg";
+import { processCpuMs } from "./support/cpu";
 import { ACCOUNTS, seedAccounts } from "./support/ledger-workload";
 
 const arg = (name: string, dflt: string) => {
@@ -56,7 +57,6 @@ const ACCOUNT_CACHE = process.argv.includes("--account-cache")
   : undefined;
 const TRANSFERS = Number(arg("--transfers", "20000"));
 const KEY = new Uint8Array(32).fill(7);
-const CLK_TCK = 100; // Linux USER_HZ
 
 // Every statement any pg client of this process sends, by its first words.
 const COMMIT_TRANSFERS = "ledger_commit_transfers(…); COMMIT";
@@ -102,15 +102,7 @@ const origQuery = pg.Client.prototype.query;
 };
 
 /** utime + stime of a process, in ms (0 if it is gone). */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
+const cpuMs = (pid: number): number => processCpuMs(pid) ?? 0;
 
 let seq = 0;
 function transfers(n: number): TransferInput[] {

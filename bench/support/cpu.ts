@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 
 const CLK_TCK = 100; // Linux USER_HZ
 
-/** utime + stime of a process from /proc/<pid>/stat, in ms, and its command name. */
-function procCpu(pid: string): { name: string; ms: number } | undefined {
+/** utime + stime of a process from /proc/<pid>/stat (Linux), in ms, and its command name; undefined when it is gone. */
+function procCpu(pid: number | string): { name: string; ms: number } | undefined {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, "utf8");
     const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
@@ -12,6 +12,11 @@ function procCpu(pid: string): { name: string; ms: number } | undefined {
   } catch {
     return undefined; // gone meanwhile
   }
+}
+
+/** CPU time (user + system) a process has used, in ms; undefined when it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  return procCpu(pid)?.ms;
 }
 
 /**
