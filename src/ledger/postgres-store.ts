@@ -272,13 +272,11 @@ class PostgresLedgerDialect implements LedgerDialect<PgTx> {
         const value = await body(tx);
         this.#deferCheck(tx);
         if (tx.deferred.length) await this.#send(tx);
-        if (tx.begun && !tx.committed) {
-          // The cache's copies are made while COMMIT is on its way; the cache takes them once it answers.
-          const commit = client.query("COMMIT");
-          const rows = Array.from(tx.final.values(), copyAccount);
-          await commit;
-          this.cache.committed(rows);
-        } else this.cache.committed(Array.from(tx.final.values(), copyAccount));
+        // The cache's copies are made while COMMIT is on its way; the cache takes them once it answers.
+        const commit = tx.begun && !tx.committed ? client.query("COMMIT") : undefined;
+        const rows = Array.from(tx.final.values(), copyAccount);
+        await commit;
+        this.cache.committed(rows);
         if (tx.expected) this.cache.outcome(true);
         return value;
       } catch (thrown) {
